@@ -1,0 +1,366 @@
+/* `pgsafe check [options] [SQL]` and `pgsafe check --corpus FILE.jsonl`. The query comes
+ * from the argument or, without one, from standard input. A corpus is JSON Lines, one entry
+ * a line: {"id", "sql", "expect": "allow"|"reject", "reason"?, "limit_action"?,
+ * "applied_limit"?, "rewritten"?}; see corpus/README.md. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/check.h"
+#include "pgsafe/guard.h"
+
+#define MAX_LIST_ENTRIES 64
+#define MAX_STDIN_BYTES (64u * 1024 * 1024)
+
+typedef struct check_options {
+    bool json;                                  /* one JSON object instead of text */
+    const char *corpus_path;                    /* run a corpus instead of one query */
+    const char *sql;                            /* from the command line, or NULL */
+    guard_policy policy;
+    const char *allowed_functions[MAX_LIST_ENTRIES + 1];
+    const char *denied_functions[MAX_LIST_ENTRIES + 1];
+    const char *allowed_relations[MAX_LIST_ENTRIES + 1];
+    const char *denied_relations[MAX_LIST_ENTRIES + 1];
+} check_options;
+
+void cli_check_usage(FILE *stream) {
+    fputs("usage: pgsafe check [options] [SQL]\n"
+          "       pgsafe check --corpus FILE.jsonl [options]\n"
+          "\n"
+          "Checks one SQL query with the guard, without a database. The query is the argument,\n"
+          "or standard input when there is none. Exit status: 0 allowed, 1 rejected, 2 usage or\n"
+          "internal error. With --corpus, runs every entry of a JSON Lines corpus against its\n"
+          "expected verdict, prints each mismatch and ends with `N passed, N failed`.\n"
+          "\n"
+          "options:\n"
+          "  --json                 print the verdict as one JSON object\n"
+          "  --max-rows N           rows a result may show (default 1000); LIMIT becomes <= N+1\n"
+          "  --allow-function NAME  treat a volatile function as harmless (repeatable)\n"
+          "  --deny-function NAME   deny a function (repeatable)\n"
+          "  --allow-relation NAME  lift a default relation denial, e.g. pg_settings (repeatable)\n"
+          "  --deny-relation NAME   deny a relation (repeatable)\n"
+          "  --corpus FILE          run a corpus file\n"
+          "  -h, --help             show this help\n",
+          stream);
+}
+
+static bool append(const char **list, const char *value) {
+    for (size_t i = 0; i < MAX_LIST_ENTRIES; i++) {
+        if (list[i] == NULL) {
+            list[i] = value;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool parse_row_count(const char *text, long long *value) {
+    char *end = NULL;
+    errno = 0;
+    long long parsed = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || parsed < 0 || parsed > 1000000000LL)
+        return false;
+    *value = parsed;
+    return true;
+}
+
+/* Returns 0 on success, 2 after printing a usage error. */
+static int parse_options(int argc, char **argv, check_options *options) {
+    memset(options, 0, sizeof *options);
+    guard_policy_init(&options->policy);
+    for (int i = 1; i < argc; i++) {
+        const char *argument = argv[i];
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        const char **list = NULL;
+        if (strcmp(argument, "--json") == 0) {
+            options->json = true;
+            continue;
+        }
+        if (strcmp(argument, "-h") == 0 || strcmp(argument, "--help") == 0) {
+            cli_check_usage(stdout);
+            exit(0);
+        }
+        if (strcmp(argument, "--max-rows") == 0) {
+            if (value == NULL || !parse_row_count(value, &options->policy.max_rows)) {
+                fprintf(stderr, "pgsafe check: --max-rows needs a whole number from 0 to 1000000000\n");
+                return 2;
+            }
+            i++;
+            continue;
+        }
+        if (strcmp(argument, "--corpus") == 0) {
+            if (value == NULL) {
+                fprintf(stderr, "pgsafe check: --corpus needs a file\n");
+                return 2;
+            }
+            options->corpus_path = value;
+            i++;
+            continue;
+        }
+        if (strcmp(argument, "--allow-function") == 0)
+            list = options->allowed_functions;
+        else if (strcmp(argument, "--deny-function") == 0)
+            list = options->denied_functions;
+        else if (strcmp(argument, "--allow-relation") == 0)
+            list = options->allowed_relations;
+        else if (strcmp(argument, "--deny-relation") == 0)
+            list = options->denied_relations;
+        if (list != NULL) {
+            if (value == NULL || value[0] == '\0') {
+                fprintf(stderr, "pgsafe check: %s needs a name\n", argument);
+                return 2;
+            }
+            if (!append(list, value)) {
+                fprintf(stderr, "pgsafe check: at most %d names for %s\n", MAX_LIST_ENTRIES, argument);
+                return 2;
+            }
+            i++;
+            continue;
+        }
+        if (strcmp(argument, "--") == 0 && i + 1 < argc && options->sql == NULL && i + 2 == argc) {
+            options->sql = argv[++i];
+            continue;
+        }
+        if (argument[0] == '-' && argument[1] != '\0') {
+            fprintf(stderr, "pgsafe check: unknown option %s (see pgsafe check --help)\n", argument);
+            return 2;
+        }
+        if (options->sql != NULL) {
+            fprintf(stderr, "pgsafe check: give the query as one argument (quote it)\n");
+            return 2;
+        }
+        options->sql = argument;
+    }
+    if (options->corpus_path != NULL && options->sql != NULL) {
+        fprintf(stderr, "pgsafe check: give either --corpus or a query, not both\n");
+        return 2;
+    }
+    options->policy.allowed_functions = options->allowed_functions;
+    options->policy.denied_functions = options->denied_functions;
+    options->policy.allowed_relations = options->allowed_relations;
+    options->policy.denied_relations = options->denied_relations;
+    return 0;
+}
+
+/* Reads all of a stream; NULL (with a message) when it is too large or unreadable. */
+static char *read_stream(FILE *stream) {
+    size_t capacity = 4096, length = 0;
+    char *text = malloc(capacity);
+    if (text == NULL)
+        return NULL;
+    size_t got;
+    while ((got = fread(text + length, 1, capacity - length - 1, stream)) > 0) {
+        length += got;
+        if (length + 1 == capacity) {
+            if (capacity >= MAX_STDIN_BYTES) {
+                fprintf(stderr, "pgsafe check: standard input is larger than %u bytes\n", MAX_STDIN_BYTES);
+                free(text);
+                return NULL;
+            }
+            char *grown = realloc(text, capacity * 2);
+            if (grown == NULL) {
+                free(text);
+                return NULL;
+            }
+            text = grown;
+            capacity *= 2;
+        }
+    }
+    if (ferror(stream)) {
+        fprintf(stderr, "pgsafe check: cannot read standard input: %s\n", strerror(errno));
+        free(text);
+        return NULL;
+    }
+    text[length] = '\0';
+    if (strlen(text) != length) {
+        /* The guard takes C strings: a NUL byte would silently cut the query. */
+        fprintf(stderr, "pgsafe check: the query contains a NUL byte\n");
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+static json_object *result_to_json(const guard_result *result) {
+    json_object *object = json_object_new_object();
+    json_object_object_add(object, "allowed", json_object_new_boolean(result->allowed));
+    json_object_object_add(object, "reason", json_object_new_string(guard_reason_name(result->code)));
+    if (result->allowed) {
+        json_object_object_add(object, "rewritten_sql", json_object_new_string(result->rewritten_sql));
+        json_object_object_add(object, "applied_limit", json_object_new_int64(result->applied_limit));
+        json_object_object_add(object, "limit_action",
+                               json_object_new_string(guard_limit_action_name(result->limit_action)));
+        return object;
+    }
+    json_object_object_add(object, "message", json_object_new_string(result->message));
+    if (result->detail != NULL)
+        json_object_object_add(object, "detail", json_object_new_string(result->detail));
+    if (result->hint != NULL)
+        json_object_object_add(object, "hint", json_object_new_string(result->hint));
+    if (result->cursor_position > 0)
+        json_object_object_add(object, "position", json_object_new_int(result->cursor_position));
+    return object;
+}
+
+/* The line of sql holding the cursor, with a caret under it, as psql shows errors. */
+static void print_cursor(FILE *stream, const char *sql, int position) {
+    const char *line = sql;
+    int column = 0, character = 1;
+    for (const char *p = sql; *p != '\0' && character < position; p++) {
+        if (((unsigned char)*p & 0xC0) == 0x80)
+            continue;
+        character++;
+        column++;
+        if (*p == '\n') {
+            line = p + 1;
+            column = 0;
+        }
+    }
+    size_t length = strcspn(line, "\n");
+    fprintf(stream, "  %.*s\n  %*s^\n", (int)length, line, column, "");
+}
+
+static void print_text(FILE *stream, const char *sql, const guard_result *result) {
+    if (result->allowed) {
+        fprintf(stream, "allowed (limit %s: %lld)\n%s\n", guard_limit_action_name(result->limit_action),
+                result->applied_limit, result->rewritten_sql);
+        return;
+    }
+    fprintf(stream, "rejected: %s\nerror: %s\n", guard_reason_name(result->code), result->message);
+    if (result->detail != NULL)
+        fprintf(stream, "detail: %s\n", result->detail);
+    if (result->hint != NULL)
+        fprintf(stream, "hint: %s\n", result->hint);
+    if (result->cursor_position > 0) {
+        fprintf(stream, "position: %d\n", result->cursor_position);
+        print_cursor(stream, sql, result->cursor_position);
+    }
+}
+
+static int check_one(const check_options *options) {
+    char *owned = NULL;
+    const char *sql = options->sql;
+    if (sql == NULL) {
+        owned = read_stream(stdin);
+        if (owned == NULL)
+            return 2;
+        sql = owned;
+    }
+    guard_result result = guard_check(sql, &options->policy);
+    int status = result.allowed ? 0 : result.code == GUARD_INTERNAL_ERROR ? 2 : 1;
+    if (options->json) {
+        json_object *object = result_to_json(&result);
+        puts(json_object_to_json_string_ext(object, JSON_C_TO_STRING_PLAIN));
+        json_object_put(object);
+    } else {
+        print_text(stdout, sql, &result);
+    }
+    guard_result_free(&result);
+    free(owned);
+    return status;
+}
+
+static const char *string_field(json_object *entry, const char *name) {
+    json_object *value = NULL;
+    if (!json_object_object_get_ex(entry, name, &value) || !json_object_is_type(value, json_type_string))
+        return NULL;
+    return json_object_get_string(value);
+}
+
+/* Compares one corpus entry with its verdict. Returns NULL when it matches, otherwise a
+ * description of the mismatch (static or in buffer). */
+static const char *compare_entry(json_object *entry, const guard_result *result, char *buffer, size_t size) {
+    const char *expect = string_field(entry, "expect");
+    const char *reason = string_field(entry, "reason");
+    const char *limit_action = string_field(entry, "limit_action");
+    const char *rewritten = string_field(entry, "rewritten");
+    json_object *applied = NULL;
+    bool has_applied = json_object_object_get_ex(entry, "applied_limit", &applied);
+    if (expect == NULL || (strcmp(expect, "allow") != 0 && strcmp(expect, "reject") != 0))
+        return "invalid entry: \"expect\" must be \"allow\" or \"reject\"";
+    bool want_allow = strcmp(expect, "allow") == 0;
+    if (want_allow != result->allowed) {
+        if (result->allowed)
+            snprintf(buffer, size, "expected reject%s%s%s, got allow: %s", reason ? " (" : "", reason ? reason : "",
+                     reason ? ")" : "", result->rewritten_sql);
+        else
+            snprintf(buffer, size, "expected allow, got reject (%s): %s", guard_reason_name(result->code),
+                     result->message);
+        return buffer;
+    }
+    if (!want_allow) {
+        if (reason != NULL && strcmp(reason, guard_reason_name(result->code)) != 0) {
+            snprintf(buffer, size, "expected reason %s, got %s: %s", reason, guard_reason_name(result->code),
+                     result->message);
+            return buffer;
+        }
+        return NULL;
+    }
+    if (limit_action != NULL && strcmp(limit_action, guard_limit_action_name(result->limit_action)) != 0) {
+        snprintf(buffer, size, "expected limit_action %s, got %s", limit_action,
+                 guard_limit_action_name(result->limit_action));
+        return buffer;
+    }
+    if (has_applied && json_object_get_int64(applied) != result->applied_limit) {
+        snprintf(buffer, size, "expected applied_limit %lld, got %lld", (long long)json_object_get_int64(applied),
+                 result->applied_limit);
+        return buffer;
+    }
+    if (rewritten != NULL && strcmp(rewritten, result->rewritten_sql) != 0) {
+        snprintf(buffer, size, "expected rewritten SQL\n    %s\n  got\n    %s", rewritten, result->rewritten_sql);
+        return buffer;
+    }
+    return NULL;
+}
+
+static int check_corpus(const check_options *options) {
+    FILE *file = fopen(options->corpus_path, "r");
+    if (file == NULL) {
+        fprintf(stderr, "pgsafe check: cannot open %s: %s\n", options->corpus_path, strerror(errno));
+        return 2;
+    }
+    char *line = NULL;
+    size_t capacity = 0;
+    ssize_t length;
+    long passed = 0, failed = 0, line_number = 0;
+    char buffer[4096];
+    while ((length = getline(&line, &capacity, file)) != -1) {
+        line_number++;
+        if (strspn(line, " \t\r\n") == (size_t)length)
+            continue;
+        json_object *entry = json_tokener_parse(line);
+        const char *sql = entry != NULL ? string_field(entry, "sql") : NULL;
+        const char *id = entry != NULL ? string_field(entry, "id") : NULL;
+        if (sql == NULL) {
+            printf("FAIL line %ld: invalid entry: not a JSON object with a string \"sql\"\n", line_number);
+            failed++;
+            json_object_put(entry);
+            continue;
+        }
+        guard_result result = guard_check(sql, &options->policy);
+        const char *mismatch = compare_entry(entry, &result, buffer, sizeof buffer);
+        if (mismatch == NULL) {
+            passed++;
+        } else {
+            failed++;
+            printf("FAIL %s (line %ld): %s\n  sql: %s\n", id ? id : "?", line_number, mismatch, sql);
+        }
+        guard_result_free(&result);
+        json_object_put(entry);
+    }
+    free(line);
+    fclose(file);
+    printf("%ld passed, %ld failed\n", passed, failed);
+    return failed > 0 ? 1 : 0;
+}
+
+int cli_check_main(int argc, char **argv) {
+    check_options options;
+    int status = parse_options(argc, argv, &options);
+    if (status != 0)
+        return status;
+    return options.corpus_path != NULL ? check_corpus(&options) : check_one(&options);
+}

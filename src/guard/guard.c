@@ -1,0 +1,361 @@
+/* guard_check: the guard's stages in order. Text checks, parse (libpg_query, protobuf),
+ * one statement that is a SELECT, the allow-list walk, the LIMIT rewrite, deparse, and a
+ * second full check of the deparsed text, which must come back unchanged in meaning:
+ * one SELECT, passing the walk, with the constant LIMIT the rewrite set. Any failure along
+ * the way is a rejection (fail closed). */
+#include <ctype.h>
+#include <pg_query.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const char *const reason_names[GUARD_REASON_COUNT] = {
+    [GUARD_OK] = "ok",
+    [GUARD_SYNTAX_ERROR] = "syntax_error",
+    [GUARD_EMPTY_QUERY] = "empty_query",
+    [GUARD_MULTIPLE_STATEMENTS] = "multiple_statements",
+    [GUARD_NOT_SELECT] = "not_select",
+    [GUARD_SELECT_INTO] = "select_into",
+    [GUARD_LOCKING_CLAUSE] = "locking_clause",
+    [GUARD_PARAMETER] = "parameter",
+    [GUARD_CONSTRUCT_NOT_ALLOWED] = "construct_not_allowed",
+    [GUARD_FUNCTION_DENIED] = "function_denied",
+    [GUARD_FUNCTION_VOLATILE] = "function_volatile",
+    [GUARD_FUNCTION_UNKNOWN] = "function_unknown",
+    [GUARD_OPERATOR_NOT_ALLOWED] = "operator_not_allowed",
+    [GUARD_TYPE_NOT_ALLOWED] = "type_not_allowed",
+    [GUARD_RELATION_DENIED] = "relation_denied",
+    [GUARD_TOO_COMPLEX] = "too_complex",
+    [GUARD_INPUT_TOO_LARGE] = "input_too_large",
+    [GUARD_INVALID_INPUT] = "invalid_input",
+    [GUARD_REWRITE_FAILED] = "rewrite_failed",
+    [GUARD_INTERNAL_ERROR] = "internal_error",
+};
+
+const char *guard_reason_name(guard_reason code) {
+    if ((int)code < 0 || code >= GUARD_REASON_COUNT || reason_names[code] == NULL)
+        return "unknown";
+    return reason_names[code];
+}
+
+const char *guard_limit_action_name(guard_limit_action action) {
+    switch (action) {
+    case GUARD_LIMIT_KEPT: return "kept";
+    case GUARD_LIMIT_INJECTED: return "injected";
+    case GUARD_LIMIT_CLAMPED: return "clamped";
+    case GUARD_LIMIT_WRAPPED: return "wrapped";
+    default: return "none";
+    }
+}
+
+const char *guard_grammar_version(void) {
+    return PG_VERSION;
+}
+
+void guard_policy_init(guard_policy *policy) {
+    memset(policy, 0, sizeof *policy);
+    policy->max_rows = 1000;
+    policy->max_sql_bytes = 1024 * 1024;
+}
+
+char *format_string(const char *format, ...) {
+    va_list arguments;
+    va_start(arguments, format);
+    int length = vsnprintf(NULL, 0, format, arguments);
+    va_end(arguments);
+    if (length < 0)
+        return NULL;
+    char *text = malloc((size_t)length + 1);
+    if (text == NULL)
+        return NULL;
+    va_start(arguments, format);
+    vsnprintf(text, (size_t)length + 1, format, arguments);
+    va_end(arguments);
+    return text;
+}
+
+static char *copy_or_null(const char *text) {
+    return text != NULL ? strdup(text) : NULL;
+}
+
+bool verdict_reject(guard_verdict *verdict, guard_reason code, int location, const char *detail, const char *hint,
+                    const char *message_format, ...) {
+    if (verdict->code != GUARD_OK)
+        return false;
+    va_list arguments;
+    va_start(arguments, message_format);
+    char buffer[512];
+    vsnprintf(buffer, sizeof buffer, message_format, arguments);
+    va_end(arguments);
+    verdict->code = code;
+    verdict->location = location;
+    verdict->message = strdup(buffer);
+    verdict->detail = copy_or_null(detail);
+    verdict->hint = copy_or_null(hint);
+    return false;
+}
+
+void verdict_clear(guard_verdict *verdict) {
+    free(verdict->message);
+    free(verdict->detail);
+    free(verdict->hint);
+    memset(verdict, 0, sizeof *verdict);
+    verdict->location = -1;
+}
+
+void guard_result_free(guard_result *result) {
+    if (result == NULL)
+        return;
+    free(result->message);
+    free(result->detail);
+    free(result->hint);
+    free(result->rewritten_sql);
+    memset(result, 0, sizeof *result);
+}
+
+/* 1-based character position of a byte offset, as PostgreSQL reports cursor positions. */
+static int character_position(const char *text, int byte_offset) {
+    if (byte_offset < 0)
+        return 0;
+    int characters = 0;
+    for (int i = 0; i < byte_offset && text[i] != '\0'; i++)
+        if (((unsigned char)text[i] & 0xC0) != 0x80)
+            characters++;
+    return characters + 1;
+}
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static bool valid_utf8(const unsigned char *text, size_t length, size_t *bad_offset) {
+    size_t i = 0;
+    while (i < length) {
+        unsigned char lead = text[i];
+        size_t extra;
+        uint32_t code;
+        if (lead < 0x80) {
+            i++;
+            continue;
+        } else if (lead >= 0xC2 && lead <= 0xDF) {
+            extra = 1, code = lead & 0x1F;
+        } else if (lead >= 0xE0 && lead <= 0xEF) {
+            extra = 2, code = lead & 0x0F;
+        } else if (lead >= 0xF0 && lead <= 0xF4) {
+            extra = 3, code = lead & 0x07;
+        } else {
+            *bad_offset = i;
+            return false;
+        }
+        for (size_t k = 1; k <= extra; k++) {
+            if (i + k >= length || (text[i + k] & 0xC0) != 0x80) {
+                *bad_offset = i;
+                return false;
+            }
+            code = (code << 6) | (text[i + k] & 0x3F);
+        }
+        if ((extra == 2 && (code < 0x800 || (code >= 0xD800 && code <= 0xDFFF))) ||
+            (extra == 3 && (code < 0x10000 || code > 0x10FFFF))) {
+            *bad_offset = i;
+            return false;
+        }
+        i += extra + 1;
+    }
+    return true;
+}
+
+typedef struct statement_name {
+    const char *message_name;       /* protobuf-c short name */
+    const char *words;              /* as the user wrote it */
+} statement_name;
+
+static const statement_name statement_names[] = {
+    {"VariableSetStmt", "SET/RESET"}, {"VariableShowStmt", "SHOW"},
+    {"TransactionStmt", "transaction control (BEGIN/COMMIT/ROLLBACK/SAVEPOINT)"},
+    {"IndexStmt", "CREATE INDEX"}, {"ViewStmt", "CREATE VIEW"}, {"RuleStmt", "CREATE RULE"},
+    {"CreateStmt", "CREATE TABLE"}, {"CreateTableAsStmt", "CREATE TABLE AS"},
+    {"VacuumStmt", "VACUUM/ANALYZE"}, {"DoStmt", "DO"}, {"ExplainStmt", "EXPLAIN"},
+    {"CreateFunctionStmt", "CREATE FUNCTION"}, {"CopyStmt", "COPY"}, {"LockStmt", "LOCK"},
+    {"ClusterStmt", "CLUSTER"}, {"CheckPointStmt", "CHECKPOINT"},
+};
+
+/* "CreateFunctionStmt" -> "CREATE FUNCTION" unless a better name is listed. */
+static char *statement_words(const char *message_name) {
+    for (size_t i = 0; i < sizeof statement_names / sizeof *statement_names; i++)
+        if (strcmp(statement_names[i].message_name, message_name) == 0)
+            return strdup(statement_names[i].words);
+    size_t length = strlen(message_name);
+    if (length > 4 && strcmp(message_name + length - 4, "Stmt") == 0)
+        length -= 4;
+    char *words = malloc(length * 2 + 1);
+    if (words == NULL)
+        return NULL;
+    size_t out = 0;
+    for (size_t i = 0; i < length; i++) {
+        if (i > 0 && isupper((unsigned char)message_name[i]))
+            words[out++] = ' ';
+        words[out++] = (char)toupper((unsigned char)message_name[i]);
+    }
+    words[out] = '\0';
+    return words;
+}
+
+static const char *statement_hint(const char *message_name) {
+    if (strcmp(message_name, "ExplainStmt") == 0)
+        return "send the SELECT alone; to see a plan use the explain tool";
+    if (strcmp(message_name, "VariableShowStmt") == 0)
+        return "use SELECT current_setting('name') for a harmless setting such as server_version";
+    if (strcmp(message_name, "TransactionStmt") == 0)
+        return "send only the SELECT; pgsafe runs each query in its own read-only transaction";
+    return "pgsafe runs read-only SELECT queries only; write a SELECT that reads what you need";
+}
+
+static bool check_statement_type(const PgQuery__RawStmt *raw, guard_verdict *verdict) {
+    const PgQuery__Node *node = raw->stmt;
+    if (node != NULL && node->node_case == PG_QUERY__NODE__NODE_SELECT_STMT)
+        return true;
+    const ProtobufCFieldDescriptor *field =
+        node != NULL ? protobuf_c_message_descriptor_get_field(&pg_query__node__descriptor, node->node_case) : NULL;
+    const char *message_name = field != NULL && field->descriptor != NULL
+                                   ? ((const ProtobufCMessageDescriptor *)field->descriptor)->short_name
+                                   : "Unknown";
+    char *words = statement_words(message_name);
+    verdict_reject(verdict, GUARD_NOT_SELECT, raw->stmt_location, "pgsafe runs only read-only SELECT queries",
+                   statement_hint(message_name), "%s statements are not allowed", words ? words : message_name);
+    free(words);
+    return false;
+}
+
+/* Parses text to a tree with exactly one statement; the caller frees *tree. */
+static bool parse_one(const char *sql, PgQuery__ParseResult **tree, guard_verdict *verdict) {
+    *tree = NULL;
+    PgQueryProtobufParseResult parsed = pg_query_parse_protobuf(sql);
+    if (parsed.error != NULL) {
+        verdict_reject(verdict, GUARD_SYNTAX_ERROR, -1, NULL,
+                       "fix the SQL syntax; pgsafe accepts PostgreSQL 15 SQL, one SELECT per call",
+                       "%s", parsed.error->message ? parsed.error->message : "syntax error");
+        verdict->location = parsed.error->cursorpos > 0 ? parsed.error->cursorpos - 1 : -1;
+        pg_query_free_protobuf_parse_result(parsed);
+        return false;
+    }
+    *tree = pg_query__parse_result__unpack(NULL, parsed.parse_tree.len, (const uint8_t *)parsed.parse_tree.data);
+    pg_query_free_protobuf_parse_result(parsed);
+    if (*tree == NULL)
+        return verdict_reject(verdict, GUARD_INTERNAL_ERROR, -1, NULL, NULL, "the parse tree could not be read");
+    if ((*tree)->n_stmts == 0)
+        return verdict_reject(verdict, GUARD_EMPTY_QUERY, -1, NULL, "send one SELECT statement",
+                              "the query contains no statement");
+    if ((*tree)->n_stmts > 1) {
+        /* stmt_location points just past the semicolon; show the statement itself. */
+        int second = (*tree)->stmts[1]->stmt_location;
+        while (second >= 0 && sql[second] != '\0' && isspace((unsigned char)sql[second]))
+            second++;
+        return verdict_reject(verdict, GUARD_MULTIPLE_STATEMENTS, second,
+                              "pgsafe runs exactly one statement per call",
+                              "send one SELECT per call, without a second statement after the semicolon",
+                              "only one statement is allowed, found %zu", (*tree)->n_stmts);
+    }
+    return check_statement_type((*tree)->stmts[0], verdict);
+}
+
+/* Deparses the rewritten tree; NULL with the verdict set on failure. */
+static char *deparse(const PgQuery__ParseResult *tree, guard_verdict *verdict) {
+    size_t length = pg_query__parse_result__get_packed_size(tree);
+    uint8_t *packed = malloc(length > 0 ? length : 1);
+    if (packed == NULL) {
+        verdict_reject(verdict, GUARD_INTERNAL_ERROR, -1, NULL, NULL, "out of memory");
+        return NULL;
+    }
+    pg_query__parse_result__pack(tree, packed);
+    PgQueryProtobuf protobuf = {.len = length, .data = (char *)packed};
+    PgQueryDeparseResult deparsed = pg_query_deparse_protobuf(protobuf);
+    free(packed);
+    char *sql = NULL;
+    if (deparsed.error != NULL || deparsed.query == NULL)
+        verdict_reject(verdict, GUARD_REWRITE_FAILED, -1, deparsed.error ? deparsed.error->message : NULL,
+                       "simplify the query; pgsafe could not rewrite it safely", "the query could not be rewritten");
+    else if ((sql = strdup(deparsed.query)) == NULL)
+        verdict_reject(verdict, GUARD_INTERNAL_ERROR, -1, NULL, NULL, "out of memory");
+    pg_query_free_deparse_result(deparsed);
+    return sql;
+}
+
+/* The output must parse to one SELECT that passes the walk and carries exactly the LIMIT
+ * the rewrite set; anything else means the rewrite cannot be trusted. */
+static bool verify_output(const char *sql, const guard_policy *policy, long long applied_limit,
+                          guard_verdict *verdict) {
+    guard_verdict inner = {.code = GUARD_OK, .location = -1};
+    PgQuery__ParseResult *tree = NULL;
+    long long limit = -1;
+    bool ok = parse_one(sql, &tree, &inner) && walk_tree(&tree->base, policy, &inner) &&
+              rewrite_constant_limit(tree->stmts[0]->stmt->select_stmt, &limit) && limit == applied_limit;
+    if (!ok)
+        verdict_reject(verdict, GUARD_REWRITE_FAILED, -1, inner.message ? inner.message : "the LIMIT did not survive",
+                       "simplify the query; pgsafe could not rewrite it safely",
+                       "the rewritten query did not pass the guard");
+    if (tree != NULL)
+        pg_query__parse_result__free_unpacked(tree, NULL);
+    verdict_clear(&inner);
+    return ok;
+}
+
+guard_result guard_check(const char *sql, const guard_policy *policy) {
+    guard_result result;
+    memset(&result, 0, sizeof result);
+    guard_policy defaults;
+    if (policy == NULL) {
+        guard_policy_init(&defaults);
+        policy = &defaults;
+    }
+    guard_verdict verdict = {.code = GUARD_OK, .location = -1};
+    PgQuery__ParseResult *tree = NULL;
+    char *rewritten = NULL;
+    long long applied_limit = 0;
+    guard_limit_action action = GUARD_LIMIT_NONE;
+    long long bound = policy->max_rows + 1;
+    size_t length = sql != NULL ? strlen(sql) : 0;
+    size_t bad_offset = 0;
+
+    if (sql == NULL) {
+        verdict_reject(&verdict, GUARD_INVALID_INPUT, -1, NULL, "send the query text", "no query text was given");
+    } else if (policy->max_rows < 0 || policy->max_rows >= INT32_MAX) {
+        verdict_reject(&verdict, GUARD_INTERNAL_ERROR, -1, NULL, "configure max_rows between 0 and 2147483646",
+                       "max_rows is out of range");
+    } else if (length > policy->max_sql_bytes) {
+        char detail[128];
+        snprintf(detail, sizeof detail, "the limit is %zu bytes", policy->max_sql_bytes);
+        verdict_reject(&verdict, GUARD_INPUT_TOO_LARGE, -1, detail, "send a shorter query",
+                       "the query text is too long (%zu bytes)", length);
+    } else if (!valid_utf8((const unsigned char *)sql, length, &bad_offset)) {
+        verdict_reject(&verdict, GUARD_INVALID_INPUT, (int)bad_offset, NULL, "send the query as valid UTF-8 text",
+                       "the query text is not valid UTF-8");
+    } else if (parse_one(sql, &tree, &verdict) && walk_tree(&tree->base, policy, &verdict) &&
+               rewrite_limit(tree->stmts[0], bound, &applied_limit, &action, &verdict) &&
+               (rewritten = deparse(tree, &verdict)) != NULL) {
+        verify_output(rewritten, policy, applied_limit, &verdict);
+    }
+    if (tree != NULL)
+        pg_query__parse_result__free_unpacked(tree, NULL);
+
+    if (verdict.code == GUARD_OK) {
+        result.allowed = true;
+        result.rewritten_sql = rewritten;
+        result.applied_limit = applied_limit;
+        result.limit_action = action;
+        return result;
+    }
+    free(rewritten);
+    result.code = verdict.code;
+    result.message = verdict.message;
+    result.detail = verdict.detail;
+    result.hint = verdict.hint;
+    result.cursor_position = sql != NULL && verdict.location >= 0 && (size_t)verdict.location <= length
+                                 ? character_position(sql, verdict.location)
+                                 : 0;
+    if (result.message == NULL) {
+        /* verdict_reject could not allocate: still a rejection, never a silent pass. */
+        result.code = GUARD_INTERNAL_ERROR;
+    }
+    return result;
+}

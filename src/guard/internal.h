@@ -1,0 +1,56 @@
+/* Shared inside the guard: the verdict the stages fill in, and the stages themselves.
+ * Nothing here is public; include/pgsafe/guard.h is the guard's face. */
+#ifndef PGSAFE_GUARD_INTERNAL_H
+#define PGSAFE_GUARD_INTERNAL_H
+
+#include <pg_query/pg_query.pb-c.h>
+#include <stdbool.h>
+
+#include "pgsafe/guard.h"
+
+/* Deeper trees are rejected as too complex; keeps every recursion bounded. */
+#define GUARD_MAX_DEPTH 1000
+
+/* A rejection being built. Strings are owned by the verdict until handed to the result. */
+typedef struct guard_verdict {
+    guard_reason code;              /* GUARD_OK while nothing is wrong */
+    char *message;
+    char *detail;
+    char *hint;
+    int location;                   /* byte offset into the checked text, -1 if none */
+} guard_verdict;
+
+/* Records a rejection (only the first one counts). The format strings build the message;
+ * detail and hint are copied as given (either may be NULL). Returns false so callers can
+ * write `return verdict_reject(...)`. */
+bool verdict_reject(guard_verdict *verdict, guard_reason code, int location, const char *detail,
+                    const char *hint, const char *message_format, ...)
+    __attribute__((format(printf, 6, 7)));
+void verdict_clear(guard_verdict *verdict);
+
+/* A printf into fresh memory; NULL on failure. */
+char *format_string(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/* walk.c: visits every message below root; false with the verdict set at the first problem. */
+bool walk_tree(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict);
+
+/* policy.c: decisions on names found in the tree; false with the verdict set when refused.
+ * name_nodes is the parser's name list (String nodes, optionally schema-qualified). */
+bool policy_check_function(const guard_policy *policy, const PgQuery__FuncCall *call,
+                           guard_verdict *verdict);
+bool policy_check_operator(const guard_policy *policy, PgQuery__Node *const *name_nodes,
+                           size_t name_count, int location, guard_verdict *verdict);
+bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type_name,
+                       guard_verdict *verdict);
+bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *relation,
+                           guard_verdict *verdict);
+
+/* rewrite.c: bounds the LIMIT of the statement held by raw. On success sets the applied
+ * limit and action; false with the verdict set when out of memory. */
+bool rewrite_limit(PgQuery__RawStmt *raw, long long bound, long long *applied_limit,
+                   guard_limit_action *action, guard_verdict *verdict);
+
+/* The constant LIMIT of a SELECT, if it is a plain integer constant with COUNT semantics. */
+bool rewrite_constant_limit(const PgQuery__SelectStmt *select, long long *limit);
+
+#endif

@@ -1,0 +1,392 @@
+/* The name policy: which functions, operators, types and relations a query may use.
+ * A function passes when it is not denied and every overload visible under its name is
+ * immutable or stable, or when it is on the short list of harmless volatile functions.
+ * The deny list always wins; it matches the name in any schema. Built-ins come from the
+ * generated PostgreSQL 15 tables; anything else only from a connected catalog. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "builtins.h"
+#include "internal.h"
+
+typedef struct deny_category {
+    const char *detail;             /* why it is dangerous */
+    const char *hint;               /* what to do instead */
+} deny_category;
+
+static const deny_category category_sql_from_string = {
+    "it runs SQL given as a string, which the guard cannot check",
+    "write the query itself as a plain SELECT"};
+static const deny_category category_files = {
+    "it reads, lists or writes files on the database server",
+    "remove it; pgsafe reads tables only, never server files"};
+static const deny_category category_large_objects = {
+    "it reads or changes large objects, which live outside the tables",
+    "remove it; large objects are not readable through pgsafe"};
+static const deny_category category_locks = {
+    "it takes advisory locks that can block other sessions",
+    "remove it; reading needs no locks"};
+static const deny_category category_backends = {
+    "it acts on other sessions or on the server process",
+    "remove it; pgsafe cannot act on other sessions or the server"};
+static const deny_category category_settings = {
+    "it reads or changes server settings",
+    "remove it; current_setting() may read only: server_version, server_version_num, TimeZone, "
+    "DateStyle, IntervalStyle, search_path, client_encoding, server_encoding, lc_*, "
+    "transaction_isolation, transaction_read_only, statement_timeout"};
+static const deny_category category_replication = {
+    "it controls replication, WAL or backups",
+    "remove it; pgsafe cannot change replication or backup state"};
+static const deny_category category_statistics = {
+    "it resets the server's statistics",
+    "remove it; read statistics from the pg_stat_* views instead"};
+static const deny_category category_sleep = {
+    "it sleeps while holding a connection",
+    "remove it; the server enforces its own statement timeout"};
+static const deny_category category_notify = {
+    "it sends notifications to other sessions",
+    "remove it; pgsafe cannot send notifications"};
+static const deny_category category_sequences = {
+    "it uses or advances sequence state, which changes the database or the session",
+    "read the sequence as a relation instead: SELECT last_value FROM the_sequence"};
+static const deny_category category_transaction_ids = {
+    "it assigns a transaction id, which writes to the server's state",
+    "use pg_current_snapshot() or pg_current_xact_id_if_assigned() instead"};
+static const deny_category category_maintenance = {
+    "it changes index, catalog or session state",
+    "remove it; pgsafe runs read-only queries only"};
+static const deny_category category_configured = {
+    "it is on this server's configured deny list",
+    "remove it; ask the operator if you need it"};
+
+typedef struct deny_entry {
+    const char *name;
+    bool prefix;                    /* true: every name starting with `name` */
+    const deny_category *category;
+} deny_entry;
+
+static const deny_entry deny_entries[] = {
+    {"query_to_xml", true, &category_sql_from_string},
+    {"cursor_to_xml", true, &category_sql_from_string},
+    {"table_to_xml", true, &category_sql_from_string},
+    {"schema_to_xml", true, &category_sql_from_string},
+    {"database_to_xml", true, &category_sql_from_string},
+    {"ts_stat", false, &category_sql_from_string},
+    {"dblink", true, &category_sql_from_string},
+    {"pg_read_file", false, &category_files},
+    {"pg_read_binary_file", false, &category_files},
+    {"pg_stat_file", false, &category_files},
+    {"pg_ls_", true, &category_files},
+    {"pg_file_", true, &category_files},
+    {"pg_logdir_ls", false, &category_files},
+    {"pg_current_logfile", false, &category_files},
+    {"pg_hba_file_rules", false, &category_files},
+    {"pg_ident_file_mappings", false, &category_files},
+    {"pg_show_all_file_settings", false, &category_files},
+    {"lo_", true, &category_large_objects},
+    {"loread", false, &category_large_objects},
+    {"lowrite", false, &category_large_objects},
+    {"pg_advisory_", true, &category_locks},
+    {"pg_try_advisory_", true, &category_locks},
+    {"pg_terminate_backend", false, &category_backends},
+    {"pg_cancel_backend", false, &category_backends},
+    {"pg_reload_conf", false, &category_backends},
+    {"pg_rotate_logfile", false, &category_backends},
+    {"pg_promote", false, &category_backends},
+    {"pg_log_backend_memory_contexts", false, &category_backends},
+    {"set_config", false, &category_settings},
+    {"pg_show_all_settings", false, &category_settings},
+    {"pg_config", false, &category_settings},
+    {"pg_create_physical_replication_slot", false, &category_replication},
+    {"pg_create_logical_replication_slot", false, &category_replication},
+    {"pg_drop_replication_slot", false, &category_replication},
+    {"pg_copy_", true, &category_replication},
+    {"pg_logical_", true, &category_replication},
+    {"pg_replication_", true, &category_replication},
+    {"pg_switch_wal", false, &category_replication},
+    {"pg_wal_", true, &category_replication},
+    {"pg_backup_start", false, &category_replication},
+    {"pg_backup_stop", false, &category_replication},
+    {"pg_start_backup", false, &category_replication},
+    {"pg_stop_backup", false, &category_replication},
+    {"pg_create_restore_point", false, &category_replication},
+    {"pg_export_snapshot", false, &category_replication},
+    {"pg_stat_reset", true, &category_statistics},
+    {"pg_sleep", true, &category_sleep},
+    {"pg_notify", false, &category_notify},
+    {"nextval", false, &category_sequences},
+    {"setval", false, &category_sequences},
+    {"currval", false, &category_sequences},
+    {"lastval", false, &category_sequences},
+    {"txid_current", false, &category_transaction_ids},
+    {"pg_current_xact_id", false, &category_transaction_ids},
+    {"gin_clean_pending_list", false, &category_maintenance},
+    {"brin_summarize_new_values", false, &category_maintenance},
+    {"brin_summarize_range", false, &category_maintenance},
+    {"brin_desummarize_range", false, &category_maintenance},
+    {"pg_import_system_collations", false, &category_maintenance},
+    {"pg_nextoid", false, &category_maintenance},
+    {"binary_upgrade_", true, &category_maintenance},
+    {"setseed", false, &category_maintenance},
+};
+
+/* Volatile built-ins reviewed as harmless: they change nothing and read no secrets. */
+static const char *const harmless_volatile[] = {
+    "random", "clock_timestamp", "timeofday", "gen_random_uuid",
+    "pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size",
+    "pg_database_size", "pg_tablespace_size",
+};
+
+/* Settings current_setting() may read: none reveals paths, secrets or the host. */
+static const char *const harmless_settings[] = {
+    "server_version", "server_version_num", "timezone", "datestyle", "intervalstyle",
+    "search_path", "client_encoding", "server_encoding", "lc_collate", "lc_ctype",
+    "lc_messages", "lc_monetary", "lc_numeric", "lc_time", "transaction_read_only",
+    "default_transaction_read_only", "transaction_isolation", "statement_timeout",
+    "integer_datetimes", "standard_conforming_strings", "max_identifier_length",
+};
+
+static const char *const default_denied_relations[] = {
+    "pg_authid", "pg_shadow", "pg_user_mapping", "pg_user_mappings", "pg_largeobject",
+    "pg_largeobject_metadata", "pg_statistic", "pg_statistic_ext_data", "pg_hba_file_rules",
+    "pg_ident_file_mappings", "pg_file_settings", "pg_settings", "pg_config",
+    "pg_subscription", "pg_db_role_setting",
+};
+
+#define COUNT_OF(array) (sizeof(array) / sizeof *(array))
+
+/* A parsed name: up to catalog.schema.name, split from the parser's String list. */
+typedef struct qualified_name {
+    const char *schema;             /* NULL when unqualified */
+    const char *name;               /* NULL when the list is malformed */
+} qualified_name;
+
+static qualified_name split_name(PgQuery__Node *const *nodes, size_t count) {
+    qualified_name result = {NULL, NULL};
+    if (count == 0 || count > 3)
+        return result;
+    for (size_t i = 0; i < count; i++)
+        if (nodes[i] == NULL || nodes[i]->node_case != PG_QUERY__NODE__NODE_STRING)
+            return result;
+    result.name = nodes[count - 1]->string->sval;
+    if (count >= 2)
+        result.schema = nodes[count - 2]->string->sval;
+    return result;
+}
+
+static bool is_builtin_schema(const char *schema) {
+    return schema == NULL || strcmp(schema, "pg_catalog") == 0;
+}
+
+/* True when `entry` ("name" or "schema.name") names this object. */
+static bool list_entry_matches(const char *entry, const char *schema, const char *name) {
+    const char *dot = strrchr(entry, '.');
+    if (dot == NULL)
+        return strcmp(entry, name) == 0;
+    size_t schema_length = (size_t)(dot - entry);
+    return schema != NULL && strlen(schema) == schema_length && strncmp(entry, schema, schema_length) == 0 &&
+           strcmp(dot + 1, name) == 0;
+}
+
+static bool list_contains(const char *const *list, const char *schema, const char *name) {
+    for (; list != NULL && *list != NULL; list++)
+        if (list_entry_matches(*list, schema, name))
+            return true;
+    return false;
+}
+
+static bool string_in(const char *const *list, size_t count, const char *value) {
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(list[i], value) == 0)
+            return true;
+    return false;
+}
+
+static const deny_category *denied_category(const guard_policy *policy, const char *schema, const char *name) {
+    for (size_t i = 0; i < COUNT_OF(deny_entries); i++) {
+        const deny_entry *entry = &deny_entries[i];
+        bool match = entry->prefix ? strncmp(name, entry->name, strlen(entry->name)) == 0
+                                   : strcmp(name, entry->name) == 0;
+        if (match)
+            return entry->category;
+    }
+    if (list_contains(policy->denied_functions, schema, name))
+        return &category_configured;
+    return NULL;
+}
+
+static const char *volatility_word(guard_volatility volatility) {
+    switch (volatility) {
+    case GUARD_VOLATILITY_IMMUTABLE: return "immutable";
+    case GUARD_VOLATILITY_STABLE: return "stable";
+    case GUARD_VOLATILITY_VOLATILE: return "volatile";
+    default: return "unknown";
+    }
+}
+
+static guard_volatility worse(guard_volatility a, guard_volatility b) {
+    return a > b ? a : b;
+}
+
+/* current_setting(name [, missing_ok]) is allowed only for a constant, harmless name. */
+static bool current_setting_is_harmless(const PgQuery__FuncCall *call) {
+    if (call->n_args < 1 || call->args[0]->node_case != PG_QUERY__NODE__NODE_A_CONST)
+        return false;
+    const PgQuery__AConst *constant = call->args[0]->a_const;
+    if (constant->isnull || constant->val_case != PG_QUERY__A__CONST__VAL_SVAL)
+        return false;
+    const char *setting = constant->sval->sval;
+    for (size_t i = 0; i < COUNT_OF(harmless_settings); i++)
+        if (strcasecmp(setting, harmless_settings[i]) == 0)
+            return true;
+    return false;
+}
+
+static char *display_name(const qualified_name *name) {
+    if (name->schema != NULL)
+        return format_string("%s.%s", name->schema, name->name);
+    return format_string("%s", name->name);
+}
+
+bool policy_check_function(const guard_policy *policy, const PgQuery__FuncCall *call, guard_verdict *verdict) {
+    qualified_name name = split_name(call->funcname, call->n_funcname);
+    if (name.name == NULL)
+        return verdict_reject(verdict, GUARD_CONSTRUCT_NOT_ALLOWED, call->location, NULL,
+                              "call the function by its plain or schema-qualified name",
+                              "malformed function name");
+    char *shown = display_name(&name);
+    if (shown == NULL)
+        return verdict_reject(verdict, GUARD_INTERNAL_ERROR, call->location, NULL, NULL, "out of memory");
+    bool allowed = false;
+
+    const deny_category *category = denied_category(policy, name.schema, name.name);
+    bool builtin_name = is_builtin_schema(name.schema);
+    if (category == NULL && builtin_name && strcmp(name.name, "ts_rewrite") == 0 && call->n_args == 2)
+        category = &category_sql_from_string;
+    if (category == NULL && builtin_name && strcmp(name.name, "current_setting") == 0 &&
+        !current_setting_is_harmless(call))
+        category = &category_settings;
+    if (category != NULL) {
+        verdict_reject(verdict, GUARD_FUNCTION_DENIED, call->location, category->detail, category->hint,
+                       "function \"%s\" is not allowed", shown);
+        goto done;
+    }
+
+    /* Built-ins from the PostgreSQL 15 table; user and extension functions from the catalog. */
+    guard_volatility builtin = builtin_name ? builtin_function_volatility(name.name) : GUARD_VOLATILITY_UNKNOWN;
+    guard_volatility user = GUARD_VOLATILITY_UNKNOWN;
+    if (policy->catalog != NULL && policy->catalog->function_volatility != NULL &&
+        (name.schema == NULL || !builtin_name))
+        user = policy->catalog->function_volatility(policy->catalog->context, name.schema, name.name);
+    if (builtin == GUARD_VOLATILITY_UNKNOWN && user == GUARD_VOLATILITY_UNKNOWN) {
+        verdict_reject(verdict, GUARD_FUNCTION_UNKNOWN, call->location,
+                       policy->catalog != NULL ? "it is neither a PostgreSQL 15 built-in nor in the connected database"
+                                               : "it is not a PostgreSQL 15 built-in, and no database catalog is loaded",
+                       "use PostgreSQL's own functions (for example EXTRACT(YEAR FROM d) rather than YEAR(d), "
+                       "to_char(d, 'YYYY-MM') rather than strftime); functions of your database are checked "
+                       "when pgsafe is connected to it",
+                       "function \"%s\" does not exist", shown);
+        goto done;
+    }
+    bool explicitly_allowed = list_contains(policy->allowed_functions, name.schema, name.name);
+    bool harmless = builtin_name && string_in(harmless_volatile, COUNT_OF(harmless_volatile), name.name);
+    guard_volatility effective = worse(harmless ? GUARD_VOLATILITY_STABLE : builtin, user);
+    if (effective == GUARD_VOLATILITY_VOLATILE && !explicitly_allowed) {
+        char *hint = format_string("remove it or use a stable alternative; if it is harmless, the operator can "
+                                   "allow it with --allow-function %s",
+                                   shown);
+        verdict_reject(verdict, GUARD_FUNCTION_VOLATILE, call->location,
+                       "it is volatile: it may change data or state", hint, "function \"%s\" is not allowed",
+                       shown);
+        free(hint);
+        goto done;
+    }
+    allowed = true;
+done:
+    free(shown);
+    return allowed;
+}
+
+/* Shared by operators and types: built-in table for unqualified or pg_catalog names,
+ * the catalog for everything visible under the name outside pg_catalog. */
+static guard_volatility resolve(const guard_policy *policy, const qualified_name *name,
+                                guard_volatility (*builtin_lookup)(const char *),
+                                guard_volatility (*catalog_lookup)(void *, const char *, const char *)) {
+    bool builtin_name = is_builtin_schema(name->schema);
+    guard_volatility builtin = builtin_name ? builtin_lookup(name->name) : GUARD_VOLATILITY_UNKNOWN;
+    guard_volatility user = GUARD_VOLATILITY_UNKNOWN;
+    if (policy->catalog != NULL && catalog_lookup != NULL && (name->schema == NULL || !builtin_name))
+        user = catalog_lookup(policy->catalog->context, name->schema, name->name);
+    if (builtin == GUARD_VOLATILITY_UNKNOWN)
+        return user;
+    return worse(builtin, user);
+}
+
+bool policy_check_operator(const guard_policy *policy, PgQuery__Node *const *name_nodes, size_t name_count,
+                           int location, guard_verdict *verdict) {
+    qualified_name name = split_name(name_nodes, name_count);
+    if (name.name == NULL)
+        return verdict_reject(verdict, GUARD_OPERATOR_NOT_ALLOWED, location, NULL,
+                              "write the operator plainly, for example a = b", "malformed operator name");
+    guard_volatility volatility = resolve(policy, &name, builtin_operator_volatility,
+                                          policy->catalog ? policy->catalog->operator_volatility : NULL);
+    if (volatility == GUARD_VOLATILITY_IMMUTABLE || volatility == GUARD_VOLATILITY_STABLE)
+        return true;
+    char *shown = display_name(&name);
+    char *detail = volatility == GUARD_VOLATILITY_UNKNOWN
+                       ? format_string("it is not a PostgreSQL 15 built-in operator%s",
+                                       policy->catalog ? " nor in the connected database" : "")
+                       : format_string("it runs a %s function", volatility_word(volatility));
+    verdict_reject(verdict, GUARD_OPERATOR_NOT_ALLOWED, location, detail,
+                   "use PostgreSQL's built-in operators", "operator %s is not allowed", shown ? shown : "?");
+    free(shown);
+    free(detail);
+    return false;
+}
+
+bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type_name, guard_verdict *verdict) {
+    qualified_name name = split_name(type_name->names, type_name->n_names);
+    if (name.name == NULL)
+        return verdict_reject(verdict, GUARD_TYPE_NOT_ALLOWED, type_name->location, NULL,
+                              "name the type plainly, for example CAST(x AS integer)", "malformed type name");
+    if (type_name->pct_type)
+        return verdict_reject(verdict, GUARD_TYPE_NOT_ALLOWED, type_name->location, NULL,
+                              "name the type itself", "%%TYPE references are not allowed");
+    guard_volatility volatility = resolve(policy, &name, builtin_type_volatility,
+                                          policy->catalog ? policy->catalog->type_volatility : NULL);
+    if (volatility == GUARD_VOLATILITY_IMMUTABLE || volatility == GUARD_VOLATILITY_STABLE)
+        return true;
+    char *shown = display_name(&name);
+    char *detail = volatility == GUARD_VOLATILITY_UNKNOWN
+                       ? format_string("it is not a PostgreSQL 15 built-in type%s",
+                                       policy->catalog ? " nor in the connected database" : "")
+                       : format_string("its input or cast function is %s", volatility_word(volatility));
+    verdict_reject(verdict, GUARD_TYPE_NOT_ALLOWED, type_name->location, detail,
+                   "cast to a PostgreSQL type such as integer, numeric, text, date or timestamp",
+                   "type \"%s\" is not allowed", shown ? shown : "?");
+    free(shown);
+    free(detail);
+    return false;
+}
+
+bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *relation, guard_verdict *verdict) {
+    const char *schema = relation->schemaname != NULL && relation->schemaname[0] != '\0' ? relation->schemaname : NULL;
+    const char *name = relation->relname;
+    if (name == NULL)
+        return verdict_reject(verdict, GUARD_CONSTRUCT_NOT_ALLOWED, relation->location, NULL, NULL,
+                              "relation without a name");
+    bool denied = string_in(default_denied_relations, COUNT_OF(default_denied_relations), name) &&
+                  !list_contains(policy->allowed_relations, schema, name);
+    if (!denied)
+        denied = list_contains(policy->denied_relations, schema, name);
+    if (!denied)
+        return true;
+    return verdict_reject(verdict, GUARD_RELATION_DENIED, relation->location,
+                          "it holds passwords, server settings, statistics samples or other data pgsafe keeps "
+                          "from models",
+                          "query another relation; for roles use pg_roles, for settings current_setting() with "
+                          "a harmless name, for statistics pg_stats",
+                          "relation \"%s\" is not allowed", name);
+}

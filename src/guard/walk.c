@@ -1,0 +1,289 @@
+/* The allow-list walk. Every message in the parse tree is visited through protobuf-c's
+ * descriptors (so no field of any node can be skipped, lists of lists included) and must
+ * be on the allow-list below. Some allowed types carry extra checks: function calls,
+ * operators, type names and relations go to the policy; SELECT may not lock or create. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef enum node_rule {
+    RULE_PLAIN,                     /* allowed; only its children are checked */
+    RULE_SELECT,                    /* SelectStmt: no INTO, no locking */
+    RULE_FUNC_CALL,                 /* FuncCall: function policy */
+    RULE_A_EXPR,                    /* A_Expr: operator policy */
+    RULE_SUB_LINK,                  /* SubLink: operator of `x op ANY (subquery)` */
+    RULE_SORT_BY,                   /* SortBy: ORDER BY ... USING op */
+    RULE_TYPE_NAME,                 /* TypeName: type policy */
+    RULE_RANGE_VAR,                 /* RangeVar: relation policy */
+    RULE_TABLESAMPLE,               /* RangeTableSample: built-in methods only */
+    RULE_PARAM_REF,                 /* $n: refused */
+    RULE_INTO_CLAUSE,               /* SELECT INTO: refused */
+    RULE_LOCKING_CLAUSE,            /* FOR UPDATE/SHARE: refused */
+    RULE_MODIFYING                  /* INSERT/UPDATE/DELETE/MERGE nested in a query: refused */
+} node_rule;
+
+typedef struct node_entry {
+    const char *name;               /* protobuf-c short name of the message */
+    node_rule rule;
+} node_entry;
+
+/* Sorted by name (strcmp) for bsearch. A type missing here is refused: fail closed. */
+static const node_entry node_entries[] = {
+    {"AArrayExpr", RULE_PLAIN},
+    {"AConst", RULE_PLAIN},
+    {"AExpr", RULE_A_EXPR},
+    {"AIndices", RULE_PLAIN},
+    {"AIndirection", RULE_PLAIN},
+    {"AStar", RULE_PLAIN},
+    {"Alias", RULE_PLAIN},
+    {"BitString", RULE_PLAIN},
+    {"BoolExpr", RULE_PLAIN},
+    {"Boolean", RULE_PLAIN},
+    {"BooleanTest", RULE_PLAIN},
+    {"CTECycleClause", RULE_PLAIN},
+    {"CTESearchClause", RULE_PLAIN},
+    {"CaseExpr", RULE_PLAIN},
+    {"CaseWhen", RULE_PLAIN},
+    {"CoalesceExpr", RULE_PLAIN},
+    {"CollateClause", RULE_PLAIN},
+    {"ColumnDef", RULE_PLAIN},
+    {"ColumnRef", RULE_PLAIN},
+    {"CommonTableExpr", RULE_PLAIN},
+    {"DeleteStmt", RULE_MODIFYING},
+    {"Float", RULE_PLAIN},
+    {"FuncCall", RULE_FUNC_CALL},
+    {"GroupingFunc", RULE_PLAIN},
+    {"GroupingSet", RULE_PLAIN},
+    {"InsertStmt", RULE_MODIFYING},
+    {"Integer", RULE_PLAIN},
+    {"IntoClause", RULE_INTO_CLAUSE},
+    {"JoinExpr", RULE_PLAIN},
+    {"List", RULE_PLAIN},
+    {"LockingClause", RULE_LOCKING_CLAUSE},
+    {"MergeStmt", RULE_MODIFYING},
+    {"MinMaxExpr", RULE_PLAIN},
+    {"NamedArgExpr", RULE_PLAIN},
+    {"Node", RULE_PLAIN},
+    {"NullTest", RULE_PLAIN},
+    {"ParamRef", RULE_PARAM_REF},
+    {"ParseResult", RULE_PLAIN},
+    {"RangeFunction", RULE_PLAIN},
+    {"RangeSubselect", RULE_PLAIN},
+    {"RangeTableFunc", RULE_PLAIN},
+    {"RangeTableFuncCol", RULE_PLAIN},
+    {"RangeTableSample", RULE_TABLESAMPLE},
+    {"RangeVar", RULE_RANGE_VAR},
+    {"RawStmt", RULE_PLAIN},
+    {"ResTarget", RULE_PLAIN},
+    {"RowExpr", RULE_PLAIN},
+    {"SQLValueFunction", RULE_PLAIN},
+    {"SelectStmt", RULE_SELECT},
+    {"SortBy", RULE_SORT_BY},
+    {"String", RULE_PLAIN},
+    {"SubLink", RULE_SUB_LINK},
+    {"TypeCast", RULE_PLAIN},
+    {"TypeName", RULE_TYPE_NAME},
+    {"UpdateStmt", RULE_MODIFYING},
+    {"WindowDef", RULE_PLAIN},
+    {"WithClause", RULE_PLAIN},
+    {"XmlExpr", RULE_PLAIN},
+    {"XmlSerialize", RULE_PLAIN},
+};
+
+typedef struct walk_state {
+    const guard_policy *policy;
+    guard_verdict *verdict;
+    int location;                   /* nearest known byte offset on the path, -1 if none */
+} walk_state;
+
+static int compare_entry(const void *key, const void *element) {
+    return strcmp((const char *)key, ((const node_entry *)element)->name);
+}
+
+static const node_entry *find_entry(const char *name) {
+    return bsearch(name, node_entries, sizeof node_entries / sizeof *node_entries,
+                   sizeof *node_entries, compare_entry);
+}
+
+/* The node's own `location` field, or -1. */
+static int message_location(const ProtobufCMessage *message) {
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field_by_name(message->descriptor, "location");
+    if (field == NULL || field->type != PROTOBUF_C_TYPE_INT32 || field->label == PROTOBUF_C_LABEL_REPEATED)
+        return -1;
+    return *(const int32_t *)((const char *)message + field->offset);
+}
+
+static const char *modifying_verb(const char *name) {
+    if (strcmp(name, "InsertStmt") == 0)
+        return "INSERT";
+    if (strcmp(name, "UpdateStmt") == 0)
+        return "UPDATE";
+    if (strcmp(name, "DeleteStmt") == 0)
+        return "DELETE";
+    return "MERGE";
+}
+
+static bool check_a_expr(walk_state *state, const PgQuery__AExpr *expression) {
+    static const char *const range_operators[] = {">=", "<="};
+    switch (expression->kind) {
+    case PG_QUERY__A__EXPR__KIND__AEXPR_BETWEEN:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_BETWEEN:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_BETWEEN_SYM:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_BETWEEN_SYM:
+        /* The name is the keyword; the comparison runs through >= and <=. */
+        for (size_t i = 0; i < 2; i++) {
+            PgQuery__String name = PG_QUERY__STRING__INIT;
+            PgQuery__Node node = PG_QUERY__NODE__INIT;
+            PgQuery__Node *nodes[1] = {&node};
+            name.sval = (char *)range_operators[i];
+            node.node_case = PG_QUERY__NODE__NODE_STRING;
+            node.string = &name;
+            if (!policy_check_operator(state->policy, nodes, 1, expression->location, state->verdict))
+                return false;
+        }
+        return true;
+    default:
+        return policy_check_operator(state->policy, expression->name, expression->n_name,
+                                     expression->location, state->verdict);
+    }
+}
+
+static bool check_tablesample(walk_state *state, const PgQuery__RangeTableSample *sample) {
+    if (sample->n_method == 1 && sample->method[0]->node_case == PG_QUERY__NODE__NODE_STRING) {
+        const char *method = sample->method[0]->string->sval;
+        if (strcmp(method, "system") == 0 || strcmp(method, "bernoulli") == 0)
+            return true;
+    }
+    return verdict_reject(state->verdict, GUARD_CONSTRUCT_NOT_ALLOWED, sample->location,
+                          "only the built-in methods are known to be safe",
+                          "use TABLESAMPLE SYSTEM (percent) or TABLESAMPLE BERNOULLI (percent)",
+                          "this TABLESAMPLE method is not allowed");
+}
+
+/* Runs the rule of one allowed message before its children are visited. */
+static bool apply_rule(walk_state *state, const node_entry *entry, const ProtobufCMessage *message) {
+    guard_verdict *verdict = state->verdict;
+    switch (entry->rule) {
+    case RULE_PLAIN:
+        return true;
+    case RULE_SELECT: {
+        const PgQuery__SelectStmt *select = (const PgQuery__SelectStmt *)message;
+        if (select->into_clause != NULL)
+            return verdict_reject(verdict, GUARD_SELECT_INTO, state->location,
+                                  "SELECT ... INTO creates a new table",
+                                  "remove the INTO clause; the rows are returned to you",
+                                  "SELECT INTO is not allowed");
+        if (select->n_locking_clause > 0) {
+            int location = message_location((const ProtobufCMessage *)select->locking_clause[0]);
+            return verdict_reject(verdict, GUARD_LOCKING_CLAUSE, location >= 0 ? location : state->location,
+                                  "FOR UPDATE and FOR SHARE take row locks that block other sessions",
+                                  "remove the FOR UPDATE/FOR SHARE clause; reading needs no locks",
+                                  "row locking clauses are not allowed");
+        }
+        return true;
+    }
+    case RULE_FUNC_CALL:
+        return policy_check_function(state->policy, (const PgQuery__FuncCall *)message, verdict);
+    case RULE_A_EXPR:
+        return check_a_expr(state, (const PgQuery__AExpr *)message);
+    case RULE_SUB_LINK: {
+        const PgQuery__SubLink *link = (const PgQuery__SubLink *)message;
+        if (link->n_oper_name == 0)
+            return true;
+        return policy_check_operator(state->policy, link->oper_name, link->n_oper_name, link->location,
+                                     verdict);
+    }
+    case RULE_SORT_BY: {
+        const PgQuery__SortBy *sort = (const PgQuery__SortBy *)message;
+        if (sort->n_use_op == 0)
+            return true;
+        return policy_check_operator(state->policy, sort->use_op, sort->n_use_op, sort->location, verdict);
+    }
+    case RULE_TYPE_NAME:
+        return policy_check_type(state->policy, (const PgQuery__TypeName *)message, verdict);
+    case RULE_RANGE_VAR:
+        return policy_check_relation(state->policy, (const PgQuery__RangeVar *)message, verdict);
+    case RULE_TABLESAMPLE:
+        return check_tablesample(state, (const PgQuery__RangeTableSample *)message);
+    case RULE_PARAM_REF:
+        return verdict_reject(verdict, GUARD_PARAMETER, state->location,
+                              "pgsafe sends no parameter values with the query",
+                              "write the value into the query as a literal",
+                              "parameters such as $1 are not allowed");
+    case RULE_INTO_CLAUSE:
+        return verdict_reject(verdict, GUARD_SELECT_INTO, state->location, "SELECT ... INTO creates a new table",
+                              "remove the INTO clause; the rows are returned to you",
+                              "SELECT INTO is not allowed");
+    case RULE_LOCKING_CLAUSE:
+        return verdict_reject(verdict, GUARD_LOCKING_CLAUSE, state->location,
+                              "FOR UPDATE and FOR SHARE take row locks that block other sessions",
+                              "remove the FOR UPDATE/FOR SHARE clause; reading needs no locks",
+                              "row locking clauses are not allowed");
+    case RULE_MODIFYING:
+        return verdict_reject(verdict, GUARD_CONSTRUCT_NOT_ALLOWED, state->location,
+                              "a data-modifying statement inside a query (for example in WITH) changes data",
+                              "only read: use SELECT in every WITH clause and subquery",
+                              "%s is not allowed inside a query", modifying_verb(entry->name));
+    }
+    return verdict_reject(verdict, GUARD_INTERNAL_ERROR, state->location, NULL, NULL, "unhandled node rule");
+}
+
+static bool visit(walk_state *state, const ProtobufCMessage *message, int depth);
+
+static bool visit_fields(walk_state *state, const ProtobufCMessage *message, int depth) {
+    const ProtobufCMessageDescriptor *descriptor = message->descriptor;
+    const char *base = (const char *)message;
+    for (unsigned i = 0; i < descriptor->n_fields; i++) {
+        const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
+        if (field->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            /* Members of a oneof share storage: only the one named by the case is live. */
+            if (*(const uint32_t *)(base + field->quantifier_offset) != field->id)
+                continue;
+        }
+        if (field->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t count = *(const size_t *)(base + field->quantifier_offset);
+            const ProtobufCMessage *const *items = *(const ProtobufCMessage *const *const *)(base + field->offset);
+            for (size_t j = 0; j < count; j++)
+                if (items[j] != NULL && !visit(state, items[j], depth + 1))
+                    return false;
+        } else {
+            const ProtobufCMessage *child = *(const ProtobufCMessage *const *)(base + field->offset);
+            if (child != NULL && !visit(state, child, depth + 1))
+                return false;
+        }
+    }
+    return true;
+}
+
+static bool visit(walk_state *state, const ProtobufCMessage *message, int depth) {
+    if (depth > GUARD_MAX_DEPTH)
+        return verdict_reject(state->verdict, GUARD_TOO_COMPLEX, state->location,
+                              "the guard walks at most a fixed depth of nested expressions",
+                              "simplify the query: fewer nested expressions or subqueries",
+                              "the query is nested too deeply");
+    const char *name = message->descriptor->short_name;
+    const node_entry *entry = find_entry(name);
+    int saved_location = state->location;
+    int own_location = message_location(message);
+    if (own_location >= 0)
+        state->location = own_location;
+    if (entry == NULL)
+        return verdict_reject(state->verdict, GUARD_CONSTRUCT_NOT_ALLOWED, state->location,
+                              "pgsafe accepts only constructs it knows to be read-only",
+                              "rewrite the query without it, as a plain SELECT",
+                              "construct %s is not allowed", name);
+    if (!apply_rule(state, entry, message) || !visit_fields(state, message, depth))
+        return false;
+    state->location = saved_location;
+    return true;
+}
+
+bool walk_tree(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict) {
+    walk_state state = {.policy = policy, .verdict = verdict, .location = -1};
+    return visit(&state, root, 0);
+}

@@ -1,0 +1,53 @@
+/* pgsafe's command line: `pgsafe check`, `pgsafe version`, and (not built yet) `pgsafe serve`. */
+#include <pg_query.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/check.h"
+#include "pgsafe/guard.h"
+
+#ifndef PGSAFE_VERSION
+#define PGSAFE_VERSION "0.0.0"
+#endif
+
+static void usage(FILE *stream) {
+    fputs("usage: pgsafe <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  check     check SQL with the guard, without a database (pgsafe check --help)\n"
+          "  version   print the version of pgsafe and of the PostgreSQL grammar it parses\n"
+          "  serve     the MCP server over stdio (not built yet)\n",
+          stream);
+}
+
+static int print_version(void) {
+    printf("pgsafe %s (PostgreSQL grammar %s, libpg_query)\n", PGSAFE_VERSION, guard_grammar_version());
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *command = argv[1];
+    int status;
+    if (strcmp(command, "check") == 0)
+        status = cli_check_main(argc - 1, argv + 1);
+    else if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0)
+        status = print_version();
+    else if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0) {
+        usage(stdout);
+        status = 0;
+    } else if (strcmp(command, "serve") == 0) {
+        fputs("pgsafe serve: the MCP server is not built yet; `pgsafe check` runs the guard alone\n", stderr);
+        status = 2;
+    } else {
+        fprintf(stderr, "pgsafe: unknown command \"%s\"\n", command);
+        usage(stderr);
+        status = 2;
+    }
+    /* libpg_query keeps a per-thread memory context; release it for leak checkers. */
+    pg_query_exit();
+    return status;
+}
