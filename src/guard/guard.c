@@ -128,6 +128,18 @@ static int character_position(const char *text, int byte_offset) {
     return characters + 1;
 }
 
+/* Byte offset of a 1-based character position (libpg_query counts characters); -1 if none. */
+static int byte_offset_of_character(const char *text, int position) {
+    if (position <= 0)
+        return -1;
+    int characters = 0;
+    for (int i = 0; text[i] != '\0'; i++) {
+        if (((unsigned char)text[i] & 0xC0) != 0x80 && ++characters == position)
+            return i;
+    }
+    return (int)strlen(text);
+}
+
 /* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
 static bool valid_utf8(const unsigned char *text, size_t length, size_t *bad_offset) {
     size_t i = 0;
@@ -230,12 +242,25 @@ static bool check_statement_type(const PgQuery__RawStmt *raw, guard_verdict *ver
 /* Parses text to a tree with exactly one statement; the caller frees *tree. */
 static bool parse_one(const char *sql, PgQuery__ParseResult **tree, guard_verdict *verdict) {
     *tree = NULL;
+    if (!depth_check_text(sql, strlen(sql), verdict))
+        return false;
     PgQueryProtobufParseResult parsed = pg_query_parse_protobuf(sql);
     if (parsed.error != NULL) {
-        verdict_reject(verdict, GUARD_SYNTAX_ERROR, -1, NULL,
-                       "fix the SQL syntax; pgsafe accepts PostgreSQL 15 SQL, one SELECT per call",
-                       "%s", parsed.error->message ? parsed.error->message : "syntax error");
-        verdict->location = parsed.error->cursorpos > 0 ? parsed.error->cursorpos - 1 : -1;
+        const char *message = parsed.error->message ? parsed.error->message : "syntax error";
+        if (strncmp(message, "memory exhausted", 16) == 0)
+            /* The grammar's own nesting bound (about 10000 open parentheses or calls). */
+            verdict_reject(verdict, GUARD_TOO_COMPLEX, -1, message,
+                           "simplify the query: fewer nested parentheses, calls or subqueries",
+                           "the query is nested too deeply");
+        else
+            verdict_reject(verdict, GUARD_SYNTAX_ERROR, -1, NULL,
+                           "fix the SQL syntax; pgsafe accepts PostgreSQL 15 SQL, one SELECT per call", "%s",
+                           message);
+        verdict->location = byte_offset_of_character(sql, parsed.error->cursorpos);
+        pg_query_free_protobuf_parse_result(parsed);
+        return false;
+    }
+    if (!depth_check_protobuf((const uint8_t *)parsed.parse_tree.data, parsed.parse_tree.len, verdict)) {
         pg_query_free_protobuf_parse_result(parsed);
         return false;
     }

@@ -5,6 +5,7 @@
 
 #include <pg_query/pg_query.pb-c.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "pgsafe/guard.h"
 
@@ -30,6 +31,10 @@ void verdict_clear(guard_verdict *verdict);
 
 /* A printf into fresh memory; NULL on failure. */
 char *format_string(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/* depth.c: bounds checked before recursive parsing and unpacking (see there). */
+bool depth_check_text(const char *sql, size_t length, guard_verdict *verdict);
+bool depth_check_protobuf(const uint8_t *data, size_t length, guard_verdict *verdict);
 
 /* walk.c: visits every message below root; false with the verdict set at the first problem. */
 bool walk_tree(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict);
