@@ -24,31 +24,31 @@ extern "C" {
 /* Stable reason codes. Their names (guard_reason_name) are part of the interface:
  * docs/reason-codes.md documents each one; never renumber or rename. */
 typedef enum guard_reason {
-    GUARD_OK = 0,                   /* allowed */
-    GUARD_SYNTAX_ERROR,             /* PostgreSQL's parser rejected the text */
-    GUARD_EMPTY_QUERY,              /* no statement at all */
-    GUARD_MULTIPLE_STATEMENTS,      /* more than one statement */
-    GUARD_NOT_SELECT,               /* the statement is not a SELECT (INSERT, SET, COPY, ...) */
-    GUARD_SELECT_INTO,              /* SELECT ... INTO creates a table */
-    GUARD_LOCKING_CLAUSE,           /* FOR UPDATE / SHARE / ... takes row locks */
-    GUARD_PARAMETER,                /* $1 parameters: nothing binds them */
-    GUARD_CONSTRUCT_NOT_ALLOWED,    /* a node type that is not on the allow-list */
-    GUARD_FUNCTION_DENIED,          /* on the deny list (files, SQL from strings, ...) */
-    GUARD_FUNCTION_VOLATILE,        /* a volatile function not on the harmless list */
-    GUARD_FUNCTION_UNKNOWN,         /* not a built-in and no catalog knows it */
-    GUARD_OPERATOR_NOT_ALLOWED,     /* an operator that is volatile or unknown */
-    GUARD_TYPE_NOT_ALLOWED,         /* a cast to a type that is unknown or volatile */
-    GUARD_RELATION_DENIED,          /* a sensitive catalog such as pg_authid */
-    GUARD_TOO_COMPLEX,              /* nesting deeper than the guard will walk */
-    GUARD_INPUT_TOO_LARGE,          /* text longer than policy.max_sql_bytes */
-    GUARD_INVALID_INPUT,            /* not valid UTF-8, or a NUL byte */
-    GUARD_REWRITE_FAILED,           /* deparse failed or its output did not pass (fail closed) */
-    GUARD_INTERNAL_ERROR,           /* out of memory or a library failure */
+    GUARD_OK = 0,                /* allowed */
+    GUARD_SYNTAX_ERROR,          /* PostgreSQL's parser rejected the text */
+    GUARD_EMPTY_QUERY,           /* no statement at all */
+    GUARD_MULTIPLE_STATEMENTS,   /* more than one statement */
+    GUARD_NOT_SELECT,            /* the statement is not a SELECT (INSERT, SET, COPY, ...) */
+    GUARD_SELECT_INTO,           /* SELECT ... INTO creates a table */
+    GUARD_LOCKING_CLAUSE,        /* FOR UPDATE / SHARE / ... takes row locks */
+    GUARD_PARAMETER,             /* $1 parameters: nothing binds them */
+    GUARD_CONSTRUCT_NOT_ALLOWED, /* a node type that is not on the allow-list */
+    GUARD_FUNCTION_DENIED,       /* on the deny list (files, SQL from strings, ...) */
+    GUARD_FUNCTION_VOLATILE,     /* a volatile function not on the harmless list */
+    GUARD_FUNCTION_UNKNOWN,      /* not a built-in and no catalog knows it */
+    GUARD_OPERATOR_NOT_ALLOWED,  /* an operator that is volatile or unknown */
+    GUARD_TYPE_NOT_ALLOWED,      /* a cast to a type that is unknown or volatile */
+    GUARD_RELATION_DENIED,       /* a sensitive catalog such as pg_authid */
+    GUARD_TOO_COMPLEX,           /* nesting deeper than the guard will walk */
+    GUARD_INPUT_TOO_LARGE,       /* text longer than policy.max_sql_bytes */
+    GUARD_INVALID_INPUT,         /* not valid UTF-8, or a NUL byte */
+    GUARD_REWRITE_FAILED,        /* deparse failed or its output did not pass (fail closed) */
+    GUARD_INTERNAL_ERROR,        /* out of memory or a library failure */
     GUARD_REASON_COUNT
 } guard_reason;
 
 typedef enum guard_volatility {
-    GUARD_VOLATILITY_UNKNOWN = 0,   /* nobody knows this name */
+    GUARD_VOLATILITY_UNKNOWN = 0, /* nobody knows this name */
     GUARD_VOLATILITY_IMMUTABLE,
     GUARD_VOLATILITY_STABLE,
     GUARD_VOLATILITY_VOLATILE
@@ -61,39 +61,39 @@ typedef struct guard_catalog {
     guard_volatility (*function_volatility)(void *context, const char *schema, const char *name);
     guard_volatility (*operator_volatility)(void *context, const char *schema, const char *name);
     guard_volatility (*type_volatility)(void *context, const char *schema, const char *name);
-    void *context;                  /* passed back to every callback */
+    void *context; /* passed back to every callback */
 } guard_catalog;
 
 /* How the LIMIT was rewritten. */
 typedef enum guard_limit_action {
-    GUARD_LIMIT_NONE = 0,           /* not allowed: no rewrite */
-    GUARD_LIMIT_KEPT,               /* a constant LIMIT within bounds was kept */
-    GUARD_LIMIT_INJECTED,           /* there was no LIMIT; max_rows + 1 was added */
-    GUARD_LIMIT_CLAMPED,            /* a larger constant, ALL or NULL became max_rows + 1 */
-    GUARD_LIMIT_WRAPPED             /* non-constant or WITH TIES: the query became a subquery
-                                       under an outer constant LIMIT */
+    GUARD_LIMIT_NONE = 0, /* not allowed: no rewrite */
+    GUARD_LIMIT_KEPT,     /* a constant LIMIT within bounds was kept */
+    GUARD_LIMIT_INJECTED, /* there was no LIMIT; max_rows + 1 was added */
+    GUARD_LIMIT_CLAMPED,  /* a larger constant, ALL or NULL became max_rows + 1 */
+    GUARD_LIMIT_WRAPPED   /* non-constant or WITH TIES: the query became a subquery
+                             under an outer constant LIMIT */
 } guard_limit_action;
 
 typedef struct guard_policy {
-    long long max_rows;                         /* rows shown; LIMIT becomes <= max_rows + 1 */
-    size_t max_sql_bytes;                       /* longer text is rejected */
-    const char *const *allowed_functions;       /* NULL-terminated: extra harmless functions;
-                                                   the deny list still wins */
-    const char *const *denied_functions;        /* NULL-terminated: added to the deny list */
-    const char *const *denied_relations;        /* NULL-terminated: added to the defaults */
-    const char *const *allowed_relations;       /* NULL-terminated: removed from the defaults */
-    const guard_catalog *catalog;               /* NULL offline: built-ins only */
+    long long max_rows;                   /* rows shown; LIMIT becomes <= max_rows + 1 */
+    size_t max_sql_bytes;                 /* longer text is rejected */
+    const char *const *allowed_functions; /* NULL-terminated: extra harmless functions;
+                                             the deny list still wins */
+    const char *const *denied_functions;  /* NULL-terminated: added to the deny list */
+    const char *const *denied_relations;  /* NULL-terminated: added to the defaults */
+    const char *const *allowed_relations; /* NULL-terminated: removed from the defaults */
+    const guard_catalog *catalog;         /* NULL offline: built-ins only */
 } guard_policy;
 
 typedef struct guard_result {
-    bool allowed;                   /* true: rewritten_sql may be executed */
-    guard_reason code;              /* GUARD_OK when allowed */
-    char *message;                  /* one line, lower case; NULL when allowed */
-    char *detail;                   /* why; may be NULL */
-    char *hint;                     /* what to change; may be NULL */
-    int cursor_position;            /* 1-based character position in the input, 0 if none */
-    char *rewritten_sql;            /* the SQL to execute; NULL when rejected */
-    long long applied_limit;        /* the constant LIMIT of rewritten_sql; 0 when rejected */
+    bool allowed;            /* true: rewritten_sql may be executed */
+    guard_reason code;       /* GUARD_OK when allowed */
+    char *message;           /* one line, lower case; NULL when allowed */
+    char *detail;            /* why; may be NULL */
+    char *hint;              /* what to change; may be NULL */
+    int cursor_position;     /* 1-based character position in the input, 0 if none */
+    char *rewritten_sql;     /* the SQL to execute; NULL when rejected */
+    long long applied_limit; /* the constant LIMIT of rewritten_sql; 0 when rejected */
     guard_limit_action limit_action;
 } guard_result;
 

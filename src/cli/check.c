@@ -13,12 +13,12 @@
 #include "pgsafe/guard.h"
 
 #define MAX_LIST_ENTRIES 64
-#define MAX_STDIN_BYTES (64u * 1024 * 1024)
+#define MAX_STDIN_BYTES  (64u * 1024 * 1024)
 
 typedef struct check_options {
-    bool json;                                  /* one JSON object instead of text */
-    const char *corpus_path;                    /* run a corpus instead of one query */
-    const char *sql;                            /* from the command line, or NULL */
+    bool json;               /* one JSON object instead of text */
+    const char *corpus_path; /* run a corpus instead of one query */
+    const char *sql;         /* from the command line, or NULL */
     guard_policy policy;
     const char *allowed_functions[MAX_LIST_ENTRIES + 1];
     const char *denied_functions[MAX_LIST_ENTRIES + 1];

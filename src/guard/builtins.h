@@ -8,8 +8,8 @@
 #include "pgsafe/guard.h"
 
 typedef struct guard_builtin {
-    const char *name;               /* as in pg_catalog, case-sensitive */
-    char volatility;                /* worst over overloads: 'i', 's' or 'v' */
+    const char *name; /* as in pg_catalog, case-sensitive */
+    char volatility;  /* worst over overloads: 'i', 's' or 'v' */
 } guard_builtin;
 
 extern const guard_builtin guard_builtin_functions[];

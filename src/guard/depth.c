@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-#define SHORT_TEXT_BYTES 16384
+#define SHORT_TEXT_BYTES     16384
 #define MAX_DEEPENING_TOKENS 10000
 
 static bool token_cannot_deepen(PgQuery__Token token) {
@@ -33,10 +33,8 @@ static bool token_cannot_deepen(PgQuery__Token token) {
     case PG_QUERY__TOKEN__ASCII_91: /* [ */
     case PG_QUERY__TOKEN__ASCII_93: /* ] */
     case PG_QUERY__TOKEN__SQL_COMMENT:
-    case PG_QUERY__TOKEN__C_COMMENT:
-        return true;
-    default:
-        return false;
+    case PG_QUERY__TOKEN__C_COMMENT: return true;
+    default: return false;
     }
 }
 
@@ -123,10 +121,9 @@ bool depth_check_protobuf(const uint8_t *data, size_t length, guard_verdict *ver
                     : NULL;
             if (field != NULL && field->type == PROTOBUF_C_TYPE_MESSAGE) {
                 if (depth == GUARD_MAX_DEPTH)
-                    return verdict_reject(verdict, GUARD_TOO_COMPLEX, -1,
-                                          "the guard walks at most a fixed depth of nested expressions",
-                                          "simplify the query: fewer nested expressions or subqueries",
-                                          "the query is nested too deeply");
+                    return verdict_reject(
+                        verdict, GUARD_TOO_COMPLEX, -1, "the guard walks at most a fixed depth of nested expressions",
+                        "simplify the query: fewer nested expressions or subqueries", "the query is nested too deeply");
                 depth++;
                 stack[depth] = (frame){field->descriptor, position + (size_t)value};
             } else {
@@ -134,8 +131,7 @@ bool depth_check_protobuf(const uint8_t *data, size_t length, guard_verdict *ver
             }
             break;
         }
-        default:
-            goto malformed;
+        default: goto malformed;
         }
     }
 malformed:

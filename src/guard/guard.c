@@ -178,18 +178,27 @@ static bool valid_utf8(const unsigned char *text, size_t length, size_t *bad_off
 }
 
 typedef struct statement_name {
-    const char *message_name;       /* protobuf-c short name */
-    const char *words;              /* as the user wrote it */
+    const char *message_name; /* protobuf-c short name */
+    const char *words;        /* as the user wrote it */
 } statement_name;
 
 static const statement_name statement_names[] = {
-    {"VariableSetStmt", "SET/RESET"}, {"VariableShowStmt", "SHOW"},
+    {"VariableSetStmt", "SET/RESET"},
+    {"VariableShowStmt", "SHOW"},
     {"TransactionStmt", "transaction control (BEGIN/COMMIT/ROLLBACK/SAVEPOINT)"},
-    {"IndexStmt", "CREATE INDEX"}, {"ViewStmt", "CREATE VIEW"}, {"RuleStmt", "CREATE RULE"},
-    {"CreateStmt", "CREATE TABLE"}, {"CreateTableAsStmt", "CREATE TABLE AS"},
-    {"VacuumStmt", "VACUUM/ANALYZE"}, {"DoStmt", "DO"}, {"ExplainStmt", "EXPLAIN"},
-    {"CreateFunctionStmt", "CREATE FUNCTION"}, {"CopyStmt", "COPY"}, {"LockStmt", "LOCK"},
-    {"ClusterStmt", "CLUSTER"}, {"CheckPointStmt", "CHECKPOINT"},
+    {"IndexStmt", "CREATE INDEX"},
+    {"ViewStmt", "CREATE VIEW"},
+    {"RuleStmt", "CREATE RULE"},
+    {"CreateStmt", "CREATE TABLE"},
+    {"CreateTableAsStmt", "CREATE TABLE AS"},
+    {"VacuumStmt", "VACUUM/ANALYZE"},
+    {"DoStmt", "DO"},
+    {"ExplainStmt", "EXPLAIN"},
+    {"CreateFunctionStmt", "CREATE FUNCTION"},
+    {"CopyStmt", "COPY"},
+    {"LockStmt", "LOCK"},
+    {"ClusterStmt", "CLUSTER"},
+    {"CheckPointStmt", "CHECKPOINT"},
 };
 
 /* "CreateFunctionStmt" -> "CREATE FUNCTION" unless a better name is listed. */
@@ -254,8 +263,7 @@ static bool parse_one(const char *sql, PgQuery__ParseResult **tree, guard_verdic
                            "the query is nested too deeply");
         else
             verdict_reject(verdict, GUARD_SYNTAX_ERROR, -1, NULL,
-                           "fix the SQL syntax; pgsafe accepts PostgreSQL 15 SQL, one SELECT per call", "%s",
-                           message);
+                           "fix the SQL syntax; pgsafe accepts PostgreSQL 15 SQL, one SELECT per call", "%s", message);
         verdict->location = byte_offset_of_character(sql, parsed.error->cursorpos);
         pg_query_free_protobuf_parse_result(parsed);
         return false;
@@ -276,8 +284,7 @@ static bool parse_one(const char *sql, PgQuery__ParseResult **tree, guard_verdic
         int second = (*tree)->stmts[1]->stmt_location;
         while (second >= 0 && sql[second] != '\0' && isspace((unsigned char)sql[second]))
             second++;
-        return verdict_reject(verdict, GUARD_MULTIPLE_STATEMENTS, second,
-                              "pgsafe runs exactly one statement per call",
+        return verdict_reject(verdict, GUARD_MULTIPLE_STATEMENTS, second, "pgsafe runs exactly one statement per call",
                               "send one SELECT per call, without a second statement after the semicolon",
                               "only one statement is allowed, found %zu", (*tree)->n_stmts);
     }

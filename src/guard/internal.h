@@ -14,19 +14,18 @@
 
 /* A rejection being built. Strings are owned by the verdict until handed to the result. */
 typedef struct guard_verdict {
-    guard_reason code;              /* GUARD_OK while nothing is wrong */
+    guard_reason code; /* GUARD_OK while nothing is wrong */
     char *message;
     char *detail;
     char *hint;
-    int location;                   /* byte offset into the checked text, -1 if none */
+    int location; /* byte offset into the checked text, -1 if none */
 } guard_verdict;
 
 /* Records a rejection (only the first one counts). The format strings build the message;
  * detail and hint are copied as given (either may be NULL). Returns false so callers can
  * write `return verdict_reject(...)`. */
-bool verdict_reject(guard_verdict *verdict, guard_reason code, int location, const char *detail,
-                    const char *hint, const char *message_format, ...)
-    __attribute__((format(printf, 6, 7)));
+bool verdict_reject(guard_verdict *verdict, guard_reason code, int location, const char *detail, const char *hint,
+                    const char *message_format, ...) __attribute__((format(printf, 6, 7)));
 void verdict_clear(guard_verdict *verdict);
 
 /* A printf into fresh memory; NULL on failure. */
@@ -41,19 +40,16 @@ bool walk_tree(const ProtobufCMessage *root, const guard_policy *policy, guard_v
 
 /* policy.c: decisions on names found in the tree; false with the verdict set when refused.
  * name_nodes is the parser's name list (String nodes, optionally schema-qualified). */
-bool policy_check_function(const guard_policy *policy, const PgQuery__FuncCall *call,
-                           guard_verdict *verdict);
-bool policy_check_operator(const guard_policy *policy, PgQuery__Node *const *name_nodes,
-                           size_t name_count, int location, guard_verdict *verdict);
-bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type_name,
-                       guard_verdict *verdict);
-bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *relation,
-                           guard_verdict *verdict);
+bool policy_check_function(const guard_policy *policy, const PgQuery__FuncCall *call, guard_verdict *verdict);
+bool policy_check_operator(const guard_policy *policy, PgQuery__Node *const *name_nodes, size_t name_count,
+                           int location, guard_verdict *verdict);
+bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type_name, guard_verdict *verdict);
+bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *relation, guard_verdict *verdict);
 
 /* rewrite.c: bounds the LIMIT of the statement held by raw. On success sets the applied
  * limit and action; false with the verdict set when out of memory. */
-bool rewrite_limit(PgQuery__RawStmt *raw, long long bound, long long *applied_limit,
-                   guard_limit_action *action, guard_verdict *verdict);
+bool rewrite_limit(PgQuery__RawStmt *raw, long long bound, long long *applied_limit, guard_limit_action *action,
+                   guard_verdict *verdict);
 
 /* The constant LIMIT of a SELECT, if it is a plain integer constant with COUNT semantics. */
 bool rewrite_constant_limit(const PgQuery__SelectStmt *select, long long *limit);

@@ -12,58 +12,47 @@
 #include "internal.h"
 
 typedef struct deny_category {
-    const char *detail;             /* why it is dangerous */
-    const char *hint;               /* what to do instead */
+    const char *detail; /* why it is dangerous */
+    const char *hint;   /* what to do instead */
 } deny_category;
 
-static const deny_category category_sql_from_string = {
-    "it runs SQL given as a string, which the guard cannot check",
-    "write the query itself as a plain SELECT"};
-static const deny_category category_files = {
-    "it reads, lists or writes files on the database server",
-    "remove it; pgsafe reads tables only, never server files"};
-static const deny_category category_large_objects = {
-    "it reads or changes large objects, which live outside the tables",
-    "remove it; large objects are not readable through pgsafe"};
-static const deny_category category_locks = {
-    "it takes advisory locks that can block other sessions",
-    "remove it; reading needs no locks"};
-static const deny_category category_backends = {
-    "it acts on other sessions or on the server process",
-    "remove it; pgsafe cannot act on other sessions or the server"};
+static const deny_category category_sql_from_string = {"it runs SQL given as a string, which the guard cannot check",
+                                                       "write the query itself as a plain SELECT"};
+static const deny_category category_files = {"it reads, lists or writes files on the database server",
+                                             "remove it; pgsafe reads tables only, never server files"};
+static const deny_category category_large_objects = {"it reads or changes large objects, which live outside the tables",
+                                                     "remove it; large objects are not readable through pgsafe"};
+static const deny_category category_locks = {"it takes advisory locks that can block other sessions",
+                                             "remove it; reading needs no locks"};
+static const deny_category category_backends = {"it acts on other sessions or on the server process",
+                                                "remove it; pgsafe cannot act on other sessions or the server"};
 static const deny_category category_settings = {
     "it reads or changes server settings",
     "remove it; current_setting() may read only: server_version, server_version_num, TimeZone, "
     "DateStyle, IntervalStyle, search_path, client_encoding, server_encoding, lc_*, "
     "transaction_isolation, transaction_read_only, statement_timeout"};
-static const deny_category category_replication = {
-    "it controls replication, WAL or backups",
-    "remove it; pgsafe cannot change replication or backup state"};
-static const deny_category category_statistics = {
-    "it resets the server's statistics",
-    "remove it; read statistics from the pg_stat_* views instead"};
-static const deny_category category_sleep = {
-    "it sleeps while holding a connection",
-    "remove it; the server enforces its own statement timeout"};
-static const deny_category category_notify = {
-    "it sends notifications to other sessions",
-    "remove it; pgsafe cannot send notifications"};
+static const deny_category category_replication = {"it controls replication, WAL or backups",
+                                                   "remove it; pgsafe cannot change replication or backup state"};
+static const deny_category category_statistics = {"it resets the server's statistics",
+                                                  "remove it; read statistics from the pg_stat_* views instead"};
+static const deny_category category_sleep = {"it sleeps while holding a connection",
+                                             "remove it; the server enforces its own statement timeout"};
+static const deny_category category_notify = {"it sends notifications to other sessions",
+                                              "remove it; pgsafe cannot send notifications"};
 static const deny_category category_sequences = {
     "it uses or advances sequence state, which changes the database or the session",
     "read the sequence as a relation instead: SELECT last_value FROM the_sequence"};
 static const deny_category category_transaction_ids = {
     "it assigns a transaction id, which writes to the server's state",
     "use pg_current_snapshot() or pg_current_xact_id_if_assigned() instead"};
-static const deny_category category_maintenance = {
-    "it changes index, catalog or session state",
-    "remove it; pgsafe runs read-only queries only"};
-static const deny_category category_configured = {
-    "it is on this server's configured deny list",
-    "remove it; ask the operator if you need it"};
+static const deny_category category_maintenance = {"it changes index, catalog or session state",
+                                                   "remove it; pgsafe runs read-only queries only"};
+static const deny_category category_configured = {"it is on this server's configured deny list",
+                                                  "remove it; ask the operator if you need it"};
 
 typedef struct deny_entry {
     const char *name;
-    bool prefix;                    /* true: every name starting with `name` */
+    bool prefix; /* true: every name starting with `name` */
     const deny_category *category;
 } deny_entry;
 
@@ -134,33 +123,53 @@ static const deny_entry deny_entries[] = {
 
 /* Volatile built-ins reviewed as harmless: they change nothing and read no secrets. */
 static const char *const harmless_volatile[] = {
-    "random", "clock_timestamp", "timeofday", "gen_random_uuid",
+    "random",           "clock_timestamp",        "timeofday",     "gen_random_uuid",
     "pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size",
     "pg_database_size", "pg_tablespace_size",
 };
 
 /* Settings current_setting() may read: none reveals paths, secrets or the host. */
 static const char *const harmless_settings[] = {
-    "server_version", "server_version_num", "timezone", "datestyle", "intervalstyle",
-    "search_path", "client_encoding", "server_encoding", "lc_collate", "lc_ctype",
-    "lc_messages", "lc_monetary", "lc_numeric", "lc_time", "transaction_read_only",
-    "default_transaction_read_only", "transaction_isolation", "statement_timeout",
-    "integer_datetimes", "standard_conforming_strings", "max_identifier_length",
+    "server_version",
+    "server_version_num",
+    "timezone",
+    "datestyle",
+    "intervalstyle",
+    "search_path",
+    "client_encoding",
+    "server_encoding",
+    "lc_collate",
+    "lc_ctype",
+    "lc_messages",
+    "lc_monetary",
+    "lc_numeric",
+    "lc_time",
+    "transaction_read_only",
+    "default_transaction_read_only",
+    "transaction_isolation",
+    "statement_timeout",
+    "integer_datetimes",
+    "standard_conforming_strings",
+    "max_identifier_length",
 };
 
 static const char *const default_denied_relations[] = {
-    "pg_authid", "pg_shadow", "pg_user_mapping", "pg_user_mappings", "pg_largeobject",
-    "pg_largeobject_metadata", "pg_statistic", "pg_statistic_ext_data", "pg_hba_file_rules",
-    "pg_ident_file_mappings", "pg_file_settings", "pg_settings", "pg_config",
-    "pg_subscription", "pg_db_role_setting",
+    "pg_authid",          "pg_shadow",
+    "pg_user_mapping",    "pg_user_mappings",
+    "pg_largeobject",     "pg_largeobject_metadata",
+    "pg_statistic",       "pg_statistic_ext_data",
+    "pg_hba_file_rules",  "pg_ident_file_mappings",
+    "pg_file_settings",   "pg_settings",
+    "pg_config",          "pg_subscription",
+    "pg_db_role_setting",
 };
 
 #define COUNT_OF(array) (sizeof(array) / sizeof *(array))
 
 /* A parsed name: up to catalog.schema.name, split from the parser's String list. */
 typedef struct qualified_name {
-    const char *schema;             /* NULL when unqualified */
-    const char *name;               /* NULL when the list is malformed */
+    const char *schema; /* NULL when unqualified */
+    const char *name;   /* NULL when the list is malformed */
 } qualified_name;
 
 static qualified_name split_name(PgQuery__Node *const *nodes, size_t count) {
@@ -207,8 +216,8 @@ static bool string_in(const char *const *list, size_t count, const char *value) 
 static const deny_category *denied_category(const guard_policy *policy, const char *schema, const char *name) {
     for (size_t i = 0; i < COUNT_OF(deny_entries); i++) {
         const deny_entry *entry = &deny_entries[i];
-        bool match = entry->prefix ? strncmp(name, entry->name, strlen(entry->name)) == 0
-                                   : strcmp(name, entry->name) == 0;
+        bool match =
+            entry->prefix ? strncmp(name, entry->name, strlen(entry->name)) == 0 : strcmp(name, entry->name) == 0;
         if (match)
             return entry->category;
     }
@@ -254,8 +263,7 @@ bool policy_check_function(const guard_policy *policy, const PgQuery__FuncCall *
     qualified_name name = split_name(call->funcname, call->n_funcname);
     if (name.name == NULL)
         return verdict_reject(verdict, GUARD_CONSTRUCT_NOT_ALLOWED, call->location, NULL,
-                              "call the function by its plain or schema-qualified name",
-                              "malformed function name");
+                              "call the function by its plain or schema-qualified name", "malformed function name");
     char *shown = display_name(&name);
     if (shown == NULL)
         return verdict_reject(verdict, GUARD_INTERNAL_ERROR, call->location, NULL, NULL, "out of memory");
@@ -282,8 +290,9 @@ bool policy_check_function(const guard_policy *policy, const PgQuery__FuncCall *
         user = policy->catalog->function_volatility(policy->catalog->context, name.schema, name.name);
     if (builtin == GUARD_VOLATILITY_UNKNOWN && user == GUARD_VOLATILITY_UNKNOWN) {
         verdict_reject(verdict, GUARD_FUNCTION_UNKNOWN, call->location,
-                       policy->catalog != NULL ? "it is neither a PostgreSQL 15 built-in nor in the connected database"
-                                               : "it is not a PostgreSQL 15 built-in, and no database catalog is loaded",
+                       policy->catalog != NULL
+                           ? "it is neither a PostgreSQL 15 built-in nor in the connected database"
+                           : "it is not a PostgreSQL 15 built-in, and no database catalog is loaded",
                        "use PostgreSQL's own functions (for example EXTRACT(YEAR FROM d) rather than YEAR(d), "
                        "to_char(d, 'YYYY-MM') rather than strftime); functions of your database are checked "
                        "when pgsafe is connected to it",
@@ -297,9 +306,8 @@ bool policy_check_function(const guard_policy *policy, const PgQuery__FuncCall *
         char *hint = format_string("remove it or use a stable alternative; if it is harmless, the operator can "
                                    "allow it with --allow-function %s",
                                    shown);
-        verdict_reject(verdict, GUARD_FUNCTION_VOLATILE, call->location,
-                       "it is volatile: it may change data or state", hint, "function \"%s\" is not allowed",
-                       shown);
+        verdict_reject(verdict, GUARD_FUNCTION_VOLATILE, call->location, "it is volatile: it may change data or state",
+                       hint, "function \"%s\" is not allowed", shown);
         free(hint);
         goto done;
     }
@@ -339,8 +347,8 @@ bool policy_check_operator(const guard_policy *policy, PgQuery__Node *const *nam
                        ? format_string("it is not a PostgreSQL 15 built-in operator%s",
                                        policy->catalog ? " nor in the connected database" : "")
                        : format_string("it runs a %s function", volatility_word(volatility));
-    verdict_reject(verdict, GUARD_OPERATOR_NOT_ALLOWED, location, detail,
-                   "use PostgreSQL's built-in operators", "operator %s is not allowed", shown ? shown : "?");
+    verdict_reject(verdict, GUARD_OPERATOR_NOT_ALLOWED, location, detail, "use PostgreSQL's built-in operators",
+                   "operator %s is not allowed", shown ? shown : "?");
     free(shown);
     free(detail);
     return false;
@@ -352,10 +360,10 @@ bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type
         return verdict_reject(verdict, GUARD_TYPE_NOT_ALLOWED, type_name->location, NULL,
                               "name the type plainly, for example CAST(x AS integer)", "malformed type name");
     if (type_name->pct_type)
-        return verdict_reject(verdict, GUARD_TYPE_NOT_ALLOWED, type_name->location, NULL,
-                              "name the type itself", "%%TYPE references are not allowed");
-    guard_volatility volatility = resolve(policy, &name, builtin_type_volatility,
-                                          policy->catalog ? policy->catalog->type_volatility : NULL);
+        return verdict_reject(verdict, GUARD_TYPE_NOT_ALLOWED, type_name->location, NULL, "name the type itself",
+                              "%%TYPE references are not allowed");
+    guard_volatility volatility =
+        resolve(policy, &name, builtin_type_volatility, policy->catalog ? policy->catalog->type_volatility : NULL);
     if (volatility == GUARD_VOLATILITY_IMMUTABLE || volatility == GUARD_VOLATILITY_STABLE)
         return true;
     char *shown = display_name(&name);

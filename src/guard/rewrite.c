@@ -50,11 +50,11 @@ static void free_node(PgQuery__Node *node) {
 }
 
 typedef enum limit_shape {
-    LIMIT_ABSENT,                   /* no LIMIT clause */
-    LIMIT_INTEGER,                  /* an integer constant */
-    LIMIT_UNBOUNDED,                /* ALL or NULL */
-    LIMIT_LARGE_CONSTANT,           /* a numeric constant at least as large as the bound */
-    LIMIT_OTHER                     /* any expression, a fraction, a string */
+    LIMIT_ABSENT,         /* no LIMIT clause */
+    LIMIT_INTEGER,        /* an integer constant */
+    LIMIT_UNBOUNDED,      /* ALL or NULL */
+    LIMIT_LARGE_CONSTANT, /* a numeric constant at least as large as the bound */
+    LIMIT_OTHER           /* any expression, a fraction, a string */
 } limit_shape;
 
 static limit_shape classify(const PgQuery__SelectStmt *select, long long bound, long long *value) {
@@ -75,8 +75,7 @@ static limit_shape classify(const PgQuery__SelectStmt *select, long long bound, 
         errno = 0;
         char *end = NULL;
         double number = strtod(constant->fval->fval, &end);
-        if (errno == 0 && end != constant->fval->fval && *end == '\0' && isfinite(number) &&
-            number >= (double)bound)
+        if (errno == 0 && end != constant->fval->fval && *end == '\0' && isfinite(number) && number >= (double)bound)
             return LIMIT_LARGE_CONSTANT;
     }
     return LIMIT_OTHER;

@@ -9,23 +9,23 @@
 #include "internal.h"
 
 typedef enum node_rule {
-    RULE_PLAIN,                     /* allowed; only its children are checked */
-    RULE_SELECT,                    /* SelectStmt: no INTO, no locking */
-    RULE_FUNC_CALL,                 /* FuncCall: function policy */
-    RULE_A_EXPR,                    /* A_Expr: operator policy */
-    RULE_SUB_LINK,                  /* SubLink: operator of `x op ANY (subquery)` */
-    RULE_SORT_BY,                   /* SortBy: ORDER BY ... USING op */
-    RULE_TYPE_NAME,                 /* TypeName: type policy */
-    RULE_RANGE_VAR,                 /* RangeVar: relation policy */
-    RULE_TABLESAMPLE,               /* RangeTableSample: built-in methods only */
-    RULE_PARAM_REF,                 /* $n: refused */
-    RULE_INTO_CLAUSE,               /* SELECT INTO: refused */
-    RULE_LOCKING_CLAUSE,            /* FOR UPDATE/SHARE: refused */
-    RULE_MODIFYING                  /* INSERT/UPDATE/DELETE/MERGE nested in a query: refused */
+    RULE_PLAIN,          /* allowed; only its children are checked */
+    RULE_SELECT,         /* SelectStmt: no INTO, no locking */
+    RULE_FUNC_CALL,      /* FuncCall: function policy */
+    RULE_A_EXPR,         /* A_Expr: operator policy */
+    RULE_SUB_LINK,       /* SubLink: operator of `x op ANY (subquery)` */
+    RULE_SORT_BY,        /* SortBy: ORDER BY ... USING op */
+    RULE_TYPE_NAME,      /* TypeName: type policy */
+    RULE_RANGE_VAR,      /* RangeVar: relation policy */
+    RULE_TABLESAMPLE,    /* RangeTableSample: built-in methods only */
+    RULE_PARAM_REF,      /* $n: refused */
+    RULE_INTO_CLAUSE,    /* SELECT INTO: refused */
+    RULE_LOCKING_CLAUSE, /* FOR UPDATE/SHARE: refused */
+    RULE_MODIFYING       /* INSERT/UPDATE/DELETE/MERGE nested in a query: refused */
 } node_rule;
 
 typedef struct node_entry {
-    const char *name;               /* protobuf-c short name of the message */
+    const char *name; /* protobuf-c short name of the message */
     node_rule rule;
 } node_entry;
 
@@ -95,7 +95,7 @@ static const node_entry node_entries[] = {
 typedef struct walk_state {
     const guard_policy *policy;
     guard_verdict *verdict;
-    int location;                   /* nearest known byte offset on the path, -1 if none */
+    int location; /* nearest known byte offset on the path, -1 if none */
 } walk_state;
 
 static int compare_entry(const void *key, const void *element) {
@@ -103,8 +103,7 @@ static int compare_entry(const void *key, const void *element) {
 }
 
 static const node_entry *find_entry(const char *name) {
-    return bsearch(name, node_entries, sizeof node_entries / sizeof *node_entries,
-                   sizeof *node_entries, compare_entry);
+    return bsearch(name, node_entries, sizeof node_entries / sizeof *node_entries, sizeof *node_entries, compare_entry);
 }
 
 /* The node's own `location` field, or -1. */
@@ -146,8 +145,8 @@ static bool check_a_expr(walk_state *state, const PgQuery__AExpr *expression) {
         }
         return true;
     default:
-        return policy_check_operator(state->policy, expression->name, expression->n_name,
-                                     expression->location, state->verdict);
+        return policy_check_operator(state->policy, expression->name, expression->n_name, expression->location,
+                                     state->verdict);
     }
 }
 
@@ -167,15 +166,12 @@ static bool check_tablesample(walk_state *state, const PgQuery__RangeTableSample
 static bool apply_rule(walk_state *state, const node_entry *entry, const ProtobufCMessage *message) {
     guard_verdict *verdict = state->verdict;
     switch (entry->rule) {
-    case RULE_PLAIN:
-        return true;
+    case RULE_PLAIN: return true;
     case RULE_SELECT: {
         const PgQuery__SelectStmt *select = (const PgQuery__SelectStmt *)message;
         if (select->into_clause != NULL)
-            return verdict_reject(verdict, GUARD_SELECT_INTO, state->location,
-                                  "SELECT ... INTO creates a new table",
-                                  "remove the INTO clause; the rows are returned to you",
-                                  "SELECT INTO is not allowed");
+            return verdict_reject(verdict, GUARD_SELECT_INTO, state->location, "SELECT ... INTO creates a new table",
+                                  "remove the INTO clause; the rows are returned to you", "SELECT INTO is not allowed");
         if (select->n_locking_clause > 0) {
             int location = message_location((const ProtobufCMessage *)select->locking_clause[0]);
             return verdict_reject(verdict, GUARD_LOCKING_CLAUSE, location >= 0 ? location : state->location,
@@ -185,16 +181,13 @@ static bool apply_rule(walk_state *state, const node_entry *entry, const Protobu
         }
         return true;
     }
-    case RULE_FUNC_CALL:
-        return policy_check_function(state->policy, (const PgQuery__FuncCall *)message, verdict);
-    case RULE_A_EXPR:
-        return check_a_expr(state, (const PgQuery__AExpr *)message);
+    case RULE_FUNC_CALL: return policy_check_function(state->policy, (const PgQuery__FuncCall *)message, verdict);
+    case RULE_A_EXPR: return check_a_expr(state, (const PgQuery__AExpr *)message);
     case RULE_SUB_LINK: {
         const PgQuery__SubLink *link = (const PgQuery__SubLink *)message;
         if (link->n_oper_name == 0)
             return true;
-        return policy_check_operator(state->policy, link->oper_name, link->n_oper_name, link->location,
-                                     verdict);
+        return policy_check_operator(state->policy, link->oper_name, link->n_oper_name, link->location, verdict);
     }
     case RULE_SORT_BY: {
         const PgQuery__SortBy *sort = (const PgQuery__SortBy *)message;
@@ -202,21 +195,16 @@ static bool apply_rule(walk_state *state, const node_entry *entry, const Protobu
             return true;
         return policy_check_operator(state->policy, sort->use_op, sort->n_use_op, sort->location, verdict);
     }
-    case RULE_TYPE_NAME:
-        return policy_check_type(state->policy, (const PgQuery__TypeName *)message, verdict);
-    case RULE_RANGE_VAR:
-        return policy_check_relation(state->policy, (const PgQuery__RangeVar *)message, verdict);
-    case RULE_TABLESAMPLE:
-        return check_tablesample(state, (const PgQuery__RangeTableSample *)message);
+    case RULE_TYPE_NAME: return policy_check_type(state->policy, (const PgQuery__TypeName *)message, verdict);
+    case RULE_RANGE_VAR: return policy_check_relation(state->policy, (const PgQuery__RangeVar *)message, verdict);
+    case RULE_TABLESAMPLE: return check_tablesample(state, (const PgQuery__RangeTableSample *)message);
     case RULE_PARAM_REF:
         return verdict_reject(verdict, GUARD_PARAMETER, state->location,
                               "pgsafe sends no parameter values with the query",
-                              "write the value into the query as a literal",
-                              "parameters such as $1 are not allowed");
+                              "write the value into the query as a literal", "parameters such as $1 are not allowed");
     case RULE_INTO_CLAUSE:
         return verdict_reject(verdict, GUARD_SELECT_INTO, state->location, "SELECT ... INTO creates a new table",
-                              "remove the INTO clause; the rows are returned to you",
-                              "SELECT INTO is not allowed");
+                              "remove the INTO clause; the rows are returned to you", "SELECT INTO is not allowed");
     case RULE_LOCKING_CLAUSE:
         return verdict_reject(verdict, GUARD_LOCKING_CLAUSE, state->location,
                               "FOR UPDATE and FOR SHARE take row locks that block other sessions",
@@ -275,8 +263,7 @@ static bool visit(walk_state *state, const ProtobufCMessage *message, int depth)
     if (entry == NULL)
         return verdict_reject(state->verdict, GUARD_CONSTRUCT_NOT_ALLOWED, state->location,
                               "pgsafe accepts only constructs it knows to be read-only",
-                              "rewrite the query without it, as a plain SELECT",
-                              "construct %s is not allowed", name);
+                              "rewrite the query without it, as a plain SELECT", "construct %s is not allowed", name);
     if (!apply_rule(state, entry, message) || !visit_fields(state, message, depth))
         return false;
     state->location = saved_location;
