@@ -2,6 +2,7 @@
  * from the argument or, without one, from standard input. A corpus is JSON Lines, one entry
  * a line: {"id", "sql", "expect": "allow"|"reject", "reason"?, "limit_action"?,
  * "applied_limit"?, "rewritten"?}; see corpus/README.md. */
+#include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -124,7 +125,8 @@ static int parse_options(int argc, char **argv, check_options *options) {
             options->sql = argv[++i];
             continue;
         }
-        if (argument[0] == '-' && argument[1] != '\0') {
+        /* Options are --name; a query may itself begin with a -- comment. */
+        if (strncmp(argument, "--", 2) == 0 && isalpha((unsigned char)argument[2])) {
             fprintf(stderr, "pgsafe check: unknown option %s (see pgsafe check --help)\n", argument);
             return 2;
         }

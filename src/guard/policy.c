@@ -95,7 +95,8 @@ static const deny_entry deny_entries[] = {
     {"pg_logical_", true, &category_replication},
     {"pg_replication_", true, &category_replication},
     {"pg_switch_wal", false, &category_replication},
-    {"pg_wal_", true, &category_replication},
+    {"pg_wal_replay_pause", false, &category_replication},
+    {"pg_wal_replay_resume", false, &category_replication},
     {"pg_backup_start", false, &category_replication},
     {"pg_backup_stop", false, &category_replication},
     {"pg_start_backup", false, &category_replication},
@@ -126,6 +127,9 @@ static const char *const harmless_volatile[] = {
     "random",           "clock_timestamp",        "timeofday",     "gen_random_uuid",
     "pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size",
     "pg_database_size", "pg_tablespace_size",
+    /* Read-only replication status, common in monitoring queries. */
+    "pg_is_in_recovery", "pg_last_xact_replay_timestamp", "pg_current_wal_lsn",
+    "pg_last_wal_receive_lsn", "pg_last_wal_replay_lsn",
 };
 
 /* Settings current_setting() may read: none reveals paths, secrets or the host. */
