@@ -105,6 +105,11 @@ void guard_policy_init(guard_policy *policy);
  * caller owns the strings in the result and releases them with guard_result_free. */
 guard_result guard_check(const char *sql, const guard_policy *policy);
 
+/* The same for text of a known length, which need not be NUL-terminated: a NUL byte inside
+ * it is rejected as invalid_input instead of silently ending the query early. Use this for
+ * text that came from JSON or the network. */
+guard_result guard_check_bytes(const char *sql, size_t length, const guard_policy *policy);
+
 /* Frees the strings of a result and clears it; safe on a cleared result. */
 void guard_result_free(guard_result *result);
 

@@ -332,6 +332,34 @@ static bool verify_output(const char *sql, const guard_policy *policy, long long
     return ok;
 }
 
+guard_result guard_check_bytes(const char *sql, size_t length, const guard_policy *policy) {
+    if (sql != NULL && memchr(sql, '\0', length) != NULL) {
+        guard_result result;
+        memset(&result, 0, sizeof result);
+        result.code = GUARD_INVALID_INPUT;
+        result.message = strdup("the query text contains a NUL byte");
+        result.hint = strdup("send the query as text without NUL characters");
+        result.cursor_position = character_position(sql, (int)((const char *)memchr(sql, '\0', length) - sql));
+        if (result.message == NULL)
+            result.code = GUARD_INTERNAL_ERROR;
+        return result;
+    }
+    char *copy = sql != NULL ? malloc(length + 1) : NULL;
+    if (sql != NULL && copy == NULL) {
+        guard_result result;
+        memset(&result, 0, sizeof result);
+        result.code = GUARD_INTERNAL_ERROR;
+        return result;
+    }
+    if (copy != NULL) {
+        memcpy(copy, sql, length);
+        copy[length] = '\0';
+    }
+    guard_result result = guard_check(copy, policy);
+    free(copy);
+    return result;
+}
+
 guard_result guard_check(const char *sql, const guard_policy *policy) {
     guard_result result;
     memset(&result, 0, sizeof result);

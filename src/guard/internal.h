@@ -41,6 +41,9 @@ bool walk_tree(const ProtobufCMessage *root, const guard_policy *policy, guard_v
 /* policy.c: decisions on names found in the tree; false with the verdict set when refused.
  * name_nodes is the parser's name list (String nodes, optionally schema-qualified). */
 bool policy_check_function(const guard_policy *policy, const PgQuery__FuncCall *call, guard_verdict *verdict);
+/* Attribute notation: x.name and (expr).name call name(x) when such a function exists. */
+bool policy_check_attribute_function(const guard_policy *policy, const char *name, int location,
+                                     guard_verdict *verdict);
 bool policy_check_operator(const guard_policy *policy, PgQuery__Node *const *name_nodes, size_t name_count,
                            int location, guard_verdict *verdict);
 bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type_name, guard_verdict *verdict);

@@ -64,6 +64,7 @@ static const deny_entry deny_entries[] = {
     {"database_to_xml", true, &category_sql_from_string},
     {"ts_stat", false, &category_sql_from_string},
     {"dblink", true, &category_sql_from_string},
+    {"xpath_table", false, &category_sql_from_string},
     {"pg_read_file", false, &category_files},
     {"pg_read_binary_file", false, &category_files},
     {"pg_stat_file", false, &category_files},
@@ -124,12 +125,22 @@ static const deny_entry deny_entries[] = {
 
 /* Volatile built-ins reviewed as harmless: they change nothing and read no secrets. */
 static const char *const harmless_volatile[] = {
-    "random",           "clock_timestamp",        "timeofday",     "gen_random_uuid",
-    "pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size",
-    "pg_database_size", "pg_tablespace_size",
+    "random",
+    "clock_timestamp",
+    "timeofday",
+    "gen_random_uuid",
+    "pg_relation_size",
+    "pg_total_relation_size",
+    "pg_table_size",
+    "pg_indexes_size",
+    "pg_database_size",
+    "pg_tablespace_size",
     /* Read-only replication status, common in monitoring queries. */
-    "pg_is_in_recovery", "pg_last_xact_replay_timestamp", "pg_current_wal_lsn",
-    "pg_last_wal_receive_lsn", "pg_last_wal_replay_lsn",
+    "pg_is_in_recovery",
+    "pg_last_xact_replay_timestamp",
+    "pg_current_wal_lsn",
+    "pg_last_wal_receive_lsn",
+    "pg_last_wal_replay_lsn",
 };
 
 /* Settings current_setting() may read: none reveals paths, secrets or the host. */
@@ -158,14 +169,24 @@ static const char *const harmless_settings[] = {
 };
 
 static const char *const default_denied_relations[] = {
-    "pg_authid",          "pg_shadow",
-    "pg_user_mapping",    "pg_user_mappings",
-    "pg_largeobject",     "pg_largeobject_metadata",
-    "pg_statistic",       "pg_statistic_ext_data",
-    "pg_hba_file_rules",  "pg_ident_file_mappings",
-    "pg_file_settings",   "pg_settings",
-    "pg_config",          "pg_subscription",
+    "pg_authid",
+    "pg_shadow",
+    "pg_user_mapping",
+    "pg_user_mappings",
+    "pg_largeobject",
+    "pg_largeobject_metadata",
+    "pg_statistic",
+    "pg_statistic_ext_data",
+    "pg_hba_file_rules",
+    "pg_ident_file_mappings",
+    "pg_file_settings",
+    "pg_settings",
+    "pg_config",
+    "pg_subscription",
     "pg_db_role_setting",
+    /* information_schema views that show user-mapping options, passwords included. */
+    "user_mapping_options",
+    "_pg_user_mappings",
 };
 
 #define COUNT_OF(array) (sizeof(array) / sizeof *(array))
@@ -263,37 +284,53 @@ static char *display_name(const qualified_name *name) {
     return format_string("%s", name->name);
 }
 
-bool policy_check_function(const guard_policy *policy, const PgQuery__FuncCall *call, guard_verdict *verdict) {
-    qualified_name name = split_name(call->funcname, call->n_funcname);
-    if (name.name == NULL)
-        return verdict_reject(verdict, GUARD_CONSTRUCT_NOT_ALLOWED, call->location, NULL,
-                              "call the function by its plain or schema-qualified name", "malformed function name");
-    char *shown = display_name(&name);
-    if (shown == NULL)
-        return verdict_reject(verdict, GUARD_INTERNAL_ERROR, call->location, NULL, NULL, "out of memory");
-    bool allowed = false;
+/* How a function is called: by FuncCall, or by attribute notation (x.f means f(x)). */
+typedef struct function_use {
+    const PgQuery__FuncCall *call; /* NULL for attribute notation */
+    int location;
+} function_use;
 
-    const deny_category *category = denied_category(policy, name.schema, name.name);
-    bool builtin_name = is_builtin_schema(name.schema);
-    if (category == NULL && builtin_name && strcmp(name.name, "ts_rewrite") == 0 && call->n_args == 2)
+/* The one decision for a function name, whichever syntax called it. In attribute notation
+ * a name nobody knows is a plain column, not an error. */
+static bool check_function_name(const guard_policy *policy, const qualified_name *name, const function_use *use,
+                                guard_verdict *verdict) {
+    size_t argument_count = use->call != NULL ? use->call->n_args : 1;
+    char *shown = display_name(name);
+    if (shown == NULL)
+        return verdict_reject(verdict, GUARD_INTERNAL_ERROR, use->location, NULL, NULL, "out of memory");
+    bool allowed = false;
+    const char *notation = use->call != NULL ? "" : " (written as x.name, which PostgreSQL runs as name(x))";
+
+    const deny_category *category = denied_category(policy, name->schema, name->name);
+    bool builtin_name = is_builtin_schema(name->schema);
+    bool is_ts_rewrite = builtin_name && strcmp(name->name, "ts_rewrite") == 0;
+    if (category == NULL && is_ts_rewrite && argument_count == 2)
         category = &category_sql_from_string;
-    if (category == NULL && builtin_name && strcmp(name.name, "current_setting") == 0 &&
-        !current_setting_is_harmless(call))
+    if (category == NULL && builtin_name && strcmp(name->name, "current_setting") == 0 &&
+        (use->call == NULL || !current_setting_is_harmless(use->call)))
         category = &category_settings;
     if (category != NULL) {
-        verdict_reject(verdict, GUARD_FUNCTION_DENIED, call->location, category->detail, category->hint,
+        char *detail = format_string("%s%s", category->detail, notation);
+        verdict_reject(verdict, GUARD_FUNCTION_DENIED, use->location, detail, category->hint,
                        "function \"%s\" is not allowed", shown);
+        free(detail);
         goto done;
     }
 
     /* Built-ins from the PostgreSQL 15 table; user and extension functions from the catalog. */
-    guard_volatility builtin = builtin_name ? builtin_function_volatility(name.name) : GUARD_VOLATILITY_UNKNOWN;
+    guard_volatility builtin = builtin_name ? builtin_function_volatility(name->name) : GUARD_VOLATILITY_UNKNOWN;
+    if (is_ts_rewrite && argument_count == 3)
+        builtin = GUARD_VOLATILITY_IMMUTABLE; /* the tsquery-only form; the 2-argument one runs SQL */
     guard_volatility user = GUARD_VOLATILITY_UNKNOWN;
     if (policy->catalog != NULL && policy->catalog->function_volatility != NULL &&
-        (name.schema == NULL || !builtin_name))
-        user = policy->catalog->function_volatility(policy->catalog->context, name.schema, name.name);
+        (name->schema == NULL || !builtin_name))
+        user = policy->catalog->function_volatility(policy->catalog->context, name->schema, name->name);
     if (builtin == GUARD_VOLATILITY_UNKNOWN && user == GUARD_VOLATILITY_UNKNOWN) {
-        verdict_reject(verdict, GUARD_FUNCTION_UNKNOWN, call->location,
+        if (use->call == NULL) {
+            allowed = true; /* a column */
+            goto done;
+        }
+        verdict_reject(verdict, GUARD_FUNCTION_UNKNOWN, use->location,
                        policy->catalog != NULL
                            ? "it is neither a PostgreSQL 15 built-in nor in the connected database"
                            : "it is not a PostgreSQL 15 built-in, and no database catalog is loaded",
@@ -303,15 +340,17 @@ bool policy_check_function(const guard_policy *policy, const PgQuery__FuncCall *
                        "function \"%s\" does not exist", shown);
         goto done;
     }
-    bool explicitly_allowed = list_contains(policy->allowed_functions, name.schema, name.name);
-    bool harmless = builtin_name && string_in(harmless_volatile, COUNT_OF(harmless_volatile), name.name);
+    bool explicitly_allowed = list_contains(policy->allowed_functions, name->schema, name->name);
+    bool harmless = builtin_name && string_in(harmless_volatile, COUNT_OF(harmless_volatile), name->name);
     guard_volatility effective = worse(harmless ? GUARD_VOLATILITY_STABLE : builtin, user);
     if (effective == GUARD_VOLATILITY_VOLATILE && !explicitly_allowed) {
+        char *detail = format_string("it is volatile: it may change data or state%s", notation);
         char *hint = format_string("remove it or use a stable alternative; if it is harmless, the operator can "
                                    "allow it with --allow-function %s",
                                    shown);
-        verdict_reject(verdict, GUARD_FUNCTION_VOLATILE, call->location, "it is volatile: it may change data or state",
-                       hint, "function \"%s\" is not allowed", shown);
+        verdict_reject(verdict, GUARD_FUNCTION_VOLATILE, use->location, detail, hint, "function \"%s\" is not allowed",
+                       shown);
+        free(detail);
         free(hint);
         goto done;
     }
@@ -319,6 +358,22 @@ bool policy_check_function(const guard_policy *policy, const PgQuery__FuncCall *
 done:
     free(shown);
     return allowed;
+}
+
+bool policy_check_function(const guard_policy *policy, const PgQuery__FuncCall *call, guard_verdict *verdict) {
+    qualified_name name = split_name(call->funcname, call->n_funcname);
+    if (name.name == NULL)
+        return verdict_reject(verdict, GUARD_CONSTRUCT_NOT_ALLOWED, call->location, NULL,
+                              "call the function by its plain or schema-qualified name", "malformed function name");
+    function_use use = {.call = call, .location = call->location};
+    return check_function_name(policy, &name, &use, verdict);
+}
+
+bool policy_check_attribute_function(const guard_policy *policy, const char *name, int location,
+                                     guard_verdict *verdict) {
+    qualified_name qualified = {.schema = NULL, .name = name};
+    function_use use = {.call = NULL, .location = location};
+    return check_function_name(policy, &qualified, &use, verdict);
 }
 
 /* Shared by operators and types: built-in table for unqualified or pg_catalog names,
@@ -389,6 +444,12 @@ bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *
     if (name == NULL)
         return verdict_reject(verdict, GUARD_CONSTRUCT_NOT_ALLOWED, relation->location, NULL, NULL,
                               "relation without a name");
+    /* TOAST tables hold the out-of-line values of every table, denied catalogs included. */
+    if (schema != NULL && strcmp(schema, "pg_toast") == 0)
+        return verdict_reject(verdict, GUARD_RELATION_DENIED, relation->location,
+                              "TOAST tables hold the stored values of other tables, denied catalogs included",
+                              "query the table itself, not its TOAST table", "relation \"%s.%s\" is not allowed",
+                              schema, name);
     bool denied = string_in(default_denied_relations, COUNT_OF(default_denied_relations), name) &&
                   !list_contains(policy->allowed_relations, schema, name);
     if (!denied)

@@ -4,6 +4,7 @@
  *   constant <= bound             -> kept
  *   larger constant, ALL, NULL    -> LIMIT bound
  *   anything else, or WITH TIES   -> SELECT * FROM (query) pgsafe_bounded LIMIT bound,
+ *   (a negative constant too)
  *                                    which keeps the query's own semantics exactly.
  * New messages are allocated with malloc, as protobuf-c's unpacker does, so the tree
  * stays one structure that protobuf_c_message_free_unpacked releases whole. */
@@ -68,7 +69,8 @@ static limit_shape classify(const PgQuery__SelectStmt *select, long long bound, 
         return LIMIT_UNBOUNDED;
     if (constant->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
         *value = constant->ival->ival;
-        return LIMIT_INTEGER;
+        /* A negative LIMIT is an error in PostgreSQL; wrapping keeps that error. */
+        return *value >= 0 ? LIMIT_INTEGER : LIMIT_OTHER;
     }
     if (constant->val_case == PG_QUERY__A__CONST__VAL_FVAL && constant->fval->fval != NULL) {
         /* Integers beyond 32 bits and decimals arrive as Float text. */

@@ -12,6 +12,8 @@ typedef enum node_rule {
     RULE_PLAIN,          /* allowed; only its children are checked */
     RULE_SELECT,         /* SelectStmt: no INTO, no locking */
     RULE_FUNC_CALL,      /* FuncCall: function policy */
+    RULE_COLUMN_REF,     /* ColumnRef: a.f may call f(a) */
+    RULE_INDIRECTION,    /* A_Indirection: (expr).f calls f(expr) */
     RULE_A_EXPR,         /* A_Expr: operator policy */
     RULE_SUB_LINK,       /* SubLink: operator of `x op ANY (subquery)` */
     RULE_SORT_BY,        /* SortBy: ORDER BY ... USING op */
@@ -35,7 +37,7 @@ static const node_entry node_entries[] = {
     {"AConst", RULE_PLAIN},
     {"AExpr", RULE_A_EXPR},
     {"AIndices", RULE_PLAIN},
-    {"AIndirection", RULE_PLAIN},
+    {"AIndirection", RULE_INDIRECTION},
     {"AStar", RULE_PLAIN},
     {"Alias", RULE_PLAIN},
     {"BitString", RULE_PLAIN},
@@ -49,7 +51,7 @@ static const node_entry node_entries[] = {
     {"CoalesceExpr", RULE_PLAIN},
     {"CollateClause", RULE_PLAIN},
     {"ColumnDef", RULE_PLAIN},
-    {"ColumnRef", RULE_PLAIN},
+    {"ColumnRef", RULE_COLUMN_REF},
     {"CommonTableExpr", RULE_PLAIN},
     {"DeleteStmt", RULE_MODIFYING},
     {"Float", RULE_PLAIN},
@@ -151,8 +153,11 @@ static bool check_a_expr(walk_state *state, const PgQuery__AExpr *expression) {
 }
 
 static bool check_tablesample(walk_state *state, const PgQuery__RangeTableSample *sample) {
-    if (sample->n_method == 1 && sample->method[0]->node_case == PG_QUERY__NODE__NODE_STRING) {
-        const char *method = sample->method[0]->string->sval;
+    size_t count = sample->n_method;
+    bool qualified_ok = count == 1 || (count == 2 && sample->method[0]->node_case == PG_QUERY__NODE__NODE_STRING &&
+                                       strcmp(sample->method[0]->string->sval, "pg_catalog") == 0);
+    if (qualified_ok && sample->method[count - 1]->node_case == PG_QUERY__NODE__NODE_STRING) {
+        const char *method = sample->method[count - 1]->string->sval;
         if (strcmp(method, "system") == 0 || strcmp(method, "bernoulli") == 0)
             return true;
     }
@@ -182,6 +187,26 @@ static bool apply_rule(walk_state *state, const node_entry *entry, const Protobu
         return true;
     }
     case RULE_FUNC_CALL: return policy_check_function(state->policy, (const PgQuery__FuncCall *)message, verdict);
+    case RULE_COLUMN_REF: {
+        /* PostgreSQL resolves t.f and t.c.f as f(t) and f(t.c) when no column matches:
+         * every name after the first may be a call. */
+        const PgQuery__ColumnRef *column = (const PgQuery__ColumnRef *)message;
+        for (size_t i = 1; i < column->n_fields; i++)
+            if (column->fields[i]->node_case == PG_QUERY__NODE__NODE_STRING &&
+                !policy_check_attribute_function(state->policy, column->fields[i]->string->sval, column->location,
+                                                 verdict))
+                return false;
+        return true;
+    }
+    case RULE_INDIRECTION: {
+        const PgQuery__AIndirection *indirection = (const PgQuery__AIndirection *)message;
+        for (size_t i = 0; i < indirection->n_indirection; i++)
+            if (indirection->indirection[i]->node_case == PG_QUERY__NODE__NODE_STRING &&
+                !policy_check_attribute_function(state->policy, indirection->indirection[i]->string->sval,
+                                                 state->location, verdict))
+                return false;
+        return true;
+    }
     case RULE_A_EXPR: return check_a_expr(state, (const PgQuery__AExpr *)message);
     case RULE_SUB_LINK: {
         const PgQuery__SubLink *link = (const PgQuery__SubLink *)message;
