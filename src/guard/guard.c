@@ -291,45 +291,110 @@ static bool parse_one(const char *sql, PgQuery__ParseResult **tree, guard_verdic
     return check_statement_type((*tree)->stmts[0], verdict);
 }
 
-/* Deparses the rewritten tree; NULL with the verdict set on failure. */
-static char *deparse(const PgQuery__ParseResult *tree, guard_verdict *verdict) {
+/* Deparses a tree; NULL when libpg_query cannot (the caller falls back to the text). */
+static char *deparse(const PgQuery__ParseResult *tree) {
     size_t length = pg_query__parse_result__get_packed_size(tree);
     uint8_t *packed = malloc(length > 0 ? length : 1);
-    if (packed == NULL) {
-        verdict_reject(verdict, GUARD_INTERNAL_ERROR, -1, NULL, NULL, "out of memory");
+    if (packed == NULL)
         return NULL;
-    }
     pg_query__parse_result__pack(tree, packed);
     PgQueryProtobuf protobuf = {.len = length, .data = (char *)packed};
     PgQueryDeparseResult deparsed = pg_query_deparse_protobuf(protobuf);
     free(packed);
-    char *sql = NULL;
-    if (deparsed.error != NULL || deparsed.query == NULL)
-        verdict_reject(verdict, GUARD_REWRITE_FAILED, -1, deparsed.error ? deparsed.error->message : NULL,
-                       "simplify the query; pgsafe could not rewrite it safely", "the query could not be rewritten");
-    else if ((sql = strdup(deparsed.query)) == NULL)
-        verdict_reject(verdict, GUARD_INTERNAL_ERROR, -1, NULL, NULL, "out of memory");
+    char *sql = deparsed.error == NULL && deparsed.query != NULL ? strdup(deparsed.query) : NULL;
     pg_query_free_deparse_result(deparsed);
     return sql;
 }
 
-/* The output must parse to one SELECT that passes the walk and carries exactly the LIMIT
- * the rewrite set; anything else means the rewrite cannot be trusted. */
-static bool verify_output(const char *sql, const guard_policy *policy, long long applied_limit,
-                          guard_verdict *verdict) {
+/* True when sql parses to one SELECT that passes the walk, carries the constant LIMIT
+ * applied_limit, and is exactly the expected tree apart from text positions. */
+static bool renders_tree(const char *sql, const PgQuery__ParseResult *expected, const guard_policy *policy,
+                         long long applied_limit, guard_verdict *verdict) {
     guard_verdict inner = {.code = GUARD_OK, .location = -1};
     PgQuery__ParseResult *tree = NULL;
     long long limit = -1;
     bool ok = parse_one(sql, &tree, &inner) && walk_tree(&tree->base, policy, &inner) &&
-              rewrite_constant_limit(tree->stmts[0]->stmt->select_stmt, &limit) && limit == applied_limit;
-    if (!ok)
-        verdict_reject(verdict, GUARD_REWRITE_FAILED, -1, inner.message ? inner.message : "the LIMIT did not survive",
-                       "simplify the query; pgsafe could not rewrite it safely",
-                       "the rewritten query did not pass the guard");
+              rewrite_constant_limit(tree->stmts[0]->stmt->select_stmt, &limit) && limit == applied_limit &&
+              trees_equal(&tree->base, &expected->base);
+    if (!ok && inner.code != GUARD_OK && verdict->detail == NULL)
+        verdict->detail = strdup(inner.message); /* kept for the report if every rendering fails */
     if (tree != NULL)
         pg_query__parse_result__free_unpacked(tree, NULL);
     verdict_clear(&inner);
     return ok;
+}
+
+/* The text of the one statement: without the trailing semicolon and white space. */
+static char *statement_text(const char *sql, const PgQuery__RawStmt *raw) {
+    size_t length = strlen(sql);
+    size_t start = raw->stmt_location > 0 && (size_t)raw->stmt_location <= length ? (size_t)raw->stmt_location : 0;
+    size_t end = raw->stmt_len > 0 && start + (size_t)raw->stmt_len <= length ? start + (size_t)raw->stmt_len : length;
+    while (end > start && isspace((unsigned char)sql[end - 1]))
+        end--;
+    char *text = malloc(end - start + 1);
+    if (text != NULL) {
+        memcpy(text, sql + start, end - start);
+        text[end - start] = '\0';
+    }
+    return text;
+}
+
+/* Rewrites the LIMIT of tree (parsed from sql) and returns SQL that parses back to exactly
+ * the rewritten tree. The deparser is tried first. libpg_query 15's deparser drops needed
+ * parentheses in a few constructs ((ARRAY[...])[i], XMLEXISTS ... PASSING), so when its
+ * output does not render the tree, the original statement text is used instead: as it is
+ * when its LIMIT was kept, otherwise inside SELECT * FROM (...) pgsafe_bounded LIMIT n.
+ * That text must render its tree just as strictly. NULL with the verdict set on failure. */
+static char *rewrite_and_render(const char *sql, PgQuery__ParseResult *tree, const guard_policy *policy,
+                                long long bound, long long *applied_limit, guard_limit_action *action,
+                                guard_verdict *verdict) {
+    if (!rewrite_limit(tree->stmts[0], bound, applied_limit, action, verdict))
+        return NULL;
+    char *rendered = deparse(tree);
+    if (rendered != NULL && renders_tree(rendered, tree, policy, *applied_limit, verdict))
+        return rendered;
+    free(rendered);
+    rendered = NULL;
+
+    char *text = statement_text(sql, tree->stmts[0]);
+    PgQuery__ParseResult *expected = NULL;
+    if (text == NULL)
+        goto failed;
+    if (*action == GUARD_LIMIT_KEPT) {
+        rendered = text; /* the tree was not changed */
+        text = NULL;
+        expected = tree;
+    } else {
+        guard_verdict ignored = {.code = GUARD_OK, .location = -1};
+        rendered = format_string("SELECT * FROM (\n%s\n) pgsafe_bounded LIMIT %lld", text, bound);
+        if (rendered == NULL || !parse_one(sql, &expected, &ignored) ||
+            !rewrite_wrap(expected->stmts[0], bound, &ignored)) {
+            verdict_clear(&ignored);
+            goto failed;
+        }
+        verdict_clear(&ignored);
+        *action = GUARD_LIMIT_WRAPPED;
+        *applied_limit = bound;
+    }
+    if (renders_tree(rendered, expected, policy, *applied_limit, verdict)) {
+        if (expected != tree)
+            pg_query__parse_result__free_unpacked(expected, NULL);
+        free(text);
+        free(verdict->detail); /* detail of a failed attempt; this one succeeded */
+        verdict->detail = NULL;
+        return rendered;
+    }
+failed:
+    if (expected != NULL && expected != tree)
+        pg_query__parse_result__free_unpacked(expected, NULL);
+    free(text);
+    free(rendered);
+    char *detail = verdict->detail;
+    verdict->detail = NULL;
+    verdict_reject(verdict, GUARD_REWRITE_FAILED, -1, detail, "simplify the query; pgsafe could not rewrite it safely",
+                   "the rewritten query did not pass the guard");
+    free(detail);
+    return NULL;
 }
 
 guard_result guard_check_bytes(const char *sql, size_t length, const guard_policy *policy) {
@@ -390,10 +455,8 @@ guard_result guard_check(const char *sql, const guard_policy *policy) {
     } else if (!valid_utf8((const unsigned char *)sql, length, &bad_offset)) {
         verdict_reject(&verdict, GUARD_INVALID_INPUT, (int)bad_offset, NULL, "send the query as valid UTF-8 text",
                        "the query text is not valid UTF-8");
-    } else if (parse_one(sql, &tree, &verdict) && walk_tree(&tree->base, policy, &verdict) &&
-               rewrite_limit(tree->stmts[0], bound, &applied_limit, &action, &verdict) &&
-               (rewritten = deparse(tree, &verdict)) != NULL) {
-        verify_output(rewritten, policy, applied_limit, &verdict);
+    } else if (parse_one(sql, &tree, &verdict) && walk_tree(&tree->base, policy, &verdict)) {
+        rewritten = rewrite_and_render(sql, tree, policy, bound, &applied_limit, &action, &verdict);
     }
     if (tree != NULL)
         pg_query__parse_result__free_unpacked(tree, NULL);

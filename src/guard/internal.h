@@ -54,6 +54,12 @@ bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *
 bool rewrite_limit(PgQuery__RawStmt *raw, long long bound, long long *applied_limit, guard_limit_action *action,
                    guard_verdict *verdict);
 
+/* Replaces raw->stmt with SELECT * FROM (raw->stmt) pgsafe_bounded LIMIT bound. */
+bool rewrite_wrap(PgQuery__RawStmt *raw, long long bound, guard_verdict *verdict);
+
+/* compare.c: equal trees, ignoring text positions (location, stmt_location, stmt_len). */
+bool trees_equal(const ProtobufCMessage *a, const ProtobufCMessage *b);
+
 /* The constant LIMIT of a SELECT, if it is a plain integer constant with COUNT semantics. */
 bool rewrite_constant_limit(const PgQuery__SelectStmt *select, long long *limit);
 

@@ -94,7 +94,7 @@ static bool set_limit(PgQuery__SelectStmt *select, long long bound, guard_verdic
 }
 
 /* Replaces raw->stmt with SELECT * FROM (raw->stmt) pgsafe_bounded LIMIT bound. */
-static bool wrap(PgQuery__RawStmt *raw, long long bound, guard_verdict *verdict) {
+bool rewrite_wrap(PgQuery__RawStmt *raw, long long bound, guard_verdict *verdict) {
     PgQuery__Node *outer_node = new_node();
     PgQuery__SelectStmt *outer = malloc(sizeof *outer);
     PgQuery__Node *target_node = new_node();
@@ -191,7 +191,7 @@ bool rewrite_limit(PgQuery__RawStmt *raw, long long bound, long long *applied_li
     case LIMIT_OTHER:
         *action = GUARD_LIMIT_WRAPPED;
         *applied_limit = bound;
-        return wrap(raw, bound, verdict);
+        return rewrite_wrap(raw, bound, verdict);
     }
     return verdict_reject(verdict, GUARD_INTERNAL_ERROR, -1, NULL, NULL, "unhandled LIMIT shape");
 }
