@@ -62,51 +62,6 @@ void guard_policy_init(guard_policy *policy) {
     policy->max_sql_bytes = 1024 * 1024;
 }
 
-char *format_string(const char *format, ...) {
-    va_list arguments;
-    va_start(arguments, format);
-    int length = vsnprintf(NULL, 0, format, arguments);
-    va_end(arguments);
-    if (length < 0)
-        return NULL;
-    char *text = malloc((size_t)length + 1);
-    if (text == NULL)
-        return NULL;
-    va_start(arguments, format);
-    vsnprintf(text, (size_t)length + 1, format, arguments);
-    va_end(arguments);
-    return text;
-}
-
-static char *copy_or_null(const char *text) {
-    return text != NULL ? strdup(text) : NULL;
-}
-
-bool verdict_reject(guard_verdict *verdict, guard_reason code, int location, const char *detail, const char *hint,
-                    const char *message_format, ...) {
-    if (verdict->code != GUARD_OK)
-        return false;
-    va_list arguments;
-    va_start(arguments, message_format);
-    char buffer[512];
-    vsnprintf(buffer, sizeof buffer, message_format, arguments);
-    va_end(arguments);
-    verdict->code = code;
-    verdict->location = location;
-    verdict->message = strdup(buffer);
-    verdict->detail = copy_or_null(detail);
-    verdict->hint = copy_or_null(hint);
-    return false;
-}
-
-void verdict_clear(guard_verdict *verdict) {
-    free(verdict->message);
-    free(verdict->detail);
-    free(verdict->hint);
-    memset(verdict, 0, sizeof *verdict);
-    verdict->location = -1;
-}
-
 void guard_result_free(guard_result *result) {
     if (result == NULL)
         return;
