@@ -7,6 +7,9 @@
 #include "internal.h"
 
 static bool ignored_field(const ProtobufCFieldDescriptor *field) {
+    /* Positions are int32 fields; checking the type first keeps strcmp off the hot path. */
+    if (field->type != PROTOBUF_C_TYPE_INT32)
+        return false;
     return strcmp(field->name, "location") == 0 || strcmp(field->name, "stmt_location") == 0 ||
            strcmp(field->name, "stmt_len") == 0;
 }

@@ -94,10 +94,20 @@ static const node_entry node_entries[] = {
     {"XmlSerialize", RULE_PLAIN},
 };
 
+/* What the walk needs to know of a message type, looked up once per type and walk. */
+typedef struct type_info {
+    const ProtobufCMessageDescriptor *descriptor; /* NULL: free slot */
+    const node_entry *entry;                      /* NULL: not on the allow-list */
+    int location_offset;                          /* offset of the int32 location field, -1 if none */
+} type_info;
+
+#define TYPE_CACHE_SLOTS 256 /* a power of two, larger than the types one query uses */
+
 typedef struct walk_state {
     const guard_policy *policy;
     guard_verdict *verdict;
     int location; /* nearest known byte offset on the path, -1 if none */
+    type_info types[TYPE_CACHE_SLOTS];
 } walk_state;
 
 static int compare_entry(const void *key, const void *element) {
@@ -108,13 +118,32 @@ static const node_entry *find_entry(const char *name) {
     return bsearch(name, node_entries, sizeof node_entries / sizeof *node_entries, sizeof *node_entries, compare_entry);
 }
 
-/* The node's own `location` field, or -1. */
-static int message_location(const ProtobufCMessage *message) {
-    const ProtobufCFieldDescriptor *field =
-        protobuf_c_message_descriptor_get_field_by_name(message->descriptor, "location");
+static int location_offset(const ProtobufCMessageDescriptor *descriptor) {
+    const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field_by_name(descriptor, "location");
     if (field == NULL || field->type != PROTOBUF_C_TYPE_INT32 || field->label == PROTOBUF_C_LABEL_REPEATED)
         return -1;
-    return *(const int32_t *)((const char *)message + field->offset);
+    return (int)field->offset;
+}
+
+/* The cached facts of a message type; falls back to a fresh lookup if the table is full. */
+static type_info lookup_type(walk_state *state, const ProtobufCMessageDescriptor *descriptor) {
+    size_t slot = ((uintptr_t)descriptor >> 4) & (TYPE_CACHE_SLOTS - 1);
+    for (size_t probe = 0; probe < TYPE_CACHE_SLOTS; probe++) {
+        type_info *info = &state->types[(slot + probe) & (TYPE_CACHE_SLOTS - 1)];
+        if (info->descriptor == descriptor)
+            return *info;
+        if (info->descriptor == NULL) {
+            info->descriptor = descriptor;
+            info->entry = find_entry(descriptor->short_name);
+            info->location_offset = location_offset(descriptor);
+            return *info;
+        }
+    }
+    return (type_info){descriptor, find_entry(descriptor->short_name), location_offset(descriptor)};
+}
+
+static int message_location(const ProtobufCMessage *message, int offset) {
+    return offset >= 0 ? *(const int32_t *)((const char *)message + offset) : -1;
 }
 
 static const char *modifying_verb(const char *name) {
@@ -178,8 +207,8 @@ static bool apply_rule(walk_state *state, const node_entry *entry, const Protobu
             return verdict_reject(verdict, GUARD_SELECT_INTO, state->location, "SELECT ... INTO creates a new table",
                                   "remove the INTO clause; the rows are returned to you", "SELECT INTO is not allowed");
         if (select->n_locking_clause > 0) {
-            int location = message_location((const ProtobufCMessage *)select->locking_clause[0]);
-            return verdict_reject(verdict, GUARD_LOCKING_CLAUSE, location >= 0 ? location : state->location,
+            /* LockingClause carries no position; point at the nearest node that does. */
+            return verdict_reject(verdict, GUARD_LOCKING_CLAUSE, state->location,
                                   "FOR UPDATE and FOR SHARE take row locks that block other sessions",
                                   "remove the FOR UPDATE/FOR SHARE clause; reading needs no locks",
                                   "row locking clauses are not allowed");
@@ -280,9 +309,10 @@ static bool visit(walk_state *state, const ProtobufCMessage *message, int depth)
                               "simplify the query: fewer nested expressions or subqueries",
                               "the query is nested too deeply");
     const char *name = message->descriptor->short_name;
-    const node_entry *entry = find_entry(name);
+    type_info info = lookup_type(state, message->descriptor);
+    const node_entry *entry = info.entry;
     int saved_location = state->location;
-    int own_location = message_location(message);
+    int own_location = message_location(message, info.location_offset);
     if (own_location >= 0)
         state->location = own_location;
     if (entry == NULL)
@@ -296,6 +326,13 @@ static bool visit(walk_state *state, const ProtobufCMessage *message, int depth)
 }
 
 bool walk_tree(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict) {
-    walk_state state = {.policy = policy, .verdict = verdict, .location = -1};
-    return visit(&state, root, 0);
+    walk_state *state = calloc(1, sizeof *state);
+    if (state == NULL)
+        return verdict_reject(verdict, GUARD_INTERNAL_ERROR, -1, NULL, NULL, "out of memory");
+    state->policy = policy;
+    state->verdict = verdict;
+    state->location = -1;
+    bool ok = visit(state, root, 0);
+    free(state);
+    return ok;
 }
