@@ -352,25 +352,26 @@ failed:
     return NULL;
 }
 
+/* A rejection made before any stage ran; message may be NULL only when memory ran out. */
+static guard_result early_rejection(guard_reason code, const char *message, const char *hint, int position) {
+    guard_result result;
+    memset(&result, 0, sizeof result);
+    result.message = message != NULL ? strdup(message) : NULL;
+    result.hint = hint != NULL ? strdup(hint) : NULL;
+    result.code = result.message != NULL ? code : GUARD_INTERNAL_ERROR;
+    result.cursor_position = position;
+    return result;
+}
+
 guard_result guard_check_bytes(const char *sql, size_t length, const guard_policy *policy) {
-    if (sql != NULL && memchr(sql, '\0', length) != NULL) {
-        guard_result result;
-        memset(&result, 0, sizeof result);
-        result.code = GUARD_INVALID_INPUT;
-        result.message = strdup("the query text contains a NUL byte");
-        result.hint = strdup("send the query as text without NUL characters");
-        result.cursor_position = character_position(sql, (int)((const char *)memchr(sql, '\0', length) - sql));
-        if (result.message == NULL)
-            result.code = GUARD_INTERNAL_ERROR;
-        return result;
-    }
+    const char *nul = sql != NULL ? memchr(sql, '\0', length) : NULL;
+    if (nul != NULL)
+        return early_rejection(GUARD_INVALID_INPUT, "the query text contains a NUL byte",
+                               "send the query as text without NUL characters",
+                               character_position(sql, (int)(nul - sql)));
     char *copy = sql != NULL ? malloc(length + 1) : NULL;
-    if (sql != NULL && copy == NULL) {
-        guard_result result;
-        memset(&result, 0, sizeof result);
-        result.code = GUARD_INTERNAL_ERROR;
-        return result;
-    }
+    if (sql != NULL && copy == NULL)
+        return early_rejection(GUARD_INTERNAL_ERROR, "out of memory", NULL, 0);
     if (copy != NULL) {
         memcpy(copy, sql, length);
         copy[length] = '\0';

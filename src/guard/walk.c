@@ -196,23 +196,32 @@ static bool check_tablesample(walk_state *state, const PgQuery__RangeTableSample
                           "this TABLESAMPLE method is not allowed");
 }
 
+static bool reject_select_into(walk_state *state) {
+    return verdict_reject(state->verdict, GUARD_SELECT_INTO, state->location, "SELECT ... INTO creates a new table",
+                          "remove the INTO clause; the rows are returned to you", "SELECT INTO is not allowed");
+}
+
+/* LockingClause carries no position; the nearest node that does stands in. */
+static bool reject_locking_clause(walk_state *state) {
+    return verdict_reject(state->verdict, GUARD_LOCKING_CLAUSE, state->location,
+                          "FOR UPDATE and FOR SHARE take row locks that block other sessions",
+                          "remove the FOR UPDATE/FOR SHARE clause; reading needs no locks",
+                          "row locking clauses are not allowed");
+}
+
 /* Runs the rule of one allowed message before its children are visited. */
 static bool apply_rule(walk_state *state, const node_entry *entry, const ProtobufCMessage *message) {
     guard_verdict *verdict = state->verdict;
     switch (entry->rule) {
     case RULE_PLAIN: return true;
     case RULE_SELECT: {
+        /* Checked here too, not only when the walk reaches the clause itself, so that a
+         * SELECT reports INTO or FOR UPDATE before problems inside its other clauses. */
         const PgQuery__SelectStmt *select = (const PgQuery__SelectStmt *)message;
         if (select->into_clause != NULL)
-            return verdict_reject(verdict, GUARD_SELECT_INTO, state->location, "SELECT ... INTO creates a new table",
-                                  "remove the INTO clause; the rows are returned to you", "SELECT INTO is not allowed");
-        if (select->n_locking_clause > 0) {
-            /* LockingClause carries no position; point at the nearest node that does. */
-            return verdict_reject(verdict, GUARD_LOCKING_CLAUSE, state->location,
-                                  "FOR UPDATE and FOR SHARE take row locks that block other sessions",
-                                  "remove the FOR UPDATE/FOR SHARE clause; reading needs no locks",
-                                  "row locking clauses are not allowed");
-        }
+            return reject_select_into(state);
+        if (select->n_locking_clause > 0)
+            return reject_locking_clause(state);
         return true;
     }
     case RULE_FUNC_CALL: return policy_check_function(state->policy, (const PgQuery__FuncCall *)message, verdict);
@@ -256,14 +265,8 @@ static bool apply_rule(walk_state *state, const node_entry *entry, const Protobu
         return verdict_reject(verdict, GUARD_PARAMETER, state->location,
                               "pgsafe sends no parameter values with the query",
                               "write the value into the query as a literal", "parameters such as $1 are not allowed");
-    case RULE_INTO_CLAUSE:
-        return verdict_reject(verdict, GUARD_SELECT_INTO, state->location, "SELECT ... INTO creates a new table",
-                              "remove the INTO clause; the rows are returned to you", "SELECT INTO is not allowed");
-    case RULE_LOCKING_CLAUSE:
-        return verdict_reject(verdict, GUARD_LOCKING_CLAUSE, state->location,
-                              "FOR UPDATE and FOR SHARE take row locks that block other sessions",
-                              "remove the FOR UPDATE/FOR SHARE clause; reading needs no locks",
-                              "row locking clauses are not allowed");
+    case RULE_INTO_CLAUSE: return reject_select_into(state);
+    case RULE_LOCKING_CLAUSE: return reject_locking_clause(state);
     case RULE_MODIFYING:
         return verdict_reject(verdict, GUARD_CONSTRUCT_NOT_ALLOWED, state->location,
                               "a data-modifying statement inside a query (for example in WITH) changes data",
