@@ -262,17 +262,18 @@ static char *deparse(const PgQuery__ParseResult *tree) {
 }
 
 /* True when sql parses to one SELECT that passes the walk, carries the constant LIMIT
- * applied_limit, and is exactly the expected tree apart from text positions. */
+ * applied_limit, and is exactly the expected tree apart from text positions. When it does
+ * not and *why is still NULL, *why gets the guard's message, if any (the caller frees it). */
 static bool renders_tree(const char *sql, const PgQuery__ParseResult *expected, const guard_policy *policy,
-                         long long applied_limit, guard_verdict *verdict) {
+                         long long applied_limit, char **why) {
     guard_verdict inner = {.code = GUARD_OK, .location = -1};
     PgQuery__ParseResult *tree = NULL;
     long long limit = -1;
     bool ok = parse_one(sql, &tree, &inner) && walk_tree(&tree->base, policy, &inner) &&
               rewrite_constant_limit(tree->stmts[0]->stmt->select_stmt, &limit) && limit == applied_limit &&
               trees_equal(&tree->base, &expected->base);
-    if (!ok && inner.code != GUARD_OK && verdict->detail == NULL)
-        verdict->detail = strdup(inner.message); /* kept for the report if every rendering fails */
+    if (!ok && inner.code != GUARD_OK && *why == NULL && inner.message != NULL)
+        *why = strdup(inner.message);
     if (tree != NULL)
         pg_query__parse_result__free_unpacked(tree, NULL);
     verdict_clear(&inner);
@@ -305,8 +306,9 @@ static char *rewrite_and_render(const char *sql, PgQuery__ParseResult *tree, con
                                 guard_verdict *verdict) {
     if (!rewrite_limit(tree->stmts[0], bound, applied_limit, action, verdict))
         return NULL;
+    char *why = NULL; /* the first rendering's failure, for the report */
     char *rendered = deparse(tree);
-    if (rendered != NULL && renders_tree(rendered, tree, policy, *applied_limit, verdict))
+    if (rendered != NULL && renders_tree(rendered, tree, policy, *applied_limit, &why))
         return rendered;
     free(rendered);
     rendered = NULL;
@@ -331,12 +333,11 @@ static char *rewrite_and_render(const char *sql, PgQuery__ParseResult *tree, con
         *action = GUARD_LIMIT_WRAPPED;
         *applied_limit = bound;
     }
-    if (renders_tree(rendered, expected, policy, *applied_limit, verdict)) {
+    if (renders_tree(rendered, expected, policy, *applied_limit, &why)) {
         if (expected != tree)
             pg_query__parse_result__free_unpacked(expected, NULL);
         free(text);
-        free(verdict->detail); /* detail of a failed attempt; this one succeeded */
-        verdict->detail = NULL;
+        free(why);
         return rendered;
     }
 failed:
@@ -344,11 +345,9 @@ failed:
         pg_query__parse_result__free_unpacked(expected, NULL);
     free(text);
     free(rendered);
-    char *detail = verdict->detail;
-    verdict->detail = NULL;
-    verdict_reject(verdict, GUARD_REWRITE_FAILED, -1, detail, "simplify the query; pgsafe could not rewrite it safely",
+    verdict_reject(verdict, GUARD_REWRITE_FAILED, -1, why, "simplify the query; pgsafe could not rewrite it safely",
                    "the rewritten query did not pass the guard");
-    free(detail);
+    free(why);
     return NULL;
 }
 
