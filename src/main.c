@@ -1,8 +1,9 @@
-/* pgsafe's command line: `pgsafe check`, `pgsafe version`, and (not built yet) `pgsafe serve`. */
+/* pgsafe's command line: `pgsafe serve`, `pgsafe check`, `pgsafe version`. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/check.h"
+#include "cli/serve.h"
 #include "pgsafe/guard.h"
 
 #ifndef PGSAFE_VERSION
@@ -15,7 +16,7 @@ static void usage(FILE *stream) {
           "commands:\n"
           "  check     check SQL with the guard, without a database (pgsafe check --help)\n"
           "  version   print the version of pgsafe and of the PostgreSQL grammar it parses\n"
-          "  serve     the MCP server over stdio (not built yet)\n",
+          "  serve     the MCP server over stdio (pgsafe serve --help)\n",
           stream);
 }
 
@@ -39,8 +40,7 @@ int main(int argc, char **argv) {
         usage(stdout);
         status = 0;
     } else if (strcmp(command, "serve") == 0) {
-        fputs("pgsafe serve: the MCP server is not built yet; `pgsafe check` runs the guard alone\n", stderr);
-        status = 2;
+        status = cli_serve_main(argc - 1, argv + 1);
     } else {
         fprintf(stderr, "pgsafe: unknown command \"%s\"\n", command);
         usage(stderr);

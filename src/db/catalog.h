@@ -1,0 +1,36 @@
+/* The live catalog of the connected database, as the guard and the result formatter need it:
+ * the worst volatility of every user function, operator and type (outside pg_catalog),
+ * the display name of every type oid, and the role's posture. Loaded by one read-only
+ * query (catalog_load_sql) whose rows catalog_load turns into lookup tables. */
+#ifndef PGSAFE_DB_CATALOG_H
+#define PGSAFE_DB_CATALOG_H
+
+#include <stdint.h>
+
+#include "db/db.h"
+
+typedef struct db_catalog db_catalog;
+
+/* An empty catalog: every lookup answers UNKNOWN. */
+db_catalog *catalog_new(void);
+void catalog_free(db_catalog *catalog);
+
+/* The query that loads everything: four text columns (kind, a, b, c). */
+const char *catalog_load_sql(void);
+
+/* Replaces the catalog's contents and posture with the rows of a successful
+ * catalog_load_sql result. Returns false (catalog unchanged) when the rows are malformed. */
+bool catalog_load(db_catalog *catalog, db_posture *posture, const db_result *rows);
+
+/* The guard's view of it; valid for the catalog's life. */
+const guard_catalog *catalog_for_guard(db_catalog *catalog);
+
+/* format_type() of a type oid, or NULL if the catalog does not know it. */
+const char *catalog_type_name(const db_catalog *catalog, unsigned type_oid);
+
+/* When the catalog was last loaded (db_now_ms), 0 if never. */
+int64_t catalog_loaded_at(const db_catalog *catalog);
+
+void posture_clear(db_posture *posture);
+
+#endif

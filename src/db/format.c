@@ -1,0 +1,179 @@
+/* Typed JSON and compact text for query results. */
+#include "db/format.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/strings.h"
+
+enum {
+    OID_BOOL = 16,
+    OID_INT8 = 20,
+    OID_INT2 = 21,
+    OID_INT4 = 23,
+    OID_OID = 26,
+    OID_JSON = 114,
+    OID_FLOAT4 = 700,
+    OID_FLOAT8 = 701,
+    OID_NUMERIC = 1700,
+    OID_JSONB = 3802
+};
+
+/* Integers beyond 2^53 lose precision in a JSON number read as a double, so they stay strings. */
+#define JSON_SAFE_INTEGER 9007199254740992LL
+
+static bool is_cut(const db_cell *cell) {
+    return cell->length < cell->full_length;
+}
+
+static json_object *cut_string(const db_cell *cell) {
+    strbuf text = {0};
+    strbuf_append(&text, cell->value, cell->length);
+    strbuf_puts(&text, FORMAT_CUT_MARK);
+    char *joined = strbuf_take(&text);
+    json_object *value = joined ? json_object_new_string(joined) : NULL;
+    free(joined);
+    return value;
+}
+
+static json_object *integer_or_string(const db_cell *cell) {
+    errno = 0;
+    char *end = NULL;
+    long long value = strtoll(cell->value, &end, 10);
+    if (errno == 0 && end && *end == '\0' && value <= JSON_SAFE_INTEGER && value >= -JSON_SAFE_INTEGER)
+        return json_object_new_int64(value);
+    return json_object_new_string_len(cell->value, (int)cell->length);
+}
+
+static json_object *float_or_string(const db_cell *cell) {
+    char *end = NULL;
+    double value = strtod(cell->value, &end);
+    if (end && *end == '\0' && isfinite(value))
+        /* Keep PostgreSQL's own digits rather than reprinting the double. */
+        return json_object_new_double_s(value, cell->value);
+    return json_object_new_string_len(cell->value, (int)cell->length);
+}
+
+static json_object *embedded_json(const db_cell *cell) {
+    json_tokener *tokener = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH * 4);
+    if (tokener == NULL)
+        return NULL;
+    json_object *value = json_tokener_parse_ex(tokener, cell->value, (int)cell->length);
+    bool complete = json_tokener_get_error(tokener) == json_tokener_success &&
+                    json_tokener_get_parse_end(tokener) == cell->length;
+    json_tokener_free(tokener);
+    if (complete)
+        return value ? value : json_object_new_null();
+    json_object_put(value);
+    /* Too deep for us to embed: the text is still exact. */
+    return json_object_new_string_len(cell->value, (int)cell->length);
+}
+
+json_object *format_cell_json(const db_column *column, const db_cell *cell) {
+    if (cell->value == NULL)
+        return NULL;
+    if (is_cut(cell))
+        return cut_string(cell);
+    switch (column->type_oid) {
+    case OID_BOOL:
+        return json_object_new_boolean(cell->value[0] == 't');
+    case OID_INT2:
+    case OID_INT4:
+    case OID_INT8:
+    case OID_OID:
+        return integer_or_string(cell);
+    case OID_FLOAT4:
+    case OID_FLOAT8:
+        return float_or_string(cell);
+    case OID_JSON:
+    case OID_JSONB:
+        return embedded_json(cell);
+    case OID_NUMERIC:
+    default:
+        return json_object_new_string_len(cell->value, (int)cell->length);
+    }
+}
+
+json_object *format_columns_json(const db_result *result) {
+    json_object *columns = json_object_new_array();
+    for (int i = 0; columns && i < result->column_count; i++) {
+        json_object *column = json_object_new_object();
+        json_object_object_add(column, "name", json_object_new_string(result->columns[i].name));
+        json_object_object_add(column, "type", json_object_new_string(result->columns[i].type_name));
+        json_object_array_add(columns, column);
+    }
+    return columns;
+}
+
+json_object *format_rows_json(const db_result *result) {
+    json_object *rows = json_object_new_array_ext((int)result->row_count);
+    for (size_t row = 0; rows && row < result->row_count; row++) {
+        json_object *values = json_object_new_array_ext(result->column_count);
+        if (values == NULL) {
+            json_object_put(rows);
+            return NULL;
+        }
+        for (int i = 0; i < result->column_count; i++)
+            json_object_array_add(values, format_cell_json(&result->columns[i], db_result_cell(result, row, i)));
+        json_object_array_add(rows, values);
+    }
+    return rows;
+}
+
+/* COPY text format escapes, so a value never breaks the row or column structure. */
+static void append_escaped(strbuf *out, const char *text, size_t length) {
+    size_t start = 0;
+    for (size_t i = 0; i < length; i++) {
+        const char *escape = NULL;
+        switch (text[i]) {
+        case '\\':
+            escape = "\\\\";
+            break;
+        case '\t':
+            escape = "\\t";
+            break;
+        case '\n':
+            escape = "\\n";
+            break;
+        case '\r':
+            escape = "\\r";
+            break;
+        default:
+            continue;
+        }
+        strbuf_append(out, text + start, i - start);
+        strbuf_puts(out, escape);
+        start = i + 1;
+    }
+    strbuf_append(out, text + start, length - start);
+}
+
+char *format_rows_text(const db_result *result) {
+    strbuf out = {0};
+    for (int i = 0; i < result->column_count; i++) {
+        if (i > 0)
+            strbuf_puts(&out, "\t");
+        append_escaped(&out, result->columns[i].name, strlen(result->columns[i].name));
+        strbuf_puts(&out, ":");
+        strbuf_puts(&out, result->columns[i].type_name);
+    }
+    strbuf_puts(&out, "\n");
+    for (size_t row = 0; row < result->row_count; row++) {
+        for (int i = 0; i < result->column_count; i++) {
+            const db_cell *cell = db_result_cell(result, row, i);
+            if (i > 0)
+                strbuf_puts(&out, "\t");
+            if (cell->value == NULL) {
+                strbuf_puts(&out, "\\N");
+                continue;
+            }
+            append_escaped(&out, cell->value, cell->length);
+            if (is_cut(cell))
+                strbuf_puts(&out, FORMAT_CUT_MARK);
+        }
+        strbuf_puts(&out, "\n");
+    }
+    return strbuf_take(&out);
+}

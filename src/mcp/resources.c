@@ -1,0 +1,260 @@
+/* Resources: postgres://schema (the visible schema as compact text) and one
+ * postgres://table/{schema}/{table} per table, listed in pages of RESOURCE_PAGE. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/introspect.h"
+#include "db/strings.h"
+#include "mcp/internal.h"
+#include "mcp/jsonrpc.h"
+
+#define RESOURCE_PAGE 100
+#define SCHEMA_URI "postgres://schema"
+#define TABLE_PREFIX "postgres://table/"
+#define INTROSPECTION_BYTES (8u * 1024 * 1024)
+
+/* Percent-encodes a name for a URI path segment (RFC 3986 unreserved characters stay). */
+static void append_encoded(strbuf *out, const char *name) {
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+            strbuf_append(out, (const char *)p, 1);
+        else
+            strbuf_printf(out, "%%%02X", *p);
+    }
+}
+
+/* Decodes a percent-encoded segment; NULL when malformed or when it holds a NUL. */
+static char *decode_segment(const char *text, size_t length) {
+    strbuf out = {0};
+    for (size_t i = 0; i < length; i++) {
+        if (text[i] != '%') {
+            strbuf_append(&out, text + i, 1);
+            continue;
+        }
+        if (i + 2 >= length || !isxdigit((unsigned char)text[i + 1]) || !isxdigit((unsigned char)text[i + 2])) {
+            strbuf_free(&out);
+            return NULL;
+        }
+        char hex[3] = {text[i + 1], text[i + 2], '\0'};
+        char byte = (char)strtol(hex, NULL, 16);
+        if (byte == '\0') {
+            strbuf_free(&out);
+            return NULL;
+        }
+        strbuf_append(&out, &byte, 1);
+        i += 2;
+    }
+    return strbuf_take(&out);
+}
+
+static const char *params_of(mcp_request *request) {
+    return server_visible_schemas(request->server);
+}
+
+static json_object *resource_entry(const char *uri, const char *name, const char *title, const char *description) {
+    json_object *entry = json_object_new_object();
+    json_object_object_add(entry, "uri", json_object_new_string(uri));
+    json_object_object_add(entry, "name", json_object_new_string(name));
+    if (title)
+        json_object_object_add(entry, "title", json_object_new_string(title));
+    if (description)
+        json_object_object_add(entry, "description", json_object_new_string(description));
+    json_object_object_add(entry, "mimeType", json_object_new_string("text/plain"));
+    return entry;
+}
+
+static bool fail_if_bad(mcp_request *request, db_result *result) {
+    if (result->status == DB_OK && result->truncated == DB_COMPLETE)
+        return false;
+    if (result->status == DB_OK)
+        request_error(request, JSONRPC_INTERNAL_ERROR, "the catalog answer was too large");
+    else
+        request_error(request, JSONRPC_INTERNAL_ERROR, "%s",
+                      result->message ? result->message : "the database is unavailable");
+    db_result_free(result);
+    return true;
+}
+
+/* The cursor is the position in the list (0 is the schema resource, then the tables). */
+static long long parse_cursor(const char *cursor) {
+    if (cursor == NULL)
+        return 0;
+    if (cursor[0] != 'p' || cursor[1] == '\0' || strlen(cursor) > 12)
+        return -1;
+    long long position = 0;
+    for (const char *p = cursor + 1; *p; p++) {
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        position = position * 10 + (*p - '0');
+    }
+    return position;
+}
+
+static void list_done(mcp_request *request, db_result *result) {
+    if (fail_if_bad(request, result))
+        return;
+    long long position = parse_cursor(json_string_member(request->arguments, "cursor"));
+    json_object *resources = json_object_new_array();
+    if (position == 0)
+        json_object_array_add(resources, resource_entry(SCHEMA_URI, "schema", "Database schema",
+                                                        "Every visible table with its columns, keys and row "
+                                                        "estimates, one line per table"));
+    long long total = 0;
+    for (size_t row = 0; row < result->row_count; row++) {
+        const char *schema = db_result_cell(result, row, 0)->value;
+        const char *table = db_result_cell(result, row, 1)->value;
+        const char *kind = db_result_cell(result, row, 2)->value;
+        const char *comment = db_result_cell(result, row, 3)->value;
+        total = atoll(db_result_cell(result, row, 4)->value);
+        strbuf uri = {0}, name = {0};
+        strbuf_puts(&uri, TABLE_PREFIX);
+        append_encoded(&uri, schema);
+        strbuf_puts(&uri, "/");
+        append_encoded(&uri, table);
+        strbuf_printf(&name, "%s.%s", schema, table);
+        char *uri_text = strbuf_take(&uri), *name_text = strbuf_take(&name);
+        char *description = str_printf("%s%s%s", kind ? kind : "table", comment ? ": " : "", comment ? comment : "");
+        if (uri_text && name_text)
+            json_object_array_add(resources, resource_entry(uri_text, name_text, NULL, description));
+        free(uri_text);
+        free(name_text);
+        free(description);
+    }
+    long long next = position + (long long)json_object_array_length(resources);
+    db_result_free(result);
+    json_object *answer = json_object_new_object();
+    json_object_object_add(answer, "resources", resources);
+    if (next < total + 1) {
+        char cursor[24];
+        snprintf(cursor, sizeof cursor, "p%lld", next);
+        json_object_object_add(answer, "nextCursor", json_object_new_string(cursor));
+    }
+    request_respond(request, answer);
+}
+
+void resources_list(mcp_request *request, json_object *params) {
+    json_object *cursor_value = NULL;
+    const char *cursor = NULL;
+    if (params && json_object_object_get_ex(params, "cursor", &cursor_value) && cursor_value) {
+        if (!json_object_is_type(cursor_value, json_type_string)) {
+            request_error(request, JSONRPC_INVALID_PARAMS, "params.cursor must be a string from nextCursor");
+            return;
+        }
+        cursor = json_object_get_string(cursor_value);
+    }
+    long long position = parse_cursor(cursor);
+    if (position < 0) {
+        request_error(request, JSONRPC_INVALID_PARAMS, "invalid cursor: pass back a nextCursor exactly as received");
+        return;
+    }
+    request->arguments = json_object_new_object();
+    if (cursor)
+        json_object_object_add(request->arguments, "cursor", json_object_new_string(cursor));
+    /* The first page also carries the schema resource, so it holds one table fewer. */
+    char offset[24], limit[24];
+    snprintf(offset, sizeof offset, "%lld", position > 0 ? position - 1 : 0);
+    snprintf(limit, sizeof limit, "%d", position > 0 ? RESOURCE_PAGE : RESOURCE_PAGE - 1);
+    const char *values[3] = {params_of(request), offset, limit};
+    db_request call = {.sql = introspect_resource_page_sql, .param_count = 3, .params = values, .row_limit = -1,
+                       .max_result_bytes = INTROSPECTION_BYTES, .max_cell_bytes = INTROSPECTION_BYTES};
+    request_run(request, &call, list_done);
+}
+
+static json_object *contents(const char *uri, const char *text) {
+    json_object *list = json_object_new_array();
+    json_object *item = json_object_new_object();
+    json_object_object_add(item, "uri", json_object_new_string(uri));
+    json_object_object_add(item, "mimeType", json_object_new_string("text/plain"));
+    json_object_object_add(item, "text", json_object_new_string(text));
+    json_object_array_add(list, item);
+    json_object *answer = json_object_new_object();
+    json_object_object_add(answer, "contents", list);
+    return answer;
+}
+
+static void schema_done(mcp_request *request, db_result *result) {
+    if (fail_if_bad(request, result))
+        return;
+    const char *text = result->row_count == 1 ? db_result_cell(result, 0, 0)->value : NULL;
+    json_object *answer = contents(SCHEMA_URI, text && *text ? text : "(no visible tables)");
+    db_result_free(result);
+    request_respond(request, answer);
+}
+
+static void table_done(mcp_request *request, db_result *result) {
+    if (fail_if_bad(request, result))
+        return;
+    const char *uri = json_string_member(request->arguments, "uri");
+    if (result->row_count != 1) {
+        db_result_free(result);
+        request_error(request, JSONRPC_INVALID_PARAMS, "resource not found: %s (resources/list shows the tables)",
+                      uri);
+        return;
+    }
+    const db_cell *cell = db_result_cell(result, 0, 1);
+    json_object *table = cell->value ? jsonrpc_parse(cell->value, cell->length) : NULL;
+    db_result_free(result);
+    char *text = table ? tools_describe_text(table) : NULL;
+    json_object_put(table);
+    if (text == NULL) {
+        request_error(request, JSONRPC_INTERNAL_ERROR, "the catalog answer could not be read");
+        return;
+    }
+    json_object *answer = contents(uri, text);
+    free(text);
+    request_respond(request, answer);
+}
+
+void resources_read(mcp_request *request, json_object *params) {
+    const char *uri = json_string_member(params, "uri");
+    if (uri == NULL) {
+        request_error(request, JSONRPC_INVALID_PARAMS, "resources/read needs params.uri, a string");
+        return;
+    }
+    request->arguments = json_object_new_object();
+    json_object_object_add(request->arguments, "uri", json_object_new_string(uri));
+    if (strcmp(uri, SCHEMA_URI) == 0) {
+        const char *values[1] = {params_of(request)};
+        db_request call = {.sql = introspect_schema_text_sql, .param_count = 1, .params = values, .row_limit = -1,
+                           .max_result_bytes = INTROSPECTION_BYTES, .max_cell_bytes = INTROSPECTION_BYTES};
+        request_run(request, &call, schema_done);
+        return;
+    }
+    const char *path = strncmp(uri, TABLE_PREFIX, strlen(TABLE_PREFIX)) == 0 ? uri + strlen(TABLE_PREFIX) : NULL;
+    const char *slash = path ? strchr(path, '/') : NULL;
+    char *schema = slash ? decode_segment(path, (size_t)(slash - path)) : NULL;
+    char *table = slash && !strchr(slash + 1, '/') ? decode_segment(slash + 1, strlen(slash + 1)) : NULL;
+    if (schema == NULL || table == NULL || *schema == '\0' || *table == '\0') {
+        free(schema);
+        free(table);
+        request_error(request, JSONRPC_INVALID_PARAMS,
+                      "resource not found: %s (the resources are postgres://schema and "
+                      "postgres://table/{schema}/{table})",
+                      uri);
+        return;
+    }
+    const char *values[3] = {params_of(request), table, schema};
+    db_request call = {.sql = introspect_describe_table_sql, .param_count = 3, .params = values, .row_limit = -1,
+                       .max_result_bytes = INTROSPECTION_BYTES, .max_cell_bytes = INTROSPECTION_BYTES};
+    request_run(request, &call, table_done);
+    free(schema);
+    free(table);
+}
+
+void resources_templates_list(mcp_request *request, json_object *params) {
+    (void)params;
+    json_object *template = json_object_new_object();
+    json_object_object_add(template, "uriTemplate", json_object_new_string(TABLE_PREFIX "{schema}/{table}"));
+    json_object_object_add(template, "name", json_object_new_string("table"));
+    json_object_object_add(template, "title", json_object_new_string("One table"));
+    json_object_object_add(template, "description",
+                           json_object_new_string("A table's columns, keys, indexes and comments as compact text"));
+    json_object_object_add(template, "mimeType", json_object_new_string("text/plain"));
+    json_object *list = json_object_new_array();
+    json_object_array_add(list, template);
+    json_object *answer = json_object_new_object();
+    json_object_object_add(answer, "resourceTemplates", list);
+    request_respond(request, answer);
+}
