@@ -254,6 +254,8 @@ static int compare_types(const void *left, const void *right) {
 
 /* Adds one reason to the comma-separated list of why the role can write. */
 static void add_reason(db_posture *posture, const char *reason) {
+    if (posture->superuser && posture->write_reasons)
+        return; /* "superuser" says it all */
     char *joined = posture->write_reasons ? str_printf("%s, %s", posture->write_reasons, reason) : strdup(reason);
     if (joined == NULL)
         return;

@@ -145,9 +145,15 @@ static char *one_line(const char *message) {
     char *line = str_copy_length(message, length);
     if (line == NULL)
         return NULL;
-    for (char *p = line; *p; p++)
-        if (*p == '\n' || *p == '\t')
-            *p = ' ';
+    /* Fold line breaks and the indentation after them into one space. */
+    char *out = line;
+    for (const char *p = line; *p; p++) {
+        bool space = *p == '\n' || *p == '\t' || *p == ' ';
+        if (space && out > line && out[-1] == ' ')
+            continue;
+        *out++ = space ? ' ' : *p;
+    }
+    *out = '\0';
     return line;
 }
 
@@ -467,7 +473,16 @@ static void start_connect(db_pool *pool, connection *conn) {
     conn->polling = PGRES_POLLING_WRITING;
 }
 
+/* Server notices (a shutdown warning, say) go to our log, not straight to stderr. */
+static void on_notice(void *context, const char *message) {
+    db_pool *pool = context;
+    char *line = one_line(message);
+    log_line(pool, 3, "server notice: %s", line ? line : "?");
+    free(line);
+}
+
 static void connected(db_pool *pool, connection *conn) {
+    PQsetNoticeProcessor(conn->pg, on_notice, pool);
     if (PQsetnonblocking(conn->pg, 1) != 0 || PQenterPipelineMode(conn->pg) != 1) {
         connect_failed(pool, conn, PQerrorMessage(conn->pg));
         return;

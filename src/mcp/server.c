@@ -534,6 +534,27 @@ static bool refuse_role(mcp_server *server) {
     return true;
 }
 
+/* Handles the complete lines held; stops while initialize waits for the database, so the
+ * messages after it are handled after its answer, in order. */
+static void handle_input(mcp_server *server, jsonrpc_reader *reader) {
+    const char *line;
+    size_t length;
+    jsonrpc_line_kind kind;
+    while (server->pending_initialize == NULL &&
+           (kind = jsonrpc_reader_next(reader, &line, &length)) != JSONRPC_LINE_NONE) {
+        if (kind == JSONRPC_LINE_OVERSIZED) {
+            char text[160];
+            snprintf(text, sizeof text,
+                     "message too large: a line may hold at most %zu bytes (--max-message-bytes); it was discarded",
+                     server->config->max_message_bytes);
+            server_log(server, MCP_LOG_WARNING, "%s", text);
+            server_send(server, jsonrpc_error(NULL, JSONRPC_INVALID_REQUEST, text));
+            continue;
+        }
+        handle_line(server, line, length);
+    }
+}
+
 static int poll_timeout(mcp_server *server, bool draining, int64_t drain_deadline) {
     int timeout = db_pool_timeout(server->pool);
     int64_t now = db_now_ms();
@@ -588,7 +609,7 @@ int mcp_serve(const mcp_config *config, int in_fd, int out_fd) {
         int count = 0;
         fds[count++] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
         int input_index = -1;
-        if (!reader.eof) {
+        if (!reader.eof && server.pending_initialize == NULL) {
             input_index = count;
             fds[count++] = (struct pollfd){.fd = in_fd, .events = POLLIN};
         }
@@ -608,32 +629,20 @@ int mcp_serve(const mcp_config *config, int in_fd, int out_fd) {
                 server_log(&server, MCP_LOG_ERROR, "out of memory reading input");
                 break;
             }
-            const char *line;
-            size_t length;
-            jsonrpc_line_kind kind;
-            while ((kind = jsonrpc_reader_next(&reader, &line, &length)) != JSONRPC_LINE_NONE) {
-                if (kind == JSONRPC_LINE_OVERSIZED) {
-                    char text[160];
-                    snprintf(text, sizeof text,
-                             "message too large: a line may hold at most %zu bytes (--max-message-bytes); "
-                             "it was discarded",
-                             config->max_message_bytes);
-                    server_log(&server, MCP_LOG_WARNING, "%s", text);
-                    server_send(&server, jsonrpc_error(NULL, JSONRPC_INVALID_REQUEST, text));
-                    continue;
-                }
-                handle_line(&server, line, length);
-            }
             if (reader.eof)
                 drain_deadline = db_now_ms() + DRAIN_MS;
         }
+        handle_input(&server, &reader);
         db_pool_process(server.pool, fds + db_first, ready > 0 ? count - db_first : 0);
         check_pending_initialize(&server);
+        handle_input(&server, &reader);
         if (refuse_role(&server)) {
             status = 2;
             break;
         }
-        if (reader.eof && (!requests_in_flight(&server) || db_now_ms() >= drain_deadline))
+        if (reader.eof && (server.pending_initialize || reader.length > 0))
+            drain_deadline = db_now_ms() + DRAIN_MS; /* input not yet handled: the drain starts after it */
+        else if (reader.eof && (!requests_in_flight(&server) || db_now_ms() >= drain_deadline))
             stop = true;
         if (server.peer_gone)
             stop = true;

@@ -351,6 +351,15 @@ static bool guard_sql(mcp_request *request, long long max_rows) {
 
 /* ---- query ---- */
 
+/* The row limit of this call: the server's, or the smaller one the model asked for. */
+static long long request_row_limit(const mcp_request *request) {
+    long long max_rows = request->server->config->policy.max_rows;
+    json_object *limit = json_object_object_get(request->arguments, "limit");
+    if (limit && json_object_get_int64(limit) >= 1 && json_object_get_int64(limit) < max_rows)
+        return json_object_get_int64(limit);
+    return max_rows;
+}
+
 static void query_done(mcp_request *request, db_result *result) {
     if (result->status != DB_OK) {
         fail_with_result(request, result);
@@ -358,15 +367,17 @@ static void query_done(mcp_request *request, db_result *result) {
         return;
     }
     const guard_result *verdict = &request->verdict;
-    long long limit = request->verdict.applied_limit;
+    const mcp_config *config = request->server->config;
+    /* What the model sees as its limit: a LIMIT it wrote and we kept, else the row limit
+     * (the SQL asks for one row more, to tell a full result from a truncated one). */
+    long long limit = verdict->limit_action == GUARD_LIMIT_KEPT ? verdict->applied_limit : request_row_limit(request);
     json_object *structured = json_object_new_object();
     json_object_object_add(structured, "columns", format_columns_json(result));
     json_object_object_add(structured, "rows", format_rows_json(result));
     json_object_object_add(structured, "row_count", json_object_new_int64((int64_t)result->row_count));
     json_object_object_add(structured, "truncated", json_object_new_boolean(result->truncated != DB_COMPLETE));
     json_object *truncation = NULL;
-    const mcp_config *config = request->server->config;
-    long long row_limit = json_object_object_get(request->arguments, "limit") ? limit : config->policy.max_rows;
+    long long row_limit = request_row_limit(request);
     if (result->truncated == DB_ROW_LIMIT) {
         truncation = json_object_new_object();
         json_object_object_add(truncation, "reason", json_object_new_string("row_limit"));
@@ -414,18 +425,12 @@ static void query_done(mcp_request *request, db_result *result) {
 }
 
 static void query_guard(mcp_request *request) {
-    const mcp_config *config = request->server->config;
-    long long max_rows = config->policy.max_rows;
     json_object *limit = json_object_object_get(request->arguments, "limit");
-    if (limit) {
-        long long wanted = json_object_get_int64(limit);
-        if (wanted < 1) {
-            request_tool_error(request, "argument \"limit\" of query must be at least 1");
-            return;
-        }
-        if (wanted < max_rows)
-            max_rows = wanted;
+    if (limit && json_object_get_int64(limit) < 1) {
+        request_tool_error(request, "argument \"limit\" of query must be at least 1");
+        return;
     }
+    long long max_rows = request_row_limit(request);
     if (!guard_sql(request, max_rows))
         return;
     db_request call = {.sql = request->verdict.rewritten_sql, .row_limit = max_rows};
