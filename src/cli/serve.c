@@ -13,11 +13,11 @@
 #include "mcp/server.h"
 
 typedef enum option_kind {
-    OPTION_COUNT,   /* a positive integer */
-    OPTION_BYTES,   /* a positive size in bytes */
-    OPTION_TEXT,    /* a string */
-    OPTION_SWITCH,  /* no value; the variable takes 1/0, true/false, yes/no, on/off */
-    OPTION_LIST     /* repeatable; the variable takes a comma-separated list */
+    OPTION_COUNT,  /* a positive integer */
+    OPTION_BYTES,  /* a positive size in bytes */
+    OPTION_TEXT,   /* a string */
+    OPTION_SWITCH, /* no value; the variable takes 1/0, true/false, yes/no, on/off */
+    OPTION_LIST    /* repeatable; the variable takes a comma-separated list */
 } option_kind;
 
 typedef enum option_id {
@@ -55,8 +55,7 @@ static const option options[OPT_COUNT_ALL] = {
     [OPT_MAX_ROWS] = {"--max-rows", "PGSAFE_MAX_ROWS", OPTION_COUNT, "rows per query result (1000)"},
     [OPT_STATEMENT_TIMEOUT] = {"--statement-timeout", "PGSAFE_STATEMENT_TIMEOUT", OPTION_COUNT,
                                "statement timeout in milliseconds (30000)"},
-    [OPT_LOCK_TIMEOUT] = {"--lock-timeout", "PGSAFE_LOCK_TIMEOUT", OPTION_COUNT,
-                          "lock timeout in milliseconds (1000)"},
+    [OPT_LOCK_TIMEOUT] = {"--lock-timeout", "PGSAFE_LOCK_TIMEOUT", OPTION_COUNT, "lock timeout in milliseconds (1000)"},
     [OPT_MAX_RESULT_BYTES] = {"--max-result-bytes", "PGSAFE_MAX_RESULT_BYTES", OPTION_BYTES,
                               "byte budget of one result's values (262144)"},
     [OPT_MAX_CELL_BYTES] = {"--max-cell-bytes", "PGSAFE_MAX_CELL_BYTES", OPTION_BYTES,
@@ -93,10 +92,10 @@ void cli_serve_usage(FILE *stream) {
           "options (each also from the environment variable shown; a flag wins):\n",
           stream);
     for (int i = 0; i < OPT_COUNT_ALL; i++) {
-        const char *value = options[i].kind == OPTION_SWITCH   ? ""
-                            : options[i].kind == OPTION_TEXT   ? " TEXT"
-                            : options[i].kind == OPTION_LIST   ? " NAME"
-                                                               : " N";
+        const char *value = options[i].kind == OPTION_SWITCH ? ""
+                            : options[i].kind == OPTION_TEXT ? " TEXT"
+                            : options[i].kind == OPTION_LIST ? " NAME"
+                                                             : " N";
         fprintf(stream, "  %s%s  [%s]\n      %s\n", options[i].flag, value, options[i].variable, options[i].help);
     }
     fputs("  --help\n      this text\n"
@@ -107,12 +106,12 @@ void cli_serve_usage(FILE *stream) {
 }
 
 typedef struct settings {
-    const char *values[OPT_COUNT_ALL];        /* the last value of each single option */
-    const char *sources[OPT_COUNT_ALL];       /* "--flag" or "VARIABLE", for messages */
-    char **lists[4];                          /* allow/deny function/relation, NULL-terminated */
+    const char *values[OPT_COUNT_ALL];  /* the last value of each single option */
+    const char *sources[OPT_COUNT_ALL]; /* "--flag" or "VARIABLE", for messages */
+    char **lists[4];                    /* allow/deny function/relation, NULL-terminated */
     size_t list_counts[4];
     bool switches[OPT_COUNT_ALL];
-    char *owned_env_copies[4];                /* strtok'd copies of list variables */
+    char *owned_env_copies[4]; /* strtok'd copies of list variables */
 } settings;
 
 static int list_index(option_id id) {
@@ -240,8 +239,7 @@ static int read_flags(settings *found, int argc, char **argv) {
 
 /* Parses a positive integer option within [minimum, maximum]; reports and returns false
  * when it is not one. An unset option keeps *out. */
-static bool number_option(const settings *found, option_id id, long long minimum, long long maximum,
-                          long long *out) {
+static bool number_option(const settings *found, option_id id, long long minimum, long long maximum, long long *out) {
     const char *text = found->values[id];
     if (text == NULL)
         return true;

@@ -106,28 +106,20 @@ static guard_volatility parse_volatility(const char *code) {
     if (code == NULL)
         return GUARD_VOLATILITY_UNKNOWN;
     switch (code[0]) {
-    case 'i':
-        return GUARD_VOLATILITY_IMMUTABLE;
-    case 's':
-        return GUARD_VOLATILITY_STABLE;
-    case 'v':
-        return GUARD_VOLATILITY_VOLATILE;
-    default:
-        return GUARD_VOLATILITY_UNKNOWN;
+    case 'i': return GUARD_VOLATILITY_IMMUTABLE;
+    case 's': return GUARD_VOLATILITY_STABLE;
+    case 'v': return GUARD_VOLATILITY_VOLATILE;
+    default: return GUARD_VOLATILITY_UNKNOWN;
     }
 }
 
 /* UNKNOWN is worst of all: an object we cannot classify must not make its name look safe. */
 static int rank(guard_volatility volatility) {
     switch (volatility) {
-    case GUARD_VOLATILITY_IMMUTABLE:
-        return 0;
-    case GUARD_VOLATILITY_STABLE:
-        return 1;
-    case GUARD_VOLATILITY_VOLATILE:
-        return 2;
-    default:
-        return 3;
+    case GUARD_VOLATILITY_IMMUTABLE: return 0;
+    case GUARD_VOLATILITY_STABLE: return 1;
+    case GUARD_VOLATILITY_VOLATILE: return 2;
+    default: return 3;
     }
 }
 
@@ -363,9 +355,8 @@ const guard_catalog *catalog_for_guard(db_catalog *catalog) {
 
 const char *catalog_type_name(const db_catalog *catalog, unsigned type_oid) {
     type_name probe = {.oid = type_oid};
-    const type_name *found = catalog->type_count
-                                 ? bsearch(&probe, catalog->types, catalog->type_count, sizeof probe, compare_types)
-                                 : NULL;
+    const type_name *found =
+        catalog->type_count ? bsearch(&probe, catalog->types, catalog->type_count, sizeof probe, compare_types) : NULL;
     return found ? found->name : NULL;
 }
 

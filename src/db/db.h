@@ -29,15 +29,15 @@
 #include "pgsafe/guard.h"
 
 typedef struct db_options {
-    const char *conninfo;          /* a DSN or URL; "" means libpq's PG* environment */
-    int pool_size;                 /* connections, at least 1 */
-    int statement_timeout_ms;      /* SET LOCAL statement_timeout */
-    int lock_timeout_ms;           /* SET LOCAL lock_timeout */
-    int idle_in_transaction_ms;    /* SET LOCAL idle_in_transaction_session_timeout */
-    const char *search_path;       /* pinned per transaction; pg_catalog is put first */
-    size_t max_result_bytes;       /* byte budget of one result's cells */
-    size_t max_cell_bytes;         /* cap on one cell's kept bytes */
-    int connect_timeout_seconds;   /* for libpq's connect_timeout when the DSN has none */
+    const char *conninfo;        /* a DSN or URL; "" means libpq's PG* environment */
+    int pool_size;               /* connections, at least 1 */
+    int statement_timeout_ms;    /* SET LOCAL statement_timeout */
+    int lock_timeout_ms;         /* SET LOCAL lock_timeout */
+    int idle_in_transaction_ms;  /* SET LOCAL idle_in_transaction_session_timeout */
+    const char *search_path;     /* pinned per transaction; pg_catalog is put first */
+    size_t max_result_bytes;     /* byte budget of one result's cells */
+    size_t max_cell_bytes;       /* cap on one cell's kept bytes */
+    int connect_timeout_seconds; /* for libpq's connect_timeout when the DSN has none */
 } db_options;
 
 /* Defaults: pool 2, statement 30 s, lock 1 s, idle 60 s, search_path "public",
@@ -54,38 +54,38 @@ typedef enum db_status {
 } db_status;
 
 typedef enum db_truncation {
-    DB_COMPLETE = 0,    /* every row arrived */
-    DB_ROW_LIMIT,       /* more rows than request.row_limit arrived */
-    DB_BYTE_BUDGET      /* the byte budget ran out; the statement was cancelled */
+    DB_COMPLETE = 0, /* every row arrived */
+    DB_ROW_LIMIT,    /* more rows than request.row_limit arrived */
+    DB_BYTE_BUDGET   /* the byte budget ran out; the statement was cancelled */
 } db_truncation;
 
 typedef struct db_column {
-    char *name;         /* as PostgreSQL labels it */
-    unsigned type_oid;  /* pg_type oid */
-    char *type_name;    /* format_type() of the oid, "oid 12345" if unknown */
+    char *name;        /* as PostgreSQL labels it */
+    unsigned type_oid; /* pg_type oid */
+    char *type_name;   /* format_type() of the oid, "oid 12345" if unknown */
 } db_column;
 
 typedef struct db_cell {
-    char *value;          /* text form, NUL-terminated; NULL for SQL NULL */
-    size_t length;        /* kept bytes (a cut value ends on a UTF-8 boundary) */
-    size_t full_length;   /* bytes PostgreSQL sent */
+    char *value;        /* text form, NUL-terminated; NULL for SQL NULL */
+    size_t length;      /* kept bytes (a cut value ends on a UTF-8 boundary) */
+    size_t full_length; /* bytes PostgreSQL sent */
 } db_cell;
 
 typedef struct db_result {
     db_status status;
-    char *sqlstate;         /* five characters when PostgreSQL reported an error */
-    char *message;          /* one line: PostgreSQL's or ours; NULL when DB_OK */
-    char *detail;           /* may be NULL */
-    char *hint;             /* may be NULL */
-    int error_position;     /* PostgreSQL's 1-based cursor position, or 0 */
+    char *sqlstate;     /* five characters when PostgreSQL reported an error */
+    char *message;      /* one line: PostgreSQL's or ours; NULL when DB_OK */
+    char *detail;       /* may be NULL */
+    char *hint;         /* may be NULL */
+    int error_position; /* PostgreSQL's 1-based cursor position, or 0 */
     int column_count;
     db_column *columns;
     size_t row_count;
-    db_cell *cells;         /* row_count * column_count, row-major */
+    db_cell *cells; /* row_count * column_count, row-major */
     db_truncation truncated;
-    size_t cells_cut;       /* cells shortened to max_cell_bytes */
-    size_t bytes;           /* kept cell bytes */
-    double elapsed_ms;      /* from sending to the last result */
+    size_t cells_cut;  /* cells shortened to max_cell_bytes */
+    size_t bytes;      /* kept cell bytes */
+    double elapsed_ms; /* from sending to the last result */
 } db_result;
 
 /* Frees a result and everything in it; NULL is fine. */
@@ -95,13 +95,13 @@ void db_result_free(db_result *result);
 const db_cell *db_result_cell(const db_result *result, size_t row, int column);
 
 typedef struct db_request {
-    const char *sql;            /* one statement; the caller keeps it until done runs */
-    int param_count;            /* text parameters $1..$n */
-    const char *const *params;  /* NULL entries are SQL NULL */
-    long long row_limit;        /* keep at most this many rows; < 0 for no limit */
-    size_t max_result_bytes;    /* 0: the pool's option */
-    size_t max_cell_bytes;      /* 0: the pool's option */
-    bool skip_wait;             /* fail at once with DB_UNAVAILABLE instead of waiting for the first connection */
+    const char *sql;           /* one statement; the caller keeps it until done runs */
+    int param_count;           /* text parameters $1..$n */
+    const char *const *params; /* NULL entries are SQL NULL */
+    long long row_limit;       /* keep at most this many rows; < 0 for no limit */
+    size_t max_result_bytes;   /* 0: the pool's option */
+    size_t max_cell_bytes;     /* 0: the pool's option */
+    bool skip_wait;            /* fail at once with DB_UNAVAILABLE instead of waiting for the first connection */
 } db_request;
 
 typedef struct db_pool db_pool;
@@ -157,13 +157,13 @@ bool db_pool_idle(const db_pool *pool);
 
 /* What the role may do, found at the first connection. */
 typedef struct db_posture {
-    bool known;            /* false until a connection succeeded */
+    bool known; /* false until a connection succeeded */
     bool superuser;
-    bool can_write;        /* superuser, or a write privilege on some table, or CREATE somewhere */
-    char *role;            /* current_user */
-    char *database;        /* current_database() */
-    char *server_version;  /* server_version */
-    char *write_reasons;   /* why can_write, e.g. "INSERT on public.orders (and 3 more)"; NULL if not */
+    bool can_write;       /* superuser, or a write privilege on some table, or CREATE somewhere */
+    char *role;           /* current_user */
+    char *database;       /* current_database() */
+    char *server_version; /* server_version */
+    char *write_reasons;  /* why can_write, e.g. "INSERT on public.orders (and 3 more)"; NULL if not */
 } db_posture;
 
 const db_posture *db_pool_posture(const db_pool *pool);

@@ -61,8 +61,8 @@ static json_object *embedded_json(const db_cell *cell) {
     if (tokener == NULL)
         return NULL;
     json_object *value = json_tokener_parse_ex(tokener, cell->value, (int)cell->length);
-    bool complete = json_tokener_get_error(tokener) == json_tokener_success &&
-                    json_tokener_get_parse_end(tokener) == cell->length;
+    bool complete =
+        json_tokener_get_error(tokener) == json_tokener_success && json_tokener_get_parse_end(tokener) == cell->length;
     json_tokener_free(tokener);
     if (complete)
         return value ? value : json_object_new_null();
@@ -77,22 +77,17 @@ json_object *format_cell_json(const db_column *column, const db_cell *cell) {
     if (is_cut(cell))
         return cut_string(cell);
     switch (column->type_oid) {
-    case OID_BOOL:
-        return json_object_new_boolean(cell->value[0] == 't');
+    case OID_BOOL: return json_object_new_boolean(cell->value[0] == 't');
     case OID_INT2:
     case OID_INT4:
     case OID_INT8:
-    case OID_OID:
-        return integer_or_string(cell);
+    case OID_OID: return integer_or_string(cell);
     case OID_FLOAT4:
-    case OID_FLOAT8:
-        return float_or_string(cell);
+    case OID_FLOAT8: return float_or_string(cell);
     case OID_JSON:
-    case OID_JSONB:
-        return embedded_json(cell);
+    case OID_JSONB: return embedded_json(cell);
     case OID_NUMERIC:
-    default:
-        return json_object_new_string_len(cell->value, (int)cell->length);
+    default: return json_object_new_string_len(cell->value, (int)cell->length);
     }
 }
 
@@ -128,20 +123,11 @@ static void append_escaped(strbuf *out, const char *text, size_t length) {
     for (size_t i = 0; i < length; i++) {
         const char *escape = NULL;
         switch (text[i]) {
-        case '\\':
-            escape = "\\\\";
-            break;
-        case '\t':
-            escape = "\\t";
-            break;
-        case '\n':
-            escape = "\\n";
-            break;
-        case '\r':
-            escape = "\\r";
-            break;
-        default:
-            continue;
+        case '\\': escape = "\\\\"; break;
+        case '\t': escape = "\\t"; break;
+        case '\n': escape = "\\n"; break;
+        case '\r': escape = "\\r"; break;
+        default: continue;
         }
         strbuf_append(out, text + start, i - start);
         strbuf_puts(out, escape);

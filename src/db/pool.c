@@ -12,16 +12,15 @@
 #include "db/strings.h"
 
 #define BACKOFF_FIRST_MS 250
-#define BACKOFF_MAX_MS 5000
+#define BACKOFF_MAX_MS   5000
 
 /* The settings every transaction pins, as one statement so the pipeline stays short.
  * standard_conforming_strings is pinned because the guard parsed with it on. */
-static const char settings_sql[] =
-    "SELECT pg_catalog.set_config('statement_timeout', $1, true),"
-    " pg_catalog.set_config('lock_timeout', $2, true),"
-    " pg_catalog.set_config('idle_in_transaction_session_timeout', $3, true),"
-    " pg_catalog.set_config('search_path', $4, true),"
-    " pg_catalog.set_config('standard_conforming_strings', 'on', true)";
+static const char settings_sql[] = "SELECT pg_catalog.set_config('statement_timeout', $1, true),"
+                                   " pg_catalog.set_config('lock_timeout', $2, true),"
+                                   " pg_catalog.set_config('idle_in_transaction_session_timeout', $3, true),"
+                                   " pg_catalog.set_config('search_path', $4, true),"
+                                   " pg_catalog.set_config('standard_conforming_strings', 'on', true)";
 
 typedef enum call_kind {
     CALL_STATEMENT, /* a caller's statement */
@@ -36,21 +35,26 @@ typedef enum stage {
     STAGE_STATEMENT,
     STAGE_ROLLBACK,
     STAGE_SYNC,
-    STAGE_CLEANUP,      /* a ROLLBACK sent after an error left the transaction open */
+    STAGE_CLEANUP, /* a ROLLBACK sent after an error left the transaction open */
     STAGE_CLEANUP_SYNC
 } stage;
 
-typedef enum connection_state { CONNECTION_DOWN, CONNECTION_CONNECTING, CONNECTION_IDLE, CONNECTION_BUSY } connection_state;
+typedef enum connection_state {
+    CONNECTION_DOWN,
+    CONNECTION_CONNECTING,
+    CONNECTION_IDLE,
+    CONNECTION_BUSY
+} connection_state;
 
 typedef struct connection {
     PGconn *pg;
     connection_state state;
     PostgresPollingStatusType polling; /* while connecting: the direction to wait for */
     int64_t connect_started_ms;
-    int64_t retry_at_ms;              /* while down: when to try again */
-    db_call *call;                    /* while busy */
+    int64_t retry_at_ms; /* while down: when to try again */
+    db_call *call;       /* while busy */
     stage stage;
-    bool want_write;                  /* output is still queued in libpq */
+    bool want_write; /* output is still queued in libpq */
     bool cancel_sent;
 } connection;
 
@@ -87,11 +91,11 @@ struct db_pool {
     db_call *finished_head, *finished_tail; /* done callbacks to run at the end of process */
     db_catalog *catalog;
     db_posture posture;
-    bool catalog_wanted;  /* load (or reload) at the next idle connection */
+    bool catalog_wanted; /* load (or reload) at the next idle connection */
     bool catalog_loading;
     int64_t catalog_retry_at_ms; /* after a failed load */
     bool ever_ready;
-    int failures;         /* consecutive failed connection attempts */
+    int failures; /* consecutive failed connection attempts */
     char *last_error;
 };
 
@@ -509,14 +513,12 @@ static void advance_connect(db_pool *pool, connection *conn) {
 
 static bool send_all(connection *conn, db_call *call, const db_pool *pool) {
     PGconn *pg = conn->pg;
-    const char *settings[4] = {pool->timeout_text[0], pool->timeout_text[1], pool->timeout_text[2],
-                               pool->search_path};
+    const char *settings[4] = {pool->timeout_text[0], pool->timeout_text[1], pool->timeout_text[2], pool->search_path};
     if (!PQsendQueryParams(pg, "BEGIN READ ONLY", 0, NULL, NULL, NULL, NULL, 0))
         return false;
     if (!PQsendQueryParams(pg, settings_sql, 4, NULL, settings, NULL, NULL, 0))
         return false;
-    if (!PQsendQueryParams(pg, call->sql, call->param_count, NULL, (const char *const *)call->params, NULL, NULL,
-                           0))
+    if (!PQsendQueryParams(pg, call->sql, call->param_count, NULL, (const char *const *)call->params, NULL, NULL, 0))
         return false;
     if (!PQsendQueryParams(pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0))
         return false;
@@ -574,7 +576,8 @@ static void read_results(db_pool *pool, connection *conn) {
                     PGresult *copy = PQcopyResult(pg_result, PG_COPYRES_ATTRS);
                     bool ok = copy != NULL;
                     for (int i = 0; ok && i < PQnfields(pg_result); i++)
-                        ok = PQsetvalue(copy, 0, i, PQgetisnull(pg_result, row, i) ? NULL : PQgetvalue(pg_result, row, i),
+                        ok = PQsetvalue(copy, 0, i,
+                                        PQgetisnull(pg_result, row, i) ? NULL : PQgetvalue(pg_result, row, i),
                                         PQgetisnull(pg_result, row, i) ? -1 : PQgetlength(pg_result, row, i));
                     if (!ok || !take_row(pool, conn, call, copy))
                         fail_call(call, DB_SQL_ERROR, "out of memory while reading the result");
@@ -583,8 +586,7 @@ static void read_results(db_pool *pool, connection *conn) {
             }
             break;
         case PGRES_COMMAND_OK:
-        case PGRES_PIPELINE_ABORTED:
-            break;
+        case PGRES_PIPELINE_ABORTED: break;
         case PGRES_PIPELINE_SYNC:
             if (conn->stage == STAGE_SYNC && PQtransactionStatus(conn->pg) != PQTRANS_IDLE) {
                 /* An error stopped the pipeline before our ROLLBACK: end the transaction now. */

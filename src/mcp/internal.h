@@ -17,14 +17,14 @@ typedef struct mcp_server {
     const mcp_config *config;
     db_pool *pool;
     int out_fd;
-    bool initialize_seen;             /* initialize answered (or being answered) */
-    const char *protocol_version;     /* negotiated; a static string */
-    int client_log_level;             /* -1 until logging/setLevel */
-    mcp_request *requests;            /* in flight, newest first */
-    mcp_request *pending_initialize;  /* waiting for the first connection attempt */
+    bool initialize_seen;            /* initialize answered (or being answered) */
+    const char *protocol_version;    /* negotiated; a static string */
+    int client_log_level;            /* -1 until logging/setLevel */
+    mcp_request *requests;           /* in flight, newest first */
+    mcp_request *pending_initialize; /* waiting for the first connection attempt */
     int64_t initialize_deadline_ms;
     audit_log *audit;
-    bool peer_gone;                   /* stdout is closed */
+    bool peer_gone; /* stdout is closed */
 } mcp_server;
 
 /* Called with the result of a database call made for a request (owns result). */
@@ -33,18 +33,18 @@ typedef void (*mcp_db_continuation)(mcp_request *request, db_result *result);
 struct mcp_request {
     mcp_server *server;
     mcp_request *next, *previous;
-    json_object *id;            /* owned reference */
+    json_object *id; /* owned reference */
     char *method;
-    char *tool;                 /* tools/call: the tool's name */
-    json_object *arguments;     /* owned reference, or NULL */
-    db_call *call;              /* the database call in flight */
+    char *tool;             /* tools/call: the tool's name */
+    json_object *arguments; /* owned reference, or NULL */
+    db_call *call;          /* the database call in flight */
     mcp_db_continuation continuation;
-    bool cancelled;             /* notifications/cancelled arrived: answer nothing */
-    bool catalog_refreshed;     /* the catalog was reloaded once for this request */
-    guard_result verdict;       /* query and explain: the guard's verdict and rewrite */
-    bool analyze;               /* explain: with ANALYZE */
+    bool cancelled;         /* notifications/cancelled arrived: answer nothing */
+    bool catalog_refreshed; /* the catalog was reloaded once for this request */
+    guard_result verdict;   /* query and explain: the guard's verdict and rewrite */
+    bool analyze;           /* explain: with ANALYZE */
     int64_t started_ms;
-    audit_entry audit;          /* filled as the call goes */
+    audit_entry audit; /* filled as the call goes */
 };
 
 /* Sends a message on stdout (takes ownership). */

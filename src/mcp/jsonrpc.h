@@ -19,13 +19,13 @@ enum {
 
 typedef struct jsonrpc_reader {
     int fd;
-    size_t max_line;   /* bytes, without the newline */
+    size_t max_line; /* bytes, without the newline */
     char *buffer;
-    char *line;        /* the line last handed out */
-    size_t length;     /* bytes held */
-    size_t scanned;    /* bytes of buffer already searched for a newline */
+    char *line;     /* the line last handed out */
+    size_t length;  /* bytes held */
+    size_t scanned; /* bytes of buffer already searched for a newline */
     size_t capacity;
-    bool discarding;   /* inside a line that went over max_line */
+    bool discarding; /* inside a line that went over max_line */
     bool eof;
 } jsonrpc_reader;
 

@@ -104,8 +104,8 @@ void prompts_get(mcp_request *request, json_object *params) {
         if (strcmp(prompts[i].name, name) == 0)
             found = &prompts[i];
     if (found == NULL) {
-        request_error(request, JSONRPC_INVALID_PARAMS, "unknown prompt \"%s\"; the prompts are analyst and explore_table",
-                      name);
+        request_error(request, JSONRPC_INVALID_PARAMS,
+                      "unknown prompt \"%s\"; the prompts are analyst and explore_table", name);
         return;
     }
     json_object *arguments = NULL;
@@ -128,12 +128,12 @@ void prompts_get(mcp_request *request, json_object *params) {
     }
     for (const prompt_argument *argument = found->arguments; argument->name; argument++)
         if (argument->required && json_string_member(arguments, argument->name) == NULL) {
-            request_error(request, JSONRPC_INVALID_PARAMS, "prompt %s needs the argument \"%s\"", name,
-                          argument->name);
+            request_error(request, JSONRPC_INVALID_PARAMS, "prompt %s needs the argument \"%s\"", name, argument->name);
             return;
         }
-    char *text = strcmp(name, "analyst") == 0 ? analyst_text(request->server->config, json_string_member(arguments, "topic"))
-                                              : explore_text(json_string_member(arguments, "table"));
+    char *text = strcmp(name, "analyst") == 0
+                     ? analyst_text(request->server->config, json_string_member(arguments, "topic"))
+                     : explore_text(json_string_member(arguments, "table"));
     if (text == NULL) {
         request_error(request, JSONRPC_INTERNAL_ERROR, "out of memory");
         return;

@@ -10,9 +10,9 @@
 #include "mcp/internal.h"
 #include "mcp/jsonrpc.h"
 
-#define RESOURCE_PAGE 100
-#define SCHEMA_URI "postgres://schema"
-#define TABLE_PREFIX "postgres://table/"
+#define RESOURCE_PAGE       100
+#define SCHEMA_URI          "postgres://schema"
+#define TABLE_PREFIX        "postgres://table/"
 #define INTROSPECTION_BYTES (8u * 1024 * 1024)
 
 /* Percent-encodes a name for a URI path segment (RFC 3986 unreserved characters stay). */
@@ -157,8 +157,12 @@ void resources_list(mcp_request *request, json_object *params) {
     snprintf(offset, sizeof offset, "%lld", position > 0 ? position - 1 : 0);
     snprintf(limit, sizeof limit, "%d", position > 0 ? RESOURCE_PAGE : RESOURCE_PAGE - 1);
     const char *values[3] = {params_of(request), offset, limit};
-    db_request call = {.sql = introspect_resource_page_sql, .param_count = 3, .params = values, .row_limit = -1,
-                       .max_result_bytes = INTROSPECTION_BYTES, .max_cell_bytes = INTROSPECTION_BYTES};
+    db_request call = {.sql = introspect_resource_page_sql,
+                       .param_count = 3,
+                       .params = values,
+                       .row_limit = -1,
+                       .max_result_bytes = INTROSPECTION_BYTES,
+                       .max_cell_bytes = INTROSPECTION_BYTES};
     request_run(request, &call, list_done);
 }
 
@@ -189,8 +193,7 @@ static void table_done(mcp_request *request, db_result *result) {
     const char *uri = json_string_member(request->arguments, "uri");
     if (result->row_count != 1) {
         db_result_free(result);
-        request_error(request, JSONRPC_INVALID_PARAMS, "resource not found: %s (resources/list shows the tables)",
-                      uri);
+        request_error(request, JSONRPC_INVALID_PARAMS, "resource not found: %s (resources/list shows the tables)", uri);
         return;
     }
     const db_cell *cell = db_result_cell(result, 0, 1);
@@ -217,8 +220,12 @@ void resources_read(mcp_request *request, json_object *params) {
     json_object_object_add(request->arguments, "uri", json_object_new_string(uri));
     if (strcmp(uri, SCHEMA_URI) == 0) {
         const char *values[1] = {params_of(request)};
-        db_request call = {.sql = introspect_schema_text_sql, .param_count = 1, .params = values, .row_limit = -1,
-                           .max_result_bytes = INTROSPECTION_BYTES, .max_cell_bytes = INTROSPECTION_BYTES};
+        db_request call = {.sql = introspect_schema_text_sql,
+                           .param_count = 1,
+                           .params = values,
+                           .row_limit = -1,
+                           .max_result_bytes = INTROSPECTION_BYTES,
+                           .max_cell_bytes = INTROSPECTION_BYTES};
         request_run(request, &call, schema_done);
         return;
     }
@@ -236,8 +243,12 @@ void resources_read(mcp_request *request, json_object *params) {
         return;
     }
     const char *values[3] = {params_of(request), table, schema};
-    db_request call = {.sql = introspect_describe_table_sql, .param_count = 3, .params = values, .row_limit = -1,
-                       .max_result_bytes = INTROSPECTION_BYTES, .max_cell_bytes = INTROSPECTION_BYTES};
+    db_request call = {.sql = introspect_describe_table_sql,
+                       .param_count = 3,
+                       .params = values,
+                       .row_limit = -1,
+                       .max_result_bytes = INTROSPECTION_BYTES,
+                       .max_cell_bytes = INTROSPECTION_BYTES};
     request_run(request, &call, table_done);
     free(schema);
     free(table);

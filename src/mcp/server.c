@@ -26,7 +26,7 @@ static const char *const protocol_versions[] = {"2025-11-25", "2025-06-18", "202
  * the role's posture; past this it answers without. */
 #define INITIALIZE_WAIT_MS 2000
 /* After end of input, in-flight calls get this long to finish before they are cancelled. */
-#define DRAIN_MS 500
+#define DRAIN_MS     500
 #define MAX_POLL_FDS 72
 
 static const char *const level_names[MCP_LOG_LEVEL_COUNT] = {"emergency", "alert",  "critical", "error",
@@ -242,12 +242,11 @@ static char *instructions(const mcp_server *server) {
     const mcp_config *config = server->config;
     const db_posture *posture = db_pool_posture(server->pool);
     strbuf text = {0};
-    strbuf_puts(&text,
-                "pgsafe gives read-only access to a PostgreSQL database. Start with list_tables (or the "
-                "postgres://schema resource) and describe_table, then run one SELECT at a time with query. "
-                "Use check_sql to see whether a query is allowed without running it, and explain for its plan. "
-                "Aggregate on the server (GROUP BY, count, sum, avg) rather than fetching raw rows, and select "
-                "only the columns you need. When a result says it was truncated, say so in your answer.\n");
+    strbuf_puts(&text, "pgsafe gives read-only access to a PostgreSQL database. Start with list_tables (or the "
+                       "postgres://schema resource) and describe_table, then run one SELECT at a time with query. "
+                       "Use check_sql to see whether a query is allowed without running it, and explain for its plan. "
+                       "Aggregate on the server (GROUP BY, count, sum, avg) rather than fetching raw rows, and select "
+                       "only the columns you need. When a result says it was truncated, say so in your answer.\n");
     strbuf_printf(&text,
                   "Limits: at most %lld rows per query (more are cut and reported as truncated), %zu bytes per "
                   "result, %zu bytes per value, a %d ms statement timeout. Only a single read-only SELECT is "
@@ -452,8 +451,7 @@ static void handle_message(mcp_server *server, json_object *message) {
             return;
         }
         if (has_id && (id == NULL || !valid_id(id))) {
-            server_send(server,
-                        jsonrpc_error(NULL, JSONRPC_INVALID_REQUEST, "\"id\" must be a string or an integer"));
+            server_send(server, jsonrpc_error(NULL, JSONRPC_INVALID_REQUEST, "\"id\" must be a string or an integer"));
             return;
         }
         json_object_object_get_ex(message, "params", &params);

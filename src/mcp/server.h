@@ -29,15 +29,15 @@ const char *mcp_log_level_name(mcp_log_level level);
 int mcp_log_level_parse(const char *name);
 
 typedef struct mcp_config {
-    guard_policy policy;            /* max_rows and the extra lists; catalog is set by the server */
-    db_options db;                  /* connection, timeouts, budgets, pool size, search_path */
-    const char *visible_schemas;    /* text[] literal "{a,b}" for the schema tools, or NULL for all */
-    size_t max_message_bytes;       /* cap on one incoming line */
-    const char *audit_log_path;     /* NULL: no audit log */
-    bool audit_sql;                 /* put the SQL text in audit lines */
-    mcp_log_level log_level;        /* stderr threshold */
-    bool explain_analyze;           /* allow explain {analyze: true} */
-    bool refuse_writable_role;      /* exit 2 once the role is found able to write */
+    guard_policy policy;         /* max_rows and the extra lists; catalog is set by the server */
+    db_options db;               /* connection, timeouts, budgets, pool size, search_path */
+    const char *visible_schemas; /* text[] literal "{a,b}" for the schema tools, or NULL for all */
+    size_t max_message_bytes;    /* cap on one incoming line */
+    const char *audit_log_path;  /* NULL: no audit log */
+    bool audit_sql;              /* put the SQL text in audit lines */
+    mcp_log_level log_level;     /* stderr threshold */
+    bool explain_analyze;        /* allow explain {analyze: true} */
+    bool refuse_writable_role;   /* exit 2 once the role is found able to write */
 } mcp_config;
 
 /* Serves MCP on in_fd/out_fd until end of input or SIGTERM/SIGINT. Returns the exit

@@ -80,10 +80,14 @@ static const tool_spec tools[] = {
      "{\"type\":\"object\",\"properties\":{\"sql\":{\"type\":\"string\",\"description\":\"the query to check\"}},"
      "\"required\":[\"sql\"],\"additionalProperties\":false}",
      "{\"type\":\"object\",\"properties\":{\"allowed\":{\"type\":\"boolean\"},\"reason\":{\"type\":\"string\"},"
-     "\"message\":" NULLABLE("string") ",\"detail\":" NULLABLE("string") ",\"hint\":" NULLABLE("string") ","
-     "\"position\":" NULLABLE("integer") ",\"rewritten_sql\":" NULLABLE("string") ","
-     "\"applied_limit\":" NULLABLE("integer") ",\"limit_action\":" NULLABLE("string") ","
-     "\"catalog\":{\"type\":\"string\"}},\"required\":[\"allowed\",\"reason\"]}",
+     "\"message\":" NULLABLE("string") ",\"detail\":" NULLABLE("string") ",\"hint\":" NULLABLE(
+         "string") ","
+                   "\"position\":" NULLABLE("integer") ",\"rewritten_sql\":" NULLABLE(
+                       "string") ","
+                                 "\"applied_limit\":" NULLABLE("integer") ",\"limit_action\":" NULLABLE(
+                                     "string") ","
+                                               "\"catalog\":{\"type\":\"string\"}},\"required\":[\"allowed\","
+                                               "\"reason\"]}",
      sql_arguments, check_sql_start},
     {"explain", "Show a query's plan",
      "EXPLAIN (FORMAT JSON) of a query that passes the guard. analyze: true also runs it (inside a read-only, "
@@ -160,12 +164,9 @@ static const char *type_word(argument_type type) {
 
 static bool has_type(json_object *value, argument_type type) {
     switch (type) {
-    case ARGUMENT_STRING:
-        return json_object_is_type(value, json_type_string);
-    case ARGUMENT_INTEGER:
-        return json_object_is_type(value, json_type_int);
-    case ARGUMENT_BOOLEAN:
-        return json_object_is_type(value, json_type_boolean);
+    case ARGUMENT_STRING: return json_object_is_type(value, json_type_string);
+    case ARGUMENT_INTEGER: return json_object_is_type(value, json_type_int);
+    case ARGUMENT_BOOLEAN: return json_object_is_type(value, json_type_boolean);
     }
     return false;
 }
@@ -256,10 +257,10 @@ static char *database_failure_text(const mcp_request *request, const db_result *
 static void fail_with_result(mcp_request *request, const db_result *result) {
     char *text = database_failure_text(request, result);
     request->audit.verdict = "error";
-    request->audit.reason = result->sqlstate      ? "database_error"
-                            : result->status == DB_UNAVAILABLE ? "unavailable"
+    request->audit.reason = result->sqlstate                       ? "database_error"
+                            : result->status == DB_UNAVAILABLE     ? "unavailable"
                             : result->status == DB_CONNECTION_LOST ? "connection_lost"
-                            : "shutdown";
+                                                                   : "shutdown";
     request_tool_error(request, text ? text : "the database call failed");
     free(text);
 }
@@ -326,9 +327,8 @@ static bool guard_sql(mcp_request *request, long long max_rows) {
     policy.catalog = db_pool_catalog(pool_of(request));
     policy.max_rows = max_rows;
     guard_result_free(&request->verdict);
-    request->verdict = guard_check_bytes(sql, (size_t)json_object_get_string_len(json_object_object_get(
-                                                      request->arguments, "sql")),
-                                         &policy);
+    request->verdict = guard_check_bytes(
+        sql, (size_t)json_object_get_string_len(json_object_object_get(request->arguments, "sql")), &policy);
     if (request->audit.sql == NULL)
         request->audit.sql = strdup(sql);
     if (request->verdict.allowed) {
@@ -385,7 +385,8 @@ static void query_done(mcp_request *request, db_result *result) {
     } else if (result->truncated == DB_BYTE_BUDGET) {
         truncation = json_object_new_object();
         json_object_object_add(truncation, "reason", json_object_new_string("byte_budget"));
-        json_object_object_add(truncation, "max_result_bytes", json_object_new_int64((int64_t)config->db.max_result_bytes));
+        json_object_object_add(truncation, "max_result_bytes",
+                               json_object_new_int64((int64_t)config->db.max_result_bytes));
     }
     json_object_object_add(structured, "truncation", truncation);
     json_object_object_add(structured, "cells_cut", json_object_new_int64((int64_t)result->cells_cut));
@@ -452,9 +453,8 @@ static void check_sql_start(mcp_request *request, json_object *arguments) {
     bool live = db_pool_state_now(pool_of(request)) == DB_POOL_READY;
     if (live)
         policy.catalog = db_pool_catalog(pool_of(request));
-    guard_result verdict =
-        guard_check_bytes(sql, (size_t)json_object_get_string_len(json_object_object_get(request->arguments, "sql")),
-                          &policy);
+    guard_result verdict = guard_check_bytes(
+        sql, (size_t)json_object_get_string_len(json_object_object_get(request->arguments, "sql")), &policy);
     request->audit.sql = strdup(sql);
     request->audit.verdict = verdict.allowed ? "allowed" : "rejected";
     request->audit.reason = verdict.allowed ? NULL : guard_reason_name(verdict.code);
@@ -476,8 +476,8 @@ static void check_sql_start(mcp_request *request, json_object *arguments) {
     json_object_object_add(structured, "catalog", json_object_new_string(live ? "live" : "built-ins only"));
     char *text;
     if (verdict.allowed)
-        text = str_printf("allowed (limit %s): %s", guard_limit_action_name(verdict.limit_action),
-                          verdict.rewritten_sql);
+        text =
+            str_printf("allowed (limit %s): %s", guard_limit_action_name(verdict.limit_action), verdict.rewritten_sql);
     else
         text = rejection_text(&verdict);
     if (text && !live) {
@@ -497,7 +497,8 @@ static void check_sql_start(mcp_request *request, json_object *arguments) {
 static void append_plan_text(strbuf *text, json_object *plan, int depth) {
     if (!json_object_is_type(plan, json_type_object) || depth > 64)
         return;
-    strbuf_printf(text, "%*s%s", depth * 2, "", json_string_member(plan, "Node Type") ? json_string_member(plan, "Node Type") : "?");
+    strbuf_printf(text, "%*s%s", depth * 2, "",
+                  json_string_member(plan, "Node Type") ? json_string_member(plan, "Node Type") : "?");
     const char *relation = json_string_member(plan, "Relation Name");
     if (relation)
         strbuf_printf(text, " on %s", relation);
@@ -560,14 +561,14 @@ static void explain_done(mcp_request *request, db_result *result) {
 static void explain_guard(mcp_request *request) {
     if (!guard_sql(request, request->server->config->policy.max_rows))
         return;
-    char *sql = str_printf("EXPLAIN (%sFORMAT JSON) %s", request->analyze ? "ANALYZE, " : "",
-                           request->verdict.rewritten_sql);
+    char *sql =
+        str_printf("EXPLAIN (%sFORMAT JSON) %s", request->analyze ? "ANALYZE, " : "", request->verdict.rewritten_sql);
     if (sql == NULL) {
         request_error(request, JSONRPC_INTERNAL_ERROR, "out of memory");
         return;
     }
-    db_request call = {.sql = sql, .row_limit = 1, .max_result_bytes = INTROSPECTION_BYTES,
-                       .max_cell_bytes = INTROSPECTION_BYTES};
+    db_request call = {
+        .sql = sql, .row_limit = 1, .max_result_bytes = INTROSPECTION_BYTES, .max_cell_bytes = INTROSPECTION_BYTES};
     request_run(request, &call, explain_done);
     free(sql);
 }
@@ -587,11 +588,15 @@ static void explain_start(mcp_request *request, json_object *arguments) {
 /* ---- catalog tools ---- */
 
 /* Runs an introspection query with $1 = visible schemas and the given further parameters. */
-static void run_introspection(mcp_request *request, const char *sql, const char *second, const char *third,
-                              int count, mcp_db_continuation continuation) {
+static void run_introspection(mcp_request *request, const char *sql, const char *second, const char *third, int count,
+                              mcp_db_continuation continuation) {
     const char *params[3] = {server_visible_schemas(request->server), second, third};
-    db_request call = {.sql = sql, .param_count = count, .params = params, .row_limit = -1,
-                       .max_result_bytes = INTROSPECTION_BYTES, .max_cell_bytes = INTROSPECTION_BYTES,
+    db_request call = {.sql = sql,
+                       .param_count = count,
+                       .params = params,
+                       .row_limit = -1,
+                       .max_result_bytes = INTROSPECTION_BYTES,
+                       .max_cell_bytes = INTROSPECTION_BYTES,
                        .skip_wait = false};
     request_run(request, &call, continuation);
 }
@@ -618,8 +623,8 @@ static const char *or_dash(const char *text) {
 }
 
 static void list_schemas_done(mcp_request *request, db_result *result) {
-    json_object *structured = result->status == DB_OK && result->row_count == 1 ? json_cell(request, result, 0, 0)
-                                                                                : NULL;
+    json_object *structured =
+        result->status == DB_OK && result->row_count == 1 ? json_cell(request, result, 0, 0) : NULL;
     if (structured == NULL) {
         if (result->status != DB_OK)
             fail_with_result(request, result);
@@ -748,7 +753,8 @@ char *tools_describe_text(json_object *table) {
     }
     json_object *indexes = json_object_object_get(table, "indexes");
     for (size_t i = 0; indexes && i < json_object_array_length(indexes); i++)
-        strbuf_printf(&text, "index: %s\n", or_dash(json_string_member(json_object_array_get_idx(indexes, i), "definition")));
+        strbuf_printf(&text, "index: %s\n",
+                      or_dash(json_string_member(json_object_array_get_idx(indexes, i), "definition")));
     return strbuf_take(&text);
 }
 
@@ -799,8 +805,8 @@ static void describe_table_start(mcp_request *request, json_object *arguments) {
         split_schema = str_copy_length(table, (size_t)(dot - table));
         split_table = strdup(dot + 1);
     }
-    run_introspection(request, introspect_describe_table_sql, dot ? split_table : table, dot ? split_schema : schema,
-                      3, describe_table_done);
+    run_introspection(request, introspect_describe_table_sql, dot ? split_table : table, dot ? split_schema : schema, 3,
+                      describe_table_done);
     free(split_schema);
     free(split_table);
 }
