@@ -201,6 +201,40 @@ static void compare(server *s, PGconn *connection, const char *label, const char
     free(direct);
 }
 
+/* Bytes per row of our text rendering against the JSON a typical peer sends: the rows as
+ * objects keyed by column name, pretty-printed (JSON.stringify(rows, null, 2)). */
+static void text_size(server *s, int *id) {
+    json_object *answer = NULL;
+    tool_call(s, "query", (*id)++,
+              "SELECT o.id, o.customer_id, c.region, o.amount FROM bench_orders o JOIN bench_customers c ON c.id = "
+              "o.customer_id ORDER BY o.id LIMIT 500",
+              &answer);
+    json_object *result = json_object_object_get(answer, "result");
+    json_object *structured = json_object_object_get(result, "structuredContent");
+    json_object *content = json_object_array_get_idx(json_object_object_get(result, "content"), 0);
+    size_t text_bytes = strlen(json_object_get_string(json_object_object_get(content, "text")));
+    json_object *columns = json_object_object_get(structured, "columns");
+    json_object *rows = json_object_object_get(structured, "rows");
+    size_t row_count = json_object_array_length(rows);
+    json_object *objects = json_object_new_array();
+    for (size_t r = 0; r < row_count; r++) {
+        json_object *row = json_object_array_get_idx(rows, r), *object = json_object_new_object();
+        for (size_t c = 0; c < json_object_array_length(columns); c++)
+            json_object_object_add(
+                object, json_object_get_string(json_object_object_get(json_object_array_get_idx(columns, c), "name")),
+                json_object_get(json_object_array_get_idx(row, c)));
+        json_object_array_add(objects, object);
+    }
+    size_t pretty = strlen(json_object_to_json_string_ext(objects, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+    size_t plain = strlen(json_object_to_json_string_ext(objects, JSON_C_TO_STRING_PLAIN));
+    printf("text size, %zu rows of 4 columns: ours %.1f bytes/row; rows as objects, pretty JSON %.1f bytes/row "
+           "(%.1fx ours), plain JSON %.1f bytes/row (%.1fx ours)\n",
+           row_count, (double)text_bytes / (double)row_count, (double)pretty / (double)row_count,
+           (double)pretty / (double)text_bytes, (double)plain / (double)row_count, (double)plain / (double)text_bytes);
+    json_object_put(objects);
+    json_object_put(answer);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: bench_serve PGSAFE_BINARY CALLS\n");
@@ -230,6 +264,7 @@ int main(int argc, char **argv) {
             "JOIN bench_customers c ON c.id = o.customer_id GROUP BY c.region ORDER BY revenue DESC",
             calls / 10 > 0 ? calls / 10 : 1, &id);
     printf("server peak RSS after %d calls: %.1f MiB\n", id - 1, (double)peak_rss_kib(s.pid) / 1024.0);
+    text_size(&s, &id);
 
     json_object *answer = NULL;
     double elapsed = pgsafe_call(&s, id++, "SELECT * FROM bench_events", &answer);
