@@ -18,6 +18,13 @@ void catalog_free(db_catalog *catalog);
 /* The query that loads everything: four text columns (kind, a, b, c). */
 const char *catalog_load_sql(void);
 
+/* The posture rows alone (a quick query, so the role can be reported before the rest). */
+const char *catalog_posture_sql(void);
+
+/* Replaces the posture from the rows of a successful catalog_posture_sql result. Returns
+ * false (posture unchanged) when they are malformed or hold anything but posture rows. */
+bool catalog_load_posture(db_posture *posture, const db_result *rows);
+
 /* Replaces the catalog's contents and posture with the rows of a successful
  * catalog_load_sql result. Returns false (catalog unchanged) when the rows are malformed. */
 bool catalog_load(db_catalog *catalog, db_posture *posture, const db_result *rows);

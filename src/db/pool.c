@@ -25,6 +25,7 @@ static const char settings_sql[] = "SELECT pg_catalog.set_config('statement_time
 typedef enum call_kind {
     CALL_STATEMENT, /* a caller's statement */
     CALL_BARRIER,   /* completes once the pool is ready; runs nothing */
+    CALL_POSTURE,   /* the pool's own posture check, first at the first connection */
     CALL_CATALOG    /* the pool's own catalog load */
 } call_kind;
 
@@ -94,6 +95,7 @@ struct db_pool {
     bool catalog_wanted; /* load (or reload) at the next idle connection */
     bool catalog_loading;
     int64_t catalog_retry_at_ms; /* after a failed load */
+    bool posture_tried;          /* the quick posture check ran once */
     bool ever_ready;
     int failures; /* consecutive failed connection attempts */
     char *last_error;
@@ -390,9 +392,19 @@ static void catalog_loaded(db_pool *pool, db_call *call) {
     pool->catalog_retry_at_ms = db_now_ms() + backoff_ms(pool->failures);
 }
 
-static void run_done(db_pool *pool) {
+/* Runs the done callbacks of finished calls; true if there were any. */
+static bool run_done(db_pool *pool) {
+    bool ran = false;
     db_call *call;
     while ((call = dequeue(&pool->finished_head, &pool->finished_tail)) != NULL) {
+        ran = true;
+        if (call->kind == CALL_POSTURE) {
+            pool->catalog_loading = false;
+            if (call->result->status != DB_OK || !catalog_load_posture(&pool->posture, call->result))
+                log_line(pool, 3, "the posture check failed; the catalog load repeats it");
+            free_call(call);
+            continue;
+        }
         if (call->kind == CALL_CATALOG) {
             catalog_loaded(pool, call);
             free_call(call);
@@ -405,6 +417,7 @@ static void run_done(db_pool *pool) {
         free_call(call);
         done(user, result);
     }
+    return ran;
 }
 
 /* ---- connections ---- */
@@ -422,7 +435,7 @@ static void connection_down(db_pool *pool, connection *conn, const char *why) {
     if (conn->call) {
         db_call *call = conn->call;
         conn->call = NULL;
-        if (call->kind == CALL_CATALOG)
+        if (call->kind == CALL_CATALOG || call->kind == CALL_POSTURE)
             pool->catalog_loading = false;
         if (call->cancelled)
             fail_call(call, DB_CANCELLED, "the call was cancelled");
@@ -719,8 +732,11 @@ void db_pool_free(db_pool *pool) {
             PQfinish(conn->pg);
         conn->pg = NULL;
     }
-    fail_queued(pool, DB_SHUTDOWN, "the server is shutting down");
-    run_done(pool);
+    /* A done callback may queue a follow-up call; it fails too, until nothing is left. */
+    while (pool->queue_head || pool->finished_head) {
+        fail_queued(pool, DB_SHUTDOWN, "the server is shutting down");
+        run_done(pool);
+    }
     catalog_free(pool->catalog);
     posture_clear(&pool->posture);
     free(pool->connections);
@@ -760,7 +776,7 @@ bool db_pool_idle(const db_pool *pool) {
     if (pool->queue_head)
         return false;
     for (int i = 0; i < pool->connection_count; i++)
-        if (pool->connections[i].state == CONNECTION_BUSY && pool->connections[i].call->kind != CALL_CATALOG)
+        if (pool->connections[i].state == CONNECTION_BUSY && pool->connections[i].call->kind == CALL_STATEMENT)
             return false;
     return true;
 }
@@ -884,16 +900,21 @@ static void fail_waiting(db_pool *pool, bool all) {
     pool->queue_tail = keep_tail;
 }
 
+/* The first load checks the posture alone first, so that it is known a few milliseconds
+ * earlier (initialize waits for it); the full load then repeats it with the catalog. */
 static void start_catalog_load(db_pool *pool) {
     connection *conn = idle_connection(pool);
     if (conn == NULL || db_now_ms() < pool->catalog_retry_at_ms)
         return;
-    db_call *load = new_call(CALL_CATALOG);
-    if (load == NULL || (load->sql = strdup(catalog_load_sql())) == NULL) {
+    bool posture_first = !pool->posture.known && !pool->posture_tried;
+    db_call *load = new_call(posture_first ? CALL_POSTURE : CALL_CATALOG);
+    if (load == NULL ||
+        (load->sql = strdup(posture_first ? catalog_posture_sql() : catalog_load_sql())) == NULL) {
         if (load)
             free_call(load);
         return;
     }
+    pool->posture_tried = posture_first || pool->posture_tried;
     load->max_result_bytes = SIZE_MAX;
     load->max_cell_bytes = SIZE_MAX;
     pool->catalog_loading = true;
@@ -934,11 +955,12 @@ void db_pool_process(db_pool *pool, const struct pollfd *fds, int count) {
                 break;
             }
     }
-    open_connections(pool);
-    dispatch(pool);
-    /* A connection that came up during dispatch may take work at once. */
-    open_connections(pool);
-    run_done(pool);
+    /* Done callbacks may queue follow-up calls, and the pool's own loads make it ready:
+     * dispatch again until nothing more finishes. */
+    do {
+        open_connections(pool);
+        dispatch(pool);
+    } while (run_done(pool));
 }
 
 db_call *db_submit(db_pool *pool, const db_request *request, db_done_fn done, void *user) {

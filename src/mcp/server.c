@@ -513,7 +513,8 @@ static bool requests_in_flight(const mcp_server *server) {
 static void check_pending_initialize(mcp_server *server) {
     if (server->pending_initialize == NULL)
         return;
-    if (db_pool_state_now(server->pool) != DB_POOL_CONNECTING || db_now_ms() >= server->initialize_deadline_ms) {
+    if (db_pool_state_now(server->pool) != DB_POOL_CONNECTING || db_pool_posture(server->pool)->known ||
+        db_now_ms() >= server->initialize_deadline_ms) {
         mcp_request *request = server->pending_initialize;
         server->pending_initialize = NULL;
         answer_initialize(request);
