@@ -215,18 +215,25 @@ static bool is_builtin_schema(const char *schema) {
 }
 
 /* True when `entry` ("name" or "schema.name") names this object. */
-static bool list_entry_matches(const char *entry, const char *schema, const char *name) {
+/* An entry "name" matches that name in any schema; "schema.name" matches it in that schema.
+ * For a deny list (unqualified_matches) a qualified entry also matches an unqualified
+ * reference, which may resolve to it: the guard does not know the search_path's outcome,
+ * so it fails closed. An allow list stays exact. */
+static bool list_entry_matches(const char *entry, const char *schema, const char *name, bool unqualified_matches) {
     const char *dot = strrchr(entry, '.');
     if (dot == NULL)
         return strcmp(entry, name) == 0;
+    if (strcmp(dot + 1, name) != 0)
+        return false;
+    if (schema == NULL)
+        return unqualified_matches;
     size_t schema_length = (size_t)(dot - entry);
-    return schema != NULL && strlen(schema) == schema_length && strncmp(entry, schema, schema_length) == 0 &&
-           strcmp(dot + 1, name) == 0;
+    return strlen(schema) == schema_length && strncmp(entry, schema, schema_length) == 0;
 }
 
-static bool list_contains(const char *const *list, const char *schema, const char *name) {
+static bool list_contains(const char *const *list, const char *schema, const char *name, bool unqualified_matches) {
     for (; list != NULL && *list != NULL; list++)
-        if (list_entry_matches(*list, schema, name))
+        if (list_entry_matches(*list, schema, name, unqualified_matches))
             return true;
     return false;
 }
@@ -246,7 +253,7 @@ static const deny_category *denied_category(const guard_policy *policy, const ch
         if (match)
             return entry->category;
     }
-    if (list_contains(policy->denied_functions, schema, name))
+    if (list_contains(policy->denied_functions, schema, name, true))
         return &category_configured;
     return NULL;
 }
@@ -340,7 +347,7 @@ static bool check_function_name(const guard_policy *policy, const qualified_name
                        "function \"%s\" does not exist", shown);
         goto done;
     }
-    bool explicitly_allowed = list_contains(policy->allowed_functions, name->schema, name->name);
+    bool explicitly_allowed = list_contains(policy->allowed_functions, name->schema, name->name, false);
     bool harmless = builtin_name && string_in(harmless_volatile, COUNT_OF(harmless_volatile), name->name);
     guard_volatility effective = worse(harmless ? GUARD_VOLATILITY_STABLE : builtin, user);
     if (effective == GUARD_VOLATILITY_VOLATILE && !explicitly_allowed) {
@@ -451,9 +458,9 @@ bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *
                               "query the table itself, not its TOAST table", "relation \"%s.%s\" is not allowed",
                               schema, name);
     bool denied = string_in(default_denied_relations, COUNT_OF(default_denied_relations), name) &&
-                  !list_contains(policy->allowed_relations, schema, name);
+                  !list_contains(policy->allowed_relations, schema, name, false);
     if (!denied)
-        denied = list_contains(policy->denied_relations, schema, name);
+        denied = list_contains(policy->denied_relations, schema, name, true);
     if (!denied)
         return true;
     return verdict_reject(verdict, GUARD_RELATION_DENIED, relation->location,

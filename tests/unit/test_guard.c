@@ -749,6 +749,25 @@ START_TEST(denied_relations_extend_the_defaults) {
 }
 END_TEST
 
+/* A schema-qualified deny entry also catches the unqualified name, which may resolve to it;
+ * an allow entry stays exact. */
+START_TEST(qualified_deny_entries_catch_unqualified_names) {
+    static const char *const denied_relations[] = {"public.salaries", NULL};
+    static const char *const denied_functions[] = {"pg_catalog.upper", NULL};
+    static const char *const allowed_functions[] = {"tools.gen_id", NULL};
+    guard_policy policy = default_policy();
+    policy.denied_relations = denied_relations;
+    policy.denied_functions = denied_functions;
+    policy.allowed_functions = allowed_functions;
+    expect_rejected_with("SELECT * FROM salaries", &policy, GUARD_RELATION_DENIED);
+    expect_rejected_with("SELECT * FROM public.salaries", &policy, GUARD_RELATION_DENIED);
+    expect_allowed_with("SELECT * FROM other.salaries", &policy);
+    expect_rejected_with("SELECT upper('a')", &policy, GUARD_FUNCTION_DENIED);
+    expect_rejected_with("SELECT pg_catalog.upper('a')", &policy, GUARD_FUNCTION_DENIED);
+    expect_rejected_with("SELECT gen_id()", &policy, GUARD_FUNCTION_UNKNOWN);
+}
+END_TEST
+
 START_TEST(allowed_relations_remove_from_the_defaults) {
     static const char *const allowed[] = {"pg_settings", NULL};
     guard_policy policy = default_policy();
@@ -1396,6 +1415,7 @@ static Suite *policy_suite(void) {
     tcase_add_test(tc, allowed_functions_admit_a_volatile_builtin);
     tcase_add_test(tc, denied_functions_extend_the_deny_list);
     tcase_add_test(tc, denied_relations_extend_the_defaults);
+    tcase_add_test(tc, qualified_deny_entries_catch_unqualified_names);
     tcase_add_test(tc, allowed_relations_remove_from_the_defaults);
     tcase_add_test(tc, max_rows_sets_the_bound);
     tcase_add_test(tc, out_of_range_max_rows_fails_closed);
