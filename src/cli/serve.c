@@ -66,12 +66,12 @@ static const option options[OPT_COUNT_ALL] = {
     [OPT_SCHEMAS] = {"--schemas", "PGSAFE_SCHEMAS", OPTION_TEXT,
                      "comma-separated schemas: the search_path and what the schema tools show (default: search_path "
                      "public, every usable schema shown)"},
-    [OPT_ALLOW_FUNCTION] = {"--allow-function", "PGSAFE_ALLOW_FUNCTIONS", OPTION_LIST,
+    [OPT_ALLOW_FUNCTION] = {"--allow-function", "PGSAFE_ALLOW_FUNCTION", OPTION_LIST,
                             "also allow this function (never one on the deny list)"},
-    [OPT_DENY_FUNCTION] = {"--deny-function", "PGSAFE_DENY_FUNCTIONS", OPTION_LIST, "also deny this function"},
-    [OPT_ALLOW_RELATION] = {"--allow-relation", "PGSAFE_ALLOW_RELATIONS", OPTION_LIST,
-                            "allow a relation denied by default (e.g. pg_stat_activity)"},
-    [OPT_DENY_RELATION] = {"--deny-relation", "PGSAFE_DENY_RELATIONS", OPTION_LIST,
+    [OPT_DENY_FUNCTION] = {"--deny-function", "PGSAFE_DENY_FUNCTION", OPTION_LIST, "also deny this function"},
+    [OPT_ALLOW_RELATION] = {"--allow-relation", "PGSAFE_ALLOW_RELATION", OPTION_LIST,
+                            "allow a relation denied by default (e.g. pg_settings)"},
+    [OPT_DENY_RELATION] = {"--deny-relation", "PGSAFE_DENY_RELATION", OPTION_LIST,
                            "deny this table or view (name or schema.name)"},
     [OPT_AUDIT_LOG] = {"--audit-log", "PGSAFE_AUDIT_LOG", OPTION_TEXT, "append one JSON line per tool call to FILE"},
     [OPT_AUDIT_SQL] = {"--audit-sql", "PGSAFE_AUDIT_SQL", OPTION_SWITCH, "put the SQL text in audit lines"},
@@ -151,6 +151,12 @@ static int parse_switch_text(const char *text) {
 static bool read_environment(settings *found) {
     for (int i = 0; i < OPT_COUNT_ALL; i++) {
         const char *value = getenv(options[i].variable);
+        if (value == NULL && options[i].kind == OPTION_LIST) {
+            /* The lists also answer to the plural, PGSAFE_DENY_RELATIONS and so on. */
+            char plural[64];
+            snprintf(plural, sizeof plural, "%sS", options[i].variable);
+            value = getenv(plural);
+        }
         if (value == NULL)
             continue;
         if (options[i].kind == OPTION_SWITCH) {

@@ -33,71 +33,71 @@ struct db_catalog {
 /* Functions, aggregates with their support functions, operators with their functions, and
  * types with their I/O functions, casts and the functions a domain's CHECK calls: the worst
  * volatility decides. Then every type's display name, then the posture rows. */
-#define OBJECTS_SQL \
-    "SELECT 'f', n.nspname, p.proname, p.provolatile::text" \
-    "  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace" \
-    " WHERE n.nspname <> 'pg_catalog'" \
-    " UNION ALL " \
-    "SELECT 'f', n.nspname, p.proname, s.provolatile::text" \
-    "  FROM pg_catalog.pg_aggregate a JOIN pg_catalog.pg_proc p ON p.oid = a.aggfnoid" \
-    "  JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace" \
-    "  JOIN pg_catalog.pg_proc s ON s.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn," \
-    "       a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn)" \
-    " WHERE n.nspname <> 'pg_catalog'" \
-    " UNION ALL " \
-    "SELECT 'o', n.nspname, o.oprname, COALESCE(p.provolatile::text, 'u')" \
-    "  FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace" \
-    "  LEFT JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode" \
-    " WHERE n.nspname <> 'pg_catalog'" \
-    " UNION ALL " \
-    "SELECT 't', n.nspname, t.typname, f.provolatile::text" \
-    "  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace" \
-    "  JOIN pg_catalog.pg_proc f ON f.oid IN (t.typinput, t.typoutput, t.typreceive, t.typsend," \
-    "       t.typmodin, t.typmodout, t.typanalyze, t.typsubscript)" \
-    " WHERE n.nspname <> 'pg_catalog'" \
-    " UNION ALL " \
-    "SELECT 't', n.nspname, t.typname, f.provolatile::text" \
-    "  FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_proc f ON f.oid = c.castfunc" \
-    "  JOIN pg_catalog.pg_type t ON t.oid IN (c.castsource, c.casttarget)" \
-    "  JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace" \
-    " WHERE n.nspname <> 'pg_catalog'" \
-    " UNION ALL " \
-    "SELECT 't', n.nspname, t.typname, f.provolatile::text" \
-    "  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace" \
-    "  JOIN pg_catalog.pg_constraint con ON con.contypid = t.oid" \
-    "  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass" \
-    "       AND d.objid = con.oid" \
-    "  LEFT JOIN pg_catalog.pg_operator o ON d.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass" \
-    "       AND o.oid = d.refobjid" \
-    "  JOIN pg_catalog.pg_proc f ON (d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass" \
-    "       AND f.oid = d.refobjid) OR f.oid = o.oprcode" \
-    " WHERE n.nspname <> 'pg_catalog'" \
-    " UNION ALL " \
+#define OBJECTS_SQL                                                                                                    \
+    "SELECT 'f', n.nspname, p.proname, p.provolatile::text"                                                            \
+    "  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"                             \
+    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
+    " UNION ALL "                                                                                                      \
+    "SELECT 'f', n.nspname, p.proname, s.provolatile::text"                                                            \
+    "  FROM pg_catalog.pg_aggregate a JOIN pg_catalog.pg_proc p ON p.oid = a.aggfnoid"                                 \
+    "  JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"                                                       \
+    "  JOIN pg_catalog.pg_proc s ON s.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,"              \
+    "       a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn)"                                          \
+    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
+    " UNION ALL "                                                                                                      \
+    "SELECT 'o', n.nspname, o.oprname, COALESCE(p.provolatile::text, 'u')"                                             \
+    "  FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace"                         \
+    "  LEFT JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode"                                                            \
+    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
+    " UNION ALL "                                                                                                      \
+    "SELECT 't', n.nspname, t.typname, f.provolatile::text"                                                            \
+    "  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"                             \
+    "  JOIN pg_catalog.pg_proc f ON f.oid IN (t.typinput, t.typoutput, t.typreceive, t.typsend,"                       \
+    "       t.typmodin, t.typmodout, t.typanalyze, t.typsubscript)"                                                    \
+    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
+    " UNION ALL "                                                                                                      \
+    "SELECT 't', n.nspname, t.typname, f.provolatile::text"                                                            \
+    "  FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_proc f ON f.oid = c.castfunc"                                      \
+    "  JOIN pg_catalog.pg_type t ON t.oid IN (c.castsource, c.casttarget)"                                             \
+    "  JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"                                                       \
+    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
+    " UNION ALL "                                                                                                      \
+    "SELECT 't', n.nspname, t.typname, f.provolatile::text"                                                            \
+    "  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"                             \
+    "  JOIN pg_catalog.pg_constraint con ON con.contypid = t.oid"                                                      \
+    "  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass"                     \
+    "       AND d.objid = con.oid"                                                                                     \
+    "  LEFT JOIN pg_catalog.pg_operator o ON d.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass"             \
+    "       AND o.oid = d.refobjid"                                                                                    \
+    "  JOIN pg_catalog.pg_proc f ON (d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass"                         \
+    "       AND f.oid = d.refobjid) OR f.oid = o.oprcode"                                                              \
+    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
+    " UNION ALL "                                                                                                      \
     "SELECT 'n', t.oid::text, pg_catalog.format_type(t.oid, NULL), NULL FROM pg_catalog.pg_type t"
 
 /* Who we are and why we could write, if we could. */
-#define POSTURE_SQL \
-    "SELECT 'role', current_user, pg_catalog.current_database(), pg_catalog.current_setting('server_version')" \
-    " UNION ALL " \
-    "SELECT 'attribute', a.attribute, NULL, NULL FROM pg_catalog.pg_roles r," \
-    "  LATERAL (VALUES ('superuser', r.rolsuper), ('createrole', r.rolcreaterole), ('createdb', r.rolcreatedb)," \
-    "                  ('replication', r.rolreplication), ('bypassrls', r.rolbypassrls)) a(attribute, held)" \
-    " WHERE r.rolname = current_user AND a.held" \
-    " UNION ALL " \
-    "(SELECT 'write', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)," \
-    "        pg_catalog.count(*) OVER ()::text, NULL" \
-    "   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace" \
-    "  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'" \
-    "    AND ((c.relkind IN ('r', 'p', 'v', 'm', 'f')" \
-    "          AND (pg_catalog.has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')" \
-    "               OR pg_catalog.has_any_column_privilege(c.oid, 'INSERT, UPDATE')))" \
-    "         OR (c.relkind = 'S' AND pg_catalog.has_sequence_privilege(c.oid, 'USAGE, UPDATE')))" \
-    "  ORDER BY 2 LIMIT 3)" \
-    " UNION ALL " \
-    "SELECT 'create', pg_catalog.quote_ident(n.nspname), NULL, NULL FROM pg_catalog.pg_namespace n" \
-    " WHERE pg_catalog.has_schema_privilege(n.oid, 'CREATE') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'" \
-    " UNION ALL " \
-    "SELECT 'create', 'database ' || pg_catalog.quote_ident(pg_catalog.current_database()), NULL, NULL" \
+#define POSTURE_SQL                                                                                                    \
+    "SELECT 'role', current_user, pg_catalog.current_database(), pg_catalog.current_setting('server_version')"         \
+    " UNION ALL "                                                                                                      \
+    "SELECT 'attribute', a.attribute, NULL, NULL FROM pg_catalog.pg_roles r,"                                          \
+    "  LATERAL (VALUES ('superuser', r.rolsuper), ('createrole', r.rolcreaterole), ('createdb', r.rolcreatedb),"       \
+    "                  ('replication', r.rolreplication), ('bypassrls', r.rolbypassrls)) a(attribute, held)"           \
+    " WHERE r.rolname = current_user AND a.held"                                                                       \
+    " UNION ALL "                                                                                                      \
+    "(SELECT 'write', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),"                  \
+    "        pg_catalog.count(*) OVER ()::text, NULL"                                                                  \
+    "   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                           \
+    "  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'"   \
+    "    AND ((c.relkind IN ('r', 'p', 'v', 'm', 'f')"                                                                 \
+    "          AND (pg_catalog.has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')"                         \
+    "               OR pg_catalog.has_any_column_privilege(c.oid, 'INSERT, UPDATE')))"                                 \
+    "         OR (c.relkind = 'S' AND pg_catalog.has_sequence_privilege(c.oid, 'USAGE, UPDATE')))"                     \
+    "  ORDER BY 2 LIMIT 3)"                                                                                            \
+    " UNION ALL "                                                                                                      \
+    "SELECT 'create', pg_catalog.quote_ident(n.nspname), NULL, NULL FROM pg_catalog.pg_namespace n"                    \
+    " WHERE pg_catalog.has_schema_privilege(n.oid, 'CREATE') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'"         \
+    " UNION ALL "                                                                                                      \
+    "SELECT 'create', 'database ' || pg_catalog.quote_ident(pg_catalog.current_database()), NULL, NULL"                \
     " WHERE pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')"
 
 static const char load_sql[] = OBJECTS_SQL " UNION ALL " POSTURE_SQL;
@@ -265,7 +265,7 @@ static void add_reason(db_posture *posture, const char *reason) {
     posture->can_write = true;
 }
 
-static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *rows, size_t row, bool *write_seen) {
+static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *rows, size_t row, int *write_seen) {
     const char *kind = db_result_cell(rows, row, 0)->value;
     const char *a = db_result_cell(rows, row, 1)->value;
     const char *b = db_result_cell(rows, row, 2)->value;
@@ -310,13 +310,14 @@ static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *
         if (reason)
             add_reason(posture, reason);
         free(reason);
-        if (!*write_seen && total > 3) {
-            char *more = str_printf("and %ld more tables with write privileges", total - 3);
+        /* The query names at most three; the count of the rest follows the last one named. */
+        *write_seen = *write_seen + 1;
+        if (*write_seen == 3 && total > 3) {
+            char *more = str_printf("and on %ld more tables or sequences", total - 3);
             if (more)
                 add_reason(posture, more);
             free(more);
         }
-        *write_seen = true;
         return true;
     }
     if (strcmp(kind, "create") == 0 && a != NULL) {
@@ -336,7 +337,7 @@ bool catalog_load(db_catalog *catalog, db_posture *posture, const db_result *row
     fresh.types = calloc(rows->row_count ? rows->row_count : 1, sizeof *fresh.types);
     db_posture found = {0};
     bool ok = fresh.types != NULL;
-    bool write_seen = false;
+    int write_seen = 0;
     for (size_t row = 0; ok && row < rows->row_count; row++)
         ok = load_row(&fresh, &found, rows, row, &write_seen);
     if (!ok) {
@@ -365,7 +366,7 @@ bool catalog_load_posture(db_posture *posture, const db_result *rows) {
     scratch.types = calloc(rows->row_count ? rows->row_count : 1, sizeof *scratch.types);
     db_posture found = {0};
     bool ok = scratch.types != NULL;
-    bool write_seen = false;
+    int write_seen = 0;
     for (size_t row = 0; ok && row < rows->row_count; row++)
         ok = load_row(&scratch, &found, rows, row, &write_seen);
     /* Posture rows only: anything else means the wrong query's rows. */

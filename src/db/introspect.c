@@ -2,312 +2,127 @@
  * text itself, so each answer is one statement and one round trip. */
 #include "db/introspect.h"
 
+/* The SQL is laid out by hand, a clause a line; clang-format would scatter it. */
+// clang-format off
+
 /* The schemas a model sees: those named by --schemas, else every schema the role may use
  * except the system ones. */
-#define VISIBLE_SCHEMA(n)                                                                                              \
-    "(CASE WHEN $1::pg_catalog.text[] IS NULL THEN " n ".nspname !~ '^pg_' AND " n ".nspname <> 'information_schema'"  \
+#define VISIBLE_SCHEMA(n)                                                                                            \
+    "(CASE WHEN $1::pg_catalog.text[] IS NULL THEN " n ".nspname !~ '^pg_' AND " n ".nspname <> 'information_schema'" \
     " AND pg_catalog.has_schema_privilege(" n ".oid, 'USAGE') ELSE " n ".nspname = ANY ($1::pg_catalog.text[]) END)"
 
 /* Relations a model can query and that are not partitions (their parent stands for them). */
-#define LISTED_RELATION(c)                                                                                             \
-    c ".relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT " c ".relispartition"                                             \
+#define LISTED_RELATION(c)                                                                                           \
+    c ".relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT " c ".relispartition"                                          \
       " AND pg_catalog.has_any_column_privilege(" c ".oid, 'SELECT')"
 
-#define RELATION_KIND(c)                                                                                               \
-    "CASE " c ".relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view'"                  \
+#define RELATION_KIND(c)                                                                                             \
+    "CASE " c ".relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view'"              \
     " WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' END"
 
 /* reltuples is -1 until the first ANALYZE; a partitioned table counts its partitions. */
-#define ROW_ESTIMATE(c)                                                                                                \
+#define ROW_ESTIMATE(c)                                                                                              \
     "CASE WHEN " c ".relkind = 'p' THEN (SELECT pg_catalog.sum(ch.reltuples) FILTER (WHERE ch.reltuples >= 0)::bigint" \
     " FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class ch ON ch.oid = i.inhrelid WHERE i.inhparent = " c ".oid)" \
     " WHEN " c ".relkind IN ('v', 'f') OR " c ".reltuples < 0 THEN NULL ELSE " c ".reltuples::bigint END"
 
 /* The column names of a constraint's key array, in key order. */
-#define KEY_NAMES(keys, relation)                                                                                      \
-    "(SELECT pg_catalog.json_agg(a.attname ORDER BY k.position) FROM pg_catalog.unnest(" keys                          \
-    ") WITH ORDINALITY k(number, position) JOIN pg_catalog.pg_attribute a ON a.attrelid = " relation                   \
+#define KEY_NAMES(keys, relation)                                                                                    \
+    "(SELECT pg_catalog.json_agg(a.attname ORDER BY k.position) FROM pg_catalog.unnest(" keys                       \
+    ") WITH ORDINALITY k(number, position) JOIN pg_catalog.pg_attribute a ON a.attrelid = " relation                \
     " AND a.attnum = k.number)"
 
-#define KEY_TEXT(keys, relation)                                                                                       \
-    "(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.position)"                       \
-    " FROM pg_catalog.unnest(" keys ") WITH ORDINALITY k(number, position) JOIN pg_catalog.pg_attribute a"             \
+#define KEY_TEXT(keys, relation)                                                                                     \
+    "(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.position)"                   \
+    " FROM pg_catalog.unnest(" keys ") WITH ORDINALITY k(number, position) JOIN pg_catalog.pg_attribute a"          \
     " ON a.attrelid = " relation " AND a.attnum = k.number)"
 
 const char introspect_list_schemas_sql[] =
     "SELECT pg_catalog.json_build_object('schemas', COALESCE(pg_catalog.json_agg(pg_catalog.json_build_object("
     "'name', n.nspname, 'owner', pg_catalog.pg_get_userbyid(n.nspowner),"
     " 'comment', pg_catalog.obj_description(n.oid, 'pg_namespace'),"
-    " 'tables', (SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid "
-    "AND " LISTED_RELATION("c") ")) ORDER BY n.nspname), '[]'::pg_catalog.json))::text"
-                                " FROM pg_catalog.pg_namespace n WHERE " VISIBLE_SCHEMA("n");
+    " 'tables', (SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid AND " LISTED_RELATION("c")
+    ")) ORDER BY n.nspname), '[]'::pg_catalog.json))::text"
+    " FROM pg_catalog.pg_namespace n WHERE " VISIBLE_SCHEMA("n");
 
 const char introspect_list_tables_sql[] =
-    "WITH s AS (SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n WHERE " VISIBLE_SCHEMA(
-        "n") " AND ($2::pg_catalog.text IS NULL OR n.nspname = $2::pg_catalog.text))"
-             " SELECT $2::pg_catalog.text IS NULL OR (SELECT pg_catalog.count(*) > 0 FROM s),"
-             " pg_catalog.json_build_object('tables', COALESCE(pg_catalog.json_agg(pg_catalog.json_build_object("
-             "'schema', s.nspname, 'name', c.relname, 'kind', " RELATION_KIND("c") ", 'row_estimate', " ROW_ESTIMATE(
-                 "c") ", 'comment', pg_catalog.obj_description(c.oid, 'pg_class')) ORDER BY s.nspname, c.relname) "
-                      "FILTER (WHERE c.oid IS NOT NULL),"
-                      " '[]'::pg_catalog.json))::text"
-                      " FROM s LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = s.oid AND " LISTED_RELATION("c");
+    "WITH s AS (SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n WHERE " VISIBLE_SCHEMA("n")
+    " AND ($2::pg_catalog.text IS NULL OR n.nspname = $2::pg_catalog.text))"
+    " SELECT $2::pg_catalog.text IS NULL OR (SELECT pg_catalog.count(*) > 0 FROM s),"
+    " pg_catalog.json_build_object('tables', COALESCE(pg_catalog.json_agg(pg_catalog.json_build_object("
+    "'schema', s.nspname, 'name', c.relname, 'kind', " RELATION_KIND("c") ", 'row_estimate', " ROW_ESTIMATE("c")
+    ", 'comment', pg_catalog.obj_description(c.oid, 'pg_class')) ORDER BY s.nspname, c.relname) FILTER (WHERE c.oid IS NOT NULL),"
+    " '[]'::pg_catalog.json))::text"
+    " FROM s LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = s.oid AND " LISTED_RELATION("c");
 
-const char
-    introspect_describe_table_sql[] =
-        "SELECT n.nspname, pg_catalog.json_build_object("
-        "'schema', n.nspname, 'name', c.relname, 'kind', " RELATION_KIND("c") ", 'comment', "
-                                                                              "pg_catalog.obj_description(c.oid, "
-                                                                              "'pg_class'), "
-                                                                              "'row_estimate', " ROW_ESTIMATE(
-                                                                                  "c") ", 'columns', COALESCE((SELECT "
-                                                                                       "pg_catalog.json_agg(pg_catalog."
-                                                                                       "json_build_object("
-                                                                                       "'name', a.attname, 'type', "
-                                                                                       "pg_catalog.format_type(a."
-                                                                                       "atttypid, a.atttypmod), "
-                                                                                       "'nullable', NOT a.attnotnull,"
-                                                                                       " 'default', "
-                                                                                       "pg_catalog.pg_get_expr(d.adbin,"
-                                                                                       " d.adrelid), 'comment', "
-                                                                                       "pg_catalog.col_description(a."
-                                                                                       "attrelid, a.attnum))"
-                                                                                       " ORDER BY a.attnum) FROM "
-                                                                                       "pg_catalog.pg_attribute a LEFT "
-                                                                                       "JOIN pg_catalog.pg_attrdef d"
-                                                                                       " ON d.adrelid = a.attrelid AND "
-                                                                                       "d.adnum = a.attnum"
-                                                                                       " WHERE a.attrelid = c.oid AND "
-                                                                                       "a.attnum > 0 AND NOT "
-                                                                                       "a.attisdropped), "
-                                                                                       "'[]'::pg_catalog.json)"
-                                                                                       ", 'primary_key', "
-                                                                                       "(SELECT " KEY_NAMES(
-                                                                                           "p.conkey",
-                                                                                           "p.conrelid") " FROM "
-                                                                                                         "pg_catalog."
-                                                                                                         "pg_"
-                                                                                                         "constraint p "
-                                                                                                         "WHERE "
-                                                                                                         "p.conrelid = "
-                                                                                                         "c.oid AND "
-                                                                                                         "p.contype = "
-                                                                                                         "'p')"
-                                                                                                         ", "
-                                                                                                         "'foreign_"
-                                                                                                         "keys', "
-                                                                                                         "COALESCE(("
-                                                                                                         "SELECT "
-                                                                                                         "pg_catalog."
-                                                                                                         "json_agg(pg_"
-                                                                                                         "catalog.json_"
-                                                                                                         "build_object("
-                                                                                                         "'name', "
-                                                                                                         "f.conname, "
-                                                                                                         "'columns',"
-                                                                                                         " " KEY_NAMES("f.conkey", "f.conrelid") ", 'references', pg_catalog.json_build_object('schema', rn.nspname, 'table', rc.relname, 'columns', " KEY_NAMES(
-                                                                                                             "f."
-                                                                                                             "confkey",
-                                                                                                             "f."
-                                                                                                             "confreli"
-                                                                                                             "d") ")) "
-                                                                                                                  "ORDE"
-                                                                                                                  "R "
-                                                                                                                  "BY "
-                                                                                                                  "f."
-                                                                                                                  "conn"
-                                                                                                                  "ame)"
-                                                                                                                  " FRO"
-                                                                                                                  "M "
-                                                                                                                  "pg_"
-                                                                                                                  "cata"
-                                                                                                                  "log."
-                                                                                                                  "pg_"
-                                                                                                                  "cons"
-                                                                                                                  "trai"
-                                                                                                                  "nt "
-                                                                                                                  "f "
-                                                                                                                  "JOIN"
-                                                                                                                  " pg_"
-                                                                                                                  "cata"
-                                                                                                                  "log."
-                                                                                                                  "pg_"
-                                                                                                                  "clas"
-                                                                                                                  "s "
-                                                                                                                  "rc "
-                                                                                                                  "ON "
-                                                                                                                  "rc."
-                                                                                                                  "oid "
-                                                                                                                  "= "
-                                                                                                                  "f."
-                                                                                                                  "conf"
-                                                                                                                  "reli"
-                                                                                                                  "d"
-                                                                                                                  " JOI"
-                                                                                                                  "N "
-                                                                                                                  "pg_"
-                                                                                                                  "cata"
-                                                                                                                  "log."
-                                                                                                                  "pg_"
-                                                                                                                  "name"
-                                                                                                                  "spac"
-                                                                                                                  "e "
-                                                                                                                  "rn "
-                                                                                                                  "ON "
-                                                                                                                  "rn."
-                                                                                                                  "oid "
-                                                                                                                  "= "
-                                                                                                                  "rc."
-                                                                                                                  "reln"
-                                                                                                                  "ames"
-                                                                                                                  "pace"
-                                                                                                                  " WHE"
-                                                                                                                  "RE "
-                                                                                                                  "f."
-                                                                                                                  "conr"
-                                                                                                                  "elid"
-                                                                                                                  " = "
-                                                                                                                  "c."
-                                                                                                                  "oid "
-                                                                                                                  "AND "
-                                                                                                                  "f."
-                                                                                                                  "cont"
-                                                                                                                  "ype "
-                                                                                                                  "= "
-                                                                                                                  "'f' "
-                                                                                                                  "AND "
-                                                                                                                  "f."
-                                                                                                                  "conp"
-                                                                                                                  "aren"
-                                                                                                                  "tid "
-                                                                                                                  "= "
-                                                                                                                  "0), "
-                                                                                                                  "'[]'"
-                                                                                                                  "::"
-                                                                                                                  "pg_"
-                                                                                                                  "cata"
-                                                                                                                  "log."
-                                                                                                                  "json"
-                                                                                                                  ")"
-                                                                                                                  ", "
-                                                                                                                  "'ref"
-                                                                                                                  "eren"
-                                                                                                                  "ced_"
-                                                                                                                  "by',"
-                                                                                                                  " COA"
-                                                                                                                  "LESC"
-                                                                                                                  "E(("
-                                                                                                                  "SELE"
-                                                                                                                  "CT "
-                                                                                                                  "pg_"
-                                                                                                                  "cata"
-                                                                                                                  "log."
-                                                                                                                  "json"
-                                                                                                                  "_agg"
-                                                                                                                  "(pg_"
-                                                                                                                  "cata"
-                                                                                                                  "log."
-                                                                                                                  "json"
-                                                                                                                  "_bui"
-                                                                                                                  "ld_"
-                                                                                                                  "obje"
-                                                                                                                  "ct("
-                                                                                                                  "'nam"
-                                                                                                                  "e', "
-                                                                                                                  "f."
-                                                                                                                  "conn"
-                                                                                                                  "ame,"
-                                                                                                                  " '"
-                                                                                                                  "sche"
-                                                                                                                  "ma',"
-                                                                                                                  " sn."
-                                                                                                                  "nspn"
-                                                                                                                  "ame,"
-                                                                                                                  " '"
-                                                                                                                  "tabl"
-                                                                                                                  "e', "
-                                                                                                                  "sc."
-                                                                                                                  "reln"
-                                                                                                                  "ame,"
-                                                                                                                  " '"
-                                                                                                                  "colu"
-                                                                                                                  "mns'"
-                                                                                                                  ","
-                                                                                                                  " " KEY_NAMES("f.conkey", "f.conrelid") ", 'referenced_columns', " KEY_NAMES(
-                                                                                                                      "f.confkey",
-                                                                                                                      "f.confrelid") ") ORDER BY sn.nspname, sc.relname, f.conname)"
-                                                                                                                                     " FROM pg_catalog.pg_constraint f JOIN pg_catalog.pg_class sc ON sc.oid = f.conrelid"
-                                                                                                                                     " JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace"
-                                                                                                                                     " WHERE f.confrelid = c.oid AND f.contype = 'f' AND f.conparentid = 0), '[]'::pg_catalog.json)"
-                                                                                                                                     ", 'indexes', COALESCE((SELECT pg_catalog.json_agg(pg_catalog.json_build_object("
-                                                                                                                                     "'name', ic.relname, 'definition', pg_catalog.pg_get_indexdef(i.indexrelid), 'unique', i.indisunique,"
-                                                                                                                                     " 'primary', i.indisprimary) ORDER BY ic.relname)"
-                                                                                                                                     " FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid),"
-                                                                                                                                     " '[]'::pg_catalog.json))::text"
-                                                                                                                                     " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-                                                                                                                                     " WHERE c.relname = $2::pg_catalog.text AND ($3::pg_catalog.text IS NULL OR n.nspname = $3::pg_catalog.text)"
-                                                                                                                                     " AND " VISIBLE_SCHEMA(
-                                                                                                                                         "n") " AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
-                                                                                                                                              " AND pg_catalog.has_any_column_privilege(c.oid, 'SELECT')"
-                                                                                                                                              " ORDER BY n.nspname LIMIT 10";
+const char introspect_describe_table_sql[] =
+    "SELECT n.nspname, pg_catalog.json_build_object("
+    "'schema', n.nspname, 'name', c.relname, 'kind', " RELATION_KIND("c")
+    ", 'comment', pg_catalog.obj_description(c.oid, 'pg_class'), 'row_estimate', " ROW_ESTIMATE("c")
+    ", 'columns', COALESCE((SELECT pg_catalog.json_agg(pg_catalog.json_build_object("
+    "'name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'nullable', NOT a.attnotnull,"
+    " 'default', pg_catalog.pg_get_expr(d.adbin, d.adrelid), 'comment', pg_catalog.col_description(a.attrelid, a.attnum))"
+    " ORDER BY a.attnum) FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d"
+    " ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+    " WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]'::pg_catalog.json)"
+    ", 'primary_key', (SELECT " KEY_NAMES("p.conkey", "p.conrelid")
+    " FROM pg_catalog.pg_constraint p WHERE p.conrelid = c.oid AND p.contype = 'p')"
+    ", 'foreign_keys', COALESCE((SELECT pg_catalog.json_agg(pg_catalog.json_build_object("
+    "'name', f.conname, 'columns', " KEY_NAMES("f.conkey", "f.conrelid")
+    ", 'references', pg_catalog.json_build_object('schema', rn.nspname, 'table', rc.relname, 'columns', "
+    KEY_NAMES("f.confkey", "f.confrelid") ")) ORDER BY f.conname)"
+    " FROM pg_catalog.pg_constraint f JOIN pg_catalog.pg_class rc ON rc.oid = f.confrelid"
+    " JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace"
+    " WHERE f.conrelid = c.oid AND f.contype = 'f' AND f.conparentid = 0), '[]'::pg_catalog.json)"
+    ", 'referenced_by', COALESCE((SELECT pg_catalog.json_agg(pg_catalog.json_build_object("
+    "'name', f.conname, 'schema', sn.nspname, 'table', sc.relname, 'columns', " KEY_NAMES("f.conkey", "f.conrelid")
+    ", 'referenced_columns', " KEY_NAMES("f.confkey", "f.confrelid") ") ORDER BY sn.nspname, sc.relname, f.conname)"
+    " FROM pg_catalog.pg_constraint f JOIN pg_catalog.pg_class sc ON sc.oid = f.conrelid"
+    " JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace"
+    " WHERE f.confrelid = c.oid AND f.contype = 'f' AND f.conparentid = 0), '[]'::pg_catalog.json)"
+    ", 'indexes', COALESCE((SELECT pg_catalog.json_agg(pg_catalog.json_build_object("
+    "'name', ic.relname, 'definition', pg_catalog.pg_get_indexdef(i.indexrelid), 'unique', i.indisunique,"
+    " 'primary', i.indisprimary) ORDER BY ic.relname)"
+    " FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid),"
+    " '[]'::pg_catalog.json))::text"
+    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE c.relname = $2::pg_catalog.text AND ($3::pg_catalog.text IS NULL OR n.nspname = $3::pg_catalog.text)"
+    " AND " VISIBLE_SCHEMA("n") " AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+    " AND pg_catalog.has_any_column_privilege(c.oid, 'SELECT')"
+    " ORDER BY n.nspname LIMIT 10";
 
-const char
-    introspect_schema_text_sql[] = "SELECT COALESCE(pg_catalog.string_agg(line, E'\\n' ORDER BY schema_name, "
-                                   "table_name), '') FROM ("
-                                   "SELECT n.nspname AS schema_name, c.relname AS table_name,"
-                                   " pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || "
-                                   "' (' || " RELATION_KIND("c") " || COALESCE(', ~' || " ROW_ESTIMATE(
-                                       "c") " || ' rows', '') || ')'"
-                                            " || COALESCE(' -- ' || "
-                                            "pg_catalog.regexp_replace(pg_catalog.obj_description(c.oid, 'pg_class'), "
-                                            "'\\s+', ' ', 'g'), '')"
-                                            " || ': ' || COALESCE((SELECT "
-                                            "pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || ' '"
-                                            " || pg_catalog.format_type(a.atttypid, a.atttypmod)"
-                                            " || CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_constraint p WHERE "
-                                            "p.conrelid = c.oid AND p.contype = 'p'"
-                                            " AND a.attnum = ANY (p.conkey)) THEN ' PK' WHEN a.attnotnull THEN ' NOT "
-                                            "NULL' ELSE '' END"
-                                            " || COALESCE((SELECT ' -> ' || pg_catalog.quote_ident(rn.nspname) || '.' "
-                                            "|| pg_catalog.quote_ident(rc.relname)"
-                                            " || '(' || pg_catalog.quote_ident(ra.attname) || ')' FROM "
-                                            "pg_catalog.pg_constraint f"
-                                            " JOIN pg_catalog.pg_class rc ON rc.oid = f.confrelid JOIN "
-                                            "pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace"
-                                            " JOIN pg_catalog.pg_attribute ra ON ra.attrelid = f.confrelid AND "
-                                            "ra.attnum = f.confkey[1]"
-                                            " WHERE f.conrelid = c.oid AND f.contype = 'f' AND f.conparentid = 0 AND "
-                                            "f.conkey = ARRAY[a.attnum]"
-                                            " ORDER BY f.conname LIMIT 1), ''), ', ' ORDER BY a.attnum)"
-                                            " FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 "
-                                            "AND NOT a.attisdropped), '')"
-                                            " || COALESCE((SELECT pg_catalog.string_agg('; FK (' || " KEY_TEXT(
-                                                "f.conkey",
-                                                "f.conrelid") " || ') -> '"
-                                                              " || pg_catalog.quote_ident(rn.nspname) || '.' || "
-                                                              "pg_catalog.quote_ident(rc.relname) || '('"
-                                                              " || " KEY_TEXT(
-                                                                  "f.confkey",
-                                                                  "f.confrelid") " || ')', '' ORDER BY f.conname)"
-                                                                                 " FROM pg_catalog.pg_constraint f "
-                                                                                 "JOIN pg_catalog.pg_class rc ON "
-                                                                                 "rc.oid = f.confrelid"
-                                                                                 " JOIN pg_catalog.pg_namespace rn ON "
-                                                                                 "rn.oid = rc.relnamespace"
-                                                                                 " WHERE f.conrelid = c.oid AND "
-                                                                                 "f.contype = 'f' AND f.conparentid = 0"
-                                                                                 " AND "
-                                                                                 "pg_catalog.cardinality(f.conkey) > "
-                                                                                 "1), '') AS line"
-                                                                                 " FROM pg_catalog.pg_class c JOIN "
-                                                                                 "pg_catalog.pg_namespace n ON n.oid = "
-                                                                                 "c.relnamespace"
-                                                                                 " WHERE " VISIBLE_SCHEMA(
-                                                                                     "n") " AND " LISTED_RELATION("c") ") lines";
+const char introspect_schema_text_sql[] =
+    "SELECT COALESCE(pg_catalog.string_agg(line, E'\\n' ORDER BY schema_name, table_name), '') FROM ("
+    "SELECT n.nspname AS schema_name, c.relname AS table_name,"
+    " pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || ' (' || " RELATION_KIND("c")
+    " || COALESCE(', ~' || " ROW_ESTIMATE("c") " || ' rows', '') || ')'"
+    " || ': ' || COALESCE((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || ' '"
+    " || pg_catalog.format_type(a.atttypid, a.atttypmod)"
+    " || CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_constraint p WHERE p.conrelid = c.oid AND p.contype = 'p'"
+    " AND a.attnum = ANY (p.conkey)) THEN ' PK' WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END"
+    " || COALESCE((SELECT ' -> ' || pg_catalog.quote_ident(rn.nspname) || '.' || pg_catalog.quote_ident(rc.relname)"
+    " || '(' || pg_catalog.quote_ident(ra.attname) || ')' FROM pg_catalog.pg_constraint f"
+    " JOIN pg_catalog.pg_class rc ON rc.oid = f.confrelid JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace"
+    " JOIN pg_catalog.pg_attribute ra ON ra.attrelid = f.confrelid AND ra.attnum = f.confkey[1]"
+    " WHERE f.conrelid = c.oid AND f.contype = 'f' AND f.conparentid = 0 AND f.conkey = ARRAY[a.attnum]"
+    " ORDER BY f.conname LIMIT 1), ''), ', ' ORDER BY a.attnum)"
+    " FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')"
+    " || COALESCE((SELECT pg_catalog.string_agg('; FK (' || " KEY_TEXT("f.conkey", "f.conrelid") " || ') -> '"
+    " || pg_catalog.quote_ident(rn.nspname) || '.' || pg_catalog.quote_ident(rc.relname) || '('"
+    " || " KEY_TEXT("f.confkey", "f.confrelid") " || ')', '' ORDER BY f.conname)"
+    " FROM pg_catalog.pg_constraint f JOIN pg_catalog.pg_class rc ON rc.oid = f.confrelid"
+    " JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace"
+    " WHERE f.conrelid = c.oid AND f.contype = 'f' AND f.conparentid = 0"
+    " AND pg_catalog.cardinality(f.conkey) > 1), '')"
+    " || COALESCE(' -- ' || pg_catalog.regexp_replace(pg_catalog.obj_description(c.oid, 'pg_class'), '\\s+', ' ', 'g'),"
+    " '') AS line"
+    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE " VISIBLE_SCHEMA("n") " AND " LISTED_RELATION("c") ") lines";
 
-const char introspect_resource_page_sql[] = "SELECT n.nspname, c.relname, " RELATION_KIND(
-    "c") ", pg_catalog.obj_description(c.oid, 'pg_class'),"
-         " pg_catalog.count(*) OVER ()"
-         " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-         " WHERE " VISIBLE_SCHEMA("n") " AND " LISTED_RELATION(
-             "c") " ORDER BY n.nspname, c.relname OFFSET $2::pg_catalog.int8 LIMIT $3::pg_catalog.int8";
+const char introspect_resource_page_sql[] =
+    "SELECT n.nspname, c.relname, " RELATION_KIND("c") ", pg_catalog.obj_description(c.oid, 'pg_class'),"
+    " pg_catalog.count(*) OVER ()"
+    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE " VISIBLE_SCHEMA("n") " AND " LISTED_RELATION("c")
+    " ORDER BY n.nspname, c.relname OFFSET $2::pg_catalog.int8 LIMIT $3::pg_catalog.int8";
+// clang-format on

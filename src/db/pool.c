@@ -365,11 +365,14 @@ static void catalog_loaded(db_pool *pool, db_call *call) {
         pool->catalog_wanted = false;
         if (!pool->ever_ready) {
             const db_posture *posture = &pool->posture;
-            log_line(pool, 2, "connected to database \"%s\" as role \"%s\" (PostgreSQL %s)%s%s",
+            log_line(pool, 2, "connected to database \"%s\" as role \"%s\" (PostgreSQL %s)",
                      posture->database ? posture->database : "?", posture->role ? posture->role : "?",
-                     posture->server_version ? posture->server_version : "?",
-                     posture->can_write ? "; warning: the role can write: " : "",
-                     posture->can_write ? posture->write_reasons : "");
+                     posture->server_version ? posture->server_version : "?");
+            if (posture->can_write)
+                log_line(pool, 1,
+                         "the role can write (%s): pgsafe still runs only read-only queries, but connect "
+                         "with a read-only role (docs/read-only-role.md)",
+                         posture->write_reasons ? posture->write_reasons : "?");
         }
         pool->ever_ready = true;
         pool->failures = 0;
@@ -908,8 +911,7 @@ static void start_catalog_load(db_pool *pool) {
         return;
     bool posture_first = !pool->posture.known && !pool->posture_tried;
     db_call *load = new_call(posture_first ? CALL_POSTURE : CALL_CATALOG);
-    if (load == NULL ||
-        (load->sql = strdup(posture_first ? catalog_posture_sql() : catalog_load_sql())) == NULL) {
+    if (load == NULL || (load->sql = strdup(posture_first ? catalog_posture_sql() : catalog_load_sql())) == NULL) {
         if (load)
             free_call(load);
         return;

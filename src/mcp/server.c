@@ -276,6 +276,15 @@ static char *instructions(const mcp_server *server) {
 
 static void answer_initialize(mcp_request *request) {
     mcp_server *server = request->server;
+    const db_posture *posture = db_pool_posture(server->pool);
+    if (server->config->refuse_writable_role && posture->known && posture->can_write) {
+        /* The loop exits with status 2 right after; the client learns why instead of a good handshake. */
+        request_error(request, JSONRPC_INTERNAL_ERROR,
+                      "pgsafe refuses to serve: role \"%s\" can write (%s) and --refuse-writable-role is set; "
+                      "the operator must connect with a read-only role",
+                      posture->role ? posture->role : "?", posture->write_reasons ? posture->write_reasons : "?");
+        return;
+    }
     json_object *result = json_object_new_object();
     json_object_object_add(result, "protocolVersion", json_object_new_string(server->protocol_version));
     json_object *capabilities = json_object_new_object();

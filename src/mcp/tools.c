@@ -468,8 +468,9 @@ static void check_sql_start(mcp_request *request, json_object *arguments) {
                            verdict.cursor_position > 0 ? json_object_new_int(verdict.cursor_position) : NULL);
     json_object_object_add(structured, "rewritten_sql",
                            verdict.rewritten_sql ? json_object_new_string(verdict.rewritten_sql) : NULL);
-    json_object_object_add(structured, "applied_limit",
-                           verdict.allowed ? json_object_new_int64(verdict.applied_limit) : NULL);
+    /* As query reports it: a LIMIT the model wrote and we kept, else the row limit. */
+    long long limit = verdict.limit_action == GUARD_LIMIT_KEPT ? verdict.applied_limit : policy.max_rows;
+    json_object_object_add(structured, "applied_limit", verdict.allowed ? json_object_new_int64(limit) : NULL);
     json_object_object_add(structured, "limit_action",
                            verdict.allowed ? json_object_new_string(guard_limit_action_name(verdict.limit_action))
                                            : NULL);
@@ -707,11 +708,11 @@ static void append_names(strbuf *text, json_object *names) {
 char *tools_describe_text(json_object *table) {
     strbuf text = {0};
     json_object *rows = json_object_object_get(table, "row_estimate");
-    strbuf_printf(&text, "%s.%s (%s%s%s)", or_dash(json_string_member(table, "schema")),
-                  or_dash(json_string_member(table, "name")), or_dash(json_string_member(table, "kind")),
-                  rows ? ", ~" : "", rows ? json_object_get_string(rows) : "");
+    strbuf_printf(&text, "%s.%s (%s", or_dash(json_string_member(table, "schema")),
+                  or_dash(json_string_member(table, "name")), or_dash(json_string_member(table, "kind")));
     if (rows)
-        strbuf_puts(&text, " rows");
+        strbuf_printf(&text, ", ~%s rows", json_object_get_string(rows));
+    strbuf_puts(&text, ")");
     const char *comment = json_string_member(table, "comment");
     if (comment)
         strbuf_printf(&text, " -- %s", comment);
@@ -767,9 +768,11 @@ static void describe_table_done(mcp_request *request, db_result *result) {
     const char *table = string_argument(request, "table");
     if (result->row_count == 0) {
         db_result_free(result);
-        char *message = str_printf("table \"%s\" was not found in the visible schemas; list_tables shows the "
-                                   "tables you can describe",
-                                   table);
+        const char *schemas = server_visible_schemas(request->server);
+        char *message =
+            str_printf("table \"%s\" was not found in %s%s; list_tables shows the tables you can "
+                       "describe",
+                       table, schemas ? "the schemas " : "any schema the role can use", schemas ? schemas : "");
         request_tool_error(request, message ? message : "table not found");
         free(message);
         return;
