@@ -330,21 +330,36 @@ static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *
     return false;
 }
 
-bool catalog_load(db_catalog *catalog, db_posture *posture, const db_result *rows) {
+/* Reads every row into a fresh catalog and posture. Returns false (both cleared) when the
+ * result failed or a row is malformed. */
+static bool read_rows(const db_result *rows, db_catalog *fresh, db_posture *found) {
+    *fresh = (db_catalog){0};
+    *found = (db_posture){0};
     if (rows->status != DB_OK || rows->column_count != 4 || rows->truncated != DB_COMPLETE)
         return false;
-    db_catalog fresh = {0};
-    fresh.types = calloc(rows->row_count ? rows->row_count : 1, sizeof *fresh.types);
-    db_posture found = {0};
-    bool ok = fresh.types != NULL;
+    fresh->types = calloc(rows->row_count ? rows->row_count : 1, sizeof *fresh->types);
+    bool ok = fresh->types != NULL;
     int write_seen = 0;
     for (size_t row = 0; ok && row < rows->row_count; row++)
-        ok = load_row(&fresh, &found, rows, row, &write_seen);
+        ok = load_row(fresh, found, rows, row, &write_seen);
     if (!ok) {
-        clear_contents(&fresh);
-        posture_clear(&found);
-        return false;
+        clear_contents(fresh);
+        posture_clear(found);
     }
+    return ok;
+}
+
+static void replace_posture(db_posture *posture, db_posture *found) {
+    found->known = true;
+    posture_clear(posture);
+    *posture = *found;
+}
+
+bool catalog_load(db_catalog *catalog, db_posture *posture, const db_result *rows) {
+    db_catalog fresh;
+    db_posture found;
+    if (!read_rows(rows, &fresh, &found))
+        return false;
     qsort(fresh.types, fresh.type_count, sizeof *fresh.types, compare_types);
     clear_contents(catalog);
     catalog->entries = fresh.entries;
@@ -353,32 +368,23 @@ bool catalog_load(db_catalog *catalog, db_posture *posture, const db_result *row
     catalog->types = fresh.types;
     catalog->type_count = fresh.type_count;
     catalog->loaded_at = db_now_ms();
-    found.known = true;
-    posture_clear(posture);
-    *posture = found;
+    replace_posture(posture, &found);
     return true;
 }
 
 bool catalog_load_posture(db_posture *posture, const db_result *rows) {
-    if (rows->status != DB_OK || rows->column_count != 4 || rows->truncated != DB_COMPLETE)
+    db_catalog scratch;
+    db_posture found;
+    if (!read_rows(rows, &scratch, &found))
         return false;
-    db_catalog scratch = {0};
-    scratch.types = calloc(rows->row_count ? rows->row_count : 1, sizeof *scratch.types);
-    db_posture found = {0};
-    bool ok = scratch.types != NULL;
-    int write_seen = 0;
-    for (size_t row = 0; ok && row < rows->row_count; row++)
-        ok = load_row(&scratch, &found, rows, row, &write_seen);
     /* Posture rows only: anything else means the wrong query's rows. */
-    ok = ok && scratch.entry_count == 0 && scratch.type_count == 0 && found.role != NULL;
+    bool ok = scratch.entry_count == 0 && scratch.type_count == 0 && found.role != NULL;
     clear_contents(&scratch);
     if (!ok) {
         posture_clear(&found);
         return false;
     }
-    found.known = true;
-    posture_clear(posture);
-    *posture = found;
+    replace_posture(posture, &found);
     return true;
 }
 
