@@ -296,8 +296,12 @@ static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *
         return true;
     }
     if (strcmp(kind, "attribute") == 0 && a != NULL) {
-        if (strcmp(a, "superuser") == 0)
+        if (strcmp(a, "superuser") == 0) {
+            /* Superuser says it all, whatever was found before it. */
             posture->superuser = true;
+            free(posture->write_reasons);
+            posture->write_reasons = NULL;
+        }
         char *reason = str_printf("role attribute %s", a);
         if (reason)
             add_reason(posture, reason);

@@ -60,9 +60,11 @@ static json_object *embedded_json(const db_cell *cell) {
     json_tokener *tokener = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH * 4);
     if (tokener == NULL)
         return NULL;
-    json_object *value = json_tokener_parse_ex(tokener, cell->value, (int)cell->length);
+    /* With the terminating NUL, so a scalar document (42, true, null) is complete. */
+    json_object *value = json_tokener_parse_ex(tokener, cell->value, (int)cell->length + 1);
+    size_t end = json_tokener_get_parse_end(tokener);
     bool complete =
-        json_tokener_get_error(tokener) == json_tokener_success && json_tokener_get_parse_end(tokener) == cell->length;
+        json_tokener_get_error(tokener) == json_tokener_success && (end == cell->length || end == cell->length + 1);
     json_tokener_free(tokener);
     if (complete)
         return value ? value : json_object_new_null();

@@ -17,10 +17,17 @@ void jsonrpc_reader_free(jsonrpc_reader *reader) {
     free(reader->buffer);
     free(reader->line);
     reader->buffer = reader->line = NULL;
-    reader->length = reader->capacity = reader->scanned = 0;
+    reader->start = reader->length = reader->capacity = reader->scanned = 0;
 }
 
 bool jsonrpc_reader_fill(jsonrpc_reader *reader) {
+    /* Consumed lines are dropped here, once per read, not after every line. */
+    if (reader->start > 0) {
+        memmove(reader->buffer, reader->buffer + reader->start, reader->length - reader->start);
+        reader->length -= reader->start;
+        reader->scanned -= reader->start;
+        reader->start = 0;
+    }
     if (reader->capacity - reader->length < READ_CHUNK) {
         size_t capacity = reader->length + READ_CHUNK;
         char *buffer = realloc(reader->buffer, capacity);
@@ -42,19 +49,17 @@ bool jsonrpc_reader_fill(jsonrpc_reader *reader) {
     return true;
 }
 
-static bool grow_one(jsonrpc_reader *reader) {
-    char *buffer = realloc(reader->buffer, reader->capacity + 1);
-    if (buffer == NULL)
-        return false;
-    reader->buffer = buffer;
-    reader->capacity++;
-    return true;
+static void reset(jsonrpc_reader *reader) {
+    reader->start = reader->length = reader->scanned = 0;
 }
 
-static void drop_front(jsonrpc_reader *reader, size_t count) {
-    memmove(reader->buffer, reader->buffer + count, reader->length - count);
-    reader->length -= count;
-    reader->scanned = 0;
+/* True when the bytes held (no newline among them yet) already make too long a line; one
+ * byte more is allowed when it is a CR, which the coming newline's CR LF may explain. */
+static bool over_cap(const jsonrpc_reader *reader) {
+    size_t pending = reader->length - reader->start;
+    if (pending <= reader->max_line)
+        return false;
+    return pending > reader->max_line + 1 || reader->buffer[reader->length - 1] != '\r';
 }
 
 jsonrpc_line_kind jsonrpc_reader_next(jsonrpc_reader *reader, const char **line, size_t *length) {
@@ -65,46 +70,50 @@ jsonrpc_line_kind jsonrpc_reader_next(jsonrpc_reader *reader, const char **line,
         if (newline == NULL) {
             reader->scanned = reader->length;
             if (reader->discarding) {
-                reader->length = reader->scanned = 0;
+                reset(reader);
                 return JSONRPC_LINE_NONE;
             }
-            if (reader->length > reader->max_line) {
+            if (over_cap(reader)) {
                 reader->discarding = true;
-                reader->length = reader->scanned = 0;
+                reset(reader);
                 return JSONRPC_LINE_OVERSIZED;
             }
-            if (reader->eof && reader->length > 0) {
+            if (reader->eof && reader->length > reader->start) {
                 /* A last line without its newline still counts. */
-                if (reader->length == reader->capacity && !grow_one(reader))
-                    return JSONRPC_LINE_NONE;
+                if (reader->length == reader->capacity) {
+                    char *buffer = realloc(reader->buffer, reader->capacity + 1);
+                    if (buffer == NULL)
+                        return JSONRPC_LINE_NONE;
+                    reader->buffer = buffer;
+                    reader->capacity++;
+                }
                 reader->buffer[reader->length++] = '\n';
                 continue;
             }
             return JSONRPC_LINE_NONE;
         }
-        size_t line_length = (size_t)(newline - reader->buffer);
+        const char *text = reader->buffer + reader->start;
+        size_t line_length = (size_t)(newline - text);
+        reader->start += line_length + 1;
+        reader->scanned = reader->start;
         if (reader->discarding) {
             reader->discarding = false;
-            drop_front(reader, line_length + 1);
             continue;
         }
-        if (line_length > reader->max_line) {
-            drop_front(reader, line_length + 1);
-            return JSONRPC_LINE_OVERSIZED;
-        }
-        /* The line is copied out so the buffer can move on; the copy lives until the next call. */
         size_t text_length = line_length;
-        if (text_length > 0 && reader->buffer[text_length - 1] == '\r')
+        if (text_length > 0 && text[text_length - 1] == '\r')
             text_length--;
+        if (text_length > reader->max_line)
+            return JSONRPC_LINE_OVERSIZED;
+        /* The line is copied out so the buffer can move on; the copy lives until the next call. */
         free(reader->line);
         reader->line = malloc(text_length + 1);
-        if (reader->line == NULL) {
-            drop_front(reader, line_length + 1);
+        if (reader->line == NULL)
             return JSONRPC_LINE_NONE;
-        }
-        memcpy(reader->line, reader->buffer, text_length);
+        memcpy(reader->line, text, text_length);
         reader->line[text_length] = '\0';
-        drop_front(reader, line_length + 1);
+        if (reader->start == reader->length)
+            reset(reader);
         *line = reader->line;
         *length = text_length;
         return JSONRPC_LINE_TEXT;
@@ -112,13 +121,20 @@ jsonrpc_line_kind jsonrpc_reader_next(jsonrpc_reader *reader, const char **line,
 }
 
 json_object *jsonrpc_parse(const char *line, size_t length) {
+    if (memchr(line, '\0', length) != NULL)
+        return NULL; /* JSON text never holds a raw NUL */
     json_tokener *tokener = json_tokener_new_ex(64);
     if (tokener == NULL)
         return NULL;
     json_tokener_set_flags(tokener, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     json_object *value = json_tokener_parse_ex(tokener, line, (int)length);
+    size_t end = json_tokener_get_parse_end(tokener);
+    if (json_tokener_get_error(tokener) == json_tokener_continue) {
+        /* A number or literal at the very end is complete only once json-c sees the end. */
+        value = json_tokener_parse_ex(tokener, "", 1);
+        end = length;
+    }
     bool ok = value != NULL && json_tokener_get_error(tokener) == json_tokener_success;
-    size_t end = ok ? json_tokener_get_parse_end(tokener) : 0;
     json_tokener_free(tokener);
     /* Only whitespace may follow the value. */
     for (size_t i = end; ok && i < length; i++)

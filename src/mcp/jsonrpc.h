@@ -22,8 +22,9 @@ typedef struct jsonrpc_reader {
     size_t max_line; /* bytes, without the newline */
     char *buffer;
     char *line;     /* the line last handed out */
-    size_t length;  /* bytes held */
-    size_t scanned; /* bytes of buffer already searched for a newline */
+    size_t start;   /* offset of the first byte not yet handed out */
+    size_t length;  /* bytes held (end offset) */
+    size_t scanned; /* offset up to which the buffer was searched for a newline */
     size_t capacity;
     bool discarding; /* inside a line that went over max_line */
     bool eof;
@@ -45,8 +46,9 @@ bool jsonrpc_reader_fill(jsonrpc_reader *reader);
 /* The next complete line held, if any. The line stays valid until the next call. */
 jsonrpc_line_kind jsonrpc_reader_next(jsonrpc_reader *reader, const char **line, size_t *length);
 
-/* Parses one line as JSON (strict, UTF-8 validated, nothing after the value). NULL when
- * the line is not JSON; the caller owns the object. */
+/* Parses one line of length bytes as JSON (strict, UTF-8 validated, nothing after the
+ * value). NULL when the line is not JSON (or is the bare literal null); the caller owns the
+ * object. */
 json_object *jsonrpc_parse(const char *line, size_t length);
 
 /* Writes the message and a newline to fd, whole. Returns false when the peer is gone. */

@@ -458,6 +458,12 @@ START_TEST(json_and_jsonb_are_embedded) {
         expect_cell(types[i], "  [ 1 ,2 ]  ", json_type_array, "[1,2]");
         /* A number inside keeps its digits. */
         expect_cell(types[i], "[1.0e5, -0.5, 9007199254740993]", json_type_array, "[1.0e5,-0.5,9007199254740993]");
+        /* Scalar documents: a number or literal at the very end is complete too. */
+        expect_cell(types[i], "42", json_type_int, "42");
+        expect_cell(types[i], "-1.5e3", json_type_double, "-1.5e3");
+        expect_cell(types[i], "true", json_type_boolean, "true");
+        expect_cell(types[i], "false", json_type_boolean, "false");
+        expect_cell(types[i], "null", json_type_null, "null");
     }
 }
 END_TEST
@@ -985,6 +991,22 @@ START_TEST(superuser_can_write_and_says_it_all) {
 }
 END_TEST
 
+START_TEST(superuser_is_named_whatever_the_row_order) {
+    static const catalog_row rows[] = {
+        {"role", "postgres", "shop", "15.4"},
+        {"attribute", "createrole", NULL, NULL},
+        {"attribute", "superuser", NULL, NULL},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert(posture.superuser);
+    ck_assert_str_eq(posture.write_reasons, "role attribute superuser");
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
 START_TEST(other_attributes_can_write) {
     static const catalog_row rows[] = {
         {"role", "maker", "shop", "15.4"},
@@ -1501,6 +1523,19 @@ START_TEST(a_line_split_across_reads) {
 }
 END_TEST
 
+/* The CR of a CR LF ending does not count against the cap, even before the LF arrives. */
+START_TEST(crlf_is_not_counted_against_the_cap) {
+    line_feed feed;
+    feed_open(&feed, 8);
+    feed_text(&feed, "12345678\r");
+    ck_assert_uint_eq(feed.event_count, 0);
+    feed_text(&feed, "\n123456789\r\n");
+    EXPECT_LINES(&feed, "12345678", OVERSIZED);
+    feed_end(&feed);
+    feed_free(&feed);
+}
+END_TEST
+
 START_TEST(crlf_endings) {
     line_feed feed;
     feed_open(&feed, 1024);
@@ -1763,6 +1798,18 @@ static bool parses(const char *line, size_t length) {
 
 #define EXPECT_REJECTED(literal) ck_assert_msg(!PARSES(literal), "accepted: %s", literal)
 #define EXPECT_ACCEPTED(literal) ck_assert_msg(PARSES(literal), "rejected: %s", literal)
+
+START_TEST(scalar_texts_parse) {
+    EXPECT_ACCEPTED("42");
+    EXPECT_ACCEPTED("-1");
+    EXPECT_ACCEPTED("1.5");
+    EXPECT_ACCEPTED("true");
+    EXPECT_ACCEPTED("false");
+    EXPECT_ACCEPTED("\"text\"");
+    EXPECT_REJECTED("42x");
+    EXPECT_REJECTED("tru");
+}
+END_TEST
 
 static void expect_parsed(const char *line, const char *expected) {
     json_object *value = jsonrpc_parse(line, strlen(line));
@@ -2148,6 +2195,7 @@ static Suite *catalog_suite(void) {
     tc = add_case(suite, "posture");
     tcase_add_test(tc, role_row_fills_the_posture);
     tcase_add_test(tc, superuser_can_write_and_says_it_all);
+    tcase_add_test(tc, superuser_is_named_whatever_the_row_order);
     tcase_add_test(tc, other_attributes_can_write);
     tcase_add_test(tc, write_rows_name_the_tables_and_how_many_more);
     tcase_add_test(tc, write_rows_without_more);
@@ -2168,6 +2216,7 @@ static Suite *reader_suite(void) {
     tcase_add_test(tc, several_lines_in_one_read);
     tcase_add_test(tc, a_line_split_across_reads);
     tcase_add_test(tc, crlf_endings);
+    tcase_add_test(tc, crlf_is_not_counted_against_the_cap);
     tcase_add_test(tc, last_line_without_newline);
     tcase_add_test(tc, blank_lines);
     tcase_add_test(tc, nul_bytes_stay_in_the_line);
@@ -2190,6 +2239,7 @@ static Suite *parse_suite(void) {
     tcase_add_test(tc, trailing_whitespace_is_fine);
     tcase_add_test(tc, trailing_garbage_is_rejected);
     tcase_add_test(tc, incomplete_or_empty_lines_are_rejected);
+    tcase_add_test(tc, scalar_texts_parse);
     tcase_add_test(tc, invalid_utf8_is_rejected);
     tcase_add_test(tc, nul_in_the_line_is_rejected);
     tcase_add_test(tc, non_json_extensions_are_rejected);
