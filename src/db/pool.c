@@ -567,14 +567,16 @@ static void start_call(db_pool *pool, connection *conn, db_call *call) {
 static void read_results(db_pool *pool, connection *conn) {
     while (conn->state == CONNECTION_BUSY && !PQisBusy(conn->pg)) {
         db_call *call = conn->call;
-        if (conn->stage == STAGE_STATEMENT && call->result->column_count == 0 && !call->failed)
-            PQsetSingleRowMode(conn->pg); /* refused once results started, which is harmless */
         PGresult *pg_result = PQgetResult(conn->pg);
         if (pg_result == NULL) {
             /* The end of one statement's results; the sync result has no NULL after it. */
             if (conn->stage == STAGE_BEGIN || conn->stage == STAGE_SETTINGS || conn->stage == STAGE_STATEMENT ||
                 conn->stage == STAGE_ROLLBACK || conn->stage == STAGE_CLEANUP)
                 conn->stage++;
+            /* Now, before libpq parses any of the statement's rows (PQisBusy does), or they would
+             * pile up in one result until the last arrived. */
+            if (conn->stage == STAGE_STATEMENT && !call->failed && !PQsetSingleRowMode(conn->pg))
+                log_line(pool, 3, "single-row mode was refused; the rows arrive in one result");
             continue;
         }
         ExecStatusType status = PQresultStatus(pg_result);

@@ -491,6 +491,15 @@ static void handle_line(mcp_server *server, const char *line, size_t length) {
     if (start == length)
         return; /* blank lines between messages are harmless */
     json_object *message = jsonrpc_parse(line + start, length - start);
+    size_t end = length;
+    while (end > start && (line[end - 1] == ' ' || line[end - 1] == '\t'))
+        end--;
+    if (message == NULL && end - start == 4 && memcmp(line + start, "null", 4) == 0) {
+        /* Valid JSON (json-c reads the literal null as no object), but not a request. */
+        server_send(server,
+                    jsonrpc_error(NULL, JSONRPC_INVALID_REQUEST, "not a request: a JSON-RPC message is an object"));
+        return;
+    }
     if (message == NULL) {
         server_send(server, jsonrpc_error(NULL, JSONRPC_PARSE_ERROR, "parse error: the line is not valid JSON"));
         return;
