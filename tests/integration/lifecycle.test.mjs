@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 
 import {
   BIN, PG, READER, RawSession, WRITER, activeStatements, assertCleanSession, baseEnv, callTool, connect,
-  describe, okResult, pgEnv, pollUntil, test,
+  describe, okResult, pgEnv, pollUntil, slowSql, test,
 } from './lib/harness.mjs';
 
 const EXPECTED_CAPABILITIES = {
@@ -156,10 +156,10 @@ describe('process lifecycle', () => {
   });
 
   test('SIGTERM while a query runs: exits 0 and the statement does not go on running', async () => {
-    const marker = '100000037';
+    const marker = '10037';
     const raw = new RawSession({ args: ['--statement-timeout', '120000'] });
     await raw.initialize();
-    raw.send({ jsonrpc: '2.0', id: 'slow', method: 'tools/call', params: { name: 'query', arguments: { sql: `SELECT count(*) FROM generate_series(1, ${marker}) g` } } });
+    raw.send({ jsonrpc: '2.0', id: 'slow', method: 'tools/call', params: { name: 'query', arguments: { sql: slowSql(marker) } } });
     await pollUntil(() => activeStatements(marker) > 0, { what: 'the slow statement to show in pg_stat_activity' });
     raw.child.kill('SIGTERM');
     const { code, signal } = await raw.waitExit(10_000);

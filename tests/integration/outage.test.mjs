@@ -40,9 +40,17 @@ describe('database outage', () => {
       assert.deepEqual(await session.client.ping(), {});
       const tables = await callTool(session, 'list_tables', {});
       assert.equal(tables.isError, true, 'catalog tools fail too while the database is down');
+      // The guard still answers, from the built-ins alone.
+      const offline = okResult(await callTool(session, 'check_sql', { sql: 'SELECT lower(datname) FROM pg_database' }));
+      assert.equal(offline.allowed, true);
+      assert.equal(offline.catalog, 'built-ins only');
+      const unknown = okResult(await callTool(session, 'check_sql', { sql: 'SELECT my_function(1)' }));
+      assert.equal(unknown.allowed, false);
+      assert.equal(unknown.reason, 'function_unknown');
       pgThrowaway('start', dir);
       await eventuallySucceeds(session, 'SELECT 1 AS one', [[1]]);
       okResult(await callTool(session, 'list_tables', {}));
+      assert.equal(okResult(await callTool(session, 'check_sql', { sql: 'SELECT 1' })).catalog, 'live');
       assertCleanSession(session);
     } finally {
       await session.close();

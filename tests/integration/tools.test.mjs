@@ -483,10 +483,18 @@ describe('describe_table', () => {
     assert.deepEqual(archive.columns.map((c) => c.name), ['name', 'value', 'year']);
   });
 
-  test('a missing table is an isError result naming the schemas searched', async () => {
+  test('a missing table is an isError result saying where it looked', async () => {
     const text = errorResult(await callTool(session, 'describe_table', { table: 'no_such_table' }));
     assert.match(text, /no_such_table/);
-    assert.match(text, /public/);
+    assert.match(text, /every schema|any schema/, 'default: every schema the role can use');
+    const pinned = await connect({ args: ['--schemas', 'analytics,wide'] });
+    try {
+      const narrow = errorResult(await callTool(pinned, 'describe_table', { table: 'orders' }));
+      assert.match(narrow, /analytics/);
+      assert.match(narrow, /wide/);
+    } finally {
+      await pinned.close();
+    }
     const hidden = errorResult(await callTool(session, 'describe_table', { table: 'secret.keys' }));
     assert.match(hidden, /keys/);
   });

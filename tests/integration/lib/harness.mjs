@@ -96,6 +96,15 @@ export function psqlValue(sql, options) {
   return psql(sql, options).split('\n')[0];
 }
 
+/**
+ * A query the guard allows that runs for about a minute unless cancelled: a count over a
+ * cross join of two series (10^5 x marker rows; no temporary files, unlike one huge series).
+ * The marker (a number from 10001 to 10999) finds it in pg_stat_activity.
+ */
+export function slowSql(marker) {
+  return `SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, ${marker}) b`;
+}
+
 /** How many active statements other than psql's own contain the marker. */
 export function activeStatements(marker, pg = PG) {
   return Number(psqlValue(
