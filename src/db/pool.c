@@ -13,6 +13,8 @@
 
 #define BACKOFF_FIRST_MS 250
 #define BACKOFF_MAX_MS   5000
+#define CANCEL_REPEAT_MS 100 /* a cancel is repeated this often while its call runs */
+#define CANCEL_REPEATS   20
 
 /* The settings every transaction pins, as one statement so the pipeline stays short.
  * standard_conforming_strings is pinned because the guard parsed with it on. */
@@ -57,6 +59,8 @@ typedef struct connection {
     stage stage;
     bool want_write; /* output is still queued in libpq */
     bool cancel_sent;
+    int64_t cancel_sent_ms; /* when the last cancel request went out */
+    int cancels;            /* cancel requests sent for the running call */
 } connection;
 
 struct db_call {
@@ -163,6 +167,20 @@ static char *one_line(const char *message) {
     return line;
 }
 
+/* Sends a cancel request for whatever the connection runs. PostgreSQL drops a cancel that
+ * lands between two messages of the pipeline, so the loop repeats it (CANCEL_REPEAT_MS)
+ * until the call ends. */
+static void send_cancel(db_pool *pool, connection *conn) {
+    PGcancel *cancel = PQgetCancel(conn->pg);
+    char message[256];
+    if (cancel == NULL || !PQcancel(cancel, message, sizeof message))
+        log_line(pool, 1, "could not send a cancel request: %s", cancel ? message : "out of memory");
+    PQfreeCancel(cancel);
+    conn->cancel_sent = true;
+    conn->cancel_sent_ms = db_now_ms();
+    conn->cancels++;
+}
+
 /* ---- results ---- */
 
 void db_result_free(db_result *result) {
@@ -262,15 +280,8 @@ static bool take_row(db_pool *pool, connection *conn, db_call *call, const PGres
     if (result->bytes + row_bytes > call->max_result_bytes) {
         result->truncated = DB_BYTE_BUDGET;
         call->budget_exhausted = true;
-        if (!conn->cancel_sent) {
-            /* Stop the server producing rows nobody will keep. */
-            PGcancel *cancel = PQgetCancel(conn->pg);
-            char message[256];
-            if (cancel == NULL || !PQcancel(cancel, message, sizeof message))
-                log_line(pool, 1, "could not cancel a statement past its byte budget");
-            PQfreeCancel(cancel);
-            conn->cancel_sent = true;
-        }
+        if (!conn->cancel_sent)
+            send_cancel(pool, conn); /* stop the server producing rows nobody will keep */
         return true;
     }
     size_t need = (result->row_count + 1) * (size_t)columns;
@@ -554,6 +565,7 @@ static void start_call(db_pool *pool, connection *conn, db_call *call) {
     conn->state = CONNECTION_BUSY;
     conn->stage = STAGE_BEGIN;
     conn->cancel_sent = false;
+    conn->cancels = 0;
     call->running = conn;
     call->started_ms = db_now_ms();
     if (!send_all(conn, call, pool)) {
@@ -721,11 +733,11 @@ void db_pool_free(db_pool *pool) {
     for (int i = 0; i < pool->connection_count; i++) {
         connection *conn = &pool->connections[i];
         if (conn->state == CONNECTION_BUSY && conn->call && conn->call->kind == CALL_STATEMENT) {
-            PGcancel *cancel = PQgetCancel(conn->pg);
-            char message[256];
-            if (cancel)
-                PQcancel(cancel, message, sizeof message);
-            PQfreeCancel(cancel);
+            /* Twice, a moment apart: the first may land between the pipeline's messages. */
+            send_cancel(pool, conn);
+            struct timespec pause = {.tv_sec = 0, .tv_nsec = 20 * 1000000};
+            nanosleep(&pause, NULL);
+            send_cancel(pool, conn);
         }
         if (conn->call) {
             db_call *call = conn->call;
@@ -831,6 +843,8 @@ int db_pool_timeout(const db_pool *pool) {
             due = conn->retry_at_ms;
         else if (conn->state == CONNECTION_CONNECTING)
             due = conn->connect_started_ms + (int64_t)pool->options.connect_timeout_seconds * 1000;
+        else if (conn->state == CONNECTION_BUSY && conn->cancel_sent && conn->cancels < CANCEL_REPEATS)
+            due = conn->cancel_sent_ms + CANCEL_REPEAT_MS;
         if (due >= 0 && (soonest < 0 || due < soonest))
             soonest = due;
     }
@@ -959,6 +973,13 @@ void db_pool_process(db_pool *pool, const struct pollfd *fds, int count) {
                 break;
             }
     }
+    int64_t now = db_now_ms();
+    for (int i = 0; i < pool->connection_count; i++) {
+        connection *conn = &pool->connections[i];
+        if (conn->state == CONNECTION_BUSY && conn->cancel_sent && conn->cancels < CANCEL_REPEATS &&
+            now - conn->cancel_sent_ms >= CANCEL_REPEAT_MS)
+            send_cancel(pool, conn);
+    }
     /* Done callbacks may queue follow-up calls, and the pool's own loads make it ready:
      * dispatch again until nothing more finishes. */
     do {
@@ -1009,12 +1030,6 @@ void db_cancel(db_pool *pool, db_call *call) {
         return;
     }
     connection *conn = call->running;
-    if (conn && !conn->cancel_sent && conn->pg) {
-        PGcancel *cancel = PQgetCancel(conn->pg);
-        char message[256];
-        if (cancel == NULL || !PQcancel(cancel, message, sizeof message))
-            log_line(pool, 1, "could not send a cancel request: %s", cancel ? message : "out of memory");
-        PQfreeCancel(cancel);
-        conn->cancel_sent = true;
-    }
+    if (conn && !conn->cancel_sent && conn->pg)
+        send_cancel(pool, conn);
 }
