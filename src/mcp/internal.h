@@ -70,6 +70,14 @@ void request_tool_result(mcp_request *request, json_object *structured, const ch
  * is freed instead. Returns false (request answered with an error) when memory runs out. */
 bool request_run(mcp_request *request, const db_request *call, mcp_db_continuation continuation);
 
+/* Catalog answers are not a model's result rows: they get a larger budget of their own. */
+#define INTROSPECTION_BYTES (8u * 1024 * 1024)
+
+/* Runs one of db/introspect.h's queries for the request: $1 the visible schemas, then
+ * second and third; count is how many parameters the query takes (1 to 3). */
+void request_introspect(mcp_request *request, const char *sql, const char *second, const char *third, int count,
+                        mcp_db_continuation continuation);
+
 /* The visible-schemas parameter ($1 of the introspection queries), or NULL. */
 const char *server_visible_schemas(const mcp_server *server);
 

@@ -10,10 +10,9 @@
 #include "mcp/internal.h"
 #include "mcp/jsonrpc.h"
 
-#define RESOURCE_PAGE       100
-#define SCHEMA_URI          "postgres://schema"
-#define TABLE_PREFIX        "postgres://table/"
-#define INTROSPECTION_BYTES (8u * 1024 * 1024)
+#define RESOURCE_PAGE 100
+#define SCHEMA_URI    "postgres://schema"
+#define TABLE_PREFIX  "postgres://table/"
 
 /* Percent-encodes a name for a URI path segment (RFC 3986 unreserved characters stay). */
 static void append_encoded(strbuf *out, const char *name) {
@@ -47,10 +46,6 @@ static char *decode_segment(const char *text, size_t length) {
         i += 2;
     }
     return strbuf_take(&out);
-}
-
-static const char *params_of(mcp_request *request) {
-    return server_visible_schemas(request->server);
 }
 
 static json_object *resource_entry(const char *uri, const char *name, const char *title, const char *description) {
@@ -156,14 +151,7 @@ void resources_list(mcp_request *request, json_object *params) {
     char offset[24], limit[24];
     snprintf(offset, sizeof offset, "%lld", position > 0 ? position - 1 : 0);
     snprintf(limit, sizeof limit, "%d", position > 0 ? RESOURCE_PAGE : RESOURCE_PAGE - 1);
-    const char *values[3] = {params_of(request), offset, limit};
-    db_request call = {.sql = introspect_resource_page_sql,
-                       .param_count = 3,
-                       .params = values,
-                       .row_limit = -1,
-                       .max_result_bytes = INTROSPECTION_BYTES,
-                       .max_cell_bytes = INTROSPECTION_BYTES};
-    request_run(request, &call, list_done);
+    request_introspect(request, introspect_resource_page_sql, offset, limit, 3, list_done);
 }
 
 static json_object *contents(const char *uri, const char *text) {
@@ -219,14 +207,7 @@ void resources_read(mcp_request *request, json_object *params) {
     request->arguments = json_object_new_object();
     json_object_object_add(request->arguments, "uri", json_object_new_string(uri));
     if (strcmp(uri, SCHEMA_URI) == 0) {
-        const char *values[1] = {params_of(request)};
-        db_request call = {.sql = introspect_schema_text_sql,
-                           .param_count = 1,
-                           .params = values,
-                           .row_limit = -1,
-                           .max_result_bytes = INTROSPECTION_BYTES,
-                           .max_cell_bytes = INTROSPECTION_BYTES};
-        request_run(request, &call, schema_done);
+        request_introspect(request, introspect_schema_text_sql, NULL, NULL, 1, schema_done);
         return;
     }
     const char *path = strncmp(uri, TABLE_PREFIX, strlen(TABLE_PREFIX)) == 0 ? uri + strlen(TABLE_PREFIX) : NULL;
@@ -242,14 +223,7 @@ void resources_read(mcp_request *request, json_object *params) {
                       uri);
         return;
     }
-    const char *values[3] = {params_of(request), table, schema};
-    db_request call = {.sql = introspect_describe_table_sql,
-                       .param_count = 3,
-                       .params = values,
-                       .row_limit = -1,
-                       .max_result_bytes = INTROSPECTION_BYTES,
-                       .max_cell_bytes = INTROSPECTION_BYTES};
-    request_run(request, &call, table_done);
+    request_introspect(request, introspect_describe_table_sql, table, schema, 3, table_done);
     free(schema);
     free(table);
 }

@@ -217,6 +217,18 @@ bool request_run(mcp_request *request, const db_request *call, mcp_db_continuati
     return true;
 }
 
+void request_introspect(mcp_request *request, const char *sql, const char *second, const char *third, int count,
+                        mcp_db_continuation continuation) {
+    const char *params[3] = {server_visible_schemas(request->server), second, third};
+    db_request call = {.sql = sql,
+                       .param_count = count,
+                       .params = params,
+                       .row_limit = -1,
+                       .max_result_bytes = INTROSPECTION_BYTES,
+                       .max_cell_bytes = INTROSPECTION_BYTES};
+    request_run(request, &call, continuation);
+}
+
 static mcp_request *find_request(mcp_server *server, json_object *id) {
     const char *wanted = json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN);
     for (mcp_request *request = server->requests; request; request = request->next) {

@@ -14,8 +14,6 @@
 /* A catalog reload for an unknown name is allowed this often, so a model probing names
  * cannot keep the pool busy reloading. */
 #define CATALOG_REFRESH_MIN_AGE_MS 5000
-/* Catalog answers are not a model's result rows: they get a larger budget of their own. */
-#define INTROSPECTION_BYTES (8u * 1024 * 1024)
 
 typedef enum argument_type { ARGUMENT_STRING, ARGUMENT_INTEGER, ARGUMENT_BOOLEAN } argument_type;
 
@@ -588,20 +586,6 @@ static void explain_start(mcp_request *request, json_object *arguments) {
 
 /* ---- catalog tools ---- */
 
-/* Runs an introspection query with $1 = visible schemas and the given further parameters. */
-static void run_introspection(mcp_request *request, const char *sql, const char *second, const char *third, int count,
-                              mcp_db_continuation continuation) {
-    const char *params[3] = {server_visible_schemas(request->server), second, third};
-    db_request call = {.sql = sql,
-                       .param_count = count,
-                       .params = params,
-                       .row_limit = -1,
-                       .max_result_bytes = INTROSPECTION_BYTES,
-                       .max_cell_bytes = INTROSPECTION_BYTES,
-                       .skip_wait = false};
-    request_run(request, &call, continuation);
-}
-
 /* The JSON text in a result's cell, parsed; NULL (request answered) if it is unusable. */
 static json_object *json_cell(mcp_request *request, db_result *result, size_t row, int column) {
     if (result->status != DB_OK) {
@@ -653,7 +637,7 @@ static void list_schemas_done(mcp_request *request, db_result *result) {
 
 static void list_schemas_start(mcp_request *request, json_object *arguments) {
     (void)arguments;
-    run_introspection(request, introspect_list_schemas_sql, NULL, NULL, 1, list_schemas_done);
+    request_introspect(request, introspect_list_schemas_sql, NULL, NULL, 1, list_schemas_done);
 }
 
 static void list_tables_done(mcp_request *request, db_result *result) {
@@ -696,8 +680,8 @@ static void list_tables_done(mcp_request *request, db_result *result) {
 
 static void list_tables_start(mcp_request *request, json_object *arguments) {
     (void)arguments;
-    run_introspection(request, introspect_list_tables_sql, string_argument(request, "schema"), NULL, 2,
-                      list_tables_done);
+    request_introspect(request, introspect_list_tables_sql, string_argument(request, "schema"), NULL, 2,
+                       list_tables_done);
 }
 
 static void append_names(strbuf *text, json_object *names) {
@@ -808,8 +792,8 @@ static void describe_table_start(mcp_request *request, json_object *arguments) {
         split_schema = str_copy_length(table, (size_t)(dot - table));
         split_table = strdup(dot + 1);
     }
-    run_introspection(request, introspect_describe_table_sql, dot ? split_table : table, dot ? split_schema : schema, 3,
-                      describe_table_done);
+    request_introspect(request, introspect_describe_table_sql, dot ? split_table : table, dot ? split_schema : schema,
+                       3, describe_table_done);
     free(split_schema);
     free(split_table);
 }
