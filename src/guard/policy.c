@@ -457,16 +457,18 @@ bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *
                               "TOAST tables hold the stored values of other tables, denied catalogs included",
                               "query the table itself, not its TOAST table", "relation \"%s.%s\" is not allowed",
                               schema, name);
-    bool denied = string_in(default_denied_relations, COUNT_OF(default_denied_relations), name) &&
-                  !list_contains(policy->allowed_relations, schema, name, false);
-    if (!denied)
-        denied = list_contains(policy->denied_relations, schema, name, true);
-    if (!denied)
-        return true;
-    return verdict_reject(verdict, GUARD_RELATION_DENIED, relation->location,
-                          "it holds passwords, server settings, statistics samples or other data pgsafe keeps "
-                          "from models",
-                          "query another relation; for roles use pg_roles, for settings current_setting() with "
-                          "a harmless name, for statistics pg_stats",
-                          "relation \"%s\" is not allowed", name);
+    bool denied_by_default = string_in(default_denied_relations, COUNT_OF(default_denied_relations), name) &&
+                             !list_contains(policy->allowed_relations, schema, name, false);
+    if (denied_by_default)
+        return verdict_reject(verdict, GUARD_RELATION_DENIED, relation->location,
+                              "it holds passwords, server settings, statistics samples or other data pgsafe keeps "
+                              "from models",
+                              "query another relation; for roles use pg_roles, for settings current_setting() with "
+                              "a harmless name, for statistics pg_stats",
+                              "relation \"%s\" is not allowed", name);
+    if (list_contains(policy->denied_relations, schema, name, true))
+        return verdict_reject(verdict, GUARD_RELATION_DENIED, relation->location,
+                              "it is on this server's configured deny list", "query another relation",
+                              "relation \"%s\" is not allowed", name);
+    return true;
 }

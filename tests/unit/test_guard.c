@@ -746,6 +746,13 @@ START_TEST(denied_relations_extend_the_defaults) {
         expect_rejected_with(queries[i], &policy, GUARD_RELATION_DENIED);
     }
     expect_allowed_with("SELECT * FROM not_secrets", &policy);
+    /* Each denial explains itself: the configured list, not the built-in reasons. */
+    guard_result configured = reject("SELECT * FROM secrets", &policy, GUARD_RELATION_DENIED);
+    ck_assert_str_eq(configured.detail, "it is on this server's configured deny list");
+    guard_result_free(&configured);
+    guard_result builtin = reject("SELECT * FROM pg_authid", &policy, GUARD_RELATION_DENIED);
+    ck_assert_ptr_nonnull(strstr(builtin.detail, "passwords"));
+    guard_result_free(&builtin);
 }
 END_TEST
 
