@@ -1,4 +1,6 @@
 /* pgsafe's command line: `pgsafe serve`, `pgsafe check`, `pgsafe version`. */
+#include <json-c/json.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,13 +17,20 @@ static void usage(FILE *stream) {
           "\n"
           "commands:\n"
           "  check     check SQL with the guard, without a database (pgsafe check --help)\n"
-          "  version   print the version of pgsafe and of the PostgreSQL grammar it parses\n"
+          "  version   print the versions of pgsafe, its PostgreSQL grammar, libpq and json-c (also --version)\n"
           "  serve     the MCP server over stdio (pgsafe serve --help)\n",
           stream);
 }
 
+/* One fact per line, "name version", so a bug report can paste it and a script can read it:
+ * pgsafe, the PostgreSQL grammar of its libpg_query (which exposes no version of its own),
+ * and the libpq and json-c it runs with (their runtime versions, not the headers'). */
 static int print_version(void) {
-    printf("pgsafe %s (PostgreSQL grammar %s, libpg_query)\n", PGSAFE_VERSION, guard_grammar_version());
+    int libpq = PQlibVersion(); /* 150018 for 15.18 since PostgreSQL 10 */
+    printf("pgsafe %s\n", PGSAFE_VERSION);
+    printf("PostgreSQL grammar %s (libpg_query)\n", guard_grammar_version());
+    printf("libpq %d.%d\n", libpq / 10000, libpq % 10000);
+    printf("json-c %s\n", json_c_version());
     return 0;
 }
 

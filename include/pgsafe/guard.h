@@ -21,6 +21,13 @@
 extern "C" {
 #endif
 
+/* The library is built with hidden visibility; these declarations are its exported API. */
+#if defined(__GNUC__)
+#define PGSAFE_GUARD_API __attribute__((visibility("default")))
+#else
+#define PGSAFE_GUARD_API
+#endif
+
 /* Stable reason codes. Their names (guard_reason_name) are part of the interface:
  * docs/reason-codes.md documents each one; never renumber or rename. */
 typedef enum guard_reason {
@@ -98,29 +105,29 @@ typedef struct guard_result {
 } guard_result;
 
 /* Defaults: max_rows 1000, max_sql_bytes 1 MiB, no extra lists, no catalog. */
-void guard_policy_init(guard_policy *policy);
+PGSAFE_GUARD_API void guard_policy_init(guard_policy *policy);
 
 /* Checks sql (a NUL-terminated string; the caller keeps it) under policy. Never returns a
  * half-filled result: either allowed with rewritten_sql, or rejected with a message. The
  * caller owns the strings in the result and releases them with guard_result_free. */
-guard_result guard_check(const char *sql, const guard_policy *policy);
+PGSAFE_GUARD_API guard_result guard_check(const char *sql, const guard_policy *policy);
 
 /* The same for text of a known length, which need not be NUL-terminated: a NUL byte inside
  * it is rejected as invalid_input instead of silently ending the query early. Use this for
  * text that came from JSON or the network. */
-guard_result guard_check_bytes(const char *sql, size_t length, const guard_policy *policy);
+PGSAFE_GUARD_API guard_result guard_check_bytes(const char *sql, size_t length, const guard_policy *policy);
 
 /* Frees the strings of a result and clears it; safe on a cleared result. */
-void guard_result_free(guard_result *result);
+PGSAFE_GUARD_API void guard_result_free(guard_result *result);
 
 /* The stable name of a reason code ("function_volatile"); "unknown" out of range. */
-const char *guard_reason_name(guard_reason code);
+PGSAFE_GUARD_API const char *guard_reason_name(guard_reason code);
 
 /* "kept", "injected", "clamped", "wrapped" or "none". */
-const char *guard_limit_action_name(guard_limit_action action);
+PGSAFE_GUARD_API const char *guard_limit_action_name(guard_limit_action action);
 
 /* The PostgreSQL grammar version the guard parses with ("15.1"). */
-const char *guard_grammar_version(void);
+PGSAFE_GUARD_API const char *guard_grammar_version(void);
 
 #ifdef __cplusplus
 }
