@@ -56,7 +56,60 @@ static json_object *float_or_string(const db_cell *cell) {
     return json_object_new_string_len(cell->value, (int)cell->length);
 }
 
+/* True when the integer text [start, end) (an optional '-' and digits) fits 64 bits: int64
+ * when negative, uint64 otherwise, as json-c stores it. */
+static bool integer_fits(const char *start, const char *end) {
+    char digits[24];
+    size_t length = (size_t)(end - start);
+    if (length >= sizeof digits)
+        return false;
+    memcpy(digits, start, length);
+    digits[length] = '\0';
+    errno = 0;
+    if (digits[0] == '-')
+        (void)strtoll(digits, NULL, 10);
+    else
+        (void)strtoull(digits, NULL, 10);
+    return errno == 0;
+}
+
+/* json-c clamps an integer beyond 64 bits to the nearest limit, silently (json_parse_int64
+ * takes strtoll's ERANGE result), which would hand the client another number. True when
+ * every integer in the JSON text fits; numbers with a fraction or exponent become doubles
+ * that keep their digits, so they are fine. */
+static bool json_integers_fit(const char *text, size_t length) {
+    bool in_string = false;
+    for (size_t i = 0; i < length; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+            continue;
+        }
+        if (c != '-' && (c < '0' || c > '9'))
+            continue;
+        size_t start = i;
+        bool integer = true;
+        for (; i < length && (text[i] == '-' || text[i] == '+' || text[i] == '.' || text[i] == 'e' || text[i] == 'E' ||
+                              (text[i] >= '0' && text[i] <= '9'));
+             i++)
+            integer = integer && text[i] != '.' && text[i] != 'e' && text[i] != 'E';
+        if (integer && !integer_fits(text + start, text + i))
+            return false;
+        i--; /* the loop steps past the number's last character */
+    }
+    return true;
+}
+
 static json_object *embedded_json(const db_cell *cell) {
+    if (!json_integers_fit(cell->value, cell->length))
+        return json_object_new_string_len(cell->value, (int)cell->length);
     json_tokener *tokener = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH * 4);
     if (tokener == NULL)
         return NULL;

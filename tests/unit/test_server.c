@@ -468,6 +468,29 @@ START_TEST(json_and_jsonb_are_embedded) {
 }
 END_TEST
 
+static bool kept_as_exact_string(unsigned type_oid, const char *value);
+
+START_TEST(json_with_an_integer_beyond_64_bits_is_kept_as_a_string) {
+    /* json-c would clamp these to a 64-bit limit: another number. jsonb writes 1e400 as an integer. */
+    static const unsigned types[] = {OID_JSON, OID_JSONB};
+    static const char *const values[] = {"{\"b\": 12345678901234567890123}", "[-12345678901234567890123]",
+                                         "18446744073709551616", "[1, -9223372036854775809]",
+                                         "{\"a\": {\"b\": [100000000000000000000000000000000000000000000]}}"};
+    for (size_t i = 0; i < ARRAY_LENGTH(types); i++) {
+        for (size_t j = 0; j < ARRAY_LENGTH(values); j++)
+            ck_assert_msg(kept_as_exact_string(types[i], values[j]), "%s: not kept as the exact string", values[j]);
+        /* The limits themselves fit, and digits inside strings or keys are not numbers. */
+        expect_cell(types[i], "[18446744073709551615, -9223372036854775808]", json_type_array,
+                    "[18446744073709551615,-9223372036854775808]");
+        expect_cell(types[i], "{\"12345678901234567890123\": \"-12345678901234567890123\\\"\"}", json_type_object,
+                    "{\"12345678901234567890123\":\"-12345678901234567890123\\\"\"}");
+        /* Numbers with a fraction or exponent keep their digits as doubles. */
+        expect_cell(types[i], "[1e400, 123456789012345678901234.5]", json_type_array,
+                    "[1e400,123456789012345678901234.5]");
+    }
+}
+END_TEST
+
 START_TEST(invalid_json_is_kept_as_a_string) {
     expect_cell(OID_JSONB, "{\"a\":", json_type_string, "\"{\\\"a\\\":\"");
     expect_cell(OID_JSONB, "[1 2]", json_type_string, "\"[1 2]\"");
@@ -2163,6 +2186,7 @@ static Suite *format_suite(void) {
     tcase_add_test(tc, non_finite_floats_are_strings);
     tcase_add_test(tc, numeric_is_a_string);
     tcase_add_test(tc, json_and_jsonb_are_embedded);
+    tcase_add_test(tc, json_with_an_integer_beyond_64_bits_is_kept_as_a_string);
     tcase_add_test(tc, invalid_json_is_kept_as_a_string);
     tcase_add_test(tc, too_deep_json_is_kept_as_a_string);
     tcase_add_test(tc, text_and_other_types_are_strings);
