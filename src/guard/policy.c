@@ -459,8 +459,12 @@ bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *
                               schema, name);
     bool denied = string_in(default_denied_relations, COUNT_OF(default_denied_relations), name) &&
                   !list_contains(policy->allowed_relations, schema, name, false);
-    if (!denied)
-        denied = list_contains(policy->denied_relations, schema, name, true);
+    if (!denied && list_contains(policy->denied_relations, schema, name, true))
+        /* The operator's own list: the built-in catalog's reasons would be wrong about it. */
+        return verdict_reject(verdict, GUARD_RELATION_DENIED, relation->location,
+                              "it is on this server's configured deny list",
+                              "query another relation; this one is kept out of reach by the server's configuration",
+                              "relation \"%s\" is not allowed", name);
     if (!denied)
         return true;
     return verdict_reject(verdict, GUARD_RELATION_DENIED, relation->location,
