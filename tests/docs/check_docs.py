@@ -566,9 +566,23 @@ def clients():
         check(count > 0, path, f"no {kind} example found")
 
 
+def architecture():
+    """Every code name architecture.md gives (a backticked snake_case word) is in the source."""
+    source = ""
+    for name in glob.glob("src/*/*.[ch]") + glob.glob("src/*.c") + glob.glob("include/pgsafe/*.h"):
+        with open(name, encoding="utf-8") as handle:
+            source += handle.read()
+    with open("docs/architecture.md", encoding="utf-8") as handle:
+        names = set(re.findall(r"`([a-z][a-z0-9]*_[a-z0-9_]+)`", handle.read()))
+    for name in sorted(names):
+        check(re.search(r"\b" + name + r"\b", source) is not None, "docs/architecture.md",
+              f"{name} is not a name in src/ or include/")
+
+
 def main():
     console_examples()
     if not FILTER:
+        architecture()
         configuration()
         reason_codes()
         clients()
