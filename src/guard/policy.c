@@ -468,7 +468,8 @@ bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *
                               "relation \"%s\" is not allowed", name);
     if (list_contains(policy->denied_relations, schema, name, true))
         return verdict_reject(verdict, GUARD_RELATION_DENIED, relation->location,
-                              "it is on this server's configured deny list", "query another relation",
+                              "it is on this server's configured deny list",
+                              "query another relation; this one is kept out of reach by the server's configuration",
                               "relation \"%s\" is not allowed", name);
     return true;
 }

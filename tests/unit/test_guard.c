@@ -746,13 +746,21 @@ START_TEST(denied_relations_extend_the_defaults) {
         expect_rejected_with(queries[i], &policy, GUARD_RELATION_DENIED);
     }
     expect_allowed_with("SELECT * FROM not_secrets", &policy);
-    /* Each denial explains itself: the configured list, not the built-in reasons. */
-    guard_result configured = reject("SELECT * FROM secrets", &policy, GUARD_RELATION_DENIED);
-    ck_assert_str_eq(configured.detail, "it is on this server's configured deny list");
-    guard_result_free(&configured);
-    guard_result builtin = reject("SELECT * FROM pg_authid", &policy, GUARD_RELATION_DENIED);
-    ck_assert_ptr_nonnull(strstr(builtin.detail, "passwords"));
-    guard_result_free(&builtin);
+}
+END_TEST
+
+/* The detail of an operator's denial says so, not the built-in catalogs' reasons. */
+START_TEST(denied_relation_detail_names_the_configuration) {
+    static const char *const denied[] = {"secrets", NULL};
+    guard_policy policy = default_policy();
+    policy.denied_relations = denied;
+    guard_result result = reject("SELECT * FROM secrets", &policy, GUARD_RELATION_DENIED);
+    ck_assert_ptr_nonnull(result.detail);
+    ck_assert_str_eq(result.detail, "it is on this server's configured deny list");
+    guard_result_free(&result);
+    result = reject("SELECT * FROM pg_authid", &policy, GUARD_RELATION_DENIED);
+    ck_assert_ptr_nonnull(strstr(result.detail, "passwords"));
+    guard_result_free(&result);
 }
 END_TEST
 
@@ -1422,6 +1430,7 @@ static Suite *policy_suite(void) {
     tcase_add_test(tc, allowed_functions_admit_a_volatile_builtin);
     tcase_add_test(tc, denied_functions_extend_the_deny_list);
     tcase_add_test(tc, denied_relations_extend_the_defaults);
+    tcase_add_test(tc, denied_relation_detail_names_the_configuration);
     tcase_add_test(tc, qualified_deny_entries_catch_unqualified_names);
     tcase_add_test(tc, allowed_relations_remove_from_the_defaults);
     tcase_add_test(tc, max_rows_sets_the_bound);
