@@ -236,22 +236,30 @@ static bool number_option(const cli_config *found, option_id id, long long minim
 }
 
 /* "a, b" -> search_path text with each name quoted, and a text[] literal. */
+bool cli_config_next_name(const char **cursor, const char **name, size_t *length) {
+    const char *p = *cursor;
+    while (*p == ' ' || *p == ',')
+        p++;
+    const char *start = p;
+    while (*p && *p != ',')
+        p++;
+    const char *end = p;
+    while (end > start && end[-1] == ' ')
+        end--;
+    *cursor = p;
+    *name = start;
+    *length = (size_t)(end - start);
+    return end > start;
+}
+
 static bool parse_schemas(const char *text, char **search_path, char **array) {
     strbuf path = {0}, literal = {0};
     strbuf_puts(&literal, "{");
     int count = 0;
-    const char *p = text;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *start = p;
-        while (*p && *p != ',')
-            p++;
-        const char *end = p;
-        while (end > start && end[-1] == ' ')
-            end--;
-        if (end == start)
-            continue;
+    const char *name;
+    size_t length;
+    for (const char *cursor = text; cli_config_next_name(&cursor, &name, &length);) {
+        const char *start = name, *end = name + length;
         strbuf_puts(&path, count ? ", \"" : "\"");
         strbuf_puts(&literal, count ? ",\"" : "\"");
         for (const char *c = start; c < end; c++) {

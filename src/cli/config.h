@@ -44,6 +44,11 @@ void cli_config_free(cli_config *config);
 /* The options' list, one per option with its variable and help, for the usage texts. */
 void cli_config_options_usage(FILE *stream);
 
+/* The next name of a comma-separated list such as "public, sales": skips commas and
+ * spaces and trims the name's trailing spaces. Returns false when no name is left;
+ * *cursor advances past the name. */
+bool cli_config_next_name(const char **cursor, const char **name, size_t *length);
+
 /* The connection setting as serve resolves it without flags: PGSAFE_DSN, then DATABASE_URL;
  * NULL when neither is set (libpq's PG* variables then apply). *source names the variable. */
 const char *cli_config_dsn_from_environment(const char **source);

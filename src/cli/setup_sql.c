@@ -158,21 +158,11 @@ static bool valid_name(const char *what, const char *name, size_t length) {
 }
 
 static bool parse_schema_list(const char *text, names *schemas) {
-    const char *p = text;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *start = p;
-        while (*p && *p != ',')
-            p++;
-        const char *end = p;
-        while (end > start && end[-1] == ' ')
-            end--;
-        if (end == start)
-            continue;
-        if (!valid_name("schema", start, (size_t)(end - start)) || !names_add(schemas, start, (size_t)(end - start)))
+    const char *name;
+    size_t length;
+    for (const char *cursor = text; cli_config_next_name(&cursor, &name, &length);)
+        if (!valid_name("schema", name, length) || !names_add(schemas, name, length))
             return false;
-    }
     if (schemas->count == 0) {
         fprintf(stderr, "pgsafe setup-sql: --schemas must name at least one schema, e.g. public,sales\n");
         return false;
