@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "cli/check.h"
+#include "cli/doctor.h"
 #include "cli/serve.h"
+#include "cli/setup_sql.h"
 #include "pgsafe/guard.h"
 
 #ifndef PGSAFE_VERSION
@@ -16,9 +18,11 @@ static void usage(FILE *stream) {
     fputs("usage: pgsafe <command> [options]\n"
           "\n"
           "commands:\n"
-          "  check     check SQL with the guard, without a database (pgsafe check --help)\n"
-          "  version   print the versions of pgsafe, its PostgreSQL grammar, libpq and json-c (also --version)\n"
-          "  serve     the MCP server over stdio (pgsafe serve --help)\n",
+          "  check      check SQL with the guard, without a database (pgsafe check --help)\n"
+          "  version    print the versions of pgsafe, its PostgreSQL grammar, libpq and json-c (also --version)\n"
+          "  serve      the MCP server over stdio (pgsafe serve --help)\n"
+          "  setup-sql  print the SQL that creates a read-only role for pgsafe (pgsafe setup-sql --help)\n"
+          "  doctor     check what serve's configuration can do: role, TLS, limits (pgsafe doctor --help)\n",
           stream);
 }
 
@@ -50,6 +54,10 @@ int main(int argc, char **argv) {
         status = 0;
     } else if (strcmp(command, "serve") == 0) {
         status = cli_serve_main(argc - 1, argv + 1);
+    } else if (strcmp(command, "setup-sql") == 0) {
+        status = cli_setup_sql_main(argc - 1, argv + 1);
+    } else if (strcmp(command, "doctor") == 0) {
+        status = cli_doctor_main(argc - 1, argv + 1);
     } else {
         fprintf(stderr, "pgsafe: unknown command \"%s\"\n", command);
         usage(stderr);

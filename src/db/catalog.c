@@ -406,3 +406,14 @@ const char *catalog_type_name(const db_catalog *catalog, unsigned type_oid) {
 int64_t catalog_loaded_at(const db_catalog *catalog) {
     return catalog->loaded_at;
 }
+
+size_t catalog_count(const db_catalog *catalog, char kind) {
+    size_t count = 0;
+    /* Each object is noted twice: under "kind\x1fschema\x1fname" and under the bare name. */
+    for (size_t i = 0; i < catalog->entry_capacity; i++) {
+        const char *key = catalog->entries[i].key;
+        if (key != NULL && key[0] == kind && key[2] != '\x1f')
+            count++;
+    }
+    return count;
+}

@@ -35,6 +35,10 @@ const guard_catalog *catalog_for_guard(db_catalog *catalog);
 /* format_type() of a type oid, or NULL if the catalog does not know it. */
 const char *catalog_type_name(const db_catalog *catalog, unsigned type_oid);
 
+/* How many distinct schema-qualified objects of a kind it holds: 'f' functions (and
+ * aggregates), 'o' operators, 't' types. */
+size_t catalog_count(const db_catalog *catalog, char kind);
+
 /* When the catalog was last loaded (db_now_ms), 0 if never. */
 int64_t catalog_loaded_at(const db_catalog *catalog);
 

@@ -145,28 +145,6 @@ void db_options_init(db_options *options) {
     };
 }
 
-/* libpq's messages end with a newline and may span lines; keep one line. */
-static char *one_line(const char *message) {
-    if (message == NULL || *message == '\0')
-        return strdup("unknown error");
-    size_t length = strlen(message);
-    while (length > 0 && (message[length - 1] == '\n' || message[length - 1] == ' '))
-        length--;
-    char *line = str_copy_length(message, length);
-    if (line == NULL)
-        return NULL;
-    /* Fold line breaks and the indentation after them into one space. */
-    char *out = line;
-    for (const char *p = line; *p; p++) {
-        bool space = *p == '\n' || *p == '\t' || *p == ' ';
-        if (space && out > line && out[-1] == ' ')
-            continue;
-        *out++ = space ? ' ' : *p;
-    }
-    *out = '\0';
-    return line;
-}
-
 /* Sends a cancel request for whatever the connection runs. PostgreSQL drops a cancel that
  * lands between two messages of the pipeline, so the loop repeats it (CANCEL_REPEAT_MS)
  * until the call ends. */
@@ -216,7 +194,7 @@ static void fail_call(db_call *call, db_status status, const char *message) {
     call->failed = true;
     result->status = status;
     free(result->message);
-    result->message = one_line(message);
+    result->message = str_one_line(message);
 }
 
 static void fail_from_pg(db_call *call, const PGresult *pg_result) {
@@ -235,8 +213,8 @@ static void fail_from_pg(db_call *call, const PGresult *pg_result) {
     const char *detail = PQresultErrorField(pg_result, PG_DIAG_MESSAGE_DETAIL);
     const char *hint = PQresultErrorField(pg_result, PG_DIAG_MESSAGE_HINT);
     const char *position = PQresultErrorField(pg_result, PG_DIAG_STATEMENT_POSITION);
-    result->detail = detail ? one_line(detail) : NULL;
-    result->hint = hint ? one_line(hint) : NULL;
+    result->detail = detail ? str_one_line(detail) : NULL;
+    result->hint = hint ? str_one_line(hint) : NULL;
     result->error_position = position ? atoi(position) : 0;
 }
 
@@ -438,7 +416,7 @@ static bool run_done(db_pool *pool) {
 
 static void set_last_error(db_pool *pool, const char *message) {
     free(pool->last_error);
-    pool->last_error = one_line(message);
+    pool->last_error = str_one_line(message);
 }
 
 static void connection_down(db_pool *pool, connection *conn, const char *why) {
@@ -507,7 +485,7 @@ static void start_connect(db_pool *pool, connection *conn) {
 /* Server notices (a shutdown warning, say) go to our log, not straight to stderr. */
 static void on_notice(void *context, const char *message) {
     db_pool *pool = context;
-    char *line = one_line(message);
+    char *line = str_one_line(message);
     log_line(pool, 3, "server notice: %s", line ? line : "?");
     free(line);
 }

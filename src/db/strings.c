@@ -102,3 +102,24 @@ void strbuf_free(strbuf *buffer) {
     free(buffer->data);
     *buffer = (strbuf){0};
 }
+
+char *str_one_line(const char *message) {
+    if (message == NULL || *message == '\0')
+        return strdup("unknown error");
+    size_t length = strlen(message);
+    while (length > 0 && (message[length - 1] == '\n' || message[length - 1] == ' '))
+        length--;
+    char *line = str_copy_length(message, length);
+    if (line == NULL)
+        return NULL;
+    /* Fold line breaks and the indentation after them into one space. */
+    char *out = line;
+    for (const char *p = line; *p; p++) {
+        bool space = *p == '\n' || *p == '\t' || *p == ' ';
+        if (space && out > line && out[-1] == ' ')
+            continue;
+        *out++ = space ? ' ' : *p;
+    }
+    *out = '\0';
+    return line;
+}

@@ -14,6 +14,11 @@ char *str_printf(const char *format, ...) __attribute__((format(printf, 1, 2)));
 /* A copy of the first length bytes of text, NUL-terminated (caller frees), or NULL. */
 char *str_copy_length(const char *text, size_t length);
 
+/* libpq's messages end with a newline and may span lines: a copy on one line, line breaks
+ * and the indentation after them folded into one space; "unknown error" for NULL or "".
+ * Caller frees; NULL when out of memory. */
+char *str_one_line(const char *message);
+
 /* The length of the longest prefix of text[0..length) that ends on a UTF-8 character
  * boundary and is at most limit bytes. */
 size_t str_utf8_prefix(const char *text, size_t length, size_t limit);

@@ -1,0 +1,56 @@
+/* The configuration `pgsafe serve` and `pgsafe doctor` share: flags and PGSAFE_* environment
+ * variables (a flag wins over its variable), validated into an mcp_config, and the DSN
+ * resolution (--dsn, PGSAFE_DSN, DATABASE_URL, else libpq's PG* variables).
+ *
+ *   cli_config config;
+ *   int status = cli_config_read(&config, argc, argv);   // argv[0] names the command
+ *   if (status == 0) use(&config.server);
+ *   cli_config_free(&config);                            // whatever status was */
+#ifndef PGSAFE_CLI_CONFIG_H
+#define PGSAFE_CLI_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "mcp/server.h"
+
+#define CLI_OPTION_COUNT 18 /* every option serve takes */
+#define CLI_LIST_COUNT   4  /* allow/deny function/relation */
+
+typedef struct cli_config {
+    mcp_config server;      /* ready for mcp_serve; its strings live as long as this struct */
+    const char *command;    /* "serve", "doctor": for messages */
+    const char *dsn_source; /* "--dsn", "PGSAFE_DSN", "DATABASE_URL", or NULL for libpq's PG* variables */
+    /* Private: the raw values the fields above point into. */
+    const char *values[CLI_OPTION_COUNT];
+    const char *sources[CLI_OPTION_COUNT];
+    bool switches[CLI_OPTION_COUNT];
+    char **lists[CLI_LIST_COUNT]; /* NULL-terminated */
+    size_t list_counts[CLI_LIST_COUNT];
+    char *owned_env_copies[CLI_LIST_COUNT];
+    char *search_path;
+    char *visible_schemas;
+} cli_config;
+
+/* Reads the environment, then argv[1..] (argv[0] is the command's name, used in messages
+ * as "pgsafe NAME: ..."). Returns 0 when config->server is ready, 1 when --help was asked
+ * (nothing printed), 2 after reporting a bad option or value on stderr. Call
+ * cli_config_free afterwards in every case. */
+int cli_config_read(cli_config *config, int argc, char **argv);
+
+void cli_config_free(cli_config *config);
+
+/* The options' list, one per option with its variable and help, for the usage texts. */
+void cli_config_options_usage(FILE *stream);
+
+/* The next name of a comma-separated list such as "public, sales": skips commas and
+ * spaces and trims the name's trailing spaces. Returns false when no name is left;
+ * *cursor advances past the name. */
+bool cli_config_next_name(const char **cursor, const char **name, size_t *length);
+
+/* The connection setting as serve resolves it without flags: PGSAFE_DSN, then DATABASE_URL;
+ * NULL when neither is set (libpq's PG* variables then apply). *source names the variable. */
+const char *cli_config_dsn_from_environment(const char **source);
+
+#endif
