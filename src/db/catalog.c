@@ -98,7 +98,11 @@ struct db_catalog {
     " WHERE pg_catalog.has_schema_privilege(n.oid, 'CREATE') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'"         \
     " UNION ALL "                                                                                                      \
     "SELECT 'create', 'database ' || pg_catalog.quote_ident(pg_catalog.current_database()), NULL, NULL"                \
-    " WHERE pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')"
+    " WHERE pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')"                                \
+    " UNION ALL "                                                                                                      \
+    "SELECT 'member', m.rolname::text, NULL, NULL FROM pg_catalog.pg_roles m"                                          \
+    " WHERE m.rolname IN ('pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program')"               \
+    "   AND pg_catalog.pg_has_role(current_user, m.oid, 'MEMBER')"
 
 static const char load_sql[] = OBJECTS_SQL " UNION ALL " POSTURE_SQL;
 static const char posture_sql[] = POSTURE_SQL;
@@ -322,6 +326,14 @@ static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *
                 add_reason(posture, more);
             free(more);
         }
+        return true;
+    }
+    if (strcmp(kind, "member") == 0 && a != NULL) {
+        /* These roles reach past the tables (files, programs on the server): not read-only. */
+        char *reason = str_printf("member of %s", a);
+        if (reason)
+            add_reason(posture, reason);
+        free(reason);
         return true;
     }
     if (strcmp(kind, "create") == 0 && a != NULL) {

@@ -159,7 +159,8 @@ bool db_pool_idle(const db_pool *pool);
 typedef struct db_posture {
     bool known; /* false until a connection succeeded */
     bool superuser;
-    bool can_write;       /* superuser, or a write privilege on some table, or CREATE somewhere */
+    bool can_write;       /* superuser, a write privilege on some table, CREATE somewhere, or membership in a
+                           * server-file role (pg_read_server_files, pg_write_server_files, pg_execute_server_program) */
     char *role;           /* current_user */
     char *database;       /* current_database() */
     char *server_version; /* server_version */

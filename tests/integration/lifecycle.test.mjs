@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 
 import {
   BIN, PG, READER, RawSession, WRITER, activeStatements, assertCleanSession, baseEnv, callTool, connect,
-  describe, okResult, pgEnv, pollUntil, slowSql, test,
+  describe, okResult, pgEnv, pollUntil, psql, slowSql, test,
 } from './lib/harness.mjs';
 
 const EXPECTED_CAPABILITIES = {
@@ -186,6 +186,28 @@ describe('role posture', () => {
     const { code } = await raw.waitExit(20_000);
     assert.equal(code, 2, raw.stderr());
     assert.match(raw.stderr(), /writ|insert|update|delete/i);
+  });
+
+  test('a member of pg_read_server_files is not a read-only role: warned, and refused with --refuse-writable-role', async () => {
+    const role = 'pgsafe_file_reader';
+    psql(`DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN IN ROLE pg_read_server_files; ` +
+      `GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}`);
+    try {
+      const session = await connect({ user: role });
+      try {
+        const text = session.client.getInstructions();
+        assert.match(text, /warning: the role can write \(member of pg_read_server_files\)/i, text);
+      } finally {
+        await session.close();
+      }
+      const raw = new RawSession({ user: role, env: { PGSAFE_REFUSE_WRITABLE_ROLE: '1' } });
+      raw.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+      const { code } = await raw.waitExit(20_000);
+      assert.equal(code, 2, raw.stderr());
+      assert.match(raw.stderr(), /member of pg_read_server_files/);
+    } finally {
+      psql(`DROP OWNED BY ${role}; DROP ROLE ${role}`);
+    }
   });
 
   test('--refuse-writable-role as pgsafe_reader: serves', async () => {

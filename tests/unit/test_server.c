@@ -1047,6 +1047,24 @@ START_TEST(other_attributes_can_write) {
 }
 END_TEST
 
+/* Server-file roles reach past the tables: a member is not a read-only role. */
+START_TEST(server_file_roles_can_write) {
+    static const catalog_row rows[] = {
+        {"role", "reader", "shop", "15.4"},
+        {"member", "pg_read_server_files", NULL, NULL},
+        {"member", "pg_execute_server_program", NULL, NULL},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert(!posture.superuser);
+    ck_assert(posture.can_write);
+    ck_assert_str_eq(posture.write_reasons, "member of pg_read_server_files, member of pg_execute_server_program");
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
 START_TEST(write_rows_name_the_tables_and_how_many_more) {
     /* The query returns the first three tables and the total count of them. */
     static const catalog_row rows[] = {
@@ -2221,6 +2239,7 @@ static Suite *catalog_suite(void) {
     tcase_add_test(tc, superuser_can_write_and_says_it_all);
     tcase_add_test(tc, superuser_is_named_whatever_the_row_order);
     tcase_add_test(tc, other_attributes_can_write);
+    tcase_add_test(tc, server_file_roles_can_write);
     tcase_add_test(tc, write_rows_name_the_tables_and_how_many_more);
     tcase_add_test(tc, write_rows_without_more);
     tcase_add_test(tc, create_rows);
