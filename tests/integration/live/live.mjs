@@ -29,7 +29,9 @@ const ROLES = [
 const CHANNELS = ['jobs', 'cache_invalidate', 'x'];
 // Without its own within_ms, a call must come back within the statement timeout plus this.
 const DEFAULT_BOUND_MS = STATEMENT_TIMEOUT_MS + 15_000;
-const SERVE_ARGS = ['--statement-timeout', String(STATEMENT_TIMEOUT_MS), '--lock-timeout', '500', '--log-level', 'error'];
+// LIVE_SERVE_ARGS adds options, e.g. a weaker policy to see the oracles fail through pgsafe.
+const SERVE_ARGS = ['--statement-timeout', String(STATEMENT_TIMEOUT_MS), '--lock-timeout', '500', '--log-level', 'error',
+  ...(process.env.LIVE_SERVE_ARGS ?? '').split(' ').filter(Boolean)];
 
 const entries = fs.readFileSync(path.join(ROOT, 'corpus/adversarial.jsonl'), 'utf8')
   .split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l))
