@@ -15,6 +15,11 @@
 #define BACKOFF_MAX_MS   5000
 #define CANCEL_REPEAT_MS 100 /* a cancel is repeated this often while its call runs */
 #define CANCEL_REPEATS   20
+/* How long a call may run past the statement timeout before pgsafe stops waiting for the
+ * server. statement_timeout fires inside the backend, and a cancel request is delivered to
+ * that same backend, so a backend that no longer runs (stopped, swapped out, its host gone
+ * without a reset) would otherwise hold the call, and the client, forever. */
+#define DEADLINE_GRACE_MS 5000
 
 /* The settings every transaction pins, as one statement so the pipeline stays short.
  * standard_conforming_strings is pinned because the guard parsed with it on. */
@@ -654,6 +659,25 @@ static void read_results(db_pool *pool, connection *conn) {
     }
 }
 
+/* When pgsafe gives up on the call the connection runs. */
+static int64_t call_deadline_ms(const db_pool *pool, const connection *conn) {
+    return conn->call->started_ms + pool->options.statement_timeout_ms + DEADLINE_GRACE_MS;
+}
+
+/* The server did not answer by the deadline: the call fails, the connection is closed (its
+ * backend may wake up later; it then finds the socket gone and ends) and a new one opens. */
+static void expire_call(db_pool *pool, connection *conn) {
+    char *message = str_printf("the database did not answer within %d ms after the statement timeout (%d ms); "
+                               "the connection was closed and pgsafe reconnects, so the call can be retried",
+                               DEADLINE_GRACE_MS, pool->options.statement_timeout_ms);
+    log_line(pool, 1, "%s", message ? message : "the database did not answer after the statement timeout");
+    fail_call(conn->call, conn->call->cancelled ? DB_CANCELLED : DB_CONNECTION_LOST,
+              conn->call->cancelled ? "the call was cancelled" : message ? message : "the database did not answer");
+    free(message);
+    connection_down(pool, conn, NULL);
+    conn->retry_at_ms = 0;
+}
+
 static void service_connection(db_pool *pool, connection *conn, short revents) {
     if (conn->state == CONNECTION_CONNECTING) {
         if (revents & (POLLIN | POLLOUT | POLLERR | POLLHUP))
@@ -843,8 +867,11 @@ int db_pool_timeout(const db_pool *pool) {
             due = conn->retry_at_ms;
         else if (conn->state == CONNECTION_CONNECTING)
             due = conn->connect_started_ms + (int64_t)pool->options.connect_timeout_seconds * 1000;
-        else if (conn->state == CONNECTION_BUSY && conn->cancel_sent && conn->cancels < CANCEL_REPEATS)
-            due = conn->cancel_sent_ms + CANCEL_REPEAT_MS;
+        else if (conn->state == CONNECTION_BUSY) {
+            due = call_deadline_ms(pool, conn);
+            if (conn->cancel_sent && conn->cancels < CANCEL_REPEATS && conn->cancel_sent_ms + CANCEL_REPEAT_MS < due)
+                due = conn->cancel_sent_ms + CANCEL_REPEAT_MS;
+        }
         if (due >= 0 && (soonest < 0 || due < soonest))
             soonest = due;
     }
@@ -976,6 +1003,10 @@ void db_pool_process(db_pool *pool, const struct pollfd *fds, int count) {
     int64_t now = db_now_ms();
     for (int i = 0; i < pool->connection_count; i++) {
         connection *conn = &pool->connections[i];
+        if (conn->state == CONNECTION_BUSY && now >= call_deadline_ms(pool, conn)) {
+            expire_call(pool, conn);
+            continue;
+        }
         if (conn->state == CONNECTION_BUSY && conn->cancel_sent && conn->cancels < CANCEL_REPEATS &&
             now - conn->cancel_sent_ms >= CANCEL_REPEAT_MS)
             send_cancel(pool, conn);
