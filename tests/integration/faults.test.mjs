@@ -1,6 +1,6 @@
 // Faults around a running pgsafe serve: a backend terminated or killed mid-query, the
 // postmaster restarted with a call in flight, a backend or the whole postmaster paused with
-// SIGSTOP, stdin closed and SIGTERM with several calls in flight. Each asserts the documented
+// SIGSTOP (at start, and while a cancel request is due), stdin closed and SIGTERM with several calls in flight. Each asserts the documented
 // behaviour: a clear isError result, no hang past the statement timeout plus pgsafe's grace
 // (docs/configuration.md, "Limits on time"), recovery once the database is back, exit
 // status 0 on shutdown. A cluster of its own (outage.test.mjs covers the database down at
@@ -50,6 +50,12 @@ const active = (marker) => activeStatements(marker, cluster);
 function pgsafeBackends() {
   const out = sql("SELECT pid FROM pg_stat_activity WHERE application_name = 'pgsafe' ORDER BY pid");
   return out === '' ? [] : out.split('\n').map(Number);
+}
+
+/** How often the cluster's log says it is ready (once more after each crash restart). */
+function readyCount() {
+  const log = fs.readFileSync(path.join(dir, 'server.log'), 'utf8');
+  return log.split('database system is ready to accept connections').length - 1;
 }
 
 function session(args = []) {
@@ -117,10 +123,13 @@ describe('a backend lost mid-query', () => {
       const pid = Number(psqlValue(`SELECT pid FROM pg_stat_activity WHERE query LIKE '%10203%' AND pid <> pg_backend_pid()`,
         { pg: cluster, database: 'postgres' }));
       assert.ok(pid > 0);
+      const readyBefore = readyCount();
       process.kill(pid, 'SIGKILL');
       const text = errorText(rawToolResult(await response), 'the killed call');
       assert.match(text, /connection|terminat|closed|lost/i);
       await raw.assertPing();
+      // The postmaster's crash restart may come after a first call already succeeded.
+      await pollUntil(() => readyCount() > readyBefore, { timeoutMs: 30_000, what: 'the crash restart to finish' });
       await eventuallyAnswers(raw, 'SELECT 2 AS two', [[2]]);
       await shutDown(raw);
     } finally {
@@ -201,6 +210,31 @@ describe('a database that stops answering (SIGSTOP)', () => {
     } finally {
       resume(postmaster);
       if (raw) await raw.close();
+    }
+  });
+});
+
+describe('a paused postmaster and cancellation', () => {
+  test('a cancel while the postmaster is paused: the server keeps answering, and recovers once it resumes', async () => {
+    const postmaster = Number(fs.readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const raw = session(['--pool-size', '1', '--statement-timeout', '3000']);
+    try {
+      await raw.initialize();
+      await startSlow(raw, '10231', 'cancel-paused');
+      pause(postmaster);
+      // The cancel request goes to the postmaster, which does not answer: sending it must not
+      // stop the loop (PQcancel blocks until the postmaster closes the connection).
+      raw.notify('notifications/cancelled', { requestId: 'cancel-paused', reason: 'test' });
+      await raw.assertPing('ping while the cancel request cannot be delivered');
+      const check = rawToolResult(await raw.request('tools/call', { name: 'check_sql', arguments: { sql: 'SELECT 1' } }));
+      assert.equal(check.structuredContent?.allowed, true);
+      resume(postmaster);
+      await eventuallyAnswers(raw, 'SELECT 10 AS ten', [[10]]);
+      assert.deepEqual(raw.messages.filter((m) => m.id === 'cancel-paused'), [], 'no response for the cancelled request');
+      await shutDown(raw);
+    } finally {
+      resume(postmaster);
+      await raw.close();
     }
   });
 });
