@@ -497,11 +497,8 @@ static void set_last_error(db_pool *pool, const char *message) {
     pool->last_error = one_line(message);
 }
 
+/* why may be PQerrorMessage(conn->pg), which PQfinish frees: the connection closes last. */
 static void connection_down(db_pool *pool, connection *conn, const char *why) {
-    if (conn->pg) {
-        PQfinish(conn->pg);
-        conn->pg = NULL;
-    }
     if (conn->call) {
         db_call *call = conn->call;
         conn->call = NULL;
@@ -517,6 +514,10 @@ static void connection_down(db_pool *pool, connection *conn, const char *why) {
             free(message);
         }
         finish(pool, call);
+    }
+    if (conn->pg) {
+        PQfinish(conn->pg);
+        conn->pg = NULL;
     }
     conn->state = CONNECTION_DOWN;
     conn->cancel_sent = false;
