@@ -139,19 +139,23 @@ describe('a backend lost mid-query', () => {
 
   test('the postmaster restarted with a call in flight: that call and calls while down fail clearly, later calls work', async () => {
     const raw = session(['--pool-size', '2', '--statement-timeout', '60000']);
+    let stopped = false;
     try {
       await raw.initialize();
       const { response } = await startSlow(raw, '10205', 'restarted');
       pgThrowaway('stop', dir);
+      stopped = true;
       const inFlight = errorText(rawToolResult(await response), 'the call in flight');
       assert.match(inFlight, /terminat|shut|connection|closed|lost/i);
       const during = errorText(await call(raw, 'SELECT 3 AS three'), 'a call while down');
       assert.match(during, /unavailable|connect|no such file|refused/i);
       await raw.assertPing();
       pgThrowaway('start', dir);
+      stopped = false;
       await eventuallyAnswers(raw, 'SELECT 4 AS four', [[4]]);
       await shutDown(raw);
     } finally {
+      if (stopped) pgThrowaway('start', dir); // the later tests need the cluster
       await raw.close();
     }
   });
