@@ -2,7 +2,9 @@
  * read-only transaction per call, results read row by row under a byte budget. Everything
  * runs from db_pool_process, called by the server's poll() loop. */
 #include <assert.h>
+#include <errno.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +17,12 @@
 #define BACKOFF_MAX_MS   5000
 #define CANCEL_REPEAT_MS 100 /* a cancel is repeated this often while its call runs */
 #define CANCEL_REPEATS   20
+/* How long a call may run past the statement timeout before pgsafe stops waiting for the
+ * server. statement_timeout fires inside the backend, and a cancel request is delivered to
+ * that same backend, so a backend that no longer runs (stopped, swapped out, its host gone
+ * without a reset) would otherwise hold the call, and the client, forever. */
+#define DEADLINE_GRACE_MS       5000
+#define SHUTDOWN_CANCEL_WAIT_MS 2000 /* how long shutdown waits for its cancel requests to land */
 
 /* The settings every transaction pins, as one statement so the pipeline stays short.
  * standard_conforming_strings is pinned because the guard parsed with it on. */
@@ -145,18 +153,66 @@ void db_options_init(db_options *options) {
     };
 }
 
+/* Cancel requests in flight, across pools: db_pool_free waits for them (briefly). */
+static pthread_mutex_t cancels_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cancels_done = PTHREAD_COND_INITIALIZER;
+static int cancels_running;
+
+/* PQcancel connects to the postmaster and waits for it to close the connection: with the
+ * postmaster stopped or unreachable it blocks, so it runs on a thread of its own and the
+ * loop goes on (the call's deadline still ends the call). The thread owns the PGcancel. */
+static void *cancel_thread(void *argument) {
+    PGcancel *cancel = argument;
+    char message[256];
+    (void)PQcancel(cancel, message, sizeof message); /* failure: the deadline still bounds the call */
+    PQfreeCancel(cancel);
+    pthread_mutex_lock(&cancels_lock);
+    cancels_running--;
+    pthread_cond_broadcast(&cancels_done);
+    pthread_mutex_unlock(&cancels_lock);
+    return NULL;
+}
+
 /* Sends a cancel request for whatever the connection runs. PostgreSQL drops a cancel that
  * lands between two messages of the pipeline, so the loop repeats it (CANCEL_REPEAT_MS)
  * until the call ends. */
 static void send_cancel(db_pool *pool, connection *conn) {
     PGcancel *cancel = PQgetCancel(conn->pg);
-    char message[256];
-    if (cancel == NULL || !PQcancel(cancel, message, sizeof message))
-        log_line(pool, 1, "could not send a cancel request: %s", cancel ? message : "out of memory");
-    PQfreeCancel(cancel);
+    pthread_attr_t attributes;
+    pthread_t thread;
+    int error = ENOMEM;
+    if (cancel != NULL && (error = pthread_attr_init(&attributes)) == 0) {
+        pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+        pthread_mutex_lock(&cancels_lock);
+        error = pthread_create(&thread, &attributes, cancel_thread, cancel);
+        if (error == 0)
+            cancels_running++;
+        pthread_mutex_unlock(&cancels_lock);
+        pthread_attr_destroy(&attributes);
+    }
+    if (error != 0) {
+        log_line(pool, 1, "could not send a cancel request: %s", strerror(error));
+        PQfreeCancel(cancel);
+    }
     conn->cancel_sent = true;
     conn->cancel_sent_ms = db_now_ms();
     conn->cancels++;
+}
+
+/* Waits until every cancel request sent has been delivered, or timeout_ms passed. */
+static void wait_for_cancels(int timeout_ms) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&cancels_lock);
+    while (cancels_running > 0 && pthread_cond_timedwait(&cancels_done, &cancels_lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&cancels_lock);
 }
 
 /* ---- results ---- */
@@ -419,11 +475,8 @@ static void set_last_error(db_pool *pool, const char *message) {
     pool->last_error = str_one_line(message);
 }
 
+/* why may be PQerrorMessage(conn->pg), which PQfinish frees: the connection closes last. */
 static void connection_down(db_pool *pool, connection *conn, const char *why) {
-    if (conn->pg) {
-        PQfinish(conn->pg);
-        conn->pg = NULL;
-    }
     if (conn->call) {
         db_call *call = conn->call;
         conn->call = NULL;
@@ -439,6 +492,10 @@ static void connection_down(db_pool *pool, connection *conn, const char *why) {
             free(message);
         }
         finish(pool, call);
+    }
+    if (conn->pg) {
+        PQfinish(conn->pg);
+        conn->pg = NULL;
     }
     conn->state = CONNECTION_DOWN;
     conn->cancel_sent = false;
@@ -632,6 +689,27 @@ static void read_results(db_pool *pool, connection *conn) {
     }
 }
 
+/* When pgsafe gives up on the call the connection runs. */
+static int64_t call_deadline_ms(const db_pool *pool, const connection *conn) {
+    return conn->call->started_ms + pool->options.statement_timeout_ms + DEADLINE_GRACE_MS;
+}
+
+/* The server did not answer by the deadline: the call fails, the connection is closed (its
+ * backend may wake up later; it then finds the socket gone and ends) and a new one opens. */
+static void expire_call(db_pool *pool, connection *conn) {
+    char *message = str_printf("the database did not answer within %d ms after the statement timeout (%d ms); "
+                               "the connection was closed and pgsafe reconnects, so the call can be retried",
+                               DEADLINE_GRACE_MS, pool->options.statement_timeout_ms);
+    log_line(pool, 1, "%s", message ? message : "the database did not answer after the statement timeout");
+    fail_call(conn->call, conn->call->cancelled ? DB_CANCELLED : DB_CONNECTION_LOST,
+              conn->call->cancelled ? "the call was cancelled"
+              : message             ? message
+                                    : "the database did not answer");
+    free(message);
+    connection_down(pool, conn, NULL);
+    conn->retry_at_ms = 0;
+}
+
 static void service_connection(db_pool *pool, connection *conn, short revents) {
     if (conn->state == CONNECTION_CONNECTING) {
         if (revents & (POLLIN | POLLOUT | POLLERR | POLLHUP))
@@ -708,15 +786,27 @@ static void fail_queued(db_pool *pool, db_status status, const char *message) {
 void db_pool_free(db_pool *pool) {
     if (pool == NULL)
         return;
-    for (int i = 0; i < pool->connection_count; i++) {
-        connection *conn = &pool->connections[i];
-        if (conn->state == CONNECTION_BUSY && conn->call && conn->call->kind == CALL_STATEMENT) {
-            /* Twice, a moment apart: the first may land between the pipeline's messages. */
-            send_cancel(pool, conn);
+    /* Twice, a moment apart: the first may land between the pipeline's messages. Delivered
+     * before the connections close, or a statement that sends nothing would run on (within a
+     * bound: a postmaster that does not answer must not hold the shutdown). */
+    bool cancelled = false;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < pool->connection_count; i++) {
+            connection *conn = &pool->connections[i];
+            if (conn->state == CONNECTION_BUSY && conn->call && conn->call->kind == CALL_STATEMENT) {
+                send_cancel(pool, conn);
+                cancelled = true;
+            }
+        }
+        if (cancelled && round == 0) {
             struct timespec pause = {.tv_sec = 0, .tv_nsec = 20 * 1000000};
             nanosleep(&pause, NULL);
-            send_cancel(pool, conn);
         }
+    }
+    if (cancelled)
+        wait_for_cancels(SHUTDOWN_CANCEL_WAIT_MS);
+    for (int i = 0; i < pool->connection_count; i++) {
+        connection *conn = &pool->connections[i];
         if (conn->call) {
             db_call *call = conn->call;
             conn->call = NULL;
@@ -821,8 +911,11 @@ int db_pool_timeout(const db_pool *pool) {
             due = conn->retry_at_ms;
         else if (conn->state == CONNECTION_CONNECTING)
             due = conn->connect_started_ms + (int64_t)pool->options.connect_timeout_seconds * 1000;
-        else if (conn->state == CONNECTION_BUSY && conn->cancel_sent && conn->cancels < CANCEL_REPEATS)
-            due = conn->cancel_sent_ms + CANCEL_REPEAT_MS;
+        else if (conn->state == CONNECTION_BUSY) {
+            due = call_deadline_ms(pool, conn);
+            if (conn->cancel_sent && conn->cancels < CANCEL_REPEATS && conn->cancel_sent_ms + CANCEL_REPEAT_MS < due)
+                due = conn->cancel_sent_ms + CANCEL_REPEAT_MS;
+        }
         if (due >= 0 && (soonest < 0 || due < soonest))
             soonest = due;
     }
@@ -954,6 +1047,10 @@ void db_pool_process(db_pool *pool, const struct pollfd *fds, int count) {
     int64_t now = db_now_ms();
     for (int i = 0; i < pool->connection_count; i++) {
         connection *conn = &pool->connections[i];
+        if (conn->state == CONNECTION_BUSY && now >= call_deadline_ms(pool, conn)) {
+            expire_call(pool, conn);
+            continue;
+        }
         if (conn->state == CONNECTION_BUSY && conn->cancel_sent && conn->cancels < CANCEL_REPEATS &&
             now - conn->cancel_sent_ms >= CANCEL_REPEAT_MS)
             send_cancel(pool, conn);

@@ -120,10 +120,223 @@ jsonrpc_line_kind jsonrpc_reader_next(jsonrpc_reader *reader, const char **line,
     }
 }
 
+/* ---- a strict RFC 8259 check ----
+ * json-c accepts more than JSON even with JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8
+ * (0.16: single-quoted strings, NaN and Infinity, raw control characters in strings, "1.",
+ * overlong, surrogate and above-U+10FFFF UTF-8 forms). A gateway must not guess what a
+ * malformed line meant, so every line is checked against the grammar first and json-c only
+ * builds the value of text that passed. Lone surrogate escapes are refused too (RFC 7493,
+ * I-JSON): json-c would quietly turn them into U+FFFD. */
+
+#define JSON_MAX_DEPTH 64 /* json-c's own nesting limit, so both agree */
+
+typedef struct json_scan {
+    const unsigned char *at, *end;
+    int depth;
+} json_scan;
+
+static void skip_space(json_scan *scan) {
+    while (scan->at < scan->end && (*scan->at == ' ' || *scan->at == '\t' || *scan->at == '\n' || *scan->at == '\r'))
+        scan->at++;
+}
+
+static bool take_byte(json_scan *scan, unsigned char byte) {
+    if (scan->at < scan->end && *scan->at == byte) {
+        scan->at++;
+        return true;
+    }
+    return false;
+}
+
+static bool byte_between(json_scan *scan, unsigned char low, unsigned char high) {
+    if (scan->at < scan->end && *scan->at >= low && *scan->at <= high) {
+        scan->at++;
+        return true;
+    }
+    return false;
+}
+
+/* One well-formed UTF-8 sequence of two to four bytes (Unicode's table 3-7): no overlong
+ * form, no surrogate, nothing above U+10FFFF. */
+static bool scan_utf8(json_scan *scan) {
+    unsigned char lead = *scan->at++;
+    int continuation;
+    unsigned char low = 0x80, high = 0xBF; /* the range of the first continuation byte */
+    if (lead >= 0xC2 && lead <= 0xDF)
+        continuation = 1;
+    else if (lead >= 0xE0 && lead <= 0xEF) {
+        continuation = 2;
+        if (lead == 0xE0)
+            low = 0xA0;
+        else if (lead == 0xED)
+            high = 0x9F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        continuation = 3;
+        if (lead == 0xF0)
+            low = 0x90;
+        else if (lead == 0xF4)
+            high = 0x8F;
+    } else
+        return false;
+    if (!byte_between(scan, low, high))
+        return false;
+    for (int i = 1; i < continuation; i++)
+        if (!byte_between(scan, 0x80, 0xBF))
+            return false;
+    return true;
+}
+
+static bool scan_hex4(json_scan *scan, unsigned *value) {
+    *value = 0;
+    for (int i = 0; i < 4; i++) {
+        if (scan->at >= scan->end)
+            return false;
+        unsigned char c = *scan->at++;
+        unsigned digit;
+        if (c >= '0' && c <= '9')
+            digit = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            digit = (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            digit = (unsigned)(c - 'A' + 10);
+        else
+            return false;
+        *value = *value * 16 + digit;
+    }
+    return true;
+}
+
+/* A string, the opening quote already taken. */
+static bool scan_string(json_scan *scan) {
+    while (scan->at < scan->end) {
+        unsigned char c = *scan->at;
+        if (c == '"') {
+            scan->at++;
+            return true;
+        }
+        if (c < 0x20)
+            return false; /* control characters must be escaped */
+        if (c >= 0x80) {
+            if (!scan_utf8(scan))
+                return false;
+            continue;
+        }
+        scan->at++;
+        if (c != '\\')
+            continue;
+        if (scan->at >= scan->end)
+            return false;
+        c = *scan->at++;
+        if (c != '\0' && strchr("\"\\/bfnrt", c) != NULL)
+            continue;
+        unsigned unit;
+        if (c != 'u' || !scan_hex4(scan, &unit))
+            return false;
+        if (unit >= 0xDC00 && unit <= 0xDFFF)
+            return false; /* a low surrogate without its high half */
+        if (unit >= 0xD800 && unit <= 0xDBFF) {
+            unsigned low;
+            if (!take_byte(scan, '\\') || !take_byte(scan, 'u') || !scan_hex4(scan, &low) || low < 0xDC00 ||
+                low > 0xDFFF)
+                return false;
+        }
+    }
+    return false;
+}
+
+static bool scan_digits(json_scan *scan) {
+    if (!byte_between(scan, '0', '9'))
+        return false;
+    while (byte_between(scan, '0', '9'))
+        ;
+    return true;
+}
+
+/* -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
+static bool scan_number(json_scan *scan) {
+    take_byte(scan, '-');
+    if (!take_byte(scan, '0') && !scan_digits(scan))
+        return false;
+    if (take_byte(scan, '.') && !scan_digits(scan))
+        return false;
+    if (take_byte(scan, 'e') || take_byte(scan, 'E')) {
+        if (!take_byte(scan, '+'))
+            take_byte(scan, '-');
+        if (!scan_digits(scan))
+            return false;
+    }
+    return true;
+}
+
+static bool scan_literal(json_scan *scan, const char *word) {
+    size_t length = strlen(word);
+    if ((size_t)(scan->end - scan->at) < length || memcmp(scan->at, word, length) != 0)
+        return false;
+    scan->at += length;
+    return true;
+}
+
+static bool scan_value(json_scan *scan);
+
+/* The members of an object or the elements of an array, the opening bracket already taken. */
+static bool scan_container(json_scan *scan, bool object) {
+    if (++scan->depth > JSON_MAX_DEPTH)
+        return false;
+    unsigned char close = object ? '}' : ']';
+    skip_space(scan);
+    if (take_byte(scan, close)) {
+        scan->depth--;
+        return true;
+    }
+    for (;;) {
+        if (object) {
+            if (!take_byte(scan, '"') || !scan_string(scan))
+                return false;
+            skip_space(scan);
+            if (!take_byte(scan, ':'))
+                return false;
+        }
+        if (!scan_value(scan))
+            return false;
+        if (take_byte(scan, close)) {
+            scan->depth--;
+            return true;
+        }
+        if (!take_byte(scan, ','))
+            return false;
+        skip_space(scan);
+    }
+}
+
+/* A value with the whitespace around it. */
+static bool scan_value(json_scan *scan) {
+    skip_space(scan);
+    if (scan->at >= scan->end)
+        return false;
+    bool ok;
+    switch (*scan->at) {
+    case '{': scan->at++, ok = scan_container(scan, true); break;
+    case '[': scan->at++, ok = scan_container(scan, false); break;
+    case '"': scan->at++, ok = scan_string(scan); break;
+    case 't': ok = scan_literal(scan, "true"); break;
+    case 'f': ok = scan_literal(scan, "false"); break;
+    case 'n': ok = scan_literal(scan, "null"); break;
+    default: ok = scan_number(scan); break;
+    }
+    skip_space(scan);
+    return ok;
+}
+
+/* True when the bytes are exactly one JSON text (RFC 8259), nested at most JSON_MAX_DEPTH deep. */
+static bool json_text_valid(const char *text, size_t length) {
+    json_scan scan = {.at = (const unsigned char *)text, .end = (const unsigned char *)text + length};
+    return scan_value(&scan) && scan.at == scan.end;
+}
+
 json_object *jsonrpc_parse(const char *line, size_t length) {
-    if (memchr(line, '\0', length) != NULL)
-        return NULL; /* JSON text never holds a raw NUL */
-    json_tokener *tokener = json_tokener_new_ex(64);
+    if (!json_text_valid(line, length))
+        return NULL; /* a raw NUL is caught here too: it is neither whitespace nor allowed in a string */
+    json_tokener *tokener = json_tokener_new_ex(JSON_MAX_DEPTH);
     if (tokener == NULL)
         return NULL;
     json_tokener_set_flags(tokener, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);

@@ -1958,6 +1958,54 @@ START_TEST(non_json_extensions_are_rejected) {
 }
 END_TEST
 
+/* What json-c 0.16 accepts even with JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8. */
+START_TEST(json_c_leniencies_are_rejected) {
+    EXPECT_REJECTED("{'a':1}");
+    EXPECT_REJECTED("{\"a\":NaN}");
+    EXPECT_REJECTED("{\"a\":Infinity}");
+    EXPECT_REJECTED("{\"a\":-Infinity}");
+    EXPECT_REJECTED("[nan]");
+    EXPECT_REJECTED("{\"a\":1.}");
+    EXPECT_REJECTED("[1.e5]");
+    EXPECT_REJECTED("[-]");
+    EXPECT_REJECTED("[1e]");
+    EXPECT_REJECTED("[1e+]");
+    EXPECT_REJECTED("{\"a\":\"x\ty\"}"); /* a raw tab inside a string */
+    EXPECT_REJECTED("{\"a\":\"x\ry\"}"); /* a raw CR inside a string */
+    EXPECT_REJECTED("{\"a\":\"\x01\"}"); /* any control character */
+    EXPECT_REJECTED("{\"a\":\"\x1F\"}");
+    EXPECT_REJECTED("{\"a\":\"\xC0\xAF\"}");         /* an overlong '/' */
+    EXPECT_REJECTED("{\"a\":\"\xC1\xBF\"}");         /* an overlong 2-byte form */
+    EXPECT_REJECTED("{\"a\":\"\xE0\x80\xAF\"}");     /* an overlong 3-byte form */
+    EXPECT_REJECTED("{\"a\":\"\xF0\x80\x80\xAF\"}"); /* an overlong 4-byte form */
+    EXPECT_REJECTED("{\"a\":\"\xED\xA0\x80\"}");     /* a UTF-16 surrogate encoded in UTF-8 */
+    EXPECT_REJECTED("{\"a\":\"\xED\xBF\xBF\"}");
+    EXPECT_REJECTED("{\"a\":\"\xF4\x90\x80\x80\"}"); /* above U+10FFFF */
+    EXPECT_REJECTED("{\"a\":\"\xF5\x80\x80\x80\"}");
+    EXPECT_REJECTED("{\"a\":\"\\ud800\"}"); /* a lone high surrogate escape */
+    EXPECT_REJECTED("{\"a\":\"\\ud800x\"}");
+    EXPECT_REJECTED("{\"a\":\"\\ud800\\u0041\"}"); /* a high surrogate before a non-surrogate */
+    EXPECT_REJECTED("{\"a\":\"\\udc00\"}");        /* a lone low surrogate escape */
+    EXPECT_REJECTED("{\"a\":\"\\ude00\\ud83d\"}"); /* a pair in the wrong order */
+    EXPECT_REJECTED("{\"a\":\"\\u12\"}");
+    EXPECT_REJECTED("{\"a\":\"\\u12G4\"}");
+    EXPECT_REJECTED("{\"a\" 1}");
+    EXPECT_REJECTED("{\"a\":1 \"b\":2}");
+    EXPECT_REJECTED("[1 2]");
+    EXPECT_REJECTED("{,}");
+    EXPECT_REJECTED("[,1]");
+    EXPECT_REJECTED("{\"a\"}");
+    EXPECT_REJECTED("{1:2}");
+    /* The edges of what is valid. */
+    EXPECT_ACCEPTED("{\"a\":\"\xC2\x80\xDF\xBF\xE0\xA0\x80\xED\x9F\xBF\xEE\x80\x80\xF0\x90\x80\x80\xF4\x8F\xBF\xBF\"}");
+    EXPECT_ACCEPTED("{\"a\":\"\\ud800\\udc00\\udbff\\udfff\\u0041\\u00e9\\uFFFF\"}");
+    EXPECT_ACCEPTED("[0,-0,0.5,-0.0e0,1E-7,1e+7,12345678901234567890123,1e309]");
+    EXPECT_ACCEPTED("{\"a\":\"\x7F\"}"); /* DEL is not a control character to JSON */
+    EXPECT_ACCEPTED(" [ ] ");
+    EXPECT_ACCEPTED("{\"\":\"\"}");
+}
+END_TEST
+
 START_TEST(deep_nesting_is_rejected_without_a_crash) {
     char *text = nested_arrays(64);
     bool accepted = parses(text, strlen(text));
@@ -2286,6 +2334,7 @@ static Suite *parse_suite(void) {
     tcase_add_test(tc, invalid_utf8_is_rejected);
     tcase_add_test(tc, nul_in_the_line_is_rejected);
     tcase_add_test(tc, non_json_extensions_are_rejected);
+    tcase_add_test(tc, json_c_leniencies_are_rejected);
     tcase_add_test(tc, deep_nesting_is_rejected_without_a_crash);
     return suite;
 }

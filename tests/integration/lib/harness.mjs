@@ -65,9 +65,13 @@ process.on('exit', () => {
   }
 });
 
-/** The environment a spawned pgsafe gets: nothing from ours but PATH and HOME, plus extra. */
+// Passed through to every spawned pgsafe, for the sanitizer run (scripts/test).
+const SANITIZER_VARIABLES = ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'];
+
+/** The environment a spawned pgsafe gets: nothing from ours but PATH, HOME and the sanitizer options, plus extra. */
 export function baseEnv(extra = {}) {
   const env = { PATH: process.env.PATH, HOME: process.env.HOME || '/root', LANG: 'C.UTF-8' };
+  for (const name of SANITIZER_VARIABLES) if (process.env[name]) env[name] = process.env[name];
   return { ...env, ...extra };
 }
 
