@@ -229,7 +229,13 @@ static db_pool *pool_of(const mcp_request *request) {
 /* The text of a failed call for the model: what happened and what to do. */
 static char *database_failure_text(const mcp_request *request, const db_result *result) {
     strbuf text = {0};
-    if (result->status == DB_SQL_ERROR) {
+    /* 57P: the server or an administrator ended the session (terminate, shutdown, crash). */
+    bool session_ended = result->sqlstate && strncmp(result->sqlstate, "57P", 3) == 0;
+    if (result->status == DB_SQL_ERROR && session_ended) {
+        strbuf_printf(&text, "the database ended the session while the query ran: %s (SQLSTATE %s)",
+                      result->message ? result->message : "error", result->sqlstate);
+        strbuf_puts(&text, "\nhint: this was not caused by the query; pgsafe reconnects, so the call can be retried");
+    } else if (result->status == DB_SQL_ERROR) {
         strbuf_printf(&text, "the database rejected the query: %s", result->message ? result->message : "error");
         if (result->sqlstate)
             strbuf_printf(&text, " (SQLSTATE %s)", result->sqlstate);

@@ -107,6 +107,8 @@ describe('a backend lost mid-query', () => {
       sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%10201%' AND pid <> pg_backend_pid()`);
       const text = errorText(rawToolResult(await response), 'the terminated call');
       assert.match(text, /terminating connection/i);
+      assert.match(text, /ended the session.*SQLSTATE 57P01/s, text);
+      assert.match(text, /can be retried/, text);
       await eventuallyAnswers(raw, 'SELECT 1 AS one', [[1]]);
       await raw.assertPing();
       await shutDown(raw);
