@@ -3,6 +3,8 @@
 #include "db/catalog.h"
 
 #include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,16 +259,22 @@ static int compare_types(const void *left, const void *right) {
     return (a > b) - (a < b);
 }
 
-/* Adds one reason to the comma-separated list of why the role can write. */
-static void add_reason(db_posture *posture, const char *reason) {
+/* Adds one reason, formatted, to the comma-separated list of why the role can write. The
+ * role can write even when the text cannot be had. */
+__attribute__((format(printf, 2, 3))) static void add_reason(db_posture *posture, const char *format, ...) {
+    posture->can_write = true;
     if (posture->superuser && posture->write_reasons)
         return; /* "superuser" says it all */
+    char reason[512];
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(reason, sizeof reason, format, arguments);
+    va_end(arguments);
     char *joined = posture->write_reasons ? str_printf("%s, %s", posture->write_reasons, reason) : strdup(reason);
     if (joined == NULL)
         return;
     free(posture->write_reasons);
     posture->write_reasons = joined;
-    posture->can_write = true;
 }
 
 static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *rows, size_t row, int *write_seen) {
@@ -306,41 +314,25 @@ static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *
             free(posture->write_reasons);
             posture->write_reasons = NULL;
         }
-        char *reason = str_printf("role attribute %s", a);
-        if (reason)
-            add_reason(posture, reason);
-        free(reason);
+        add_reason(posture, "role attribute %s", a);
         return true;
     }
     if (strcmp(kind, "write") == 0 && a != NULL) {
         long total = b ? strtol(b, NULL, 10) : 1;
-        char *reason = str_printf("write privilege on %s", a);
-        if (reason)
-            add_reason(posture, reason);
-        free(reason);
+        add_reason(posture, "write privilege on %s", a);
         /* The query names at most three; the count of the rest follows the last one named. */
         *write_seen = *write_seen + 1;
-        if (*write_seen == 3 && total > 3) {
-            char *more = str_printf("and on %ld more tables or sequences", total - 3);
-            if (more)
-                add_reason(posture, more);
-            free(more);
-        }
+        if (*write_seen == 3 && total > 3)
+            add_reason(posture, "and on %ld more tables or sequences", total - 3);
         return true;
     }
     if (strcmp(kind, "member") == 0 && a != NULL) {
         /* These roles reach past the tables (files, programs on the server): not read-only. */
-        char *reason = str_printf("member of %s", a);
-        if (reason)
-            add_reason(posture, reason);
-        free(reason);
+        add_reason(posture, "member of %s", a);
         return true;
     }
     if (strcmp(kind, "create") == 0 && a != NULL) {
-        char *reason = str_printf("CREATE on %s%s", strncmp(a, "database ", 9) == 0 ? "" : "schema ", a);
-        if (reason)
-            add_reason(posture, reason);
-        free(reason);
+        add_reason(posture, "CREATE on %s%s", strncmp(a, "database ", 9) == 0 ? "" : "schema ", a);
         return true;
     }
     return false;
