@@ -223,6 +223,13 @@ BEGIN
               FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
               WHERE l.pid <> pg_backend_pid() AND a.backend_type = 'client backend'),
     'sessions', (SELECT count(*) FROM pg_stat_activity WHERE pid = canary_pid),
+    -- pgsafe's own pooled connections between calls: idle, outside any transaction (a call
+    -- must not leave a transaction, a snapshot or a running statement behind for the next)
+    'gateway', (SELECT coalesce(jsonb_agg(format('%s xid=%s xmin=%s', state, backend_xid, backend_xmin)
+                                          ORDER BY pid), '[]')
+                FROM pg_stat_activity
+                WHERE application_name = 'pgsafe' AND backend_type = 'client backend'
+                  AND (state IS DISTINCT FROM 'idle' OR backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)),
     'server', jsonb_build_object(
       'started', pg_postmaster_start_time(),
       'config_loaded', pg_conf_load_time(),

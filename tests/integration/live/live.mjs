@@ -56,8 +56,8 @@ function log(line) {
   process.stdout.write(`${line}\n`);
 }
 
-async function pgClient(database, user = PG.superuser) {
-  const client = new pg.Client({ host: PG.host, port: Number(PG.port), user, database });
+async function pgClient(database, user = PG.superuser, application_name = undefined) {
+  const client = new pg.Client({ host: PG.host, port: Number(PG.port), user, database, application_name });
   client.on('error', () => {}); // a dropped connection shows up as a failed query
   await client.connect();
   return client;
@@ -89,6 +89,10 @@ class Target {
 
   async snapshot() {
     const { rows } = await this.su.query('SELECT live_canary.snapshot($1, $2, $3) AS s', [MARKER_DIR, WATCHED_PATHS, this.canaryPid]);
+    // A round trip on the listening session first: its backend sends pending notifications
+    // before it answers, so one sent before this snapshot has been counted (no sleep to tune).
+    // A terminated canary session fails here; the sessions canary reports that.
+    await this.canary.query('SELECT 1').catch(() => {});
     const snap = rows[0].s;
     snap.notify = this.notifications.length;
     return snap;
@@ -186,15 +190,16 @@ async function selfCheck(admin) {
     { what: 'reload the configuration', sql: 'SELECT pg_reload_conf(), pg_sleep(0.2)', canary: 'server' },
     { what: 'reset statistics', sql: 'SELECT pg_stat_reset()', canary: 'server' },
     { what: 'consume a transaction ID', sql: 'SELECT txid_current()', canary: 'xid' },
-    { what: 'notify a channel', sql: "SELECT pg_notify('jobs', 'x'), pg_sleep(0.2)", canary: 'notify' },
+    { what: 'notify a channel', sql: "SELECT pg_notify('jobs', 'x')", canary: 'notify' },
     { what: 'terminate the canary session', sql: () => `SELECT pg_terminate_backend(${target.canaryPid}), pg_sleep(0.2)`, canary: 'sessions' },
     { what: 'hold an advisory lock in another session', sql: 'SELECT pg_advisory_lock(1)', canary: 'locks', session: true },
+    { what: 'leave a transaction open on a connection named pgsafe', sql: 'BEGIN; SELECT 1', canary: 'gateway', session: 'pgsafe' },
   ];
   for (const harm of harms) {
     const sql = typeof harm.sql === 'function' ? harm.sql() : harm.sql;
     let holder = null;
     if (harm.session) {
-      holder = await pgClient(target.database);
+      holder = await pgClient(target.database, PG.superuser, harm.session === true ? undefined : harm.session);
       await holder.query(sql);
     } else {
       await target.su.query(sql);
