@@ -1,9 +1,9 @@
 // Faults around a running pgsafe serve: a backend terminated or killed mid-query, the
 // postmaster restarted with a call in flight, a backend or the whole postmaster paused with
-// SIGSTOP (at start, and while a cancel request is due), stdin closed and SIGTERM with several calls in flight. Each asserts the documented
-// behaviour: a clear isError result, no hang past the statement timeout plus pgsafe's grace
-// (docs/configuration.md, "Limits on time"), recovery once the database is back, exit
-// status 0 on shutdown. A cluster of its own (outage.test.mjs covers the database down at
+// SIGSTOP (at start, while a cancel request is due, and at SIGTERM), stdin closed and SIGTERM
+// with several calls in flight. Each asserts the documented behaviour: a clear isError
+// result, no hang past the statement timeout plus pgsafe's grace (docs/configuration.md,
+// "Limits on time"), recovery once the database is back, exit status 0 on shutdown. A cluster of its own (outage.test.mjs covers the database down at
 // start and a restart between calls); every paused process is resumed in after() whatever
 // happened.
 import assert from 'node:assert/strict';
@@ -223,7 +223,10 @@ describe('a database that stops answering (SIGSTOP)', () => {
 describe('a paused postmaster and cancellation', () => {
   test('a cancel while the postmaster is paused: the server keeps answering, and recovers once it resumes', async () => {
     const postmaster = Number(fs.readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
-    const raw = session(['--pool-size', '1', '--statement-timeout', '3000']);
+    // A statement timeout well past the steps below, so that the cancel, not the timeout, is
+    // what ends the statement even on a loaded machine (a response sent before the cancel
+    // arrived would be legitimate, and fail the last assertion).
+    const raw = session(['--pool-size', '1', '--statement-timeout', '15000']);
     try {
       await raw.initialize();
       await startSlow(raw, '10231', 'cancel-paused');
@@ -238,6 +241,31 @@ describe('a paused postmaster and cancellation', () => {
       await eventuallyAnswers(raw, 'SELECT 10 AS ten', [[10]]);
       assert.deepEqual(raw.messages.filter((m) => m.id === 'cancel-paused'), [], 'no response for the cancelled request');
       await shutDown(raw);
+    } finally {
+      resume(postmaster);
+      await raw.close();
+    }
+  });
+});
+
+describe('a paused postmaster and shutdown', () => {
+  test('SIGTERM with calls running while the postmaster is paused: exit 0 all the same', async () => {
+    const postmaster = Number(fs.readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const raw = session(['--pool-size', '2', '--statement-timeout', '8000']);
+    try {
+      await raw.initialize();
+      await startSlow(raw, '10241', 'term-paused-1');
+      await startSlow(raw, '10243', 'term-paused-2');
+      // The cancel requests cannot be delivered: shutdown must not wait for them for ever.
+      pause(postmaster);
+      raw.child.kill('SIGTERM');
+      const { code, signal } = await raw.waitExit(15_000);
+      assert.equal(signal, null, raw.stderr());
+      assert.equal(code, 0, raw.stderr());
+      raw.assertCleanStdout();
+      resume(postmaster);
+      // Delivered once the postmaster reads them, or ended by the statement timeout.
+      await pollUntil(() => active('10241') === 0 && active('10243') === 0, { timeoutMs: 20_000, what: 'both statements to end' });
     } finally {
       resume(postmaster);
       await raw.close();
