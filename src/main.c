@@ -38,6 +38,26 @@ static int print_version(void) {
     return 0;
 }
 
+/* `pgsafe version [-h | --help]`: the versions, its usage, or a usage error. */
+static int version_main(int argc, char **argv) {
+    if (argc == 1)
+        return print_version();
+    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        fputs("usage: pgsafe version\n"
+              "       pgsafe --version\n"
+              "\n"
+              "Prints one fact per line: pgsafe's version, the PostgreSQL grammar of its parser, and the\n"
+              "versions of the libpq and json-c it runs with.\n"
+              "\n"
+              "options:\n"
+              "  -h, --help  this text\n",
+              stdout);
+        return 0;
+    }
+    fprintf(stderr, "pgsafe version: unexpected argument \"%s\" (it takes none; pgsafe version --help)\n", argv[1]);
+    return 2;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -48,7 +68,7 @@ int main(int argc, char **argv) {
     if (strcmp(command, "check") == 0)
         status = cli_check_main(argc - 1, argv + 1);
     else if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0)
-        status = print_version();
+        status = version_main(argc - 1, argv + 1);
     else if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0) {
         usage(stdout);
         status = 0;

@@ -50,11 +50,12 @@ typedef struct option {
     const char *variable;
     option_kind kind;
     const char *help;
+    const char *value_name; /* the value's name in the help; NULL: its kind's (N, TEXT, NAME) */
 } option;
 
 static const option options[OPT_COUNT_ALL] = {
     [OPT_DSN] = {"--dsn", "PGSAFE_DSN", OPTION_TEXT,
-                 "connection string or URL (else DATABASE_URL, else libpq's PG* variables)"},
+                 "connection string or URL (else DATABASE_URL, else libpq's PG* variables)", "DSN"},
     [OPT_MAX_ROWS] = {"--max-rows", "PGSAFE_MAX_ROWS", OPTION_COUNT, "rows per query result (1000)"},
     [OPT_STATEMENT_TIMEOUT] = {"--statement-timeout", "PGSAFE_STATEMENT_TIMEOUT", OPTION_COUNT,
                                "statement timeout in milliseconds (30000)"},
@@ -68,7 +69,8 @@ static const option options[OPT_COUNT_ALL] = {
     [OPT_POOL_SIZE] = {"--pool-size", "PGSAFE_POOL_SIZE", OPTION_COUNT, "database connections, 1 to 64 (2)"},
     [OPT_SCHEMAS] = {"--schemas", "PGSAFE_SCHEMAS", OPTION_TEXT,
                      "comma-separated schemas: the search_path and what the schema tools show (default: search_path "
-                     "public, every usable schema shown)"},
+                     "public, every usable schema shown)",
+                     "LIST"},
     [OPT_ALLOW_FUNCTION] = {"--allow-function", "PGSAFE_ALLOW_FUNCTION", OPTION_LIST,
                             "also allow this function (never one on the deny list)"},
     [OPT_DENY_FUNCTION] = {"--deny-function", "PGSAFE_DENY_FUNCTION", OPTION_LIST, "also deny this function"},
@@ -76,10 +78,11 @@ static const option options[OPT_COUNT_ALL] = {
                             "allow a relation denied by default (e.g. pg_settings)"},
     [OPT_DENY_RELATION] = {"--deny-relation", "PGSAFE_DENY_RELATION", OPTION_LIST,
                            "deny this table or view (name or schema.name)"},
-    [OPT_AUDIT_LOG] = {"--audit-log", "PGSAFE_AUDIT_LOG", OPTION_TEXT, "append one JSON line per tool call to FILE"},
+    [OPT_AUDIT_LOG] = {"--audit-log", "PGSAFE_AUDIT_LOG", OPTION_TEXT, "append one JSON line per tool call to FILE",
+                       "FILE"},
     [OPT_AUDIT_SQL] = {"--audit-sql", "PGSAFE_AUDIT_SQL", OPTION_SWITCH, "put the SQL text in audit lines"},
     [OPT_LOG_LEVEL] = {"--log-level", "PGSAFE_LOG_LEVEL", OPTION_TEXT,
-                       "stderr log level: debug, info, notice, warning, error (info)"},
+                       "stderr log level: debug, info, notice, warning, error (info)", "LEVEL"},
     [OPT_EXPLAIN_ANALYZE] = {"--explain-analyze", "PGSAFE_EXPLAIN_ANALYZE", OPTION_SWITCH,
                              "let explain run EXPLAIN ANALYZE (read-only, rolled back, time-limited)"},
     [OPT_REFUSE_WRITABLE_ROLE] = {"--refuse-writable-role", "PGSAFE_REFUSE_WRITABLE_ROLE", OPTION_SWITCH,
@@ -88,11 +91,13 @@ static const option options[OPT_COUNT_ALL] = {
 
 void cli_config_options_usage(FILE *stream) {
     for (int i = 0; i < OPT_COUNT_ALL; i++) {
-        const char *value = options[i].kind == OPTION_SWITCH ? ""
-                            : options[i].kind == OPTION_TEXT ? " TEXT"
-                            : options[i].kind == OPTION_LIST ? " NAME"
-                                                             : " N";
-        fprintf(stream, "  %s%s  [%s]\n      %s\n", options[i].flag, value, options[i].variable, options[i].help);
+        const char *value = options[i].value_name != NULL      ? options[i].value_name
+                            : options[i].kind == OPTION_SWITCH ? NULL
+                            : options[i].kind == OPTION_TEXT   ? "TEXT"
+                            : options[i].kind == OPTION_LIST   ? "NAME"
+                                                               : "N";
+        fprintf(stream, "  %s%s%s  [%s]\n      %s\n", options[i].flag, value != NULL ? " " : "",
+                value != NULL ? value : "", options[i].variable, options[i].help);
     }
 }
 

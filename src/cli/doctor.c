@@ -34,7 +34,7 @@ void cli_doctor_usage(FILE *stream) {
           "options (the same as serve's; each also from the environment variable shown; a flag wins):\n",
           stream);
     cli_config_options_usage(stream);
-    fputs("  --help\n      this text\n"
+    fputs("  -h, --help\n      this text\n"
           "\n"
           "The connection comes from --dsn, PGSAFE_DSN or DATABASE_URL, else from PGHOST, PGPORT, PGUSER,\n"
           "PGDATABASE, PGPASSWORD and the other libpq variables. See docs/read-only-role.md.\n",

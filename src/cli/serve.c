@@ -15,7 +15,7 @@ void cli_serve_usage(FILE *stream) {
           "options (each also from the environment variable shown; a flag wins):\n",
           stream);
     cli_config_options_usage(stream);
-    fputs("  --help\n      this text\n"
+    fputs("  -h, --help\n      this text\n"
           "\n"
           "The connection comes from --dsn, PGSAFE_DSN or DATABASE_URL, else from PGHOST, PGPORT, PGUSER,\n"
           "PGDATABASE, PGPASSWORD and the other libpq variables. See docs/configuration.md and docs/clients.md.\n"

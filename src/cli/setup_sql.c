@@ -20,7 +20,7 @@
 #define CONNECT_TIMEOUT_SECONDS  5
 
 void cli_setup_sql_usage(FILE *stream) {
-    fputs("usage: pgsafe setup-sql [--role NAME] [--schemas a,b] [--connection-limit N] [--dsn TEXT | --offline]\n"
+    fputs("usage: pgsafe setup-sql [--role NAME] [--schemas a,b] [--connection-limit N] [--dsn DSN | --offline]\n"
           "\n"
           "Prints a psql script that creates a least-privilege read-only role for pgsafe: LOGIN and nothing\n"
           "else, CONNECT on the database, USAGE on the schemas, SELECT on their tables and views (listed\n"
@@ -34,12 +34,12 @@ void cli_setup_sql_usage(FILE *stream) {
           "  --schemas a,b           the schemas it may read (connected: every schema but the system ones;\n"
           "                          offline: public)\n"
           "  --connection-limit N    its CONNECTION LIMIT, 1 to 1000 (5: a pool of 2, doctor and a psql)\n"
-          "  --dsn TEXT              connection string or URL, as for serve (else PGSAFE_DSN, DATABASE_URL,\n"
+          "  --dsn DSN               connection string or URL, as for serve (else PGSAFE_DSN, DATABASE_URL,\n"
           "                          else libpq's PG* variables; --dsn '' means libpq's defaults)\n"
           "  --offline               do not connect: psql's :\"DBNAME\" for the database and GRANT ... ON ALL\n"
           "                          TABLES IN SCHEMA instead of the list (also when no connection setting\n"
           "                          is given at all)\n"
-          "  --help                  this text\n"
+          "  -h, --help              this text\n"
           "\n"
           "Exit status: 0 script printed, 1 cannot connect or no such schema, 2 bad option.\n"
           "See docs/read-only-role.md.\n",
