@@ -2,16 +2,21 @@
  * makes its own, the posture and catalog queries the pool runs, a few more facts, and a
  * verdict. What is unsound (exit 1): no connection, a superuser, a role that can write
  * (pgsafe's own definition, db_posture), membership in a role that reads or writes server
- * files or runs programs, a catalog that does not load. What is only a warning: no TLS over
+ * files or runs programs, a catalog that does not load, an audit log serve could not open
+ * (serve would exit 2). What is only a warning: no TLS over
  * TCP to another host, sessions that do not start read-only, a connection limit below the
  * pool size, a --schemas entry the role cannot use, a role that can read no table. */
 #include "cli/doctor.h"
 
+#include <errno.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/config.h"
 #include "cli/session.h"
@@ -243,6 +248,40 @@ static void report_catalog(PGconn *conn, findings *found) {
     db_result_free(rows);
 }
 
+/* Whether serve could append to its audit log, found without creating or writing it: an
+ * existing file must be writable, a new one needs a writable directory. */
+static void report_audit_log(const char *path, findings *found) {
+    if (path == NULL)
+        return;
+    const char *fix = "fix: give --audit-log (PGSAFE_AUDIT_LOG) a file pgsafe's user can write, in a directory "
+                      "that exists";
+    struct stat status;
+    if (stat(path, &status) == 0) {
+        if (S_ISDIR(status.st_mode))
+            note(found, true, "the audit log %s is a directory (serve would exit 2); %s", path, fix);
+        else if (access(path, W_OK) != 0)
+            note(found, true, "the audit log %s cannot be written: %s (serve would exit 2); %s", path, strerror(errno),
+                 fix);
+        return;
+    }
+    if (errno != ENOENT) {
+        note(found, true, "the audit log %s cannot be opened: %s (serve would exit 2); %s", path, strerror(errno), fix);
+        return;
+    }
+    char *copy = strdup(path);
+    if (copy == NULL) {
+        problem(found, "out of memory checking the audit log");
+        return;
+    }
+    const char *directory = dirname(copy);
+    if (stat(directory, &status) != 0 || !S_ISDIR(status.st_mode))
+        note(found, true, "the audit log's directory %s does not exist (serve would exit 2); %s", directory, fix);
+    else if (access(directory, W_OK | X_OK) != 0)
+        note(found, true, "the audit log %s cannot be created in %s: %s (serve would exit 2); %s", path, directory,
+             strerror(errno), fix);
+    free(copy);
+}
+
 /* Runs the checks inside one read-only transaction under serve's statement timeout. */
 static void examine(PGconn *conn, const cli_config *config, findings *found) {
     char timeout[32];
@@ -292,6 +331,7 @@ int cli_doctor_main(int argc, char **argv) {
         examine(conn, &config, &found);
         PQfinish(conn);
     }
+    report_audit_log(config.server.audit_log_path, &found);
     print_limits(&config);
     char *problems = strbuf_take(&found.problems), *warnings = strbuf_take(&found.warnings);
     fputs(problems ? problems : "", stdout);
