@@ -10,10 +10,8 @@
 PGconn *cli_session_open(const char *conninfo, int connect_timeout_seconds, char **error) {
     char timeout[16];
     snprintf(timeout, sizeof timeout, "%d", connect_timeout_seconds);
-    /* As the pool does: defaults first, so the DSN's own settings override them; the
-     * encoding last, because everything we print is UTF-8. */
-    const char *keywords[] = {"application_name", "connect_timeout", "dbname", "client_encoding", NULL};
-    const char *values[] = {"pgsafe", timeout, conninfo ? conninfo : "", "UTF8", NULL};
+    const char *keywords[DB_CONNECT_PARAMS], *values[DB_CONNECT_PARAMS];
+    db_connect_params(conninfo, timeout, keywords, values); /* as the pool connects */
     PGconn *conn = PQconnectdbParams(keywords, values, 1);
     if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
         return conn;

@@ -181,4 +181,13 @@ bool db_pool_refresh_catalog(db_pool *pool, int64_t min_age_ms);
 /* Monotonic milliseconds. */
 int64_t db_now_ms(void);
 
+/* The parameters every pgsafe connection is made with, for PQconnect*Params with
+ * expand_dbname 1: application_name pgsafe and the connect timeout first, so that the DSN's
+ * own settings (expanded from dbname) override them; client_encoding UTF8 last, because
+ * results travel as JSON. connect_timeout is the timeout's text; both arrays end in NULL
+ * and point into the arguments. */
+#define DB_CONNECT_PARAMS 5
+void db_connect_params(const char *conninfo, const char *connect_timeout, const char *keywords[DB_CONNECT_PARAMS],
+                       const char *values[DB_CONNECT_PARAMS]);
+
 #endif

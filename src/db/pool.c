@@ -518,13 +518,22 @@ static void connect_failed(db_pool *pool, connection *conn, const char *why) {
     conn->retry_at_ms = db_now_ms() + backoff_ms(pool->failures);
 }
 
+void db_connect_params(const char *conninfo, const char *connect_timeout, const char *keywords[DB_CONNECT_PARAMS],
+                       const char *values[DB_CONNECT_PARAMS]) {
+    static const char *const names[DB_CONNECT_PARAMS] = {"application_name", "connect_timeout", "dbname",
+                                                         "client_encoding", NULL};
+    const char *given[DB_CONNECT_PARAMS] = {"pgsafe", connect_timeout, conninfo ? conninfo : "", "UTF8", NULL};
+    for (int i = 0; i < DB_CONNECT_PARAMS; i++) {
+        keywords[i] = names[i];
+        values[i] = given[i];
+    }
+}
+
 static void start_connect(db_pool *pool, connection *conn) {
     char timeout[16];
     snprintf(timeout, sizeof timeout, "%d", pool->options.connect_timeout_seconds);
-    /* Defaults first, so the DSN's own settings (expanded from dbname) override them; the
-     * encoding last, because results must be UTF-8 to travel as JSON. */
-    const char *keywords[] = {"application_name", "connect_timeout", "dbname", "client_encoding", NULL};
-    const char *values[] = {"pgsafe", timeout, pool->conninfo, "UTF8", NULL};
+    const char *keywords[DB_CONNECT_PARAMS], *values[DB_CONNECT_PARAMS];
+    db_connect_params(pool->conninfo, timeout, keywords, values);
     conn->pg = PQconnectStartParams(keywords, values, 1);
     conn->connect_started_ms = db_now_ms();
     if (conn->pg == NULL) {
