@@ -67,8 +67,9 @@ typedef struct connection {
     stage stage;
     bool want_write; /* output is still queued in libpq */
     bool cancel_sent;
-    int64_t cancel_sent_ms; /* when the last cancel request went out */
-    int cancels;            /* cancel requests sent for the running call */
+    int64_t cancel_sent_ms;    /* when the last cancel request went out */
+    int cancels;               /* cancel requests sent for the running call */
+    struct cancel_job *cancel; /* the last request sent for this PGconn, shared with its thread */
 } connection;
 
 struct db_call {
@@ -158,42 +159,85 @@ static pthread_mutex_t cancels_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cancels_done = PTHREAD_COND_INITIALIZER;
 static int cancels_running;
 
+/* One cancel request and its thread. Two owners under cancels_lock: the thread while it
+ * runs, and the connection until it lets go (connection_release_cancel); the last to
+ * let go frees it. */
+typedef struct cancel_job {
+    PGcancel *cancel; /* the thread's; freed when it is done */
+    bool running;
+    bool released; /* the connection no longer holds it */
+} cancel_job;
+
 /* PQcancel connects to the postmaster and waits for it to close the connection: with the
  * postmaster stopped or unreachable it blocks, so it runs on a thread of its own and the
- * loop goes on (the call's deadline still ends the call). The thread owns the PGcancel. */
+ * loop goes on (the call's deadline still ends the call). */
 static void *cancel_thread(void *argument) {
-    PGcancel *cancel = argument;
+    cancel_job *job = argument;
     char message[256];
-    (void)PQcancel(cancel, message, sizeof message); /* failure: the deadline still bounds the call */
-    PQfreeCancel(cancel);
+    (void)PQcancel(job->cancel, message, sizeof message); /* failure: the deadline still bounds the call */
+    PQfreeCancel(job->cancel);
     pthread_mutex_lock(&cancels_lock);
+    job->cancel = NULL;
+    job->running = false;
+    if (job->released)
+        free(job);
     cancels_running--;
     pthread_cond_broadcast(&cancels_done);
     pthread_mutex_unlock(&cancels_lock);
     return NULL;
 }
 
+/* The connection lets go of its last cancel request (its PGconn is closing, or a new request
+ * replaces it); a request still on its way is left to its thread. Call with cancels_lock. */
+static void release_cancel_locked(connection *conn) {
+    cancel_job *job = conn->cancel;
+    conn->cancel = NULL;
+    if (job == NULL)
+        return;
+    if (job->running)
+        job->released = true;
+    else
+        free(job);
+}
+
+static void connection_release_cancel(connection *conn) {
+    pthread_mutex_lock(&cancels_lock);
+    release_cancel_locked(conn);
+    pthread_mutex_unlock(&cancels_lock);
+}
+
 /* Sends a cancel request for whatever the connection runs. PostgreSQL drops a cancel that
  * lands between two messages of the pipeline, so the loop repeats it (CANCEL_REPEAT_MS)
- * until the call ends. */
+ * until the call ends; a repeat is skipped while the previous request has not been
+ * delivered (a stopped postmaster would otherwise collect one blocked thread per repeat). */
 static void send_cancel(db_pool *pool, connection *conn) {
-    PGcancel *cancel = PQgetCancel(conn->pg);
-    pthread_attr_t attributes;
-    pthread_t thread;
-    int error = ENOMEM;
-    if (cancel != NULL && (error = pthread_attr_init(&attributes)) == 0) {
-        pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
-        pthread_mutex_lock(&cancels_lock);
-        error = pthread_create(&thread, &attributes, cancel_thread, cancel);
-        if (error == 0)
+    int error = 0;
+    pthread_mutex_lock(&cancels_lock);
+    bool in_flight = conn->cancel != NULL && conn->cancel->running;
+    if (!in_flight) {
+        release_cancel_locked(conn);
+        cancel_job *job = calloc(1, sizeof *job);
+        pthread_attr_t attributes;
+        pthread_t thread;
+        error = ENOMEM;
+        if (job != NULL && (job->cancel = PQgetCancel(conn->pg)) != NULL &&
+            (error = pthread_attr_init(&attributes)) == 0) {
+            pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+            job->running = true;
+            error = pthread_create(&thread, &attributes, cancel_thread, job);
+            pthread_attr_destroy(&attributes);
+        }
+        if (error == 0) {
             cancels_running++;
-        pthread_mutex_unlock(&cancels_lock);
-        pthread_attr_destroy(&attributes);
+            conn->cancel = job;
+        } else if (job != NULL) {
+            PQfreeCancel(job->cancel);
+            free(job);
+        }
     }
-    if (error != 0) {
+    pthread_mutex_unlock(&cancels_lock);
+    if (error != 0)
         log_line(pool, 1, "could not send a cancel request: %s", strerror(error));
-        PQfreeCancel(cancel);
-    }
     conn->cancel_sent = true;
     conn->cancel_sent_ms = db_now_ms();
     conn->cancels++;
@@ -494,6 +538,7 @@ static void connection_down(db_pool *pool, connection *conn, const char *why) {
         finish(pool, call);
     }
     if (conn->pg) {
+        connection_release_cancel(conn);
         PQfinish(conn->pg);
         conn->pg = NULL;
     }
@@ -822,6 +867,7 @@ void db_pool_free(db_pool *pool) {
             fail_call(call, DB_SHUTDOWN, "the server is shutting down");
             finish(pool, call);
         }
+        connection_release_cancel(conn);
         if (conn->pg)
             PQfinish(conn->pg);
         conn->pg = NULL;

@@ -230,11 +230,17 @@ describe('a paused postmaster and cancellation', () => {
     try {
       await raw.initialize();
       await startSlow(raw, '10231', 'cancel-paused');
+      const threads = () => fs.readdirSync(`/proc/${raw.child.pid}/task`).length;
+      const threadsBefore = threads();
       pause(postmaster);
       // The cancel request goes to the postmaster, which does not answer: sending it must not
       // stop the loop (PQcancel blocks until the postmaster closes the connection).
       raw.notify('notifications/cancelled', { requestId: 'cancel-paused', reason: 'test' });
       await raw.assertPing('ping while the cancel request cannot be delivered');
+      // pgsafe repeats a cancel every 100 ms, 20 times, but not while the last one is still
+      // on its way: one blocked thread, not one per repeat.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      assert.ok(threads() <= threadsBefore + 1, `${threads()} threads, ${threadsBefore} before the cancel`);
       const check = rawToolResult(await raw.request('tools/call', { name: 'check_sql', arguments: { sql: 'SELECT 1' } }));
       assert.equal(check.structuredContent?.allowed, true);
       resume(postmaster);
