@@ -15,6 +15,8 @@ PostgreSQL in PG* and the binary under test as `pgsafe` on PATH.
    a section with an executed `pgsafe check` example producing that very code and a fix.
 4. docs/clients.md: each JSON snippet parses, starts `pgsafe serve` with flags it accepts,
    keeps the connection in `env` and no password in `args`; `claude mcp add` uses `-e`.
+5. docs/architecture.md: every code name it gives is in the source, and the names a table
+   row gives are in the files that row names.
 
 Prints `FAIL where` with a diff or a reason for each failure, ends with
 `docs: N passed, N failed`, exits 1 on any failure."""
@@ -579,6 +581,28 @@ def architecture():
     for name in sorted(names):
         check(re.search(r"\b" + name + r"\b", source) is not None, "docs/architecture.md",
               f"{name} is not a name in src/ or include/")
+    # A table row that names files: the names it gives are in those files (a function that
+    # moved leaves its row stale).
+    with open("docs/architecture.md", encoding="utf-8") as handle:
+        rows = [line for line in handle.read().split("\n") if line.startswith("|")]
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        if len(cells) < 3:
+            continue
+        paths = re.findall(r"`((?:src|include)/[^`]*)`", cells[1])
+        files = []
+        for path in paths:
+            files += sorted(glob.glob(path + "*.[ch]")) if path.endswith("/") else [path]
+        if not files:
+            continue
+        text = ""
+        for name in files:
+            if check(os.path.isfile(name), "docs/architecture.md", f"{name} (in the row of {cells[0]}) does not exist"):
+                with open(name, encoding="utf-8") as handle:
+                    text += handle.read()
+        for name in re.findall(r"`([a-z][a-z0-9]*_[a-z0-9_]+|[a-z]+)`", cells[2]):
+            check(re.search(r"\b" + name + r"\b", text) is not None, "docs/architecture.md",
+                  f"{name} is not in {', '.join(paths)} (the row of {cells[0]})")
 
 
 def main():
