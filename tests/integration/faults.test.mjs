@@ -240,7 +240,8 @@ describe('a paused postmaster and cancellation', () => {
       // pgsafe repeats a cancel every 100 ms, 20 times, but not while the last one is still
       // on its way: one blocked thread, not one per repeat.
       await new Promise((resolve) => setTimeout(resolve, 2500));
-      assert.ok(threads() <= threadsBefore + 1, `${threads()} threads, ${threadsBefore} before the cancel`);
+      const threadsAfter = threads();
+      assert.ok(threadsAfter <= threadsBefore + 1, `${threadsAfter} threads, ${threadsBefore} before the cancel`);
       const check = rawToolResult(await raw.request('tools/call', { name: 'check_sql', arguments: { sql: 'SELECT 1' } }));
       assert.equal(check.structuredContent?.allowed, true);
       resume(postmaster);
