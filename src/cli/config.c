@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/strings.h"
+#include "util/strings.h"
 
 typedef enum option_kind {
     OPTION_COUNT,  /* a positive integer */

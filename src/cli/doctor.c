@@ -21,7 +21,7 @@
 #include "cli/config.h"
 #include "cli/session.h"
 #include "db/catalog.h"
-#include "db/strings.h"
+#include "util/strings.h"
 
 #ifndef PGSAFE_VERSION
 #define PGSAFE_VERSION "0.0.0"

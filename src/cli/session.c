@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/strings.h"
+#include "util/strings.h"
 
 PGconn *cli_session_open(const char *conninfo, int connect_timeout_seconds, char **error) {
     char timeout[16];

@@ -12,7 +12,7 @@
 
 #include "cli/config.h"
 #include "cli/session.h"
-#include "db/strings.h"
+#include "util/strings.h"
 
 #define DEFAULT_ROLE             "pgsafe_reader"
 #define DEFAULT_CONNECTION_LIMIT 5

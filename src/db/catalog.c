@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/strings.h"
+#include "util/strings.h"
 
 /* One entry of a string-keyed table: key "kind\x1fschema\x1fname" (schema "" for the
  * unqualified entry that holds the worst over every schema). */

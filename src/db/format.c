@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/strings.h"
+#include "util/strings.h"
 
 enum {
     OID_BOOL = 16,

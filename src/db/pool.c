@@ -11,7 +11,7 @@
 
 #include "db/catalog.h"
 #include "db/db.h"
-#include "db/strings.h"
+#include "util/strings.h"
 
 #define BACKOFF_FIRST_MS 250
 #define BACKOFF_MAX_MS   5000

@@ -323,7 +323,7 @@ static char *rewrite_and_render(const char *sql, PgQuery__ParseResult *tree, con
         expected = tree;
     } else {
         guard_verdict ignored = {.code = GUARD_OK, .location = -1};
-        rendered = format_string("SELECT * FROM (\n%s\n) pgsafe_bounded LIMIT %lld", text, bound);
+        rendered = str_printf("SELECT * FROM (\n%s\n) pgsafe_bounded LIMIT %lld", text, bound);
         if (rendered == NULL || !parse_one(sql, &expected, &ignored) ||
             !rewrite_wrap(expected->stmts[0], bound, &ignored)) {
             verdict_clear(&ignored);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "pgsafe/guard.h"
+#include "util/strings.h"
 
 /* Deeper trees are rejected as too complex; keeps every recursion bounded. */
 #define GUARD_MAX_DEPTH 1000
@@ -27,9 +28,6 @@ typedef struct guard_verdict {
 bool verdict_reject(guard_verdict *verdict, guard_reason code, int location, const char *detail, const char *hint,
                     const char *message_format, ...) __attribute__((format(printf, 6, 7)));
 void verdict_clear(guard_verdict *verdict);
-
-/* A printf into fresh memory; NULL on failure. */
-char *format_string(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
 /* depth.c: bounds checked before recursive parsing and unpacking (see there). */
 bool depth_check_text(const char *sql, size_t length, guard_verdict *verdict);

@@ -287,8 +287,8 @@ static bool current_setting_is_harmless(const PgQuery__FuncCall *call) {
 
 static char *display_name(const qualified_name *name) {
     if (name->schema != NULL)
-        return format_string("%s.%s", name->schema, name->name);
-    return format_string("%s", name->name);
+        return str_printf("%s.%s", name->schema, name->name);
+    return str_printf("%s", name->name);
 }
 
 /* How a function is called: by FuncCall, or by attribute notation (x.f means f(x)). */
@@ -317,7 +317,7 @@ static bool check_function_name(const guard_policy *policy, const qualified_name
         (use->call == NULL || !current_setting_is_harmless(use->call)))
         category = &category_settings;
     if (category != NULL) {
-        char *detail = format_string("%s%s", category->detail, notation);
+        char *detail = str_printf("%s%s", category->detail, notation);
         verdict_reject(verdict, GUARD_FUNCTION_DENIED, use->location, detail, category->hint,
                        "function \"%s\" is not allowed", shown);
         free(detail);
@@ -351,10 +351,10 @@ static bool check_function_name(const guard_policy *policy, const qualified_name
     bool harmless = builtin_name && string_in(harmless_volatile, COUNT_OF(harmless_volatile), name->name);
     guard_volatility effective = worse(harmless ? GUARD_VOLATILITY_STABLE : builtin, user);
     if (effective == GUARD_VOLATILITY_VOLATILE && !explicitly_allowed) {
-        char *detail = format_string("it is volatile: it may change data or state%s", notation);
-        char *hint = format_string("remove it or use a stable alternative; if it is harmless, the operator can "
-                                   "allow it with --allow-function %s",
-                                   shown);
+        char *detail = str_printf("it is volatile: it may change data or state%s", notation);
+        char *hint = str_printf("remove it or use a stable alternative; if it is harmless, the operator can "
+                                "allow it with --allow-function %s",
+                                shown);
         verdict_reject(verdict, GUARD_FUNCTION_VOLATILE, use->location, detail, hint, "function \"%s\" is not allowed",
                        shown);
         free(detail);
@@ -410,9 +410,9 @@ bool policy_check_operator(const guard_policy *policy, PgQuery__Node *const *nam
         return true;
     char *shown = display_name(&name);
     char *detail = volatility == GUARD_VOLATILITY_UNKNOWN
-                       ? format_string("it is not a PostgreSQL 15 built-in operator%s",
-                                       policy->catalog ? " nor in the connected database" : "")
-                       : format_string("it runs a %s function", volatility_word(volatility));
+                       ? str_printf("it is not a PostgreSQL 15 built-in operator%s",
+                                    policy->catalog ? " nor in the connected database" : "")
+                       : str_printf("it runs a %s function", volatility_word(volatility));
     verdict_reject(verdict, GUARD_OPERATOR_NOT_ALLOWED, location, detail, "use PostgreSQL's built-in operators",
                    "operator %s is not allowed", shown ? shown : "?");
     free(shown);
@@ -434,9 +434,9 @@ bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type
         return true;
     char *shown = display_name(&name);
     char *detail = volatility == GUARD_VOLATILITY_UNKNOWN
-                       ? format_string("it is not a PostgreSQL 15 built-in type%s",
-                                       policy->catalog ? " nor in the connected database" : "")
-                       : format_string("its input or cast function is %s", volatility_word(volatility));
+                       ? str_printf("it is not a PostgreSQL 15 built-in type%s",
+                                    policy->catalog ? " nor in the connected database" : "")
+                       : str_printf("its input or cast function is %s", volatility_word(volatility));
     verdict_reject(verdict, GUARD_TYPE_NOT_ALLOWED, type_name->location, detail,
                    "cast to a PostgreSQL type such as integer, numeric, text, date or timestamp",
                    "type \"%s\" is not allowed", shown ? shown : "?");

@@ -7,22 +7,6 @@
 
 #include "internal.h"
 
-char *format_string(const char *format, ...) {
-    va_list arguments;
-    va_start(arguments, format);
-    int length = vsnprintf(NULL, 0, format, arguments);
-    va_end(arguments);
-    if (length < 0)
-        return NULL;
-    char *text = malloc((size_t)length + 1);
-    if (text == NULL)
-        return NULL;
-    va_start(arguments, format);
-    vsnprintf(text, (size_t)length + 1, format, arguments);
-    va_end(arguments);
-    return text;
-}
-
 static char *copy_or_null(const char *text) {
     return text != NULL ? strdup(text) : NULL;
 }

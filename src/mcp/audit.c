@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "db/strings.h"
+#include "util/strings.h"
 
 struct audit_log {
     FILE *file;

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/strings.h"
+#include "util/strings.h"
 #include "mcp/internal.h"
 #include "mcp/jsonrpc.h"
 

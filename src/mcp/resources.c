@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "db/introspect.h"
-#include "db/strings.h"
+#include "util/strings.h"
 #include "mcp/internal.h"
 #include "mcp/jsonrpc.h"
 

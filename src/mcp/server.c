@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "db/strings.h"
+#include "util/strings.h"
 #include "mcp/internal.h"
 #include "mcp/jsonrpc.h"
 

@@ -7,7 +7,7 @@
 
 #include "db/format.h"
 #include "db/introspect.h"
-#include "db/strings.h"
+#include "util/strings.h"
 #include "mcp/internal.h"
 #include "mcp/jsonrpc.h"
 

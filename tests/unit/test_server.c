@@ -1,4 +1,4 @@
-/* Unit tests of the server's C modules, with Check: the string helpers (src/db/strings.h),
+/* Unit tests of the server's C modules, with Check: the string helpers (src/util/strings.h),
  * result formatting (src/db/format.h), the live catalog (src/db/catalog.h) and JSON-RPC
  * framing (src/mcp/jsonrpc.h).
  *
@@ -24,7 +24,7 @@
 
 #include "db/catalog.h"
 #include "db/format.h"
-#include "db/strings.h"
+#include "util/strings.h"
 #include "mcp/jsonrpc.h"
 
 #define ARRAY_LENGTH(array) (sizeof(array) / sizeof((array)[0]))

@@ -1,8 +1,9 @@
-/* Small string helpers shared by the server's layers: formatted allocation and a growable
- * byte buffer. Every function that allocates returns NULL (or false) when memory runs out;
- * the buffer then stays valid and marks itself failed so callers can check once at the end. */
-#ifndef PGSAFE_DB_STRINGS_H
-#define PGSAFE_DB_STRINGS_H
+/* Small string helpers with no knowledge of SQL, libpq or MCP, shared by every layer (the
+ * guard included): formatted allocation and a growable byte buffer. Every function that
+ * allocates returns NULL (or false) when memory runs out; the buffer then stays valid and
+ * marks itself failed so callers can check once at the end. */
+#ifndef PGSAFE_UTIL_STRINGS_H
+#define PGSAFE_UTIL_STRINGS_H
 
 #include <stdarg.h>
 #include <stdbool.h>

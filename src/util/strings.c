@@ -1,5 +1,5 @@
 /* Formatted allocation and a growable byte buffer. */
-#include "db/strings.h"
+#include "util/strings.h"
 
 #include <stdio.h>
 #include <stdlib.h>
