@@ -34,6 +34,7 @@ typedef enum option_id {
     OPT_DENY_RELATION,
     OPT_AUDIT_LOG,
     OPT_AUDIT_SQL,
+    OPT_AUDIT_REQUIRED,
     OPT_LOG_LEVEL,
     OPT_EXPLAIN_ANALYZE,
     OPT_REFUSE_WRITABLE_ROLE,
@@ -81,6 +82,8 @@ static const option options[OPT_COUNT_ALL] = {
     [OPT_AUDIT_LOG] = {"--audit-log", "PGSAFE_AUDIT_LOG", OPTION_TEXT, "append one JSON line per tool call to FILE",
                        "FILE"},
     [OPT_AUDIT_SQL] = {"--audit-sql", "PGSAFE_AUDIT_SQL", OPTION_SWITCH, "put the SQL text in audit lines"},
+    [OPT_AUDIT_REQUIRED] = {"--audit-required", "PGSAFE_AUDIT_REQUIRED", OPTION_SWITCH,
+                            "refuse tool calls while the audit log cannot be written"},
     [OPT_LOG_LEVEL] = {"--log-level", "PGSAFE_LOG_LEVEL", OPTION_TEXT,
                        "stderr log level: debug, info, notice, warning, error (info)", "LEVEL"},
     [OPT_EXPLAIN_ANALYZE] = {"--explain-analyze", "PGSAFE_EXPLAIN_ANALYZE", OPTION_SWITCH,
@@ -380,6 +383,7 @@ int cli_config_read(cli_config *found, int argc, char **argv) {
     config->max_message_bytes = (size_t)message_bytes;
     config->audit_log_path = found->values[OPT_AUDIT_LOG];
     config->audit_sql = found->switches[OPT_AUDIT_SQL];
+    config->audit_required = found->switches[OPT_AUDIT_REQUIRED];
     config->explain_analyze = found->switches[OPT_EXPLAIN_ANALYZE];
     config->refuse_writable_role = found->switches[OPT_REFUSE_WRITABLE_ROLE];
     return 0;

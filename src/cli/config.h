@@ -15,7 +15,7 @@
 
 #include "mcp/server.h"
 
-#define CLI_OPTION_COUNT 18 /* every option serve takes */
+#define CLI_OPTION_COUNT 19 /* every option serve takes */
 #define CLI_LIST_COUNT   4  /* allow/deny function/relation */
 
 typedef struct cli_config {
