@@ -65,9 +65,8 @@ static void add_fingerprint(json_object *line, const char *sql) {
     }
     PgQueryFingerprintResult fingerprint = pg_query_fingerprint(sql);
     mcp_json_add(line, "fingerprint",
-                           fingerprint.error == NULL && fingerprint.fingerprint_str
-                               ? mcp_json_string(fingerprint.fingerprint_str)
-                               : NULL);
+                 fingerprint.error == NULL && fingerprint.fingerprint_str ? mcp_json_string(fingerprint.fingerprint_str)
+                                                                          : NULL);
     pg_query_free_fingerprint_result(fingerprint);
 }
 

@@ -95,8 +95,8 @@ static void list_done(mcp_request *request, db_result *result) {
     json_object *resources = mcp_json_array();
     if (position == 0)
         mcp_json_append(resources, resource_entry(SCHEMA_URI, "schema", "Database schema",
-                                                        "Every visible table with its columns, keys and row "
-                                                        "estimates, one line per table"));
+                                                  "Every visible table with its columns, keys and row "
+                                                  "estimates, one line per table"));
     long long total = 0;
     for (size_t row = 0; row < result->row_count; row++) {
         const char *schema = db_result_cell(result, row, 0)->value;
@@ -236,7 +236,7 @@ void resources_templates_list(mcp_request *request, json_object *params) {
     mcp_json_add(template, "name", mcp_json_string("table"));
     mcp_json_add(template, "title", mcp_json_string("One table"));
     mcp_json_add(template, "description",
-                           mcp_json_string("A table's columns, keys, indexes and comments as compact text"));
+                 mcp_json_string("A table's columns, keys, indexes and comments as compact text"));
     mcp_json_add(template, "mimeType", mcp_json_string("text/plain"));
     json_object *list = mcp_json_array();
     mcp_json_append(list, template);

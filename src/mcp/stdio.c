@@ -29,9 +29,9 @@
 
 typedef struct stdio_transport {
     int out_fd;
-    bool peer_gone;  /* stdout is closed */
-    int signals;     /* SIGTERM/SIGINT received */
-    bool draining;   /* no more input is read; the loop ends when calls are done or at the deadline */
+    bool peer_gone; /* stdout is closed */
+    int signals;    /* SIGTERM/SIGINT received */
+    bool draining;  /* no more input is read; the loop ends when calls are done or at the deadline */
     int64_t drain_deadline_ms;
 } stdio_transport;
 
@@ -101,8 +101,7 @@ static void handle_input(stdio_transport *transport, mcp_session *session, jsonr
     const char *line;
     size_t length;
     jsonrpc_line_kind kind;
-    while (!mcp_session_holding(session) &&
-           (kind = jsonrpc_reader_next(reader, &line, &length)) != JSONRPC_LINE_NONE) {
+    while (!mcp_session_holding(session) && (kind = jsonrpc_reader_next(reader, &line, &length)) != JSONRPC_LINE_NONE) {
         if (kind == JSONRPC_LINE_OVERSIZED) {
             char text[160];
             snprintf(text, sizeof text,

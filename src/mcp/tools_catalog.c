@@ -8,7 +8,6 @@
 #include "mcp/jsonrpc.h"
 #include "mcp/tools.h"
 
-
 /* The JSON text in a result's cell, parsed; NULL (request answered) if it is unusable. */
 static json_object *json_cell(mcp_request *request, db_result *result, size_t row, int column) {
     if (result->status != DB_OK) {

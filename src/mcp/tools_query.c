@@ -104,14 +104,12 @@ static void query_done(mcp_request *request, db_result *result) {
     } else if (result->truncated == DB_BYTE_BUDGET) {
         truncation = mcp_json_object();
         mcp_json_add(truncation, "reason", mcp_json_string("byte_budget"));
-        mcp_json_add(truncation, "max_result_bytes",
-                               mcp_json_int64((int64_t)config->db.max_result_bytes));
+        mcp_json_add(truncation, "max_result_bytes", mcp_json_int64((int64_t)config->db.max_result_bytes));
     }
     mcp_json_add(structured, "truncation", truncation);
     mcp_json_add(structured, "cells_cut", mcp_json_int64((int64_t)result->cells_cut));
     mcp_json_add(structured, "applied_limit", mcp_json_int64(limit));
-    mcp_json_add(structured, "limit_action",
-                           mcp_json_string(guard_limit_action_name(verdict->limit_action)));
+    mcp_json_add(structured, "limit_action", mcp_json_string(guard_limit_action_name(verdict->limit_action)));
     mcp_json_add(structured, "executed_sql", mcp_json_string(verdict->rewritten_sql));
     double elapsed = ((long long)(result->elapsed_ms * 1000.0)) / 1000.0;
     mcp_json_add(structured, "elapsed_ms", mcp_json_double(elapsed));
@@ -183,16 +181,13 @@ void tools_check_sql_start(mcp_request *request, json_object *arguments) {
     mcp_json_add(structured, "message", verdict.message ? mcp_json_string(verdict.message) : NULL);
     mcp_json_add(structured, "detail", verdict.detail ? mcp_json_string(verdict.detail) : NULL);
     mcp_json_add(structured, "hint", verdict.hint ? mcp_json_string(verdict.hint) : NULL);
-    mcp_json_add(structured, "position",
-                           verdict.cursor_position > 0 ? mcp_json_int64(verdict.cursor_position) : NULL);
-    mcp_json_add(structured, "rewritten_sql",
-                           verdict.rewritten_sql ? mcp_json_string(verdict.rewritten_sql) : NULL);
+    mcp_json_add(structured, "position", verdict.cursor_position > 0 ? mcp_json_int64(verdict.cursor_position) : NULL);
+    mcp_json_add(structured, "rewritten_sql", verdict.rewritten_sql ? mcp_json_string(verdict.rewritten_sql) : NULL);
     /* As query reports it: a LIMIT the model wrote and we kept, else the row limit. */
     long long limit = verdict.limit_action == GUARD_LIMIT_KEPT ? verdict.applied_limit : policy.max_rows;
     mcp_json_add(structured, "applied_limit", verdict.allowed ? mcp_json_int64(limit) : NULL);
     mcp_json_add(structured, "limit_action",
-                           verdict.allowed ? mcp_json_string(guard_limit_action_name(verdict.limit_action))
-                                           : NULL);
+                 verdict.allowed ? mcp_json_string(guard_limit_action_name(verdict.limit_action)) : NULL);
     mcp_json_add(structured, "catalog", mcp_json_string(live ? "live" : "built-ins only"));
     char *text;
     if (verdict.allowed)
@@ -304,4 +299,3 @@ void tools_explain_start(mcp_request *request, json_object *arguments) {
     }
     tools_when_ready(request, explain_guard);
 }
-
