@@ -22,10 +22,12 @@
 #define PGSAFE_VERSION "0.0.0"
 #endif
 
-/* After end of input, or SIGTERM/SIGINT, the calls in flight get this long to finish and be
- * answered; then what still runs is cancelled. A second signal stops at once. */
-#define DRAIN_MS     500
-#define MAX_POLL_FDS 72
+/* After end of input the calls in flight get DRAIN_MS to finish and be answered, after
+ * SIGTERM/SIGINT SIGNAL_DRAIN_MS (a service manager's stop, which waits longer than that
+ * before SIGKILL); then what still runs is cancelled. A second signal stops at once. */
+#define DRAIN_MS        500
+#define SIGNAL_DRAIN_MS 2000
+#define MAX_POLL_FDS    72
 
 typedef struct stdio_transport {
     int out_fd;
@@ -87,10 +89,16 @@ static void take_signals(stdio_transport *transport, mcp_session *session) {
     ssize_t got;
     while ((got = read(signal_pipe[0], bytes, sizeof bytes)) > 0)
         transport->signals += (int)got;
-    if (transport->signals > 0 && !transport->draining) {
-        mcp_session_log(session, MCP_LOG_INFO, "stopping on a signal: calls in flight get %d ms to finish", DRAIN_MS);
+    if (transport->signals > 1) {
+        mcp_session_log(session, MCP_LOG_INFO, "stopping at once on a second signal");
+    } else if (transport->signals == 1) {
+        mcp_session_log(session, MCP_LOG_INFO, "stopping on a signal: calls in flight get %d ms to finish",
+                        SIGNAL_DRAIN_MS);
+        int64_t deadline = db_now_ms() + SIGNAL_DRAIN_MS;
+        /* Draining after end of input already: the earlier deadline stands. */
+        if (!transport->draining || deadline < transport->drain_deadline_ms)
+            transport->drain_deadline_ms = deadline;
         transport->draining = true;
-        transport->drain_deadline_ms = db_now_ms() + DRAIN_MS;
     }
 }
 
