@@ -138,6 +138,7 @@ static void skip_space(json_scan *scan) {
         scan->at++;
 }
 
+/* Takes byte if it is next; true when it was. */
 static bool take_byte(json_scan *scan, unsigned char byte) {
     if (scan->at < scan->end && *scan->at == byte) {
         scan->at++;
@@ -146,6 +147,7 @@ static bool take_byte(json_scan *scan, unsigned char byte) {
     return false;
 }
 
+/* Takes the next byte if it lies in [low, high]; true when it did. */
 static bool byte_between(json_scan *scan, unsigned char low, unsigned char high) {
     if (scan->at < scan->end && *scan->at >= low && *scan->at <= high) {
         scan->at++;
@@ -184,6 +186,7 @@ static bool scan_utf8(json_scan *scan) {
     return true;
 }
 
+/* Four hex digits (after \\u) into *value; false when any is missing or not hex. */
 static bool scan_hex4(json_scan *scan, unsigned *value) {
     *value = 0;
     for (int i = 0; i < 4; i++) {
@@ -242,6 +245,7 @@ static bool scan_string(json_scan *scan) {
     return false;
 }
 
+/* One or more decimal digits; false when there is none. */
 static bool scan_digits(json_scan *scan) {
     if (!byte_between(scan, '0', '9'))
         return false;
@@ -266,6 +270,7 @@ static bool scan_number(json_scan *scan) {
     return true;
 }
 
+/* Exactly word (true, false, null); false otherwise, nothing taken. */
 static bool scan_literal(json_scan *scan, const char *word) {
     size_t length = strlen(word);
     if ((size_t)(scan->end - scan->at) < length || memcmp(scan->at, word, length) != 0)

@@ -57,6 +57,8 @@ void prompts_list(mcp_request *request, json_object *params) {
     request_respond(request, answer);
 }
 
+/* The analyst prompt's text, with the limits of config and the topic if given (caller
+ * frees; NULL when memory runs out). */
 static char *analyst_text(const mcp_config *config, const char *topic) {
     strbuf text = {0};
     strbuf_puts(&text, "You are a careful data analyst with read-only access to a PostgreSQL database through "
@@ -80,6 +82,7 @@ static char *analyst_text(const mcp_config *config, const char *topic) {
     return strbuf_take(&text);
 }
 
+/* The explore_table prompt's text for table (caller frees; NULL when memory runs out). */
 static char *explore_text(const char *table) {
     return str_printf("Explore the table %s before querying it:\n"
                       "1. describe_table {\"table\": \"%s\"}: columns, types, keys, indexes and comments.\n"

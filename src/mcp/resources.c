@@ -49,6 +49,8 @@ static char *decode_segment(const char *text, size_t length) {
     return strbuf_take(&out);
 }
 
+/* One resources/list entry (a new object; the strings are copied). title and description
+ * may be NULL. */
 static json_object *resource_entry(const char *uri, const char *name, const char *title, const char *description) {
     json_object *entry = mcp_json_object();
     mcp_json_add(entry, "uri", mcp_json_string(uri));
@@ -61,6 +63,8 @@ static json_object *resource_entry(const char *uri, const char *name, const char
     return entry;
 }
 
+/* True (request answered with -32603, result freed) when the catalog query failed or was
+ * cut; false, with result untouched, when it can be used. */
 static bool fail_if_bad(mcp_request *request, db_result *result) {
     if (result->status == DB_OK && result->truncated == DB_COMPLETE)
         return false;
@@ -88,6 +92,8 @@ static long long parse_cursor(const char *cursor) {
     return position;
 }
 
+/* resources/list's continuation: one page of table resources (after the schema resource
+ * on the first page) and the next cursor. Frees result; answers the request. */
 static void list_done(mcp_request *request, db_result *result) {
     if (fail_if_bad(request, result))
         return;
@@ -155,6 +161,7 @@ void resources_list(mcp_request *request, json_object *params) {
     request_introspect(request, introspect_resource_page_sql, offset, limit, 3, list_done);
 }
 
+/* resources/read's answer: {contents: [{uri, mimeType, text}]} (a new object; strings copied). */
 static json_object *contents(const char *uri, const char *text) {
     json_object *list = mcp_json_array();
     json_object *item = mcp_json_object();
@@ -167,6 +174,7 @@ static json_object *contents(const char *uri, const char *text) {
     return answer;
 }
 
+/* resources/read of postgres://schema: the schema text. Frees result; answers. */
 static void schema_done(mcp_request *request, db_result *result) {
     if (fail_if_bad(request, result))
         return;
@@ -176,6 +184,7 @@ static void schema_done(mcp_request *request, db_result *result) {
     request_respond(request, answer);
 }
 
+/* resources/read of one table: describe_table's text for it. Frees result; answers. */
 static void table_done(mcp_request *request, db_result *result) {
     if (fail_if_bad(request, result))
         return;

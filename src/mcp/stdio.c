@@ -39,6 +39,7 @@ typedef struct stdio_transport {
 
 static int signal_pipe[2] = {-1, -1};
 
+/* The signal handler: one byte into the signal pipe (async-signal-safe; errno kept). */
 static void on_signal(int signal_number) {
     int saved = errno;
     unsigned char byte = (unsigned char)signal_number;
@@ -55,6 +56,7 @@ static void stdio_send(void *context, json_object *message) {
         transport->peer_gone = true;
 }
 
+/* SIGTERM and SIGINT go to the pipe; SIGPIPE is ignored (a closed stdout is seen by write). */
 static void install_signals(void) {
     struct sigaction action;
     memset(&action, 0, sizeof action);

@@ -148,6 +148,7 @@ static const char *type_word(argument_type type) {
     return type == ARGUMENT_STRING ? "a string" : type == ARGUMENT_INTEGER ? "an integer" : "a boolean";
 }
 
+/* True when value (borrowed) has the JSON type an argument spec asks for. */
 static bool has_type(json_object *value, argument_type type) {
     switch (type) {
     case ARGUMENT_STRING: return json_object_is_type(value, json_type_string);

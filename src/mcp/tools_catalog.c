@@ -29,6 +29,8 @@ static const char *or_dash(const char *text) {
     return text ? text : "-";
 }
 
+/* list_schemas' continuation: the catalog's JSON as structuredContent and a table of
+ * names, owners and counts. Frees result; answers the request. */
 static void list_schemas_done(mcp_request *request, db_result *result) {
     json_object *structured =
         result->status == DB_OK && result->row_count == 1 ? json_cell(request, result, 0, 0) : NULL;
@@ -62,6 +64,8 @@ void tools_list_schemas_start(mcp_request *request, json_object *arguments) {
     request_introspect(request, introspect_list_schemas_sql, NULL, NULL, 1, list_schemas_done);
 }
 
+/* list_tables' continuation: row 0 says whether the schema asked for exists, then the
+ * tables as JSON. Frees result; answers the request. */
 static void list_tables_done(mcp_request *request, db_result *result) {
     if (result->status != DB_OK || result->row_count != 1) {
         if (result->status != DB_OK)
@@ -165,6 +169,8 @@ char *tools_describe_text(json_object *table) {
     return strbuf_take(&text);
 }
 
+/* describe_table's continuation: no row is "not found", several rows "say which schema",
+ * one row the table's JSON and its text. Frees result; answers the request. */
 static void describe_table_done(mcp_request *request, db_result *result) {
     if (result->status != DB_OK) {
         tools_fail_with_result(request, result);

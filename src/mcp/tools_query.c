@@ -25,6 +25,8 @@ static bool catalog_may_be_stale(const mcp_request *request) {
            db_pool_state_now(request_pool(request)) == DB_POOL_READY;
 }
 
+/* The text of a rejection for the model: reason, message, detail, hint, position (caller
+ * frees; NULL when memory runs out). */
 static char *rejection_text(const guard_result *verdict) {
     strbuf text = {0};
     strbuf_printf(&text, "rejected (%s): %s", guard_reason_name(verdict->code),
@@ -79,6 +81,8 @@ static long long request_row_limit(const mcp_request *request) {
     return max_rows;
 }
 
+/* query's continuation: rows, columns and truncation as structuredContent, and a text
+ * rendering that says what was cut and why. Frees result; answers the request. */
 static void query_done(mcp_request *request, db_result *result) {
     if (result->status != DB_OK) {
         tools_fail_with_result(request, result);
@@ -142,6 +146,8 @@ static void query_done(mcp_request *request, db_result *result) {
     free(rendered);
 }
 
+/* query once the pool is ready: checks limit, guards the SQL and runs the rewritten
+ * statement (query_done answers). Answers the request itself on a rejection. */
 static void query_guard(mcp_request *request) {
     json_object *limit = json_object_object_get(request->arguments, "limit");
     if (limit && json_object_get_int64(limit) < 1) {
@@ -209,6 +215,8 @@ void tools_check_sql_start(mcp_request *request, json_object *arguments) {
 
 /* ---- explain ---- */
 
+/* Appends one plan node (borrowed) and its children, indented by depth, to text; stops
+ * at depth 64. */
 static void append_plan_text(strbuf *text, json_object *plan, int depth) {
     if (!json_object_is_type(plan, json_type_object) || depth > 64)
         return;
@@ -242,6 +250,7 @@ static void append_plan_text(strbuf *text, json_object *plan, int depth) {
             append_plan_text(text, json_object_array_get_idx(children, i), depth + 1);
 }
 
+/* explain's continuation: the plan JSON and its indented text. Frees result; answers. */
 static void explain_done(mcp_request *request, db_result *result) {
     if (result->status != DB_OK) {
         tools_fail_with_result(request, result);
@@ -273,6 +282,8 @@ static void explain_done(mcp_request *request, db_result *result) {
     free(rendered);
 }
 
+/* explain once the pool is ready: guards the SQL and runs EXPLAIN of the rewritten
+ * statement (explain_done answers). Answers the request itself on a rejection. */
 static void explain_guard(mcp_request *request) {
     if (!guard_sql(request, request_config(request)->policy.max_rows, explain_guard))
         return;
