@@ -44,12 +44,21 @@ static const method_entry *find_method(const char *name) {
     return bsearch(name, methods, METHOD_COUNT, sizeof *methods, compare_method);
 }
 
+/* The protocol version this request is answered under: the session's negotiated one. This
+ * is where a stateless protocol that names its version per request (in params._meta) will
+ * choose it, so handlers already read request->protocol_version, never the session's. */
+static const char *request_protocol_version(const mcp_session *session, json_object *params) {
+    (void)params;
+    return session->protocol_version;
+}
+
 bool dispatch_method_exists(const char *name) {
     return find_method(name) != NULL;
 }
 
 void dispatch_request(mcp_session *session, json_object *id, const char *method, json_object *params) {
     mcp_request *request = request_new(session, id, method);
+    request->protocol_version = request_protocol_version(session, params);
     if (params != NULL && !json_object_is_type(params, json_type_object)) {
         request_error(request, JSONRPC_INVALID_PARAMS, "params must be an object");
         return;

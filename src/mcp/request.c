@@ -76,7 +76,6 @@ mcp_request *request_new(mcp_session *session, json_object *id, const char *meth
     request->session = session;
     request->id = json_object_get(id);
     request->method = mcp_must(strdup(method), "a method name");
-    request->protocol_version = session->protocol_version;
     request->started_ms = db_now_ms();
     request->audit = (audit_entry){.rows = -1, .bytes = -1};
     assert((session->requests == NULL) == (session->request_count == 0));

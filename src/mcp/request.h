@@ -29,7 +29,8 @@ struct mcp_request {
     mcp_request *next, *previous; /* the session's list of requests in flight */
     json_object *id;              /* owned reference; never NULL */
     char *method;                 /* owned, never NULL */
-    const char *protocol_version; /* the version this request is answered under; static */
+    const char *protocol_version; /* the version this request is answered under (static), or
+                                     NULL before initialize; set by dispatch_request */
     const char *tool;             /* tools/call: the tool's name (static, from the tool table), else NULL */
     json_object *arguments;       /* owned reference, or NULL */
     db_call *call;                /* the database call in flight, owned by the pool */
