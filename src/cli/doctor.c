@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/config.h"
+#include "cli/quote.h"
 #include "cli/session.h"
 #include "db/catalog.h"
 #include "util/strings.h"
@@ -38,9 +39,8 @@ void cli_doctor_usage(FILE *stream) {
           "\n"
           "options (the same as serve's; each also from the environment variable shown; a flag wins):\n",
           stream);
-    cli_config_options_usage(stream);
-    fputs("  -h, --help\n      this text\n"
-          "\n"
+    cli_options_usage(cli_config_command("doctor"), stream);
+    fputs("\n"
           "The connection comes from --dsn, PGSAFE_DSN or DATABASE_URL, else from PGHOST, PGPORT, PGUSER,\n"
           "PGDATABASE, PGPASSWORD and the other libpq variables. See docs/read-only-role.md.\n",
           stream);
@@ -163,6 +163,13 @@ static bool report_role(PGconn *conn, const cli_config *config, findings *found)
     }
     db_result_free(rows);
     const char *role = posture.role ? posture.role : "?";
+    /* The role as SQL, for the fixes to paste into psql; its name as the catalog spells it in prose. */
+    char *role_sql = cli_quote_identifier(role);
+    if (role_sql == NULL) {
+        problem(found, "out of memory");
+        posture_clear(&posture);
+        return false;
+    }
     printf("server:       PostgreSQL %s\n", posture.server_version ? posture.server_version : "?");
     report_tls(conn, found);
     printf("role \"%s\" on database \"%s\":\n", role, posture.database ? posture.database : "?");
@@ -186,6 +193,7 @@ static bool report_role(PGconn *conn, const cli_config *config, findings *found)
         note(found, true, "the role's memberships and settings could not be read: %s; fix: check the role",
              rows && rows->message ? rows->message : "unexpected rows");
         db_result_free(rows);
+        free(role_sql);
         posture_clear(&posture);
         return false;
     }
@@ -198,13 +206,13 @@ static bool report_role(PGconn *conn, const cli_config *config, findings *found)
         note(found, true,
              "role \"%s\" is a member of %s, so it can read or write server files or run programs; fix: REVOKE %s "
              "FROM %s",
-             role, file_roles, file_roles, role);
+             role, file_roles, file_roles, role_sql);
     printf("  %-22s%s\n", "starts read-only:", read_only && strcmp(read_only, "on") == 0 ? "yes" : "no");
     if (!(read_only && strcmp(read_only, "on") == 0) && !posture.superuser)
         note(found, false,
              "sessions of role \"%s\" do not start read-only (pgsafe's own transactions do); fix: ALTER ROLE %s SET "
              "default_transaction_read_only = on",
-             role, role);
+             role, role_sql);
     long connection_limit = limit ? strtol(limit, NULL, 10) : -1;
     if (connection_limit < 0)
         printf("  %-22s%s\n", "connection limit:", "none");
@@ -214,7 +222,7 @@ static bool report_role(PGconn *conn, const cli_config *config, findings *found)
         note(found, false,
              "the role's connection limit %ld is below the pool size %d; fix: ALTER ROLE %s CONNECTION "
              "LIMIT %d, or a smaller --pool-size",
-             connection_limit, config->server.db.pool_size, role, config->server.db.pool_size + 2);
+             connection_limit, config->server.db.pool_size, role_sql, config->server.db.pool_size + 2);
     printf("  %-22s%s\n", "readable relations:", readable ? readable : "?");
     if (readable && strcmp(readable, "0") == 0)
         note(found, false,
@@ -225,6 +233,7 @@ static bool report_role(PGconn *conn, const cli_config *config, findings *found)
              "or GRANT USAGE ON SCHEMA",
              role, unusable);
     db_result_free(rows);
+    free(role_sql);
     posture_clear(&posture);
     return true;
 }
