@@ -45,6 +45,9 @@ static bool append(const char **list, const char *value, const char *source) {
     return false;
 }
 
+/* The handlers of check's rows (cli_option_handler in cli/options.h): settings is the
+ * check_options; list values point into argv. */
+
 static bool set_json(void *settings, const char *value, const char *source) {
     (void)value, (void)source;
     ((check_options *)settings)->json = true;
@@ -180,7 +183,10 @@ static char *read_stream(FILE *stream, size_t *text_length) {
     return text;
 }
 
+/* The verdict as one JSON object (caller puts it); its strings are copies. */
 static json_object *result_to_json(const guard_result *result) {
+    /* The guard's contract: an allowed query has its SQL, a rejected one its message. */
+    assert(result->allowed ? result->rewritten_sql != NULL : result->message != NULL);
     json_object *object = json_object_new_object();
     json_object_object_add(object, "allowed", json_object_new_boolean(result->allowed));
     json_object_object_add(object, "reason", json_object_new_string(guard_reason_name(result->code)));
@@ -219,6 +225,8 @@ static void print_cursor(FILE *stream, const char *sql, int position) {
     fprintf(stream, "  %.*s\n  %*s^\n", (int)length, line, column, "");
 }
 
+/* The verdict as text: "allowed" with the rewritten SQL, or the rejection's code, message,
+ * detail, hint and position with a caret under the query. */
 static void print_text(FILE *stream, const char *sql, const guard_result *result) {
     if (result->allowed) {
         fprintf(stream, "allowed (limit %s: %lld)\n%s\n", guard_limit_action_name(result->limit_action),
@@ -236,6 +244,8 @@ static void print_text(FILE *stream, const char *sql, const guard_result *result
     }
 }
 
+/* Checks the query of the command line or of standard input and prints its verdict.
+ * Returns the exit status: 0 allowed, 1 rejected, 2 unreadable input or internal error. */
 static int check_one(const check_options *options) {
     char *owned = NULL;
     const char *sql = options->sql;
@@ -261,6 +271,7 @@ static int check_one(const check_options *options) {
     return status;
 }
 
+/* entry's string member name (owned by entry), or NULL when missing or not a string. */
 static const char *string_field(json_object *entry, const char *name) {
     json_object *value = NULL;
     if (!json_object_object_get_ex(entry, name, &value) || !json_object_is_type(value, json_type_string))
@@ -314,6 +325,8 @@ static const char *compare_entry(json_object *entry, const guard_result *result,
     return NULL;
 }
 
+/* Checks every entry of the JSON Lines corpus against its expectation, prints each mismatch
+ * and the summary line. Returns 0 when all matched, 1 otherwise, 2 when unreadable. */
 static int check_corpus(const check_options *options) {
     FILE *file = fopen(options->corpus_path, "r");
     if (file == NULL) {

@@ -24,6 +24,9 @@ static bool number(const cli_config *config, const char *value, const char *sour
     return false;
 }
 
+/* The handlers of the rows below (cli_option_handler in cli/options.h): settings is the
+ * cli_config, whose defaults cli_config_read set before any handler runs. */
+
 static bool set_dsn(void *settings, const char *value, const char *source) {
     cli_config *config = settings;
     config->server.db.conninfo = value;
@@ -229,7 +232,6 @@ const cli_command *cli_config_command(const char *name) {
     return strcmp(name, "doctor") == 0 ? &doctor_command : &serve_command;
 }
 
-/* "a, b" -> search_path text with each name quoted, and a text[] literal. */
 bool cli_config_next_name(const char **cursor, const char **name, size_t *length) {
     const char *p = *cursor;
     while (*p == ' ' || *p == ',')
@@ -246,6 +248,9 @@ bool cli_config_next_name(const char **cursor, const char **name, size_t *length
     return end > start;
 }
 
+/* "a, b" -> the search_path text with each name quoted ("a", "b") and a text[] literal
+ * ({"a","b"}), both allocated (caller frees). False, with both NULL, when text names no
+ * schema or memory runs out. */
 static bool parse_schemas(const char *text, char **search_path, char **array) {
     strbuf path = {0}, literal = {0};
     strbuf_puts(&literal, "{");

@@ -108,6 +108,7 @@ static void print_list(const char *label, const char *const *items, const char *
     printf("\n");
 }
 
+/* The limits and lists in force, as serve would apply them. */
 static void print_limits(const cli_config *config) {
     const mcp_config *server = &config->server;
     printf("limits:\n");
@@ -129,11 +130,13 @@ static void print_limits(const cli_config *config) {
     printf("  %-22s%s\n", "refuse writable role:", yes_no(server->refuse_writable_role));
 }
 
+/* A socket or a loopback address: traffic that never leaves the machine. */
 static bool is_local_host(const char *host) {
     return host == NULL || *host == '\0' || host[0] == '/' || strcmp(host, "localhost") == 0 ||
            strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
 }
 
+/* Prints whether the connection is encrypted; unencrypted TCP to another host is a warning. */
 static void report_tls(PGconn *conn, findings *found) {
     const char *host = PQhost(conn);
     if (PQsslInUse(conn)) {
@@ -247,6 +250,8 @@ static bool report_role(PGconn *conn, const cli_config *config, findings *found)
     return ok;
 }
 
+/* Loads the function catalog as the pool does at its first connection and prints its size;
+ * a catalog that does not load is a problem (serve would never become ready). */
 static void report_catalog(PGconn *conn, findings *found) {
     db_result *rows = cli_session_query(conn, catalog_load_sql(), 0, NULL);
     db_catalog *catalog = catalog_new();

@@ -45,6 +45,9 @@ static bool valid_name(const char *what, const char *name, size_t length) {
     return true;
 }
 
+/* The handlers of setup-sql's rows (cli_option_handler in cli/options.h): settings is the
+ * setup_options; values point into argv. */
+
 static bool set_role(void *settings, const char *value, const char *source) {
     setup_options *options = settings;
     (void)source;
