@@ -2,11 +2,13 @@
  * each with its own options (src/cli/); `pgsafe help` lists them. */
 #include <json-c/json.h>
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/check.h"
 #include "cli/doctor.h"
+#include "cli/options.h"
 #include "cli/serve.h"
 #include "cli/setup_sql.h"
 #include "pgsafe/guard.h"
@@ -27,23 +29,34 @@ static int print_version(void) {
     return 0;
 }
 
-/* `pgsafe version [-h | --help]`: the versions, its usage, or a usage error. */
+/* version takes no argument; one is refused as a handler refuses a value. */
+static bool refuse_argument(void *settings, const char *argument) {
+    (void)settings;
+    fprintf(stderr, "pgsafe version: unexpected argument \"%s\" (it takes none; pgsafe version --help)\n", argument);
+    return false;
+}
+
+static const cli_command version_command = {"version", NULL, 0, refuse_argument};
+
+/* `pgsafe version [-h | --help]`: the versions, its usage, or a usage error (status 2). */
 static int version_main(int argc, char **argv) {
-    if (argc == 1)
+    cli_parsed parsed;
+    int status = cli_options_parse(&version_command, NULL, argc, argv, &parsed);
+    cli_options_free(&parsed);
+    if (status == 0)
         return print_version();
-    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+    if (status == 1) {
         fputs("usage: pgsafe version\n"
               "       pgsafe --version\n"
               "\n"
               "Prints one fact per line: pgsafe's version, the PostgreSQL grammar of its parser, and the\n"
               "versions of the libpq and json-c it runs with.\n"
               "\n"
-              "options:\n"
-              "  -h, --help  this text\n",
+              "options:\n",
               stdout);
+        cli_options_usage(&version_command, stdout);
         return 0;
     }
-    fprintf(stderr, "pgsafe version: unexpected argument \"%s\" (it takes none; pgsafe version --help)\n", argv[1]);
     return 2;
 }
 
