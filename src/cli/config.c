@@ -11,8 +11,6 @@
 
 #include "util/strings.h"
 
-/* One handler per option; each takes its value into the cli_config and reports refusals. */
-
 /* Parses an integer option in [minimum, maximum] into *out; reports and returns false when
  * the text is not one. */
 static bool number(const cli_config *config, const char *value, const char *source, long long minimum,
