@@ -130,8 +130,15 @@ jsonrpc_line_kind jsonrpc_reader_next(jsonrpc_reader *reader, const char **line,
 typedef struct json_scan {
     const unsigned char *at, *end;
     int depth;
-    const unsigned char *id_start, *id_end; /* the text of the top-level "id" member's value */
+    bool in_params; /* inside the value of the top-level "params" member */
+    /* The texts of the integers an id is compared by: the message's "id" and a cancellation's
+     * "params"."requestId" (the last of each, as json-c keeps the last of duplicate keys). */
+    const unsigned char *id_start, *id_end;
+    const unsigned char *request_id_start, *request_id_end;
 } json_scan;
+
+/* The members whose value's text json_scan keeps (or, for params, whose inside it tracks). */
+typedef enum scan_member { MEMBER_OTHER, MEMBER_ID, MEMBER_PARAMS, MEMBER_REQUEST_ID } scan_member;
 
 static void skip_space(json_scan *scan) {
     while (scan->at < scan->end && (*scan->at == ' ' || *scan->at == '\t' || *scan->at == '\n' || *scan->at == '\r'))
@@ -281,31 +288,52 @@ static bool scan_literal(json_scan *scan, const char *word) {
 
 static bool scan_value(json_scan *scan);
 
-/* True when the key text (between its quotes, escapes undone by json-c) is "id". */
-static bool key_is_id(const unsigned char *key, size_t length) {
+/* True when the key text (between its quotes, escapes undone as json-c undoes them) is word. */
+static bool key_is(const unsigned char *key, size_t length, const char *word) {
     if (memchr(key, '\\', length) == NULL)
-        return length == 2 && memcmp(key, "id", 2) == 0;
+        return length == strlen(word) && memcmp(key, word, length) == 0;
     /* A key spelled with escapes ("\u0069d"): json-c decodes it, so we must too. */
     json_tokener *tokener = mcp_must(json_tokener_new(), "a JSON parser");
     json_object *decoded = json_tokener_parse_ex(tokener, (const char *)key - 1, (int)length + 2);
-    bool is_id = decoded != NULL && strcmp(json_object_get_string(decoded), "id") == 0;
+    bool same = decoded != NULL && strcmp(json_object_get_string(decoded), word) == 0;
     json_object_put(decoded);
     json_tokener_free(tokener);
-    return is_id;
+    return same;
 }
 
-/* A member's value; the top-level "id" member's text is kept (the last one, as json-c keeps). */
-static bool scan_member_value(json_scan *scan, bool is_id) {
+/* Which member a key names, at the scan's depth (1: the message's own members). */
+static scan_member member_of(const json_scan *scan, const unsigned char *key, size_t length) {
+    if (scan->depth == 1 && key_is(key, length, "id"))
+        return MEMBER_ID;
+    if (scan->depth == 1 && key_is(key, length, "params"))
+        return MEMBER_PARAMS;
+    if (scan->depth == 2 && scan->in_params && key_is(key, length, "requestId"))
+        return MEMBER_REQUEST_ID;
+    return MEMBER_OTHER;
+}
+
+/* A member's value; for an id or a requestId its text (without the space around it) is kept. */
+static bool scan_member_value(json_scan *scan, scan_member member) {
     skip_space(scan);
     const unsigned char *start = scan->at;
-    if (!scan_value(scan))
+    if (member == MEMBER_PARAMS) {
+        scan->in_params = true;
+        scan->request_id_start = scan->request_id_end = NULL; /* a later params replaces an earlier one */
+    }
+    bool ok = scan_value(scan);
+    if (member == MEMBER_PARAMS)
+        scan->in_params = false;
+    if (!ok)
         return false;
-    if (is_id) {
-        const unsigned char *end = scan->at;
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
-            end--;
+    const unsigned char *end = scan->at;
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+        end--;
+    if (member == MEMBER_ID) {
         scan->id_start = start;
         scan->id_end = end;
+    } else if (member == MEMBER_REQUEST_ID) {
+        scan->request_id_start = start;
+        scan->request_id_end = end;
     }
     return true;
 }
@@ -321,19 +349,19 @@ static bool scan_container(json_scan *scan, bool object) {
         return true;
     }
     for (;;) {
-        bool is_id = false;
+        scan_member member = MEMBER_OTHER;
         if (object) {
             if (!take_byte(scan, '"'))
                 return false;
             const unsigned char *key = scan->at;
             if (!scan_string(scan))
                 return false;
-            is_id = scan->depth == 1 && key_is_id(key, (size_t)(scan->at - 1 - key));
+            member = member_of(scan, key, (size_t)(scan->at - 1 - key));
             skip_space(scan);
             if (!take_byte(scan, ':'))
                 return false;
         }
-        if (!scan_member_value(scan, is_id))
+        if (!scan_member_value(scan, member))
             return false;
         if (take_byte(scan, close)) {
             scan->depth--;
@@ -371,18 +399,28 @@ static bool json_text_valid(const char *text, size_t length, json_scan *scan) {
     return scan_value(scan) && scan->at == scan->end;
 }
 
-/* An integer id comes back exactly as it was sent: json-c reads 99999999999999999999999 as
- * 18446744073709551615 and -0 as 0, so the id keeps its own text as its serialization. */
-static void keep_id_text(json_object *message, const json_scan *scan) {
-    json_object *id = NULL;
-    if (scan->id_start == NULL || !json_object_is_type(message, json_type_object) ||
-        !json_object_object_get_ex(message, "id", &id) || !json_object_is_type(id, json_type_int))
+/* Makes object[name], when it is an integer, serialize as the text [start, end). */
+static void keep_integer_text(json_object *object, const char *name, const unsigned char *start,
+                              const unsigned char *end) {
+    json_object *value = NULL;
+    if (start == NULL || !json_object_is_type(object, json_type_object) ||
+        !json_object_object_get_ex(object, name, &value) || !json_object_is_type(value, json_type_int))
         return;
-    size_t length = (size_t)(scan->id_end - scan->id_start);
+    size_t length = (size_t)(end - start);
     char *text = mcp_must(malloc(length + 1), "an id");
-    memcpy(text, scan->id_start, length);
+    memcpy(text, start, length);
     text[length] = '\0';
-    json_object_set_serializer(id, json_object_userdata_to_json_string, text, json_object_free_userdata);
+    json_object_set_serializer(value, json_object_userdata_to_json_string, text, json_object_free_userdata);
+}
+
+/* An integer id comes back exactly as it was sent: json-c reads 99999999999999999999999 as
+ * 18446744073709551615 and -0 as 0, so the id keeps its own text as its serialization. A
+ * cancellation's requestId does too, so that it finds the request by the same text. */
+static void keep_id_text(json_object *message, const json_scan *scan) {
+    keep_integer_text(message, "id", scan->id_start, scan->id_end);
+    json_object *params = NULL;
+    if (json_object_is_type(message, json_type_object) && json_object_object_get_ex(message, "params", &params))
+        keep_integer_text(params, "requestId", scan->request_id_start, scan->request_id_end);
 }
 
 json_object *jsonrpc_parse(const char *line, size_t length) {

@@ -820,6 +820,27 @@ START_TEST(integer_ids_keep_the_text_they_were_sent_with) {
 }
 END_TEST
 
+/* A cancellation names its request by requestId, compared by JSON text with the request's
+ * id: it keeps its text too, or a request with a huge id could not be cancelled. */
+START_TEST(a_request_id_keeps_its_text) {
+    json_object *message = jsonrpc_parse(
+        "{\"method\":\"notifications/cancelled\",\"params\":{\"x\":{\"requestId\":-0},\"requestId\": "
+        "99999999999999999999999 },\"requestId\":-0}",
+        strlen("{\"method\":\"notifications/cancelled\",\"params\":{\"x\":{\"requestId\":-0},\"requestId\": "
+               "99999999999999999999999 },\"requestId\":-0}"));
+    ck_assert_ptr_nonnull(message);
+    json_object *params = json_object_object_get(message, "params");
+    char *request_id = serialize(json_object_object_get(params, "requestId"));
+    char *nested = serialize(json_object_object_get(json_object_object_get(params, "x"), "requestId"));
+    char *top = serialize(json_object_object_get(message, "requestId"));
+    json_object_put(message);
+    expect_string_and_free(request_id, "99999999999999999999999", "params.requestId");
+    /* Only params.requestId: the others are json-c's own (0). */
+    expect_string_and_free(nested, "0", "params.x.requestId");
+    expect_string_and_free(top, "0", "requestId outside params");
+}
+END_TEST
+
 START_TEST(other_ids_come_back_as_sent) {
     expect_string_and_free(id_as_answered("{\"id\":\"a\\\"b\"}"), "\"a\\\"b\"", "string id");
     expect_string_and_free(id_as_answered("{\"id\":1.50}"), "1.50", "float id");
@@ -1068,6 +1089,7 @@ static Suite *parse_suite(void) {
     tcase_add_test(tc, deep_nesting_is_rejected_without_a_crash);
     tcase_add_test(tc, integer_ids_keep_the_text_they_were_sent_with);
     tcase_add_test(tc, other_ids_come_back_as_sent);
+    tcase_add_test(tc, a_request_id_keeps_its_text);
     return suite;
 }
 
