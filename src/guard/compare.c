@@ -1,7 +1,9 @@
 /* Structural equality of two parse trees, ignoring where things stood in the text
  * (location, stmt_location, stmt_len). The guard uses it to prove that the SQL it hands
  * out parses back to exactly the tree it checked and rewrote. Generic over protobuf-c
- * descriptors, like the walk, so no field is forgotten. */
+ * descriptors, like the walk, so no field is forgotten; a field of a type it does not know
+ * makes the trees unequal (fail closed), never equal by default. */
+#include <assert.h>
 #include <string.h>
 
 #include "internal.h"
@@ -14,7 +16,9 @@ static bool ignored_field(const ProtobufCFieldDescriptor *field) {
            strcmp(field->name, "stmt_len") == 0;
 }
 
-static size_t scalar_size(ProtobufCType type) {
+/* The bytes a scalar of this type occupies in a message; 0 for any type that is not a
+ * fixed-size scalar (strings, bytes, messages, or a type this code does not know). */
+static size_t compare_scalar_size(ProtobufCType type) {
     switch (type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
@@ -36,7 +40,9 @@ static size_t scalar_size(ProtobufCType type) {
 
 static bool messages_equal(const ProtobufCMessage *a, const ProtobufCMessage *b, int depth);
 
-/* Compares one value of a field's type stored at a and b. */
+/* Compares one value of a field's type stored at a and b (pointers into the messages, or
+ * into the arrays of a repeated field). False for a type without a known size: a memcmp of
+ * zero bytes would call any two values equal. */
 static bool values_equal(const ProtobufCFieldDescriptor *field, const void *a, const void *b, int depth) {
     switch (field->type) {
     case PROTOBUF_C_TYPE_STRING: {
@@ -49,19 +55,25 @@ static bool values_equal(const ProtobufCFieldDescriptor *field, const void *a, c
     }
     case PROTOBUF_C_TYPE_MESSAGE:
         return messages_equal(*(const ProtobufCMessage *const *)a, *(const ProtobufCMessage *const *)b, depth + 1);
-    default: return memcmp(a, b, scalar_size(field->type)) == 0;
+    default: {
+        size_t size = compare_scalar_size(field->type);
+        return size > 0 && memcmp(a, b, size) == 0;
+    }
     }
 }
 
+/* The stride of a repeated field's array; 0 for an unknown type (values_equal then fails). */
 static size_t element_size(const ProtobufCFieldDescriptor *field) {
     switch (field->type) {
     case PROTOBUF_C_TYPE_STRING: return sizeof(char *);
     case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
     case PROTOBUF_C_TYPE_MESSAGE: return sizeof(ProtobufCMessage *);
-    default: return scalar_size(field->type);
+    default: return compare_scalar_size(field->type);
     }
 }
 
+/* True when a and b (either may be NULL) are messages of the same type whose fields are
+ * equal, positions aside. depth bounds the recursion; a deeper tree is unequal. */
 static bool messages_equal(const ProtobufCMessage *a, const ProtobufCMessage *b, int depth) {
     if (a == NULL || b == NULL)
         return a == b;

@@ -3,6 +3,7 @@
  * second full check of the deparsed text, which must come back unchanged in meaning:
  * one SELECT, passing the walk, with the constant LIMIT the rewrite set. Any failure along
  * the way is a rejection (fail closed). */
+#include <assert.h>
 #include <ctype.h>
 #include <pg_query.h>
 #include <stdarg.h>
@@ -261,18 +262,19 @@ static char *deparse(const PgQuery__ParseResult *tree) {
     return sql;
 }
 
-/* True when sql parses to one SELECT that passes the walk, carries the constant LIMIT
- * applied_limit, and is exactly the expected tree apart from text positions. When it does
- * not and *why is still NULL, *why gets the guard's message, if any (the caller frees it). */
+/* True when sql parses to one SELECT that is exactly the expected tree apart from text
+ * positions, passes the walk, and carries the constant LIMIT applied_limit. When it does
+ * not and *why is non-NULL and still NULL, *why gets the guard's message, if any (the
+ * caller frees it). The comparison runs before the walk: it is cheaper and usually decides. */
 static bool renders_tree(const char *sql, const PgQuery__ParseResult *expected, const guard_policy *policy,
                          long long applied_limit, char **why) {
     guard_verdict inner = {.code = GUARD_OK, .location = -1};
     PgQuery__ParseResult *tree = NULL;
     long long limit = -1;
-    bool ok = parse_one(sql, &tree, &inner) && walk_tree(&tree->base, policy, &inner) &&
-              rewrite_constant_limit(tree->stmts[0]->stmt->select_stmt, &limit) && limit == applied_limit &&
-              trees_equal(&tree->base, &expected->base);
-    if (!ok && inner.code != GUARD_OK && *why == NULL && inner.message != NULL)
+    bool ok = parse_one(sql, &tree, &inner) && trees_equal(&tree->base, &expected->base) &&
+              walk_tree(&tree->base, policy, &inner) &&
+              rewrite_constant_limit(tree->stmts[0]->stmt->select_stmt, &limit) && limit == applied_limit;
+    if (!ok && inner.code != GUARD_OK && why != NULL && *why == NULL && inner.message != NULL)
         *why = strdup(inner.message);
     if (tree != NULL)
         pg_query__parse_result__free_unpacked(tree, NULL);
@@ -287,27 +289,48 @@ static char *statement_text(const char *sql, const PgQuery__RawStmt *raw) {
     size_t end = raw->stmt_len > 0 && start + (size_t)raw->stmt_len <= length ? start + (size_t)raw->stmt_len : length;
     while (end > start && isspace((unsigned char)sql[end - 1]))
         end--;
-    char *text = malloc(end - start + 1);
-    if (text != NULL) {
-        memcpy(text, sql + start, end - start);
-        text[end - start] = '\0';
-    }
-    return text;
+    return str_copy_length(sql + start, end - start);
+}
+
+/* The statement's own text as a candidate for the rewritten tree, or NULL when the rewrite
+ * did more than keep or add the LIMIT (or memory ran out). Kept: the text as it is.
+ * Injected: the text and LIMIT bound, on a new line when a -- comment might otherwise
+ * swallow it. This is only a candidate: the caller proves it with renders_tree. */
+static char *text_rendering(const char *sql, const PgQuery__RawStmt *raw, guard_limit_action action,
+                            long long applied_limit) {
+    if (action != GUARD_LIMIT_KEPT && action != GUARD_LIMIT_INJECTED)
+        return NULL;
+    char *text = statement_text(sql, raw);
+    if (text == NULL || action == GUARD_LIMIT_KEPT)
+        return text;
+    char *rendered = str_printf("%s%sLIMIT %lld", text, strstr(text, "--") != NULL ? "\n" : " ", applied_limit);
+    free(text);
+    return rendered;
 }
 
 /* Rewrites the LIMIT of tree (parsed from sql) and returns SQL that parses back to exactly
- * the rewritten tree. The deparser is tried first. libpg_query 15's deparser drops needed
- * parentheses in a few constructs ((ARRAY[...])[i], XMLEXISTS ... PASSING), so when its
- * output does not render the tree, the original statement text is used instead: as it is
- * when its LIMIT was kept, otherwise inside SELECT * FROM (...) pgsafe_bounded LIMIT n.
- * That text must render its tree just as strictly. NULL with the verdict set on failure. */
+ * the rewritten tree. Every candidate must pass renders_tree (re-parse, compare, walk);
+ * the first that does is returned, in this order:
+ *  1. the statement's own text, kept or with LIMIT n appended (text_rendering): most
+ *     queries, and no deparse at all;
+ *  2. the deparsed tree;
+ *  3. libpg_query 15's deparser drops needed parentheses in a few constructs
+ *     ((ARRAY[...])[i], XMLEXISTS ... PASSING), so the original statement text again: as it
+ *     is when its LIMIT was kept, otherwise inside SELECT * FROM (...) pgsafe_bounded LIMIT n.
+ * NULL with the verdict set when none does (rewrite_failed, with the deparse's reason). */
 static char *rewrite_and_render(const char *sql, PgQuery__ParseResult *tree, const guard_policy *policy,
                                 long long bound, long long *applied_limit, guard_limit_action *action,
                                 guard_verdict *verdict) {
     if (!rewrite_limit(tree->stmts[0], bound, applied_limit, action, verdict))
         return NULL;
-    char *why = NULL; /* the first rendering's failure, for the report */
-    char *rendered = deparse(tree);
+    assert(*action != GUARD_LIMIT_NONE && *applied_limit >= 0 && *applied_limit <= bound);
+    char *rendered = text_rendering(sql, tree->stmts[0], *action, *applied_limit);
+    if (rendered != NULL && renders_tree(rendered, tree, policy, *applied_limit, NULL))
+        return rendered;
+    free(rendered);
+
+    char *why = NULL; /* the deparse's failure, for the report */
+    rendered = deparse(tree);
     if (rendered != NULL && renders_tree(rendered, tree, policy, *applied_limit, &why))
         return rendered;
     free(rendered);
