@@ -129,6 +129,23 @@ PGSAFE_GUARD_API const char *guard_limit_action_name(guard_limit_action action);
 /* The PostgreSQL grammar version the guard parses with ("15.1"). */
 PGSAFE_GUARD_API const char *guard_grammar_version(void);
 
+/* Bytes of a fingerprint: 16 lower-case hexadecimal digits and a NUL. */
+#define GUARD_FINGERPRINT_SIZE 17
+
+/* The fingerprint of sql (a NUL-terminated string): libpg_query's hash of the statement's
+ * shape, the same for queries that differ only in constants, white space or comments, so
+ * it can be logged where the text may not be. Writes it into fingerprint and returns true;
+ * returns false with fingerprint set to "" when sql is NULL, does not parse, or is nested
+ * deeper than guard_check would parse. It checks nothing else: any statement has one. */
+PGSAFE_GUARD_API bool guard_fingerprint(const char *sql, char fingerprint[GUARD_FINGERPRINT_SIZE]);
+
+/* name (a NUL-terminated string) as an SQL identifier, quoted as PostgreSQL's quote_ident
+ * quotes it: bare when it is lower-case letters, digits and underscores, does not start
+ * with a digit and is no keyword beyond the unreserved ones (of the guard's grammar);
+ * otherwise in double quotes, inner double quotes doubled. A newly allocated string the
+ * caller frees with free(); NULL when name is NULL or memory runs out. */
+PGSAFE_GUARD_API char *guard_quote_identifier(const char *name);
+
 #ifdef __cplusplus
 }
 #endif

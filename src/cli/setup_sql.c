@@ -4,14 +4,13 @@
 #include "cli/setup_sql.h"
 
 #include <errno.h>
-#include <pg_query.h>
-#include <pg_query/pg_query.pb-c.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/config.h"
 #include "cli/session.h"
+#include "pgsafe/guard.h"
 #include "util/strings.h"
 
 #define DEFAULT_ROLE             "pgsafe_reader"
@@ -48,40 +47,16 @@ void cli_setup_sql_usage(FILE *stream) {
 
 /* ---- quoting ---- */
 
-/* True when PostgreSQL's quote_ident would leave name bare: lower-case letters, digits and
- * underscores, not starting with a digit, and no keyword beyond the unreserved ones. */
-static bool identifier_is_plain(const char *name) {
-    if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
-        return false;
-    for (const char *c = name; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
-            return false;
-    /* The scanner knows the grammar's keywords; any doubt means quoting, which is always correct. */
-    PgQueryScanResult scanned = pg_query_scan(name);
-    bool plain = false;
-    if (scanned.error == NULL) {
-        PgQuery__ScanResult *tokens =
-            pg_query__scan_result__unpack(NULL, scanned.pbuf.len, (const uint8_t *)scanned.pbuf.data);
-        if (tokens != NULL) {
-            plain = tokens->n_tokens == 1 &&
-                    (tokens->tokens[0]->keyword_kind == PG_QUERY__KEYWORD_KIND__NO_KEYWORD ||
-                     tokens->tokens[0]->keyword_kind == PG_QUERY__KEYWORD_KIND__UNRESERVED_KEYWORD);
-            pg_query__scan_result__free_unpacked(tokens, NULL);
-        }
-    }
-    pg_query_free_scan_result(scanned);
-    return plain;
-}
-
+/* name quoted as quote_ident does (guard_quote_identifier); marks out failed when memory
+ * runs out. */
 static void put_identifier(strbuf *out, const char *name) {
-    if (identifier_is_plain(name)) {
-        strbuf_puts(out, name);
+    char *quoted = guard_quote_identifier(name);
+    if (quoted == NULL) {
+        out->failed = true;
         return;
     }
-    strbuf_puts(out, "\"");
-    for (const char *c = name; *c; c++)
-        strbuf_puts(out, *c == '"' ? "\"\"" : (char[]){*c, '\0'});
-    strbuf_puts(out, "\"");
+    strbuf_puts(out, quoted);
+    free(quoted);
 }
 
 /* A string literal that reads the same whatever standard_conforming_strings says, as

@@ -72,6 +72,22 @@ static size_t element_size(const ProtobufCFieldDescriptor *field) {
     }
 }
 
+/* Node, the tree's most common message, is one oneof of some 250 members: only the member
+ * its case names is live, so that one is compared without scanning the others. A case the
+ * descriptor does not know makes the nodes unequal. */
+static bool nodes_equal(const PgQuery__Node *a, const PgQuery__Node *b, int depth) {
+    if (a->node_case != b->node_case)
+        return false;
+    if (a->node_case == PG_QUERY__NODE__NODE__NOT_SET)
+        return true;
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field(&pg_query__node__descriptor, (unsigned)a->node_case);
+    if (field == NULL)
+        return false;
+    assert((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && field->label != PROTOBUF_C_LABEL_REPEATED);
+    return values_equal(field, (const char *)a + field->offset, (const char *)b + field->offset, depth);
+}
+
 /* True when a and b (either may be NULL) are messages of the same type whose fields are
  * equal, positions aside. depth bounds the recursion; a deeper tree is unequal. */
 static bool messages_equal(const ProtobufCMessage *a, const ProtobufCMessage *b, int depth) {
@@ -80,6 +96,8 @@ static bool messages_equal(const ProtobufCMessage *a, const ProtobufCMessage *b,
     if (a->descriptor != b->descriptor || depth > GUARD_MAX_DEPTH + 8)
         return false;
     const ProtobufCMessageDescriptor *descriptor = a->descriptor;
+    if (descriptor == &pg_query__node__descriptor)
+        return nodes_equal((const PgQuery__Node *)a, (const PgQuery__Node *)b, depth);
     const char *base_a = (const char *)a, *base_b = (const char *)b;
     for (unsigned i = 0; i < descriptor->n_fields; i++) {
         const ProtobufCFieldDescriptor *field = &descriptor->fields[i];

@@ -294,8 +294,8 @@ static char *statement_text(const char *sql, const PgQuery__RawStmt *raw) {
 
 /* The statement's own text as a candidate for the rewritten tree, or NULL when the rewrite
  * did more than keep or add the LIMIT (or memory ran out). Kept: the text as it is.
- * Injected: the text and LIMIT bound, on a new line when a -- comment might otherwise
- * swallow it. This is only a candidate: the caller proves it with renders_tree. */
+ * Injected: the text and LIMIT bound, on a new line when a -- comment on the last line
+ * might otherwise swallow it. This is only a candidate: the caller proves it with renders_tree. */
 static char *text_rendering(const char *sql, const PgQuery__RawStmt *raw, guard_limit_action action,
                             long long applied_limit) {
     if (action != GUARD_LIMIT_KEPT && action != GUARD_LIMIT_INJECTED)
@@ -303,7 +303,11 @@ static char *text_rendering(const char *sql, const PgQuery__RawStmt *raw, guard_
     char *text = statement_text(sql, raw);
     if (text == NULL || action == GUARD_LIMIT_KEPT)
         return text;
-    char *rendered = str_printf("%s%sLIMIT %lld", text, strstr(text, "--") != NULL ? "\n" : " ", applied_limit);
+    /* Only a -- on the last line can reach the end of the text. */
+    const char *last_line = text + strlen(text);
+    while (last_line > text && last_line[-1] != '\n' && last_line[-1] != '\r')
+        last_line--;
+    char *rendered = str_printf("%s%sLIMIT %lld", text, strstr(last_line, "--") != NULL ? "\n" : " ", applied_limit);
     free(text);
     return rendered;
 }

@@ -35,6 +35,8 @@ bool depth_check_protobuf(const uint8_t *data, size_t length, guard_verdict *ver
 
 /* walk.c: visits every message below root; false with the verdict set at the first problem. */
 bool walk_tree(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict);
+/* True when the allow-list is strictly sorted by name, as its bsearch needs (unit-tested). */
+bool walk_allow_list_is_sorted(void);
 
 /* policy.c: decisions on names found in the tree; false with the verdict set when refused.
  * name_nodes is the parser's name list (String nodes, optionally schema-qualified). */

@@ -2,6 +2,7 @@
  * descriptors (so no field of any node can be skipped, lists of lists included) and must
  * be on the allow-list below. Some allowed types carry extra checks: function calls,
  * operators, type names and relations go to the policy; SELECT may not lock or create. */
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,13 @@ typedef struct walk_state {
 
 static int compare_entry(const void *key, const void *element) {
     return strcmp((const char *)key, ((const node_entry *)element)->name);
+}
+
+bool walk_allow_list_is_sorted(void) {
+    for (size_t i = 1; i < sizeof node_entries / sizeof *node_entries; i++)
+        if (strcmp(node_entries[i - 1].name, node_entries[i].name) >= 0)
+            return false;
+    return true;
 }
 
 static const node_entry *find_entry(const char *name) {
@@ -278,8 +286,32 @@ static bool apply_rule(walk_state *state, const node_entry *entry, const Protobu
 
 static bool visit(walk_state *state, const ProtobufCMessage *message, int depth);
 
+/* Visits the live member of a Node, the tree's most common message: one oneof of some 250
+ * members, so the member its case names is found directly instead of by a scan. An unset
+ * case has no child; a case the descriptor does not know is refused (fail closed). */
+static bool visit_node(walk_state *state, const PgQuery__Node *node, int depth) {
+    if (node->node_case == PG_QUERY__NODE__NODE__NOT_SET)
+        return true;
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field(&pg_query__node__descriptor, (unsigned)node->node_case);
+    if (field == NULL)
+        return verdict_reject(state->verdict, GUARD_CONSTRUCT_NOT_ALLOWED, state->location,
+                              "pgsafe accepts only constructs it knows to be read-only",
+                              "rewrite the query without it, as a plain SELECT", "construct %d is not allowed",
+                              (int)node->node_case);
+    assert((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && field->label != PROTOBUF_C_LABEL_REPEATED);
+    if (field->type != PROTOBUF_C_TYPE_MESSAGE)
+        return true;
+    const ProtobufCMessage *child = *(const ProtobufCMessage *const *)((const char *)node + field->offset);
+    return child == NULL || visit(state, child, depth + 1);
+}
+
+/* Visits every message-typed field of message that holds a value, in field order; false at
+ * the first child that is refused. depth is message's own depth. */
 static bool visit_fields(walk_state *state, const ProtobufCMessage *message, int depth) {
     const ProtobufCMessageDescriptor *descriptor = message->descriptor;
+    if (descriptor == &pg_query__node__descriptor)
+        return visit_node(state, (const PgQuery__Node *)message, depth);
     const char *base = (const char *)message;
     for (unsigned i = 0; i < descriptor->n_fields; i++) {
         const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
