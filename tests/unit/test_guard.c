@@ -586,8 +586,8 @@ START_TEST(nested_parentheses_add_no_depth) {
     guard_policy policy = default_policy();
     guard_result result = guard_check(sql, &policy);
     free(sql);
-    bool allowed_with_injected_limit = result.allowed && result.limit_action == GUARD_LIMIT_INJECTED &&
-                                       result.applied_limit == DEFAULT_BOUND;
+    bool allowed_with_injected_limit =
+        result.allowed && result.limit_action == GUARD_LIMIT_INJECTED && result.applied_limit == DEFAULT_BOUND;
     guard_result_free(&result);
     ck_assert(allowed_with_injected_limit);
 }
@@ -999,8 +999,8 @@ START_TEST(rewrite_limits_the_top_of_set_operations) {
                    GUARD_LIMIT_INJECTED);
     expect_rewrite("SELECT a FROM t UNION SELECT a FROM u ORDER BY 1 LIMIT 5000",
                    "SELECT a FROM t UNION SELECT a FROM u ORDER BY 1 LIMIT 1001", DEFAULT_BOUND, GUARD_LIMIT_CLAMPED);
-    expect_rewrite("SELECT 1 INTERSECT SELECT 2 EXCEPT SELECT 3", "SELECT 1 INTERSECT SELECT 2 EXCEPT SELECT 3 LIMIT 1001",
-                   DEFAULT_BOUND, GUARD_LIMIT_INJECTED);
+    expect_rewrite("SELECT 1 INTERSECT SELECT 2 EXCEPT SELECT 3",
+                   "SELECT 1 INTERSECT SELECT 2 EXCEPT SELECT 3 LIMIT 1001", DEFAULT_BOUND, GUARD_LIMIT_INJECTED);
     /* A clamp goes through the deparser, which writes the grouping out. */
     expect_rewrite("SELECT 1 INTERSECT SELECT 2 EXCEPT SELECT 3 LIMIT ALL",
                    "(SELECT 1 INTERSECT SELECT 2) EXCEPT SELECT 3 LIMIT 1001", DEFAULT_BOUND, GUARD_LIMIT_CLAMPED);
@@ -1115,24 +1115,24 @@ typedef struct crafted_message {
     int64_t *values;
 } crafted_message;
 
-#define CRAFTED_DESCRIPTOR(descriptor_name, fields_name, field_type, field_label, count_offset, value_offset)            \
-    static const ProtobufCFieldDescriptor fields_name[] = {{                                                            \
-        .name = "value",                                                                                                \
-        .id = 1,                                                                                                        \
-        .label = field_label,                                                                                           \
-        .type = field_type,                                                                                             \
-        .quantifier_offset = count_offset,                                                                              \
-        .offset = value_offset,                                                                                         \
-    }};                                                                                                                 \
-    static const ProtobufCMessageDescriptor descriptor_name = {                                                         \
-        .magic = PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,                                                                  \
-        .name = "test.Crafted",                                                                                         \
-        .short_name = "Crafted",                                                                                        \
-        .c_name = "Crafted",                                                                                            \
-        .package_name = "test",                                                                                         \
-        .sizeof_message = sizeof(crafted_message),                                                                      \
-        .n_fields = 1,                                                                                                  \
-        .fields = fields_name,                                                                                          \
+#define CRAFTED_DESCRIPTOR(descriptor_name, fields_name, field_type, field_label, count_offset, value_offset)          \
+    static const ProtobufCFieldDescriptor fields_name[] = {{                                                           \
+        .name = "value",                                                                                               \
+        .id = 1,                                                                                                       \
+        .label = field_label,                                                                                          \
+        .type = field_type,                                                                                            \
+        .quantifier_offset = count_offset,                                                                             \
+        .offset = value_offset,                                                                                        \
+    }};                                                                                                                \
+    static const ProtobufCMessageDescriptor descriptor_name = {                                                        \
+        .magic = PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,                                                                 \
+        .name = "test.Crafted",                                                                                        \
+        .short_name = "Crafted",                                                                                       \
+        .c_name = "Crafted",                                                                                           \
+        .package_name = "test",                                                                                        \
+        .sizeof_message = sizeof(crafted_message),                                                                     \
+        .n_fields = 1,                                                                                                 \
+        .fields = fields_name,                                                                                         \
     }
 
 /* A type number protobuf-c does not define. */
@@ -1235,9 +1235,9 @@ static void expect_quoted(const char *name, const char *expected) {
 START_TEST(quote_identifier_quotes_as_quote_ident_does) {
     expect_quoted("reader", "reader");
     expect_quoted("_x1", "_x1");
-    expect_quoted("name", "name");          /* unreserved keyword: bare */
-    expect_quoted("select", "\"select\"");  /* reserved */
-    expect_quoted("user", "\"user\"");      /* reserved */
+    expect_quoted("name", "name");           /* unreserved keyword: bare */
+    expect_quoted("select", "\"select\"");   /* reserved */
+    expect_quoted("user", "\"user\"");       /* reserved */
     expect_quoted("between", "\"between\""); /* column-name keyword */
     expect_quoted("Reader", "\"Reader\"");
     expect_quoted("1st", "\"1st\"");
