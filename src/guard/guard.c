@@ -204,8 +204,9 @@ static bool check_statement_type(const PgQuery__RawStmt *raw, guard_verdict *ver
     return false;
 }
 
-/* Parses text to a tree with exactly one statement; the caller frees *tree. */
-static bool parse_one(const char *sql, PgQuery__ParseResult **tree, guard_verdict *verdict) {
+/* Parses text to a tree with exactly one statement, unpacked into arena (which owns *tree
+ * afterwards, also when this fails with *tree set). */
+static bool parse_one(const char *sql, guard_arena *arena, PgQuery__ParseResult **tree, guard_verdict *verdict) {
     *tree = NULL;
     if (!depth_check_text(sql, strlen(sql), verdict))
         return false;
@@ -228,7 +229,8 @@ static bool parse_one(const char *sql, PgQuery__ParseResult **tree, guard_verdic
         pg_query_free_protobuf_parse_result(parsed);
         return false;
     }
-    *tree = pg_query__parse_result__unpack(NULL, parsed.parse_tree.len, (const uint8_t *)parsed.parse_tree.data);
+    *tree = pg_query__parse_result__unpack(&arena->allocator, parsed.parse_tree.len,
+                                           (const uint8_t *)parsed.parse_tree.data);
     pg_query_free_protobuf_parse_result(parsed);
     if (*tree == NULL)
         return verdict_reject(verdict, GUARD_INTERNAL_ERROR, -1, NULL, NULL, "the parse tree could not be read");
@@ -269,15 +271,16 @@ static char *deparse(const PgQuery__ParseResult *tree) {
 static bool renders_tree(const char *sql, const PgQuery__ParseResult *expected, const guard_policy *policy,
                          long long applied_limit, char **why) {
     guard_verdict inner = {.code = GUARD_OK, .location = -1};
+    guard_arena arena;
+    arena_init(&arena);
     PgQuery__ParseResult *tree = NULL;
     long long limit = -1;
-    bool ok = parse_one(sql, &tree, &inner) && trees_equal(&tree->base, &expected->base) &&
+    bool ok = parse_one(sql, &arena, &tree, &inner) && trees_equal(&tree->base, &expected->base) &&
               walk_tree(&tree->base, policy, &inner) &&
               rewrite_constant_limit(tree->stmts[0]->stmt->select_stmt, &limit) && limit == applied_limit;
     if (!ok && inner.code != GUARD_OK && why != NULL && *why == NULL && inner.message != NULL)
         *why = strdup(inner.message);
-    if (tree != NULL)
-        pg_query__parse_result__free_unpacked(tree, NULL);
+    arena_release(&arena);
     verdict_clear(&inner);
     return ok;
 }
@@ -316,19 +319,27 @@ static char *text_rendering(const char *sql, const PgQuery__RawStmt *raw, guard_
  * the rewritten tree. Every candidate must pass renders_tree (re-parse, compare, walk);
  * the first that does is returned, in this order:
  *  1. the statement's own text, kept or with LIMIT n appended (text_rendering): most
- *     queries, and no deparse at all;
+ *     queries, and no deparse at all. When that is the input unchanged (a kept LIMIT, no
+ *     trailing semicolon or space), it is its own proof and is not parsed again;
  *  2. the deparsed tree;
  *  3. libpg_query 15's deparser drops needed parentheses in a few constructs
  *     ((ARRAY[...])[i], XMLEXISTS ... PASSING), so the original statement text again: as it
  *     is when its LIMIT was kept, otherwise inside SELECT * FROM (...) pgsafe_bounded LIMIT n.
  * NULL with the verdict set when none does (rewrite_failed, with the deparse's reason). */
-static char *rewrite_and_render(const char *sql, PgQuery__ParseResult *tree, const guard_policy *policy,
-                                long long bound, long long *applied_limit, guard_limit_action *action,
-                                guard_verdict *verdict) {
-    if (!rewrite_limit(tree->stmts[0], bound, applied_limit, action, verdict))
+static char *rewrite_and_render(const char *sql, PgQuery__ParseResult *tree, guard_arena *arena,
+                                const guard_policy *policy, long long bound, long long *applied_limit,
+                                guard_limit_action *action, guard_verdict *verdict) {
+    if (!rewrite_limit(tree->stmts[0], arena, bound, applied_limit, action, verdict))
         return NULL;
     assert(*action != GUARD_LIMIT_NONE && *applied_limit >= 0 && *applied_limit <= bound);
     char *rendered = text_rendering(sql, tree->stmts[0], *action, *applied_limit);
+    if (rendered != NULL && *action == GUARD_LIMIT_KEPT && strcmp(rendered, sql) == 0) {
+        /* The input itself, and the tree it parsed to is unchanged: parsing it again is the
+         * same computation, so the tree already checked is its tree. */
+        long long limit = -1;
+        if (rewrite_constant_limit(tree->stmts[0]->stmt->select_stmt, &limit) && limit == *applied_limit)
+            return rendered;
+    }
     if (rendered != NULL && renders_tree(rendered, tree, policy, *applied_limit, NULL))
         return rendered;
     free(rendered);
@@ -351,8 +362,8 @@ static char *rewrite_and_render(const char *sql, PgQuery__ParseResult *tree, con
     } else {
         guard_verdict ignored = {.code = GUARD_OK, .location = -1};
         rendered = str_printf("SELECT * FROM (\n%s\n) pgsafe_bounded LIMIT %lld", text, bound);
-        if (rendered == NULL || !parse_one(sql, &expected, &ignored) ||
-            !rewrite_wrap(expected->stmts[0], bound, &ignored)) {
+        if (rendered == NULL || !parse_one(sql, arena, &expected, &ignored) ||
+            !rewrite_wrap(expected->stmts[0], arena, bound, &ignored)) {
             verdict_clear(&ignored);
             goto failed;
         }
@@ -361,15 +372,11 @@ static char *rewrite_and_render(const char *sql, PgQuery__ParseResult *tree, con
         *applied_limit = bound;
     }
     if (renders_tree(rendered, expected, policy, *applied_limit, &why)) {
-        if (expected != tree)
-            pg_query__parse_result__free_unpacked(expected, NULL);
         free(text);
         free(why);
         return rendered;
     }
 failed:
-    if (expected != NULL && expected != tree)
-        pg_query__parse_result__free_unpacked(expected, NULL);
     free(text);
     free(rendered);
     verdict_reject(verdict, GUARD_REWRITE_FAILED, -1, why, "simplify the query; pgsafe could not rewrite it safely",
@@ -416,6 +423,8 @@ guard_result guard_check(const char *sql, const guard_policy *policy) {
         policy = &defaults;
     }
     guard_verdict verdict = {.code = GUARD_OK, .location = -1};
+    guard_arena arena;
+    arena_init(&arena);
     PgQuery__ParseResult *tree = NULL;
     char *rewritten = NULL;
     long long applied_limit = 0;
@@ -437,11 +446,10 @@ guard_result guard_check(const char *sql, const guard_policy *policy) {
     } else if (!valid_utf8((const unsigned char *)sql, length, &bad_offset)) {
         verdict_reject(&verdict, GUARD_INVALID_INPUT, (int)bad_offset, NULL, "send the query as valid UTF-8 text",
                        "the query text is not valid UTF-8");
-    } else if (parse_one(sql, &tree, &verdict) && walk_tree(&tree->base, policy, &verdict)) {
-        rewritten = rewrite_and_render(sql, tree, policy, bound, &applied_limit, &action, &verdict);
+    } else if (parse_one(sql, &arena, &tree, &verdict) && walk_tree(&tree->base, policy, &verdict)) {
+        rewritten = rewrite_and_render(sql, tree, &arena, policy, bound, &applied_limit, &action, &verdict);
     }
-    if (tree != NULL)
-        pg_query__parse_result__free_unpacked(tree, NULL);
+    arena_release(&arena); /* every tree of this check */
 
     if (verdict.code == GUARD_OK) {
         result.allowed = true;
