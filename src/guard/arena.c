@@ -12,9 +12,9 @@
 
 #include "internal.h"
 
-#define ARENA_FIRST_CHUNK (16 * 1024)
+#define ARENA_FIRST_CHUNK   (16 * 1024)
 #define ARENA_LARGEST_CHUNK (1024 * 1024)
-#define ARENA_ALIGNMENT alignof(max_align_t)
+#define ARENA_ALIGNMENT     alignof(max_align_t)
 
 /* A block of arena memory; the bytes follow the header. */
 struct arena_chunk {

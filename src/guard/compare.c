@@ -8,6 +8,7 @@
 
 #include "internal.h"
 
+/* True for the fields that say where something stood in the text. */
 static bool ignored_field(const ProtobufCFieldDescriptor *field) {
     /* Positions are int32 fields; checking the type first keeps strcmp off the hot path. */
     if (field->type != PROTOBUF_C_TYPE_INT32)
@@ -117,6 +118,7 @@ static bool messages_equal(const ProtobufCMessage *a, const ProtobufCMessage *b,
                 return false;
             const char *items_a = *(const char *const *)(base_a + field->offset);
             const char *items_b = *(const char *const *)(base_b + field->offset);
+            assert(count == 0 || (items_a != NULL && items_b != NULL));
             size_t size = element_size(field);
             for (size_t j = 0; j < count; j++)
                 if (!values_equal(field, items_a + j * size, items_b + j * size, depth))

@@ -73,7 +73,8 @@ void guard_result_free(guard_result *result) {
     memset(result, 0, sizeof *result);
 }
 
-/* 1-based character position of a byte offset, as PostgreSQL reports cursor positions. */
+/* 1-based character position of a byte offset into text (NUL-terminated), as PostgreSQL
+ * reports cursor positions; 0 for a negative offset. */
 static int character_position(const char *text, int byte_offset) {
     if (byte_offset < 0)
         return 0;
@@ -157,7 +158,8 @@ static const statement_name statement_names[] = {
     {"CheckPointStmt", "CHECKPOINT"},
 };
 
-/* "CreateFunctionStmt" -> "CREATE FUNCTION" unless a better name is listed. */
+/* "CreateFunctionStmt" -> "CREATE FUNCTION" unless a better name is listed. A new string
+ * the caller frees, or NULL when memory runs out. */
 static char *statement_words(const char *message_name) {
     for (size_t i = 0; i < sizeof statement_names / sizeof *statement_names; i++)
         if (strcmp(statement_names[i].message_name, message_name) == 0)
@@ -178,6 +180,7 @@ static char *statement_words(const char *message_name) {
     return words;
 }
 
+/* The hint for a statement that is not a SELECT, by its message name (a static string). */
 static const char *statement_hint(const char *message_name) {
     if (strcmp(message_name, "ExplainStmt") == 0)
         return "send the SELECT alone; to see a plan use the explain tool";
@@ -188,6 +191,7 @@ static const char *statement_hint(const char *message_name) {
     return "pgsafe runs read-only SELECT queries only; write a SELECT that reads what you need";
 }
 
+/* True when raw holds a SELECT; otherwise false with not_select set, naming the statement. */
 static bool check_statement_type(const PgQuery__RawStmt *raw, guard_verdict *verdict) {
     const PgQuery__Node *node = raw->stmt;
     if (node != NULL && node->node_case == PG_QUERY__NODE__NODE_SELECT_STMT)
@@ -275,6 +279,7 @@ static bool renders_tree(const char *sql, const PgQuery__ParseResult *expected, 
     arena_init(&arena);
     PgQuery__ParseResult *tree = NULL;
     long long limit = -1;
+    assert(expected->n_stmts == 1 && expected->stmts[0]->stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT);
     bool ok = parse_one(sql, &arena, &tree, &inner) && trees_equal(&tree->base, &expected->base) &&
               walk_tree(&tree->base, policy, &inner) &&
               rewrite_constant_limit(tree->stmts[0]->stmt->select_stmt, &limit) && limit == applied_limit;
@@ -329,6 +334,9 @@ static char *text_rendering(const char *sql, const PgQuery__RawStmt *raw, guard_
 static char *rewrite_and_render(const char *sql, PgQuery__ParseResult *tree, guard_arena *arena,
                                 const guard_policy *policy, long long bound, long long *applied_limit,
                                 guard_limit_action *action, guard_verdict *verdict) {
+    /* parse_one and the walk let through exactly one SELECT. */
+    assert(tree->n_stmts == 1 && tree->stmts[0]->stmt != NULL &&
+           tree->stmts[0]->stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT);
     if (!rewrite_limit(tree->stmts[0], arena, bound, applied_limit, action, verdict))
         return NULL;
     assert(*action != GUARD_LIMIT_NONE && *applied_limit >= 0 && *applied_limit <= bound);

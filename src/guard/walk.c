@@ -111,6 +111,7 @@ typedef struct walk_state {
     type_info types[TYPE_CACHE_SLOTS];
 } walk_state;
 
+/* bsearch's comparison: a message name against an allow-list entry. */
 static int compare_entry(const void *key, const void *element) {
     return strcmp((const char *)key, ((const node_entry *)element)->name);
 }
@@ -126,6 +127,8 @@ static const node_entry *find_entry(const char *name) {
     return bsearch(name, node_entries, sizeof node_entries / sizeof *node_entries, sizeof *node_entries, compare_entry);
 }
 
+/* The byte offset of descriptor's own int32 location field in its messages, or -1 when it
+ * has none (then the walk reports the nearest enclosing position). */
 static int location_offset(const ProtobufCMessageDescriptor *descriptor) {
     const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field_by_name(descriptor, "location");
     if (field == NULL || field->type != PROTOBUF_C_TYPE_INT32 || field->label == PROTOBUF_C_LABEL_REPEATED)
@@ -150,10 +153,12 @@ static type_info lookup_type(walk_state *state, const ProtobufCMessageDescriptor
     return (type_info){descriptor, find_entry(descriptor->short_name), location_offset(descriptor)};
 }
 
+/* message's location from the cached offset (location_offset), or -1. */
 static int message_location(const ProtobufCMessage *message, int offset) {
     return offset >= 0 ? *(const int32_t *)((const char *)message + offset) : -1;
 }
 
+/* The SQL verb of a data-modifying statement's message name, for the message. */
 static const char *modifying_verb(const char *name) {
     if (strcmp(name, "InsertStmt") == 0)
         return "INSERT";
@@ -164,6 +169,8 @@ static const char *modifying_verb(const char *name) {
     return "MERGE";
 }
 
+/* The operator policy for one A_Expr; BETWEEN and its variants name a keyword, not an
+ * operator, and run through >= and <=, which are checked instead. */
 static bool check_a_expr(walk_state *state, const PgQuery__AExpr *expression) {
     static const char *const range_operators[] = {">=", "<="};
     switch (expression->kind) {
@@ -189,8 +196,10 @@ static bool check_a_expr(walk_state *state, const PgQuery__AExpr *expression) {
     }
 }
 
+/* Only the built-in TABLESAMPLE methods, bare or qualified with pg_catalog. */
 static bool check_tablesample(walk_state *state, const PgQuery__RangeTableSample *sample) {
     size_t count = sample->n_method;
+    assert(count >= 1); /* the grammar always names a method */
     bool qualified_ok = count == 1 || (count == 2 && sample->method[0]->node_case == PG_QUERY__NODE__NODE_STRING &&
                                        strcmp(sample->method[0]->string->sval, "pg_catalog") == 0);
     if (qualified_ok && sample->method[count - 1]->node_case == PG_QUERY__NODE__NODE_STRING) {
@@ -325,6 +334,7 @@ static bool visit_fields(walk_state *state, const ProtobufCMessage *message, int
         if (field->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t count = *(const size_t *)(base + field->quantifier_offset);
             const ProtobufCMessage *const *items = *(const ProtobufCMessage *const *const *)(base + field->offset);
+            assert(count == 0 || items != NULL); /* protobuf-c's repeated-field layout */
             for (size_t j = 0; j < count; j++)
                 if (items[j] != NULL && !visit(state, items[j], depth + 1))
                     return false;
@@ -337,7 +347,12 @@ static bool visit_fields(walk_state *state, const ProtobufCMessage *message, int
     return true;
 }
 
+/* Checks message and, when it is allowed, everything below it; depth is its distance from
+ * the root. On return state->location is as it was on entry when the walk goes on; after a
+ * rejection the verdict holds the first problem. */
 static bool visit(walk_state *state, const ProtobufCMessage *message, int depth) {
+    assert(message != NULL && message->descriptor != NULL &&
+           message->descriptor->magic == PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC);
     if (depth > GUARD_MAX_DEPTH)
         return verdict_reject(state->verdict, GUARD_TOO_COMPLEX, state->location,
                               "the guard walks at most a fixed depth of nested expressions",
