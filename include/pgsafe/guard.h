@@ -9,8 +9,12 @@
  *
  * The guard parses with libpg_query (the PostgreSQL 15 grammar), walks the whole tree
  * against an allow-list of node types, applies the function, operator, type and relation
- * policy, rewrites the LIMIT, deparses, and checks the output again. It does no I/O and
- * keeps no global state: it is safe to call from any thread with its own policy. */
+ * policy, rewrites the LIMIT, renders the tree as SQL (the query's own text with the LIMIT
+ * appended when that suffices, else deparsed), and checks the output again. It does no I/O and
+ * keeps no global state: it is safe to call from any thread with its own policy.
+ *
+ * Other layers that need the parser use guard_fingerprint and guard_quote_identifier, so
+ * that only this library links libpg_query. */
 #ifndef PGSAFE_GUARD_H
 #define PGSAFE_GUARD_H
 

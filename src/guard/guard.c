@@ -1,7 +1,8 @@
 /* guard_check: the guard's stages in order. Text checks, parse (libpg_query, protobuf),
- * one statement that is a SELECT, the allow-list walk, the LIMIT rewrite, deparse, and a
- * second full check of the deparsed text, which must come back unchanged in meaning:
- * one SELECT, passing the walk, with the constant LIMIT the rewrite set. Any failure along
+ * one statement that is a SELECT, the allow-list walk, the LIMIT rewrite, rendering as SQL
+ * (the statement's own text with the LIMIT appended when that suffices, else the deparsed
+ * tree), and a second full check of that text, which must come back unchanged in meaning:
+ * the same tree, one SELECT, passing the walk, with the constant LIMIT the rewrite set. Any failure along
  * the way is a rejection (fail closed). */
 #include <assert.h>
 #include <ctype.h>
