@@ -103,7 +103,9 @@ typedef struct guard_result {
     char *detail;            /* why; may be NULL */
     char *hint;              /* what to change; may be NULL */
     int cursor_position;     /* 1-based character position in the input, 0 if none */
-    char *rewritten_sql;     /* the SQL to execute; NULL when rejected */
+    char *rewritten_sql;     /* the SQL to execute; NULL when rejected. Often the query's
+                                own text (comments kept) with LIMIT appended; it never
+                                ends inside a -- comment */
     long long applied_limit; /* the constant LIMIT of rewritten_sql; 0 when rejected */
     guard_limit_action limit_action;
 } guard_result;

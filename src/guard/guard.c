@@ -303,20 +303,28 @@ static char *statement_text(const char *sql, const PgQuery__RawStmt *raw) {
 
 /* The statement's own text as a candidate for the rewritten tree, or NULL when the rewrite
  * did more than keep or add the LIMIT (or memory ran out). Kept: the text as it is.
- * Injected: the text and LIMIT bound, on a new line when a -- comment on the last line
- * might otherwise swallow it. This is only a candidate: the caller proves it with renders_tree. */
+ * Injected: the text and LIMIT bound. A -- comment on the last line could swallow the
+ * LIMIT, or whatever a caller puts after the SQL (EXPLAIN's caller puts nothing, others
+ * might), so then the text ends with a line break before anything follows. This is only a
+ * candidate: the caller proves it with renders_tree. */
 static char *text_rendering(const char *sql, const PgQuery__RawStmt *raw, guard_limit_action action,
                             long long applied_limit) {
     if (action != GUARD_LIMIT_KEPT && action != GUARD_LIMIT_INJECTED)
         return NULL;
     char *text = statement_text(sql, raw);
-    if (text == NULL || action == GUARD_LIMIT_KEPT)
-        return text;
-    /* Only a -- on the last line can reach the end of the text. */
+    if (text == NULL)
+        return NULL;
     const char *last_line = text + strlen(text);
     while (last_line > text && last_line[-1] != '\n' && last_line[-1] != '\r')
         last_line--;
-    char *rendered = str_printf("%s%sLIMIT %lld", text, strstr(last_line, "--") != NULL ? "\n" : " ", applied_limit);
+    bool line_comment = strstr(last_line, "--") != NULL;
+    char *rendered = NULL;
+    if (action == GUARD_LIMIT_INJECTED)
+        rendered = str_printf("%s%sLIMIT %lld", text, line_comment ? "\n" : " ", applied_limit);
+    else if (line_comment)
+        rendered = str_printf("%s\n", text);
+    else
+        return text;
     free(text);
     return rendered;
 }

@@ -941,6 +941,10 @@ START_TEST(rewrite_keeps_a_small_constant_limit) {
     expect_rewrite("SELECT * FROM t ORDER BY a FETCH FIRST 5 ROWS ONLY",
                    "SELECT * FROM t ORDER BY a FETCH FIRST 5 ROWS ONLY", 5, GUARD_LIMIT_KEPT);
     expect_rewrite("select * from t limit 5; -- five", "select * from t limit 5", 5, GUARD_LIMIT_KEPT);
+    /* Never ends inside a comment, so text put after it is not swallowed. */
+    expect_rewrite("SELECT * FROM t LIMIT 5 -- five", "SELECT * FROM t LIMIT 5 -- five\n", 5, GUARD_LIMIT_KEPT);
+    expect_rewrite("SELECT * FROM t LIMIT 5 -- five\n", "SELECT * FROM t LIMIT 5 -- five\n", 5, GUARD_LIMIT_KEPT);
+    expect_rewrite("SELECT * FROM t LIMIT 5 /* five */", "SELECT * FROM t LIMIT 5 /* five */", 5, GUARD_LIMIT_KEPT);
 }
 END_TEST
 
