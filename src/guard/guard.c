@@ -2,8 +2,8 @@
  * one statement that is a SELECT, the allow-list walk, the LIMIT rewrite, rendering as SQL
  * (the statement's own text with the LIMIT appended when that suffices, else the deparsed
  * tree), and a second full check of that text, which must come back unchanged in meaning:
- * the same tree, one SELECT, passing the walk, with the constant LIMIT the rewrite set. Any failure along
- * the way is a rejection (fail closed). */
+ * the same tree, one SELECT, passing the walk, with the constant LIMIT the rewrite set.
+ * Any failure along the way is a rejection (fail closed). */
 #include <assert.h>
 #include <ctype.h>
 #include <pg_query.h>
