@@ -156,3 +156,29 @@ test('the npm package: installed from its tarball, started with npx pgsafe serve
   }
   assert.match(stderr(), /connected to database "shop" as role "scram_reader"/);
 });
+
+test('the npm package the way docs/clients.md configures it: npx --package=TARBALL pgsafe serve', { timeout: TIMEOUT_MS }, async () => {
+  const tarball = path.join(DIST, `pgsafe-${VERSION}.tgz`);
+  const elsewhere = path.join(TMP, 'npx-elsewhere');
+  fs.mkdirSync(elsewhere);
+  // A fresh npm cache and no registry: the package can only come from the tarball.
+  const npmEnv = cleanEnvironment({
+    npm_config_offline: 'true',
+    npm_config_cache: path.join(TMP, 'npm-cache'),
+    npm_config_update_notifier: 'false',
+  });
+  const { client, stderr } = await connect({
+    command: 'npx',
+    args: ['--yes', `--package=${tarball}`, 'pgsafe', 'serve'],
+    cwd: elsewhere,
+    env: { ...npmEnv, PGHOST: '127.0.0.1', PGPORT: PORT, PGUSER: 'tls_reader', PGPASSWORD: PASSWORD, PGDATABASE: 'shop', PGSSLMODE: 'require' },
+  });
+  try {
+    assert.equal(client.getServerVersion().version, VERSION);
+    const encryption = await query(client, ENCRYPTION_SQL);
+    assert.equal(encryption.rows[0][0], true, 'sslmode=require: TLS');
+  } finally {
+    await client.close();
+  }
+  assert.match(stderr(), /connected to database "shop" as role "tls_reader"/);
+});
