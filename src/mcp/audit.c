@@ -4,12 +4,12 @@
 #include "mcp/audit.h"
 
 #include <errno.h>
-#include <pg_query.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "pgsafe/guard.h"
 #include "util/strings.h"
 #include "mcp/json.h"
 
@@ -63,11 +63,8 @@ static void add_fingerprint(json_object *line, const char *sql) {
         mcp_json_add(line, "fingerprint", NULL);
         return;
     }
-    PgQueryFingerprintResult fingerprint = pg_query_fingerprint(sql);
-    mcp_json_add(line, "fingerprint",
-                 fingerprint.error == NULL && fingerprint.fingerprint_str ? mcp_json_string(fingerprint.fingerprint_str)
-                                                                          : NULL);
-    pg_query_free_fingerprint_result(fingerprint);
+    char fingerprint[GUARD_FINGERPRINT_SIZE];
+    mcp_json_add(line, "fingerprint", guard_fingerprint(sql, fingerprint) ? mcp_json_string(fingerprint) : NULL);
 }
 
 bool audit_write(audit_log *log, json_object *id, const char *tool, const audit_entry *entry, double elapsed_ms) {
