@@ -5,7 +5,7 @@
 
 #include <json-c/json.h>
 
-#include "db/db.h"
+#include "db/result.h"
 
 /* The marker appended to a value cut at the per-cell cap. */
 #define FORMAT_CUT_MARK "\xE2\x80\xA6"
