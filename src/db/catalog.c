@@ -111,6 +111,7 @@ const char *catalog_posture_sql(void) {
     return posture_sql;
 }
 
+/* pg_proc.provolatile's code; UNKNOWN for NULL or anything else. */
 static guard_volatility parse_volatility(const char *code) {
     if (code == NULL)
         return GUARD_VOLATILITY_UNKNOWN;
@@ -171,6 +172,7 @@ static guard_volatility lookup(const db_catalog *catalog, char kind, const char 
     return slot && slot->key ? (guard_volatility)slot->value : GUARD_VOLATILITY_UNKNOWN;
 }
 
+/* The guard_catalog callbacks; context is the catalog. */
 static guard_volatility function_volatility(void *context, const char *schema, const char *name) {
     return lookup(context, 'f', schema, name);
 }
@@ -211,6 +213,7 @@ void catalog_free(db_catalog *catalog) {
     free(catalog);
 }
 
+/* Orders type names by oid, for qsort and bsearch. */
 static int compare_types(const void *left, const void *right) {
     unsigned a = ((const type_name *)left)->oid, b = ((const type_name *)right)->oid;
     return (a > b) - (a < b);

@@ -10,10 +10,11 @@
 /* The marker appended to a value cut at the per-cell cap. */
 #define FORMAT_CUT_MARK "\xE2\x80\xA6"
 
-/* One cell as JSON, typed by its column (NULL for SQL NULL). Caller owns the object. */
+/* One cell as JSON, typed by its column (NULL for SQL NULL). Caller owns the object; NULL
+ * for a non-NULL value means memory ran out. */
 json_object *format_cell_json(const db_column *column, const db_cell *cell);
 
-/* [{"name", "type"}, ...]. Caller owns. */
+/* [{"name", "type"}, ...]. Caller owns. NULL when memory runs out. */
 json_object *format_columns_json(const db_result *result);
 
 /* [[v, v, ...], ...]. Caller owns. NULL when memory runs out. */

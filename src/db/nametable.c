@@ -8,8 +8,9 @@
 
 #define FIRST_CAPACITY 256
 
+/* FNV-1a of the key's bytes. */
 static uint64_t hash_key(const char *key) {
-    uint64_t hash = 1469598103934665603ULL; /* FNV-1a */
+    uint64_t hash = 1469598103934665603ULL;
     for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
         hash ^= *p;
         hash *= 1099511628211ULL;

@@ -189,6 +189,7 @@ static bool run_done(db_pool *pool) {
 
 /* ---- slots ---- */
 
+/* Whether a slot is up (idle or busy), connecting, or idle (the first such). */
 static bool any_connection_up(const db_pool *pool) {
     for (int i = 0; i < pool->connection_count; i++)
         if (conn_is_up(&pool->connections[i]))

@@ -12,6 +12,7 @@
 
 #include "db/format.h"
 #include "db_fixtures.h"
+#include "fail_alloc.h"
 #include "util/strings.h"
 
 /* format_cell_json of the first kept bytes of value (full_length sent; NULL for SQL NULL) in
@@ -326,6 +327,29 @@ START_TEST(rows_json_with_cut_cells) {
 }
 END_TEST
 
+/* A cut value whose text cannot be built fails the whole rendering: it used to become a
+ * JSON null, which says SQL NULL. Every allocation of ours fails in turn (json-c's own are
+ * out of reach). */
+START_TEST(rows_json_out_of_memory_is_no_null) {
+    db_result *result = result_new(1, 2);
+    result_column(result, 0, "t", OID_TEXT, "text");
+    result_set_cut(result, 0, 0, "abcdef", 2, 6);
+    result_set_cut(result, 1, 0, "ghijkl", 2, 6);
+    bool completed = false;
+    for (long successes = 0; successes < 32 && !completed; successes++) {
+        fail_allocation_after(successes);
+        json_object *rows = format_rows_json(result);
+        fail_allocation_after(-1);
+        if (rows != NULL) {
+            completed = true;
+            expect_json_and_put(rows, "[[\"ab\xE2\x80\xA6\"],[\"gh\xE2\x80\xA6\"]]", "rows");
+        }
+    }
+    ck_assert(completed);
+    db_result_free(result);
+}
+END_TEST
+
 START_TEST(rows_json_of_no_rows) {
     db_result *result = result_new(2, 0);
     result_column(result, 0, "id", OID_INT4, "integer");
@@ -430,6 +454,7 @@ static Suite *format_suite(void) {
     tcase_add_test(tc, rows_json);
     tcase_add_test(tc, rows_json_with_cut_cells);
     tcase_add_test(tc, rows_json_of_no_rows);
+    tcase_add_test(tc, rows_json_out_of_memory_is_no_null);
     tcase_add_test(tc, rows_text_header_and_rows);
     tcase_add_test(tc, rows_text_escapes);
     tcase_add_test(tc, rows_text_cut_mark);

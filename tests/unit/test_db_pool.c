@@ -25,54 +25,10 @@
 
 #include "db/conn.h"
 #include "db/pool.h"
+#include "fail_alloc.h"
 
 #define ARRAY_LENGTH(array) (sizeof(array) / sizeof((array)[0]))
 #define OID_TEXT            25
-
-/* ---------------------------------------------------------------------------------------
- * Allocation failures on demand
- * ------------------------------------------------------------------------------------- */
-
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t count, size_t size);
-void *__real_realloc(void *pointer, size_t size);
-char *__real_strdup(const char *text);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t count, size_t size);
-void *__wrap_realloc(void *pointer, size_t size);
-char *__wrap_strdup(const char *text);
-
-static long allocations_left = -1; /* < 0: never fail */
-
-/* The next allocation succeeds while allocations_left counts down, then every one fails. */
-static bool allocation_fails(void) {
-    if (allocations_left < 0)
-        return false;
-    if (allocations_left == 0)
-        return true;
-    allocations_left--;
-    return false;
-}
-
-void *__wrap_malloc(size_t size) {
-    return allocation_fails() ? NULL : __real_malloc(size);
-}
-
-void *__wrap_calloc(size_t count, size_t size) {
-    return allocation_fails() ? NULL : __real_calloc(count, size);
-}
-
-void *__wrap_realloc(void *pointer, size_t size) {
-    return allocation_fails() ? NULL : __real_realloc(pointer, size);
-}
-
-char *__wrap_strdup(const char *text) {
-    return allocation_fails() ? NULL : __real_strdup(text);
-}
-
-static void fail_allocation_after(long successes) {
-    allocations_left = successes;
-}
 
 /* ---------------------------------------------------------------------------------------
  * The fake connection
@@ -413,7 +369,7 @@ static void on_done(void *user, db_result *result) {
 static void setup(void) {
     memset(&fake, 0, sizeof fake);
     fake.rows = 3;
-    allocations_left = -1;
+    fail_allocation_after(-1);
 }
 
 static db_pool *new_pool(int size) {
