@@ -114,45 +114,57 @@ static bool json_integers_fit(const char *text, size_t length) {
 }
 
 /* A json or jsonb value embedded as JSON, or kept as its exact text when json-c would change
- * it (an integer beyond 64 bits) or cannot hold it (too deep). Caller owns; NULL when out of
- * memory. */
-static json_object *embedded_json(const db_cell *cell) {
+ * it (an integer beyond 64 bits) or cannot hold it (too deep). Sets *out (caller owns; NULL
+ * for the JSON null, which json-c represents so). Returns false when out of memory. */
+static bool embedded_json(const db_cell *cell, json_object **out) {
+    *out = NULL;
     if (!json_integers_fit(cell->value, cell->length))
-        return json_object_new_string_len(cell->value, (int)cell->length);
+        return (*out = json_object_new_string_len(cell->value, (int)cell->length)) != NULL;
     json_tokener *tokener = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH * 4);
     if (tokener == NULL)
-        return NULL;
+        return false;
     /* With the terminating NUL, so a scalar document (42, true, null) is complete. */
     json_object *value = json_tokener_parse_ex(tokener, cell->value, (int)cell->length + 1);
     size_t end = json_tokener_get_parse_end(tokener);
     bool complete =
         json_tokener_get_error(tokener) == json_tokener_success && (end == cell->length || end == cell->length + 1);
     json_tokener_free(tokener);
-    if (complete)
-        return value ? value : json_object_new_null();
+    if (complete) {
+        *out = value;
+        return true;
+    }
     json_object_put(value);
     /* Too deep for us to embed: the text is still exact. */
-    return json_object_new_string_len(cell->value, (int)cell->length);
+    return (*out = json_object_new_string_len(cell->value, (int)cell->length)) != NULL;
 }
 
-json_object *format_cell_json(const db_column *column, const db_cell *cell) {
+/* One cell as JSON into *out (caller owns; NULL for SQL NULL and the JSON null). Returns false
+ * when out of memory: a value that could not be built must not pass for a null. */
+static bool cell_json(const db_column *column, const db_cell *cell, json_object **out) {
+    *out = NULL;
     if (cell->value == NULL)
-        return NULL;
+        return true;
     if (is_cut(cell))
-        return cut_string(cell);
+        return (*out = cut_string(cell)) != NULL;
     switch (column->type_oid) {
-    case OID_BOOL: return json_object_new_boolean(cell->value[0] == 't');
+    case OID_BOOL: *out = json_object_new_boolean(cell->value[0] == 't'); break;
     case OID_INT2:
     case OID_INT4:
     case OID_INT8:
-    case OID_OID: return integer_or_string(cell);
+    case OID_OID: *out = integer_or_string(cell); break;
     case OID_FLOAT4:
-    case OID_FLOAT8: return float_or_string(cell);
+    case OID_FLOAT8: *out = float_or_string(cell); break;
     case OID_JSON:
-    case OID_JSONB: return embedded_json(cell);
+    case OID_JSONB: return embedded_json(cell, out);
     case OID_NUMERIC:
-    default: return json_object_new_string_len(cell->value, (int)cell->length);
+    default: *out = json_object_new_string_len(cell->value, (int)cell->length); break;
     }
+    return *out != NULL;
+}
+
+json_object *format_cell_json(const db_column *column, const db_cell *cell) {
+    json_object *value;
+    return cell_json(column, cell, &value) ? value : NULL;
 }
 
 /* Adds value (taken; NULL is a failure) under key. Returns false, value released, when
@@ -198,9 +210,8 @@ json_object *format_columns_json(const db_result *result) {
 static json_object *row_json(const db_result *result, size_t row) {
     json_object *values = json_object_new_array_ext(result->column_count);
     for (int i = 0; values && i < result->column_count; i++) {
-        const db_cell *cell = db_result_cell(result, row, i);
-        json_object *value = format_cell_json(&result->columns[i], cell);
-        if ((value == NULL && cell->value != NULL) || !add_element(values, value)) {
+        json_object *value;
+        if (!cell_json(&result->columns[i], db_result_cell(result, row, i), &value) || !add_element(values, value)) {
             json_object_put(values);
             return NULL;
         }

@@ -350,6 +350,21 @@ START_TEST(rows_json_out_of_memory_is_no_null) {
 }
 END_TEST
 
+/* A json value null is a value: the row keeps it as null, and is no failure. */
+START_TEST(rows_json_with_a_json_null) {
+    db_result *result = result_new(3, 1);
+    result_column(result, 0, "j", OID_JSON, "json");
+    result_column(result, 1, "b", OID_JSONB, "jsonb");
+    result_column(result, 2, "n", OID_JSONB, "jsonb");
+    result_set(result, 0, 0, "null");
+    result_set(result, 0, 1, "null");
+    result_set(result, 0, 2, NULL);
+    json_object *rows = format_rows_json(result);
+    db_result_free(result);
+    expect_json_and_put(rows, "[[null,null,null]]", "json null");
+}
+END_TEST
+
 START_TEST(rows_json_of_no_rows) {
     db_result *result = result_new(2, 0);
     result_column(result, 0, "id", OID_INT4, "integer");
@@ -454,6 +469,7 @@ static Suite *format_suite(void) {
     tcase_add_test(tc, rows_json);
     tcase_add_test(tc, rows_json_with_cut_cells);
     tcase_add_test(tc, rows_json_of_no_rows);
+    tcase_add_test(tc, rows_json_with_a_json_null);
     tcase_add_test(tc, rows_json_out_of_memory_is_no_null);
     tcase_add_test(tc, rows_text_header_and_rows);
     tcase_add_test(tc, rows_text_escapes);
