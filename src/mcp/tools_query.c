@@ -97,17 +97,17 @@ static void query_done(mcp_request *request, db_result *result) {
     /* Rendering is sized by the result: out of memory here answers the call (a NULL would
      * read as a JSON null, i.e. as SQL NULLs). */
     json_object *columns = format_columns_json(result);
-    json_object *rows = format_rows_json(result);
-    if (columns == NULL || rows == NULL) {
+    json_object *rows_json = format_rows_json(result);
+    if (columns == NULL || rows_json == NULL) {
         json_object_put(columns);
-        json_object_put(rows);
+        json_object_put(rows_json);
         db_result_free(result);
         request_tool_error(request, "out of memory while rendering the result; ask for fewer rows or columns");
         return;
     }
     json_object *structured = mcp_json_object();
     mcp_json_add(structured, "columns", columns);
-    mcp_json_add(structured, "rows", rows);
+    mcp_json_add(structured, "rows", rows_json);
     mcp_json_add(structured, "row_count", mcp_json_int64((int64_t)result->row_count));
     mcp_json_add(structured, "truncated", mcp_json_bool(result->truncated != DB_COMPLETE));
     json_object *truncation = NULL;
