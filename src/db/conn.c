@@ -39,6 +39,7 @@ const conn_ops conn_libpq_ops = {
     .notifies = PQnotifies,
     .free_memory = PQfreemem,
     .finish = PQfinish,
+    .backend_pid = PQbackendPID,
     .cancel_send = cancel_send,
     .cancel_release = cancel_release,
 };
@@ -52,6 +53,7 @@ static bool transition_allowed(conn_state from, conn_state to) {
     case CONN_CONNECTING: return from == CONN_DOWN;
     case CONN_IDLE: return from == CONN_CONNECTING || from == CONN_BUSY;
     case CONN_BUSY: return from == CONN_IDLE;
+    case CONN_DRAINING: return from == CONN_BUSY;
     }
     return false;
 }
@@ -71,6 +73,10 @@ void conn_init(connection *conn, const conn_shared *shared) {
 
 bool conn_is_up(const connection *conn) {
     return conn->state == CONN_IDLE || conn->state == CONN_BUSY;
+}
+
+bool conn_is_draining(const connection *conn) {
+    return conn->state == CONN_DRAINING;
 }
 
 int conn_socket(const connection *conn) {
@@ -108,6 +114,7 @@ void conn_down(connection *conn, const char *why) {
     set_state(conn, CONN_DOWN);
     conn->cancel_sent = false;
     conn->want_write = false;
+    conn->backend_pid = 0;
 }
 
 /* An attempt failed: the pool records why and says when to retry; the connection closes. */
@@ -154,6 +161,7 @@ static void connected(connection *conn) {
         connect_failed(conn, ops->error_message(conn->pg));
         return;
     }
+    conn->backend_pid = ops->backend_pid(conn->pg);
     set_state(conn, CONN_IDLE);
     conn->shared->connected(conn->shared->owner);
 }
@@ -317,6 +325,32 @@ static void read_results(connection *conn) {
     }
 }
 
+/* The backend of a draining connection ended the statement given up on (why says how): the
+ * slot is free. The connection closes and reconnects at once; the backend, idle or gone,
+ * ends when it sees the socket closed. */
+static void drained(connection *conn, const char *why) {
+    assert(conn->state == CONN_DRAINING);
+    LOG(conn, 2, "backend PID %d ended the statement pgsafe gave up on %lld ms ago (%s); its pool slot reconnects",
+        conn->backend_pid, (long long)(db_now_ms() - conn->drain_started_ms), why);
+    conn_down(conn, NULL);
+    conn->retry_at_ms = 0;
+}
+
+/* Reads and drops what a draining connection's backend sends, until the pipeline's Sync
+ * says the statement is over. */
+static void read_drained_results(connection *conn) {
+    const conn_ops *ops = conn->shared->ops;
+    while (conn->state == CONN_DRAINING && !ops->is_busy(conn->pg)) {
+        PGresult *pg = ops->get_result(conn->pg);
+        if (pg == NULL)
+            continue;
+        bool sync = PQresultStatus(pg) == PGRES_PIPELINE_SYNC;
+        PQclear(pg);
+        if (sync)
+            drained(conn, "it answered");
+    }
+}
+
 /* Drops whatever arrives on an idle connection: ours never LISTEN, so a notification is
  * stray (freed all the same). */
 static void drain_idle(connection *conn) {
@@ -332,16 +366,21 @@ void conn_service(connection *conn, short revents) {
             advance_connect(conn);
         return;
     }
-    if (conn->state == CONN_BUSY && conn->want_write && (revents & POLLOUT))
+    if ((conn->state == CONN_BUSY || conn->state == CONN_DRAINING) && conn->want_write && (revents & POLLOUT))
         flush(conn);
-    if (!conn_is_up(conn) || !(revents & (POLLIN | POLLERR | POLLHUP)))
+    if (conn->state == CONN_DOWN || !(revents & (POLLIN | POLLERR | POLLHUP)))
         return;
     if (!ops->consume_input(conn->pg) || ops->status(conn->pg) == CONNECTION_BAD) {
-        conn_down(conn, ops->error_message(conn->pg));
+        if (conn->state == CONN_DRAINING)
+            drained(conn, "its connection closed");
+        else
+            conn_down(conn, ops->error_message(conn->pg));
         return;
     }
     if (conn->state == CONN_BUSY)
         read_results(conn);
+    else if (conn->state == CONN_DRAINING)
+        read_drained_results(conn);
     else
         drain_idle(conn);
 }
@@ -351,12 +390,17 @@ static int64_t deadline_ms(const connection *conn) {
     return conn->call->started_ms + conn->shared->statement_timeout_ms + CONN_DEADLINE_GRACE_MS;
 }
 
-/* The server did not answer by the deadline: the call fails, the connection is closed (its
- * backend may wake up later; it then finds the socket gone and ends) and a new one opens. */
+/* The server did not answer by the deadline: the call fails, and the connection drains. It
+ * keeps its PGconn and its pool slot until the backend ends the statement (its Sync arrives)
+ * or its socket closes: closing it now would leave the backend running beside a replacement
+ * connection, one more backend than the pool's size for as long as it ignores the cancel. */
 static void expire_call(connection *conn) {
-    char *message = str_printf("the database did not answer within %d ms after the statement timeout (%d ms); "
-                               "the connection was closed and pgsafe reconnects, so the call can be retried",
-                               CONN_DEADLINE_GRACE_MS, conn->shared->statement_timeout_ms);
+    if (!conn->cancel_sent)
+        conn_cancel(conn);
+    char *message = str_printf("the database did not answer within %d ms after the statement timeout (%d ms): "
+                               "backend PID %d ignored the cancel request; it keeps its pool slot until it ends, "
+                               "so retry shortly",
+                               CONN_DEADLINE_GRACE_MS, conn->shared->statement_timeout_ms, conn->backend_pid);
     LOG(conn, 1, "%s", message ? message : "the database did not answer after the statement timeout");
     db_call *call = conn->call;
     call_fail(call, call->cancelled ? DB_CANCELLED : DB_CONNECTION_LOST,
@@ -364,8 +408,9 @@ static void expire_call(connection *conn) {
               : message       ? message
                               : "the database did not answer");
     free(message);
-    conn_down(conn, NULL);
-    conn->retry_at_ms = 0;
+    hand_back(conn);
+    set_state(conn, CONN_DRAINING);
+    conn->drain_started_ms = db_now_ms();
 }
 
 void conn_tick(connection *conn, int64_t now) {
@@ -389,7 +434,8 @@ int64_t conn_due_ms(const connection *conn) {
     switch (conn->state) {
     case CONN_DOWN: return conn->retry_at_ms > 0 ? conn->retry_at_ms : -1;
     case CONN_CONNECTING: return conn->connect_started_ms + (int64_t)conn->shared->connect_timeout_seconds * 1000;
-    case CONN_IDLE: return -1;
+    case CONN_IDLE:
+    case CONN_DRAINING: return -1;
     case CONN_BUSY: break;
     }
     int64_t due = deadline_ms(conn);

@@ -4,9 +4,15 @@
  * to reconnect; a connection reports back through the hooks in conn_shared.
  *
  *   DOWN --conn_connect--> CONNECTING --(poll OK)--> IDLE --conn_start_call--> BUSY
- *     ^                        |                      ^                          |
- *     +------ failure ---------+                      +------ Sync read ---------+
- *     +---------------------- failure, deadline, conn_down (from any) ------------+
+ *     ^                        |                      ^                          |  |
+ *     +------ failure ---------+                      +------ Sync read ---------+  | deadline
+ *     +---------------------- failure, conn_down (from any) ---------------------+  v
+ *     +---------------- Sync read, or the socket closed ------------------------ DRAINING
+ *
+ * DRAINING keeps a slot whose call was given up on (its deadline passed) until its backend
+ * has really ended the statement: a backend that ignores cancel and terminate (libxml2's
+ * XPath never checks for interrupts; a stopped process) would otherwise keep running beside
+ * the replacement connection, and pgsafe would hold more backends than its pool size.
  *
  * Every libpq call on a connection goes through a conn_ops table: conn_libpq_ops in the
  * server, a fake in the unit tests. */
@@ -53,6 +59,7 @@ typedef struct conn_ops {
     PGnotify *(*notifies)(PGconn *pg);
     void (*free_memory)(void *pointer);
     void (*finish)(PGconn *pg);
+    int (*backend_pid)(const PGconn *pg);
     int (*cancel_send)(cancel_job **job, PGconn *pg); /* cancel.h */
     void (*cancel_release)(cancel_job **job);
 } conn_ops;
@@ -84,7 +91,9 @@ typedef enum conn_state {
     CONN_DOWN,       /* no PGconn; retry_at_ms says when the pool may try again */
     CONN_CONNECTING, /* PQconnectPoll under way */
     CONN_IDLE,       /* up, in pipeline mode, no call */
-    CONN_BUSY        /* running call */
+    CONN_BUSY,       /* running call */
+    CONN_DRAINING    /* no call: its deadline passed; the PGconn (and the slot) are kept until
+                      * the backend answers the pipeline's Sync or its socket closes */
 } conn_state;
 
 /* Where a running call is in its pipeline; results arrive in this order. */
@@ -112,6 +121,8 @@ struct connection {
     int64_t cancel_sent_ms; /* when the last cancel request went out */
     int cancels;            /* cancel requests sent for the running call */
     cancel_job *cancel;     /* the last request sent for this PGconn (cancel.h) */
+    int backend_pid;        /* the server process of this PGconn, once connected (0 before) */
+    int64_t drain_started_ms; /* while draining: when the call was given up on */
 };
 
 /* A down connection of a pool, due for its first attempt at once. */
@@ -130,7 +141,7 @@ void conn_start_call(connection *conn, db_call *call);
 void conn_service(connection *conn, short revents);
 
 /* Runs the timers due at now: a connect that took too long fails, a call past its deadline
- * fails and the connection is closed, a pending cancel is repeated. */
+ * fails and the connection drains (DRAINING), a pending cancel is repeated. */
 void conn_tick(connection *conn, int64_t now);
 
 /* When conn_tick next has something to do, or -1. */
@@ -152,5 +163,8 @@ int conn_socket(const connection *conn);
 
 /* IDLE or BUSY. */
 bool conn_is_up(const connection *conn);
+
+/* DRAINING: the slot is held by a backend that has not ended a statement given up on. */
+bool conn_is_draining(const connection *conn);
 
 #endif

@@ -204,6 +204,22 @@ static bool any_connecting(const db_pool *pool) {
     return false;
 }
 
+/* Whether every slot is held by a backend that ignored the cancel of a call given up on:
+ * nothing can run until one of them ends. */
+static bool every_slot_draining(const db_pool *pool) {
+    for (int i = 0; i < pool->connection_count; i++)
+        if (!conn_is_draining(&pool->connections[i]))
+            return false;
+    return true;
+}
+
+static bool any_draining(const db_pool *pool) {
+    for (int i = 0; i < pool->connection_count; i++)
+        if (conn_is_draining(&pool->connections[i]))
+            return true;
+    return false;
+}
+
 static connection *idle_connection(db_pool *pool) {
     for (int i = 0; i < pool->connection_count; i++)
         if (pool->connections[i].state == CONN_IDLE)
@@ -211,17 +227,23 @@ static connection *idle_connection(db_pool *pool) {
     return NULL;
 }
 
-/* Opens connections that are due: the first always (with backoff), the rest only while
- * the pool has work waiting and at least one connection works. */
+/* Opens connections that are due: the first slot that is not draining always (with
+ * backoff), the rest only while the pool has work waiting and at least one connection
+ * works. A draining slot is never reopened here: its backend still runs (conn.h). */
 static void open_connections(db_pool *pool) {
     int64_t now = db_now_ms();
     bool up = any_connection_up(pool);
     bool busy = pool->queue.head != NULL;
+    bool first = true;
     for (int i = 0; i < pool->connection_count; i++) {
         connection *conn = &pool->connections[i];
+        if (conn_is_draining(conn))
+            continue;
+        bool is_first = first;
+        first = false;
         if (conn->state != CONN_DOWN || now < conn->retry_at_ms)
             continue;
-        if (i == 0 || (up && busy && !any_connecting(pool)))
+        if (is_first || (up && busy && !any_connecting(pool)))
             conn_connect(conn);
     }
 }
@@ -246,6 +268,28 @@ static void fail_waiting(db_pool *pool, bool all) {
         }
     }
     pool->queue = keep;
+}
+
+/* Fails every queued call at once while every slot drains: the database is still busy with
+ * statements given up on, and waiting could last as long as a backend ignores its cancel. */
+static void fail_busy(db_pool *pool) {
+    strbuf pids = {0};
+    for (int i = 0; i < pool->connection_count; i++)
+        strbuf_printf(&pids, "%s%d", i ? ", " : "", pool->connections[i].backend_pid);
+    char *text = strbuf_take(&pids);
+    char *message = str_printf("the database is still busy with an earlier query (backend PID%s %s ignored cancel); "
+                               "try again shortly",
+                               pool->connection_count > 1 ? "s" : "", text ? text : "?");
+    db_call *call;
+    while ((call = call_queue_pop(&pool->queue)) != NULL) {
+        call_fail(call, call->cancelled ? DB_CANCELLED : DB_BUSY,
+                  call->cancelled ? "the call was cancelled"
+                  : message       ? message
+                                  : "the database is still busy with an earlier query; try again shortly");
+        finish(pool, call);
+    }
+    free(message);
+    free(text);
 }
 
 /* Fails every queued call with status (DB_CANCELLED for those cancelled already). */
@@ -283,6 +327,10 @@ static void start_catalog_load(db_pool *pool) {
 /* Starts what can start. Calls wait while a connection or the catalog is on its way, and
  * fail with the reason once an attempt has failed, so a caller never waits on a dead server. */
 static void dispatch(db_pool *pool) {
+    if (every_slot_draining(pool)) {
+        fail_busy(pool);
+        return;
+    }
     if (pool->catalog_wanted && !pool->catalog_loading)
         start_catalog_load(pool);
     bool ready = pool->ever_ready && any_connection_up(pool) && !pool->catalog_wanted && !pool->catalog_loading;
@@ -435,7 +483,8 @@ void db_pool_free(db_pool *pool) {
 }
 
 db_pool_state db_pool_state_now(const db_pool *pool) {
-    if (any_connection_up(pool) && pool->ever_ready)
+    /* A draining slot is up as far as callers know: their calls get its own error. */
+    if ((any_connection_up(pool) || any_draining(pool)) && pool->ever_ready)
         return DB_POOL_READY;
     if (any_connecting(pool) || any_connection_up(pool))
         return DB_POOL_CONNECTING;

@@ -23,7 +23,8 @@ typedef enum db_status {
     DB_UNAVAILABLE,     /* no connection to the database could be had */
     DB_CONNECTION_LOST, /* the connection broke while the call ran */
     DB_CANCELLED,       /* db_cancel was called */
-    DB_SHUTDOWN         /* the pool was freed before the call ran */
+    DB_SHUTDOWN,        /* the pool was freed before the call ran */
+    DB_BUSY             /* every pool slot waits for a backend that ignored a cancel (conn.h) */
 } db_status;
 
 typedef enum db_truncation {

@@ -51,6 +51,7 @@ void tools_fail_with_result(mcp_request *request, const db_result *result) {
     request->audit.reason = result->sqlstate                       ? "database_error"
                             : result->status == DB_UNAVAILABLE     ? "unavailable"
                             : result->status == DB_CONNECTION_LOST ? "connection_lost"
+                            : result->status == DB_BUSY            ? "busy"
                                                                    : "shutdown";
     request_tool_error(request, text ? text : "the database call failed");
     free(text);

@@ -10,9 +10,12 @@
  *   SELECT rows                       fake.rows rows of one text column, "row 0", ...
  *   SELECT error                      an error, which aborts the rest of the pipeline
  *   SELECT hold                       nothing until fake.release (or a cancel request)
+ *   SELECT stuck                      nothing until fake.release, cancel or not (a backend
+ *                                     in libxml2's XPath, or stopped)
  *
  * The binary is linked with --wrap for malloc, calloc, realloc and strdup, so a test can make
- * the Nth allocation fail (fail_allocation_after).
+ * the Nth allocation fail (fail_allocation_after), and with --wrap for db_now_ms, so a test
+ * can move the pool's clock forward (fake.clock_ms) past a call's deadline.
  *
  *   ./test_db_pool
  *   CK_FORK=no valgrind --leak-check=full --error-exitcode=1 ./test_db_pool */
@@ -69,7 +72,14 @@ static struct {
     int rows;        /* rows of SELECT rows */
     int statements;  /* SELECT statements sent, the pool's own included */
     fake_conn *last; /* the last connection made */
+    int64_t clock_ms; /* added to the real clock (db_now_ms is wrapped) */
 } fake;
+
+int64_t __real_db_now_ms(void);
+int64_t __wrap_db_now_ms(void);
+int64_t __wrap_db_now_ms(void) {
+    return __real_db_now_ms() + fake.clock_ms;
+}
 
 static const char *const four_names[] = {"kind", "a", "b", "c"};
 static const Oid four_types[] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT};
@@ -162,6 +172,8 @@ static void answer(fake_conn *conn) {
     } else if (strcmp(sql, "SELECT error") == 0) {
         conn->aborted = true;
         put(conn, make_result(PGRES_FATAL_ERROR, 0, NULL, NULL, 0, NULL));
+    } else if (strcmp(sql, "SELECT stuck") == 0) {
+        put_statement_rows(conn, single_row, 0); /* released: it ends with the pending cancel */
     } else if (strcmp(sql, "SELECT hold") == 0) {
         put_statement_rows(conn, single_row, fake.cancels > 0 ? 0 : 1); /* a cancel ends it without rows */
     } else {
@@ -259,6 +271,8 @@ static int fake_is_busy(PGconn *pg) {
     if (conn->item_count == 0)
         return 1;
     const char *next = conn->items[0];
+    if (next != NULL && !conn->aborted && strcmp(next, "SELECT stuck") == 0)
+        return !fake.release;
     return next != NULL && !conn->aborted && strcmp(next, "SELECT hold") == 0 && !fake.release && fake.cancels == 0;
 }
 
@@ -316,6 +330,10 @@ static void fake_finish(PGconn *pg) {
     free(conn);
 }
 
+static int fake_backend_pid(const PGconn *pg) {
+    return 4000 + as_fake(pg)->socket;
+}
+
 static int fake_cancel_send(cancel_job **job, PGconn *pg) {
     (void)job, (void)pg;
     fake.cancels++;
@@ -346,6 +364,7 @@ static const conn_ops fake_ops = {
     .notifies = fake_notifies,
     .free_memory = fake_free_memory,
     .finish = fake_finish,
+    .backend_pid = fake_backend_pid,
     .cancel_send = fake_cancel_send,
     .cancel_release = fake_cancel_release,
 };
@@ -685,6 +704,80 @@ START_TEST(a_second_connection_opens_when_work_waits) {
 }
 END_TEST
 
+/* A backend that ignores its cancel keeps its slot: the call fails at its deadline, the
+ * connection drains instead of being replaced (the pool never holds more backends than its
+ * size), calls meanwhile fail at once with the backend's PID, and the slot reconnects once
+ * the backend answers. Without DRAINING the slot reconnected at once: two connections. */
+START_TEST(a_backend_that_ignores_cancel_keeps_its_slot) {
+    db_pool *pool = ready_pool(1);
+    outcome stuck = {0};
+    submit(pool, "SELECT stuck", -1, &stuck);
+    turns(pool, 2);
+    ck_assert_int_eq(stuck.calls, 0);
+    ck_assert_int_gt(db_pool_timeout(pool), 0); /* the deadline */
+    fake.clock_ms += 30000 + CONN_DEADLINE_GRACE_MS;
+    ck_assert_int_eq(db_pool_timeout(pool), 0);
+    turn(pool);
+    ck_assert_int_eq(stuck.calls, 1);
+    ck_assert_int_eq(stuck.result->status, DB_CONNECTION_LOST);
+    ck_assert_ptr_nonnull(strstr(stuck.result->message, "backend PID 4100 ignored the cancel request"));
+    ck_assert_int_ge(fake.cancels, 1);
+    ck_assert_int_eq(fake.finishes, 0); /* kept: its backend still runs */
+    ck_assert_int_eq(db_pool_state_now(pool), DB_POOL_READY);
+    ck_assert_int_eq(db_pool_timeout(pool), -1); /* nothing to time: the socket says when it ends */
+    for (int i = 0; i < 3; i++) {
+        outcome refused = {0};
+        submit(pool, "SELECT rows", -1, &refused);
+        turns(pool, 3);
+        ck_assert_int_eq(refused.calls, 1);
+        ck_assert_int_eq(refused.result->status, DB_BUSY);
+        ck_assert_ptr_nonnull(strstr(refused.result->message, "still busy with an earlier query (backend PID 4100"));
+        db_result_free(refused.result);
+    }
+    ck_assert_int_eq(fake.connects, 1); /* never a second backend */
+    fake.release = true;                /* the backend finally answers */
+    turn(pool);
+    ck_assert_int_eq(fake.finishes, 1);
+    outcome next = {0};
+    submit(pool, "SELECT rows", -1, &next);
+    turns(pool, 4);
+    ck_assert_int_eq(fake.connects, 2);
+    ck_assert_int_eq(next.calls, 1);
+    ck_assert_int_eq(next.result->status, DB_OK);
+    db_result_free(stuck.result);
+    db_result_free(next.result);
+    db_pool_free(pool);
+}
+END_TEST
+
+/* With two slots, one draining: calls run on the other; the drained slot's socket closing
+ * (the backend was terminated) frees it. */
+START_TEST(a_draining_slot_leaves_the_others_working) {
+    db_pool *pool = ready_pool(2);
+    outcome stuck = {0};
+    submit(pool, "SELECT stuck", -1, &stuck);
+    turns(pool, 2);
+    fake_conn *stuck_conn = fake.last;
+    fake.clock_ms += 30000 + CONN_DEADLINE_GRACE_MS;
+    turn(pool);
+    ck_assert_int_eq(stuck.calls, 1);
+    outcome other = {0};
+    submit(pool, "SELECT rows", -1, &other);
+    turns(pool, 5);
+    ck_assert_int_eq(other.calls, 1);
+    ck_assert_int_eq(other.result->status, DB_OK);
+    ck_assert_int_eq(fake.connects, 2);
+    ck_assert_int_eq(fake.finishes, 0);
+    stuck_conn->broken = true; /* terminated: its socket closed */
+    turn(pool);
+    ck_assert_int_eq(fake.finishes, 1);
+    ck_assert_int_eq(db_pool_state_now(pool), DB_POOL_READY);
+    db_result_free(stuck.result);
+    db_result_free(other.result);
+    db_pool_free(pool);
+}
+END_TEST
+
 /* db_pool_new used to count its connections before checking their allocation: out of
  * memory there made db_pool_free walk a NULL array. Every allocation in turn fails here. */
 START_TEST(pool_new_survives_every_allocation_failing) {
@@ -775,6 +868,8 @@ static Suite *pool_suite(void) {
     tcase_add_test(tc, notifications_on_an_idle_connection_are_freed);
     tcase_add_test(tc, shutdown_fails_running_and_queued_calls);
     tcase_add_test(tc, a_second_connection_opens_when_work_waits);
+    tcase_add_test(tc, a_backend_that_ignores_cancel_keeps_its_slot);
+    tcase_add_test(tc, a_draining_slot_leaves_the_others_working);
     tc = tcase_create("out of memory");
     tcase_add_checked_fixture(tc, setup, NULL);
     suite_add_tcase(suite, tc);
