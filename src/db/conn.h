@@ -116,12 +116,12 @@ struct connection {
     int64_t retry_at_ms; /* while down: when to try again (0: at once) */
     db_call *call;       /* exactly while busy */
     conn_stage stage;
-    bool want_write;        /* output is still queued in libpq */
-    bool cancel_sent;       /* a cancel was requested for the running call */
-    int64_t cancel_sent_ms; /* when the last cancel request went out */
-    int cancels;            /* cancel requests sent for the running call */
-    cancel_job *cancel;     /* the last request sent for this PGconn (cancel.h) */
-    int backend_pid;        /* the server process of this PGconn, once connected (0 before) */
+    bool want_write;          /* output is still queued in libpq */
+    bool cancel_sent;         /* a cancel was requested for the running call */
+    int64_t cancel_sent_ms;   /* when the last cancel request went out */
+    int cancels;              /* cancel requests sent for the running call */
+    cancel_job *cancel;       /* the last request sent for this PGconn (cancel.h) */
+    int backend_pid;          /* the server process of this PGconn, once connected (0 before) */
     int64_t drain_started_ms; /* while draining: when the call was given up on */
 };
 

@@ -67,11 +67,11 @@ typedef struct fake_conn {
 static struct {
     int connects, finishes, cancels, syncs, single_row_calls;
     int notifies_made, notifies_freed;
-    bool refuse;     /* connect_poll fails */
-    bool release;    /* SELECT hold answers */
-    int rows;        /* rows of SELECT rows */
-    int statements;  /* SELECT statements sent, the pool's own included */
-    fake_conn *last; /* the last connection made */
+    bool refuse;      /* connect_poll fails */
+    bool release;     /* SELECT hold answers */
+    int rows;         /* rows of SELECT rows */
+    int statements;   /* SELECT statements sent, the pool's own included */
+    fake_conn *last;  /* the last connection made */
     int64_t clock_ms; /* added to the real clock (db_now_ms is wrapped) */
 } fake;
 
