@@ -86,6 +86,32 @@ static bool set_max_message_bytes(void *settings, const char *value, const char 
     return true;
 }
 
+/* A cost guard limit: a non-negative number (0 turns the check off), written as an integer
+ * or with an exponent (1e7). */
+static bool estimate_limit(const cli_config *config, const char *value, const char *source, double *out) {
+    char *end = NULL;
+    double number = strtod(value, &end);
+    if (end == value || *end != '\0' || !(number >= 0 && number <= 1e300)) {
+        fprintf(stderr,
+                "pgsafe %s: %s must be a number of 0 or more (0 turns the check off), like 10000000 or 1e7, "
+                "not \"%s\"\n",
+                config->command, source, value);
+        return false;
+    }
+    *out = number;
+    return true;
+}
+
+static bool set_max_cost(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    return estimate_limit(config, value, source, &config->server.db.max_cost);
+}
+
+static bool set_max_plan_rows(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    return estimate_limit(config, value, source, &config->server.db.max_plan_rows);
+}
+
 static bool set_pool_size(void *settings, const char *value, const char *source) {
     cli_config *config = settings;
     long long size;
@@ -198,8 +224,13 @@ static const cli_option options[] = {
     {"--dsn", "PGSAFE_DSN", CLI_VALUE, "DSN",
      "connection string or URL (else DATABASE_URL, else libpq's PG* variables)", set_dsn},
     {"--max-rows", "PGSAFE_MAX_ROWS", CLI_VALUE, "N", "rows per query result (1000)", set_max_rows},
-    {"--statement-timeout", "PGSAFE_STATEMENT_TIMEOUT", CLI_VALUE, "N", "statement timeout in milliseconds (30000)",
+    {"--statement-timeout", "PGSAFE_STATEMENT_TIMEOUT", CLI_VALUE, "N", "statement timeout in milliseconds (15000)",
      set_statement_timeout},
+    {"--max-cost", "PGSAFE_MAX_COST", CLI_VALUE, "N",
+     "refuse a query whose planner-estimated total cost is over N, before it runs; 0 is off (1e7)", set_max_cost},
+    {"--max-plan-rows", "PGSAFE_MAX_PLAN_ROWS", CLI_VALUE, "N",
+     "refuse a query whose plan has a step estimated at over N rows, before it runs; 0 is off (1e9)",
+     set_max_plan_rows},
     {"--lock-timeout", "PGSAFE_LOCK_TIMEOUT", CLI_VALUE, "N", "lock timeout in milliseconds (1000)", set_lock_timeout},
     {"--max-result-bytes", "PGSAFE_MAX_RESULT_BYTES", CLI_VALUE, "N", "byte budget of one result's values (262144)",
      set_max_result_bytes},

@@ -27,7 +27,8 @@ typedef enum call_kind {
 struct db_call {
     db_call *next; /* queue link; NULL when in no queue */
     call_kind kind;
-    char *sql; /* NULL for a barrier */
+    char *sql;         /* NULL for a barrier */
+    char *explain_sql; /* the cost guard's EXPLAIN, sent before sql; NULL: no cost guard */
     int param_count;
     char **params; /* NULL entries are SQL NULL */
     db_result_limits limits;

@@ -30,6 +30,7 @@ const conn_ops conn_libpq_ops = {
     .enter_pipeline_mode = PQenterPipelineMode,
     .send_query_params = PQsendQueryParams,
     .pipeline_sync = PQpipelineSync,
+    .send_flush_request = PQsendFlushRequest,
     .flush = PQflush,
     .consume_input = PQconsumeInput,
     .is_busy = PQisBusy,
@@ -175,21 +176,37 @@ static void advance_connect(connection *conn) {
         connect_failed(conn, conn->shared->ops->error_message(conn->pg));
 }
 
-/* Queues the whole pipeline in libpq: BEGIN READ ONLY, the settings, the statement,
- * ROLLBACK, Sync. Returns false when libpq refused (the PGconn's error says why). */
-static bool send_all(connection *conn, const db_call *call) {
+/* Queues the pipeline's second half: the statement (unless run is false: the cost guard
+ * refused it, or its EXPLAIN failed), ROLLBACK, Sync. */
+static bool send_second_half(connection *conn, const db_call *call, bool run) {
+    const conn_ops *ops = conn->shared->ops;
+    PGconn *pg = conn->pg;
+    if (run && !ops->send_query_params(pg, call->sql, call->param_count, NULL, (const char *const *)call->params, NULL,
+                                       NULL, 0))
+        return false;
+    if (!ops->send_query_params(pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0))
+        return false;
+    return ops->pipeline_sync(pg) == 1;
+}
+
+/* Queues the pipeline's first half in libpq: BEGIN READ ONLY, the settings, and for a call
+ * with explain_sql the cost guard's EXPLAIN and a Flush, so that the server sends the plan
+ * before it has the statement (send_second_half follows once the plan passes); otherwise the
+ * second half at once: one round trip. Returns false when libpq refused (the PGconn's error
+ * says why). */
+static bool send_first_half(connection *conn, const db_call *call) {
     const conn_ops *ops = conn->shared->ops;
     PGconn *pg = conn->pg;
     if (!ops->send_query_params(pg, "BEGIN READ ONLY", 0, NULL, NULL, NULL, NULL, 0))
         return false;
     if (!ops->send_query_params(pg, settings_sql, 4, NULL, conn->shared->settings, NULL, NULL, 0))
         return false;
-    if (!ops->send_query_params(pg, call->sql, call->param_count, NULL, (const char *const *)call->params, NULL, NULL,
-                                0))
+    if (call->explain_sql == NULL)
+        return send_second_half(conn, call, true);
+    if (!ops->send_query_params(pg, call->explain_sql, call->param_count, NULL, (const char *const *)call->params, NULL,
+                                NULL, 0))
         return false;
-    if (!ops->send_query_params(pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0))
-        return false;
-    return ops->pipeline_sync(pg) == 1;
+    return ops->send_flush_request(pg) == 1;
 }
 
 /* Writes what libpq holds; the connection goes down when the socket fails. */
@@ -210,7 +227,7 @@ void conn_start_call(connection *conn, db_call *call) {
     call->running = conn;
     call->started_ms = db_now_ms();
     set_state(conn, CONN_BUSY);
-    if (!send_all(conn, call)) {
+    if (!send_first_half(conn, call)) {
         conn_down(conn, conn->shared->ops->error_message(conn->pg));
         return;
     }
@@ -231,8 +248,12 @@ void conn_cancel(connection *conn) {
  * statement's stage switches to single-row mode now, before libpq parses any of its rows
  * (PQisBusy does), or they would pile up in one result until the last arrived. */
 static void end_of_statement(connection *conn) {
-    if (conn->stage == STAGE_BEGIN || conn->stage == STAGE_SETTINGS || conn->stage == STAGE_STATEMENT ||
-        conn->stage == STAGE_ROLLBACK || conn->stage == STAGE_CLEANUP)
+    if (conn->stage == STAGE_SETTINGS && conn->call->explain_sql == NULL)
+        conn->stage = STAGE_STATEMENT;
+    else if (conn->stage == STAGE_EXPLAIN && conn->call->failed)
+        conn->stage = STAGE_ROLLBACK; /* refused, or the EXPLAIN failed: the statement was not sent */
+    else if (conn->stage == STAGE_BEGIN || conn->stage == STAGE_SETTINGS || conn->stage == STAGE_EXPLAIN ||
+             conn->stage == STAGE_STATEMENT || conn->stage == STAGE_ROLLBACK || conn->stage == STAGE_CLEANUP)
         conn->stage++;
     if (conn->stage == STAGE_STATEMENT && !conn->call->failed && !conn->shared->ops->set_single_row_mode(conn->pg))
         LOG(conn, 3, "single-row mode was refused; the rows arrive in one result");
@@ -285,9 +306,28 @@ static bool end_of_pipeline(connection *conn) {
     return false;
 }
 
+/* The cost guard's EXPLAIN answered (pg, or an error: the call has failed): the rest of the
+ * pipeline goes out, with the statement only when the plan passed the cost_check hook.
+ * Returns false when the connection went down. */
+static bool explained(connection *conn, const PGresult *pg) {
+    db_call *call = conn->call;
+    bool run = pg != NULL && !call->failed && conn->shared->cost_check(conn->shared->owner, call, pg);
+    assert(run || call->failed);
+    if (!send_second_half(conn, call, run)) {
+        conn_down(conn, conn->shared->ops->error_message(conn->pg));
+        return false;
+    }
+    flush(conn);
+    return conn->state == CONN_BUSY;
+}
+
 /* Handles one result of the pipeline. Returns false when reading must stop (the call is
  * over or the connection went down). pg stays the caller's. */
 static bool handle_result(connection *conn, const PGresult *pg) {
+    if (conn->stage == STAGE_EXPLAIN && PQresultStatus(pg) != PGRES_TUPLES_OK) {
+        call_fail_from_pg(conn->call, pg); /* an error the statement would have met too */
+        return explained(conn, NULL);
+    }
     switch (PQresultStatus(pg)) {
     case PGRES_SINGLE_TUPLE: take_rows(conn, pg); return true;
     case PGRES_TUPLES_OK:
@@ -295,6 +335,8 @@ static bool handle_result(connection *conn, const PGresult *pg) {
          * (the settings) are not the caller's. */
         if (conn->stage == STAGE_STATEMENT)
             take_rows(conn, pg);
+        else if (conn->stage == STAGE_EXPLAIN)
+            return explained(conn, pg);
         return true;
     case PGRES_COMMAND_OK:
     case PGRES_PIPELINE_ABORTED: return true;

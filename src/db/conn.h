@@ -50,6 +50,7 @@ typedef struct conn_ops {
     int (*send_query_params)(PGconn *pg, const char *command, int count, const Oid *types, const char *const *values,
                              const int *lengths, const int *formats, int result_format);
     int (*pipeline_sync)(PGconn *pg);
+    int (*send_flush_request)(PGconn *pg);
     int (*flush)(PGconn *pg);
     int (*consume_input)(PGconn *pg);
     int (*is_busy)(PGconn *pg);
@@ -85,6 +86,9 @@ typedef struct conn_shared {
     void (*connected)(void *owner); /* a connection came up and is idle */
     int (*connect_failed)(void *owner, const char *why); /* an attempt failed: returns ms until the retry */
     void (*finished)(void *owner, db_call *call);        /* a call is over, its result set; the pool owns it */
+    /* The cost guard: judges the EXPLAIN of a call with explain_sql (the PGresult, the
+     * caller's). Returns true to run the statement; false after failing the call. */
+    bool (*cost_check)(void *owner, db_call *call, const PGresult *explain);
 } conn_shared;
 
 typedef enum conn_state {
@@ -100,6 +104,7 @@ typedef enum conn_state {
 typedef enum conn_stage {
     STAGE_BEGIN,
     STAGE_SETTINGS,
+    STAGE_EXPLAIN, /* the cost guard's EXPLAIN (calls with explain_sql): the rest is sent once it passes */
     STAGE_STATEMENT,
     STAGE_ROLLBACK,
     STAGE_SYNC,

@@ -15,6 +15,7 @@
 #include "db/catalog.h"
 #include "db/clock.h"
 #include "db/conn.h"
+#include "db/cost.h"
 #include "util/strings.h"
 
 #define BACKOFF_FIRST_MS        250
@@ -49,13 +50,15 @@ void db_options_init(db_options *options) {
     *options = (db_options){
         .conninfo = "",
         .pool_size = 2,
-        .statement_timeout_ms = 30000,
+        .statement_timeout_ms = 15000,
         .lock_timeout_ms = 1000,
         .idle_in_transaction_ms = 60000,
         .search_path = "public",
         .max_result_bytes = 256 * 1024,
         .max_cell_bytes = 8 * 1024,
         .connect_timeout_seconds = 5,
+        .max_cost = 1e7,
+        .max_plan_rows = 1e9,
     };
 }
 
@@ -109,6 +112,43 @@ static void finish(void *owner, db_call *call) {
         call_fail(call, DB_CANCELLED, "the call was cancelled");
     call->result->elapsed_ms = call->started_ms ? db_elapsed_ms(call->started_ms) : 0.0;
     call_queue_push(&pool->finished, call);
+}
+
+/* conn_shared.cost_check: the cost guard's verdict on a call's EXPLAIN (cost.h). A plan
+ * past a limit, or one that cannot be read, fails the call with DB_REFUSED: the estimate,
+ * and how to narrow the query. */
+static bool check_cost(void *owner, db_call *call, const PGresult *explain) {
+    db_pool *pool = owner;
+    cost_estimate estimate;
+    bool read = PQntuples(explain) == 1 && PQnfields(explain) == 1 && !PQgetisnull(explain, 0, 0) &&
+                cost_read_plan(PQgetvalue(explain, 0, 0), &estimate);
+    if (!read) {
+        call_fail(call, DB_REFUSED, "the cost guard could not read the planner's estimate, so the query was not run");
+        return false;
+    }
+    double max_cost = pool->options.max_cost, max_rows = pool->options.max_plan_rows;
+    if (!cost_exceeds(&estimate, max_cost, max_rows))
+        return true;
+    bool costly = max_cost > 0 && estimate.total_cost > max_cost;
+    char *message = costly ? str_printf("the planner estimates this query at cost %.3g, over the limit of %.3g: it "
+                                        "was not run",
+                                        estimate.total_cost, max_cost)
+                           : str_printf("the planner estimates %.3g rows in one step of this query (%s), over the "
+                                        "limit of %.3g: it was not run",
+                                        estimate.largest_rows, estimate.largest_node, max_rows);
+    call_fail(call, DB_REFUSED, message ? message : "the planner's estimate is over the cost guard's limits");
+    free(message);
+    db_result *result = call->result;
+    free(result->detail);
+    free(result->hint);
+    result->detail = str_printf("estimated total cost %.0f (limit %.3g); largest step %s at %.3g rows (limit %.3g)",
+                                estimate.total_cost, max_cost, estimate.largest_node[0] ? estimate.largest_node : "?",
+                                estimate.largest_rows, max_rows);
+    result->hint = strdup("narrow the query so that it does less work: filter with WHERE (on indexed columns), join "
+                          "on keys instead of cross joining, aggregate over a bounded range, avoid huge "
+                          "generate_series ranges and large OFFSETs; the explain tool shows the plan and its "
+                          "estimates");
+    return false;
 }
 
 /* ---- the pool's own loads ---- */
@@ -391,6 +431,7 @@ static void share_settings(db_pool *pool, const conn_ops *ops, db_log_fn log, vo
         .connected = on_connected,
         .connect_failed = on_connect_failed,
         .finished = finish,
+        .cost_check = check_cost,
     };
 }
 
@@ -599,6 +640,13 @@ db_call *db_submit(db_pool *pool, const db_request *request, db_done_fn done, vo
         .max_result_bytes = request->max_result_bytes ? request->max_result_bytes : pool->options.max_result_bytes,
         .max_cell_bytes = request->max_cell_bytes ? request->max_cell_bytes : pool->options.max_cell_bytes,
     };
+    bool cost_guard =
+        request->check_cost && request->sql != NULL && (pool->options.max_cost > 0 || pool->options.max_plan_rows > 0);
+    if (cost_guard && (call->explain_sql = str_printf("EXPLAIN (FORMAT JSON) %s",
+                                                      request->cost_sql ? request->cost_sql : request->sql)) == NULL) {
+        call_free(call);
+        return NULL;
+    }
     if (!copy_request(call, request)) {
         call_free(call);
         return NULL;

@@ -41,10 +41,13 @@ typedef struct db_options {
     size_t max_result_bytes;     /* byte budget of one result's cells */
     size_t max_cell_bytes;       /* cap on one cell's kept bytes */
     int connect_timeout_seconds; /* for libpq's connect_timeout when the DSN has none */
+    double max_cost;             /* cost guard: the plan's estimated total cost; 0 is off (cost.h) */
+    double max_plan_rows;        /* cost guard: a fully run node's estimated rows; 0 is off */
 } db_options;
 
-/* Defaults: pool 2, statement 30 s, lock 1 s, idle 60 s, search_path "public",
- * 256 KiB per result, 8 KiB per cell, connect timeout 5 s; conninfo "". */
+/* Defaults: pool 2, statement 15 s, lock 1 s, idle 60 s, search_path "public",
+ * 256 KiB per result, 8 KiB per cell, connect timeout 5 s, cost guard 1e7 and 1e9 rows
+ * (docs/configuration.md says why); conninfo "". */
 void db_options_init(db_options *options);
 
 typedef struct db_request {
@@ -55,6 +58,8 @@ typedef struct db_request {
     size_t max_result_bytes;   /* 0: the pool's option */
     size_t max_cell_bytes;     /* 0: the pool's option */
     bool skip_wait;            /* fail at once with DB_UNAVAILABLE instead of waiting for the first connection */
+    bool check_cost;           /* ask the planner first and refuse (DB_REFUSED) past the pool's limits */
+    const char *cost_sql;      /* what the cost guard explains (same parameters); NULL: sql itself */
 } db_request;
 
 typedef struct db_pool db_pool;

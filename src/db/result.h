@@ -24,7 +24,8 @@ typedef enum db_status {
     DB_CONNECTION_LOST, /* the connection broke while the call ran */
     DB_CANCELLED,       /* db_cancel was called */
     DB_SHUTDOWN,        /* the pool was freed before the call ran */
-    DB_BUSY             /* every pool slot waits for a backend that ignored a cancel (conn.h) */
+    DB_BUSY,            /* every pool slot waits for a backend that ignored a cancel (conn.h) */
+    DB_REFUSED          /* the planner's estimate passed the cost guard's limits (cost.h): it never ran */
 } db_status;
 
 typedef enum db_truncation {

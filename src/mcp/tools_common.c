@@ -37,6 +37,13 @@ static char *database_failure_text(const mcp_request *request, const db_result *
             strbuf_printf(&text, "\nhint: %s", result->hint);
         if (request->verdict.rewritten_sql)
             strbuf_printf(&text, "\nexecuted: %s", request->verdict.rewritten_sql);
+    } else if (result->status == DB_REFUSED) {
+        /* The cost guard: a rejection like the guard's, with the planner's estimate. */
+        strbuf_printf(&text, "rejected (too_costly): %s", result->message ? result->message : "over the cost limits");
+        if (result->detail)
+            strbuf_printf(&text, "\ndetail: %s", result->detail);
+        if (result->hint)
+            strbuf_printf(&text, "\nhint: %s", result->hint);
     } else if (result->status == DB_SHUTDOWN) {
         strbuf_puts(&text, "the server is shutting down; the query did not finish");
     } else {
@@ -47,8 +54,9 @@ static char *database_failure_text(const mcp_request *request, const db_result *
 
 void tools_fail_with_result(mcp_request *request, const db_result *result) {
     char *text = database_failure_text(request, result);
-    request->audit.verdict = "error";
-    request->audit.reason = result->sqlstate                       ? "database_error"
+    request->audit.verdict = result->status == DB_REFUSED ? "rejected" : "error";
+    request->audit.reason = result->status == DB_REFUSED           ? "too_costly"
+                            : result->sqlstate                     ? "database_error"
                             : result->status == DB_UNAVAILABLE     ? "unavailable"
                             : result->status == DB_CONNECTION_LOST ? "connection_lost"
                             : result->status == DB_BUSY            ? "busy"

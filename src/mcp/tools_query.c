@@ -168,7 +168,7 @@ static void query_guard(mcp_request *request) {
     long long max_rows = request_row_limit(request);
     if (!guard_sql(request, max_rows, query_guard))
         return;
-    db_request call = {.sql = request->verdict.rewritten_sql, .row_limit = max_rows};
+    db_request call = {.sql = request->verdict.rewritten_sql, .row_limit = max_rows, .check_cost = true};
     request_run(request, &call, query_done);
 }
 
@@ -304,8 +304,14 @@ static void explain_guard(mcp_request *request) {
         request_error(request, JSONRPC_INTERNAL_ERROR, "out of memory");
         return;
     }
-    db_request call = {
-        .sql = sql, .row_limit = 1, .max_result_bytes = INTROSPECTION_BYTES, .max_cell_bytes = INTROSPECTION_BYTES};
+    /* EXPLAIN ANALYZE runs the statement: the cost guard judges it first, as for query. A
+     * plain EXPLAIN only plans, which is what the cost guard would do itself. */
+    db_request call = {.sql = sql,
+                       .row_limit = 1,
+                       .max_result_bytes = INTROSPECTION_BYTES,
+                       .max_cell_bytes = INTROSPECTION_BYTES,
+                       .check_cost = request->analyze,
+                       .cost_sql = request->verdict.rewritten_sql};
     request_run(request, &call, explain_done);
     free(sql);
 }

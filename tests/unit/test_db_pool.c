@@ -715,7 +715,7 @@ START_TEST(a_backend_that_ignores_cancel_keeps_its_slot) {
     turns(pool, 2);
     ck_assert_int_eq(stuck.calls, 0);
     ck_assert_int_gt(db_pool_timeout(pool), 0); /* the deadline */
-    fake.clock_ms += 30000 + CONN_DEADLINE_GRACE_MS;
+    fake.clock_ms += 15000 + CONN_DEADLINE_GRACE_MS;
     ck_assert_int_eq(db_pool_timeout(pool), 0);
     turn(pool);
     ck_assert_int_eq(stuck.calls, 1);
@@ -758,7 +758,7 @@ START_TEST(a_draining_slot_leaves_the_others_working) {
     submit(pool, "SELECT stuck", -1, &stuck);
     turns(pool, 2);
     fake_conn *stuck_conn = fake.last;
-    fake.clock_ms += 30000 + CONN_DEADLINE_GRACE_MS;
+    fake.clock_ms += 15000 + CONN_DEADLINE_GRACE_MS;
     turn(pool);
     ck_assert_int_eq(stuck.calls, 1);
     outcome other = {0};
