@@ -112,6 +112,24 @@ static bool set_max_plan_rows(void *settings, const char *value, const char *sou
     return estimate_limit(config, value, source, &config->server.db.max_plan_rows);
 }
 
+static bool set_max_in_flight(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    long long count;
+    if (!number(config, value, source, 1, 4096, &count))
+        return false;
+    config->server.max_in_flight = (size_t)count;
+    return true;
+}
+
+static bool set_max_sql_bytes(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    long long bytes;
+    if (!number(config, value, source, 1024, 1 << 20, &bytes))
+        return false;
+    config->server.policy.max_sql_bytes = (size_t)bytes;
+    return true;
+}
+
 static bool set_pool_size(void *settings, const char *value, const char *source) {
     cli_config *config = settings;
     long long size;
@@ -238,6 +256,10 @@ static const cli_option options[] = {
      "bytes kept of one value; longer ones are cut and marked (8192)", set_max_cell_bytes},
     {"--max-message-bytes", "PGSAFE_MAX_MESSAGE_BYTES", CLI_VALUE, "N", "largest incoming JSON-RPC message (4194304)",
      set_max_message_bytes},
+    {"--max-in-flight", "PGSAFE_MAX_IN_FLIGHT", CLI_VALUE, "N",
+     "requests waiting for their answers at once, 1 to 4096; more get an error (64)", set_max_in_flight},
+    {"--max-sql-bytes", "PGSAFE_MAX_SQL_BYTES", CLI_VALUE, "N",
+     "longest SQL text the guard checks, 1024 to 1048576 (65536)", set_max_sql_bytes},
     {"--pool-size", "PGSAFE_POOL_SIZE", CLI_VALUE, "N", "database connections, 1 to 64 (2)", set_pool_size},
     {"--schemas", "PGSAFE_SCHEMAS", CLI_VALUE, "LIST",
      "comma-separated schemas: the search_path and what the schema tools show (default: search_path public, every "
@@ -351,6 +373,10 @@ int cli_config_read(cli_config *found, int argc, char **argv) {
     guard_policy_init(&config->policy);
     db_options_init(&config->db);
     config->max_message_bytes = 4 * 1024 * 1024;
+    config->max_in_flight = 64;
+    /* The guard runs on the event loop: its worst case for 64 KiB is about 0.2 s, for 1 MiB
+     * several seconds (docs/configuration.md, "Limits on size"). */
+    config->policy.max_sql_bytes = 64 * 1024;
     config->log_level = MCP_LOG_INFO;
     int status = cli_options_parse(cli_config_command(found->command), found, argc, argv, &found->parsed);
     if (status != 0)

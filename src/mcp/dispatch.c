@@ -2,6 +2,7 @@
  * before it runs (an initialized session, params). Every transport's requests come through
  * dispatch_request; a new method is one row here. */
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,17 @@ bool dispatch_method_exists(const char *name) {
 }
 
 void dispatch_request(mcp_session *session, json_object *id, const char *method, json_object *params) {
+    /* Each request in flight holds its arguments and may hold a database call: their number
+     * is bounded. A ping is answered at once, so it is never refused. */
+    if (session->request_count >= session->config->max_in_flight && strcmp(method, "ping") != 0) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "too many requests in flight: at most %zu may wait for their answers at once (--max-in-flight); "
+                 "wait for an answer before sending another request",
+                 session->config->max_in_flight);
+        session_send(session, jsonrpc_error(id, MCP_TOO_MANY_REQUESTS, text));
+        return;
+    }
     mcp_request *request = request_new(session, id, method);
     request->protocol_version = request_protocol_version(session, params);
     if (params != NULL && !json_object_is_type(params, json_type_object)) {

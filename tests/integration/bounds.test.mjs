@@ -5,7 +5,10 @@
 // a plain explain shows the estimate. Requests in flight are capped (--max-in-flight).
 import assert from 'node:assert/strict';
 
-import { after, assertCleanSession, before, callTool, connect, describe, errorResult, okResult, query, test } from './lib/harness.mjs';
+import {
+  RawSession, activeStatements, after, assertCleanSession, before, callTool, connect, describe, errorResult, okResult,
+  pollUntil, query, slowSql, test,
+} from './lib/harness.mjs';
 
 let session;
 before(async () => {
@@ -68,6 +71,46 @@ describe('the cost guard\'s limits', () => {
       await strict.close();
       await rows.close();
       await off.close();
+    }
+  });
+});
+
+describe('requests in flight', () => {
+  test('--max-in-flight: one request more gets a clear JSON-RPC error; ping is still answered', async () => {
+    const raw = new RawSession({ args: ['--max-in-flight', '2', '--pool-size', '1', '--statement-timeout', '60000'] });
+    try {
+      await raw.initialize();
+      raw.send({ jsonrpc: '2.0', id: 'slow-1', method: 'tools/call', params: { name: 'query', arguments: { sql: slowSql('10601') } } });
+      raw.send({ jsonrpc: '2.0', id: 'slow-2', method: 'tools/call', params: { name: 'query', arguments: { sql: slowSql('10603') } } });
+      await pollUntil(() => activeStatements('10601') > 0, { what: 'the first statement to run' });
+      const over = await raw.request('tools/call', { name: 'query', arguments: { sql: 'SELECT 1' } }, { id: 'over' });
+      assert.equal(over.error?.code, -32003, JSON.stringify(over));
+      assert.match(over.error.message, /too many requests in flight: at most 2 may wait for their answers at once \(--max-in-flight\)/);
+      await raw.assertPing('ping at the cap');
+      raw.notify('notifications/cancelled', { requestId: 'slow-1' });
+      raw.notify('notifications/cancelled', { requestId: 'slow-2' });
+      await pollUntil(async () => {
+        const r = await raw.request('tools/call', { name: 'query', arguments: { sql: 'SELECT 2 AS two' } });
+        return r.result && !r.result.isError;
+      }, { what: 'a call to be taken again once the others are cancelled' });
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
+describe('the size of the SQL the guard checks on the event loop', () => {
+  test('--max-sql-bytes bounds it (64 KiB by default): longer text is input_too_large', async () => {
+    const long = `SELECT ${Array.from({ length: 8000 }, (_, i) => `${i} AS c${i}`).join(', ')}`;
+    assert.ok(long.length > 65536);
+    const text = errorResult(await callTool(session, 'query', { sql: long }), 'a 90 KB query');
+    assert.match(text, /^rejected \(input_too_large\)/, text.slice(0, 300));
+    const wide = await connect({ args: ['--max-sql-bytes', '1048576'] });
+    try {
+      const passed = (await callTool(wide, 'query', { sql: long })).content[0].text;
+      assert.doesNotMatch(passed, /input_too_large/, passed.slice(0, 300));
+    } finally {
+      await wide.close();
     }
   });
 });
