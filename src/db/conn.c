@@ -115,6 +115,7 @@ void conn_down(connection *conn, const char *why) {
     set_state(conn, CONN_DOWN);
     conn->cancel_sent = false;
     conn->want_write = false;
+    conn->awaiting_plan = false;
     conn->backend_pid = 0;
 }
 
@@ -206,6 +207,7 @@ static bool send_first_half(connection *conn, const db_call *call) {
     if (!ops->send_query_params(pg, call->explain_sql, call->param_count, NULL, (const char *const *)call->params, NULL,
                                 NULL, 0))
         return false;
+    conn->awaiting_plan = true;
     return ops->send_flush_request(pg) == 1;
 }
 
@@ -311,6 +313,12 @@ static bool end_of_pipeline(connection *conn) {
  * Returns false when the connection went down. */
 static bool explained(connection *conn, const PGresult *pg) {
     db_call *call = conn->call;
+    assert(conn->awaiting_plan);
+    conn->awaiting_plan = false;
+    /* A cancel request that came while the server waited for the second half found no
+     * statement to cancel: the call's flag says it all. */
+    if (call->cancelled)
+        call_fail(call, DB_CANCELLED, "the call was cancelled");
     bool run = pg != NULL && !call->failed && conn->shared->cost_check(conn->shared->owner, call, pg);
     assert(run || call->failed);
     if (!send_second_half(conn, call, run)) {
@@ -379,13 +387,20 @@ static void drained(connection *conn, const char *why) {
 }
 
 /* Reads and drops what a draining connection's backend sends, until the pipeline's Sync
- * says the statement is over. */
+ * says the statement is over. Two NULLs in a row mean libpq has nothing more queued: stop
+ * (PQgetResult then returns NULL for ever, and PQisBusy says it would not block). */
 static void read_drained_results(connection *conn) {
     const conn_ops *ops = conn->shared->ops;
+    bool after_null = false;
     while (conn->state == CONN_DRAINING && !ops->is_busy(conn->pg)) {
         PGresult *pg = ops->get_result(conn->pg);
-        if (pg == NULL)
+        if (pg == NULL) {
+            if (after_null)
+                return;
+            after_null = true;
             continue;
+        }
+        after_null = false;
         bool sync = PQresultStatus(pg) == PGRES_PIPELINE_SYNC;
         PQclear(pg);
         if (sync)
@@ -445,14 +460,25 @@ static void expire_call(connection *conn) {
                                CONN_DEADLINE_GRACE_MS, conn->shared->statement_timeout_ms, conn->backend_pid);
     LOG(conn, 1, "%s", message ? message : "the database did not answer after the statement timeout");
     db_call *call = conn->call;
+    bool end_pipeline = conn->awaiting_plan;
     call_fail(call, call->cancelled ? DB_CANCELLED : DB_CONNECTION_LOST,
               call->cancelled ? "the call was cancelled"
               : message       ? message
                               : "the database did not answer");
     free(message);
+    /* The server waits for the rest of a pipeline whose plan never came back: without its
+     * Sync the backend would stay in the statement (active, and out of reach of the idle
+     * timeout) after it wakes, and the slot would never drain. */
+    conn->awaiting_plan = false;
+    if (end_pipeline && !send_second_half(conn, call, false)) {
+        conn_down(conn, conn->shared->ops->error_message(conn->pg));
+        return;
+    }
     hand_back(conn);
     set_state(conn, CONN_DRAINING);
     conn->drain_started_ms = db_now_ms();
+    if (end_pipeline)
+        flush(conn);
 }
 
 void conn_tick(connection *conn, int64_t now) {

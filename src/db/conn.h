@@ -122,6 +122,7 @@ struct connection {
     db_call *call;       /* exactly while busy */
     conn_stage stage;
     bool want_write;          /* output is still queued in libpq */
+    bool awaiting_plan;       /* the cost guard's EXPLAIN went out, the pipeline's second half not yet */
     bool cancel_sent;         /* a cancel was requested for the running call */
     int64_t cancel_sent_ms;   /* when the last cancel request went out */
     int cancels;              /* cancel requests sent for the running call */

@@ -12,6 +12,8 @@
  *   SELECT hold                       nothing until fake.release (or a cancel request)
  *   SELECT stuck                      nothing until fake.release, cancel or not (a backend
  *                                     in libxml2's XPath, or stopped)
+ *   EXPLAIN (FORMAT JSON) SELECT ...  a plan of cost 1e12 for SELECT costly, 10 otherwise;
+ *                                     nothing until fake.release for SELECT stuck
  *
  * The binary is linked with --wrap for malloc, calloc, realloc and strdup, so a test can make
  * the Nth allocation fail (fail_allocation_after), and with --wrap for db_now_ms, so a test
@@ -71,6 +73,7 @@ static struct {
     bool release;     /* SELECT hold answers */
     int rows;         /* rows of SELECT rows */
     int statements;   /* SELECT statements sent, the pool's own included */
+    int explains;     /* EXPLAIN statements sent */
     fake_conn *last;  /* the last connection made */
     int64_t clock_ms; /* added to the real clock (db_now_ms is wrapped) */
 } fake;
@@ -172,6 +175,13 @@ static void answer(fake_conn *conn) {
     } else if (strcmp(sql, "SELECT error") == 0) {
         conn->aborted = true;
         put(conn, make_result(PGRES_FATAL_ERROR, 0, NULL, NULL, 0, NULL));
+    } else if (strncmp(sql, "EXPLAIN (FORMAT JSON) ", 22) == 0) {
+        static const char *const name[] = {"QUERY PLAN"};
+        static const Oid type[] = {114};
+        const char *plan[] = {strstr(sql, "SELECT costly")
+                                  ? "[{\"Plan\": {\"Node Type\": \"Result\", \"Total Cost\": 1e12, \"Plan Rows\": 1}}]"
+                                  : "[{\"Plan\": {\"Node Type\": \"Result\", \"Total Cost\": 10, \"Plan Rows\": 1}}]"};
+        put(conn, make_result(PGRES_TUPLES_OK, 1, name, type, 1, plan));
     } else if (strcmp(sql, "SELECT stuck") == 0) {
         put_statement_rows(conn, single_row, 0); /* released: it ends with the pending cancel */
     } else if (strcmp(sql, "SELECT hold") == 0) {
@@ -241,6 +251,8 @@ static int fake_send_query_params(PGconn *pg, const char *command, int count, co
     require(conn->item_count < MAX_ITEMS);
     if (strncmp(command, "SELECT", 6) == 0 && strncmp(command, "SELECT pg_catalog.set_config", 28) != 0)
         fake.statements++;
+    if (strncmp(command, "EXPLAIN", 7) == 0)
+        fake.explains++;
     conn->items[conn->item_count] = __real_strdup(command);
     require(conn->items[conn->item_count] != NULL);
     conn->item_count++;
@@ -251,6 +263,11 @@ static int fake_pipeline_sync(PGconn *pg) {
     fake_conn *conn = as_fake(pg);
     require(conn->item_count < MAX_ITEMS);
     conn->items[conn->item_count++] = NULL;
+    return 1;
+}
+
+static int fake_send_flush_request(PGconn *pg) {
+    (void)pg;
     return 1;
 }
 
@@ -271,7 +288,7 @@ static int fake_is_busy(PGconn *pg) {
     if (conn->item_count == 0)
         return 1;
     const char *next = conn->items[0];
-    if (next != NULL && !conn->aborted && strcmp(next, "SELECT stuck") == 0)
+    if (next != NULL && !conn->aborted && strstr(next, "SELECT stuck") != NULL)
         return !fake.release;
     return next != NULL && !conn->aborted && strcmp(next, "SELECT hold") == 0 && !fake.release && fake.cancels == 0;
 }
@@ -355,6 +372,7 @@ static const conn_ops fake_ops = {
     .enter_pipeline_mode = fake_enter_pipeline_mode,
     .send_query_params = fake_send_query_params,
     .pipeline_sync = fake_pipeline_sync,
+    .send_flush_request = fake_send_flush_request,
     .flush = fake_flush,
     .consume_input = fake_consume_input,
     .is_busy = fake_is_busy,
@@ -778,6 +796,73 @@ START_TEST(a_draining_slot_leaves_the_others_working) {
 }
 END_TEST
 
+static db_call *submit_guarded(db_pool *pool, const char *sql, outcome *seen) {
+    db_request request = {.sql = sql, .row_limit = -1, .check_cost = true};
+    db_call *call = db_submit(pool, &request, on_done, seen);
+    ck_assert_ptr_nonnull(call);
+    return call;
+}
+
+/* The cost guard: the plan comes first; a costly one is refused and the statement is never
+ * sent, a cheap one runs in the same transaction. */
+START_TEST(the_cost_guard_sends_the_statement_only_after_its_plan_passed) {
+    db_pool *pool = ready_pool(1);
+    int statements = fake.statements;
+    outcome refused = {0};
+    submit_guarded(pool, "SELECT costly", &refused);
+    turns(pool, 3);
+    ck_assert_int_eq(refused.calls, 1);
+    ck_assert_int_eq(refused.result->status, DB_REFUSED);
+    ck_assert_ptr_nonnull(strstr(refused.result->message, "the planner estimates this query at cost 1e+12"));
+    ck_assert_ptr_nonnull(refused.result->hint);
+    ck_assert_int_eq(fake.explains, 1);
+    ck_assert_int_eq(fake.statements, statements); /* never sent */
+    ck_assert_int_eq(fake.finishes, 0);            /* the connection is kept */
+    outcome passed = {0};
+    submit_guarded(pool, "SELECT rows", &passed);
+    turns(pool, 3);
+    ck_assert_int_eq(passed.calls, 1);
+    ck_assert_int_eq(passed.result->status, DB_OK);
+    ck_assert_uint_eq(passed.result->row_count, 3);
+    ck_assert_int_eq(fake.explains, 2);
+    ck_assert_int_eq(fake.statements, statements + 1);
+    db_result_free(refused.result);
+    db_result_free(passed.result);
+    db_pool_free(pool);
+}
+END_TEST
+
+/* A backend stuck before its plan came back (the server waits for the pipeline's second
+ * half): at the deadline pgsafe sends ROLLBACK and Sync, so that the backend ends its
+ * pipeline when it wakes and the slot drains. Without them it stayed in the statement for
+ * ever, and the pool spun on an empty pipeline. */
+START_TEST(a_call_expired_before_its_plan_ends_the_pipeline_and_drains) {
+    db_pool *pool = ready_pool(1);
+    outcome stuck = {0};
+    submit_guarded(pool, "SELECT stuck", &stuck);
+    turns(pool, 2);
+    int syncs = fake.syncs;
+    fake.clock_ms += 15000 + CONN_DEADLINE_GRACE_MS;
+    turn(pool);
+    ck_assert_int_eq(stuck.calls, 1);
+    ck_assert_int_eq(stuck.result->status, DB_CONNECTION_LOST);
+    ck_assert_ptr_nonnull(fake.last);
+    ck_assert_int_eq(fake.last->item_count, 3); /* the EXPLAIN, ROLLBACK, Sync */
+    ck_assert_ptr_null(fake.last->items[2]);
+    fake.release = true;
+    turns(pool, 2);
+    ck_assert_int_eq(fake.syncs, syncs + 1);
+    ck_assert_int_eq(fake.finishes, 1);
+    outcome next = {0};
+    submit(pool, "SELECT rows", -1, &next);
+    turns(pool, 4);
+    ck_assert_int_eq(next.result->status, DB_OK);
+    db_result_free(stuck.result);
+    db_result_free(next.result);
+    db_pool_free(pool);
+}
+END_TEST
+
 /* db_pool_new used to count its connections before checking their allocation: out of
  * memory there made db_pool_free walk a NULL array. Every allocation in turn fails here. */
 START_TEST(pool_new_survives_every_allocation_failing) {
@@ -870,6 +955,8 @@ static Suite *pool_suite(void) {
     tcase_add_test(tc, a_second_connection_opens_when_work_waits);
     tcase_add_test(tc, a_backend_that_ignores_cancel_keeps_its_slot);
     tcase_add_test(tc, a_draining_slot_leaves_the_others_working);
+    tcase_add_test(tc, the_cost_guard_sends_the_statement_only_after_its_plan_passed);
+    tcase_add_test(tc, a_call_expired_before_its_plan_ends_the_pipeline_and_drains);
     tc = tcase_create("out of memory");
     tcase_add_checked_fixture(tc, setup, NULL);
     suite_add_tcase(suite, tc);
