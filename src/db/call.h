@@ -17,6 +17,9 @@
 struct pg_result;
 struct connection;
 
+/* What the cost guard's EXPLAIN puts before the statement (cost.h). */
+#define CALL_EXPLAIN_PREFIX "EXPLAIN (FORMAT JSON) "
+
 typedef enum call_kind {
     CALL_STATEMENT, /* a caller's statement */
     CALL_BARRIER,   /* completes once the pool is ready; runs nothing */

@@ -116,6 +116,7 @@ void conn_down(connection *conn, const char *why) {
     conn->cancel_sent = false;
     conn->want_write = false;
     conn->awaiting_plan = false;
+    conn->plan_passed = false;
     conn->backend_pid = 0;
 }
 
@@ -246,14 +247,40 @@ void conn_cancel(connection *conn) {
     conn->cancels++;
 }
 
+/* The cost guard's EXPLAIN is over (its plan judged by the cost_check hook as it arrived, or
+ * an error): the rest of the pipeline goes out, with the statement only when the plan
+ * passed. Sent here, at the NULL that ends the EXPLAIN's results, never earlier: after an
+ * error libpq gives that NULL only while nothing else is queued. Returns false when the
+ * connection went down. */
+static bool send_rest(connection *conn) {
+    db_call *call = conn->call;
+    assert(conn->awaiting_plan);
+    conn->awaiting_plan = false;
+    /* A cancel request that came while the server waited for the second half found no
+     * statement to cancel: the call's flag says it all. */
+    if (call->cancelled)
+        call_fail(call, DB_CANCELLED, "the call was cancelled");
+    if (!conn->plan_passed)
+        call_fail(call, DB_REFUSED, "the cost guard got no plan to judge, so the query was not run");
+    conn->plan_passed = false;
+    if (!send_second_half(conn, call, !call->failed)) {
+        conn_down(conn, conn->shared->ops->error_message(conn->pg));
+        return false;
+    }
+    flush(conn);
+    return conn->state == CONN_BUSY;
+}
+
 /* The end of one statement's results (a NULL from PQgetResult): the next stage. Entering the
  * statement's stage switches to single-row mode now, before libpq parses any of its rows
  * (PQisBusy does), or they would pile up in one result until the last arrived. */
 static void end_of_statement(connection *conn) {
-    if (conn->stage == STAGE_SETTINGS && conn->call->explain_sql == NULL)
+    if (conn->stage == STAGE_EXPLAIN && conn->awaiting_plan) {
+        if (!send_rest(conn))
+            return;
+        conn->stage = conn->call->failed ? STAGE_ROLLBACK : STAGE_STATEMENT; /* refused: no statement sent */
+    } else if (conn->stage == STAGE_SETTINGS && conn->call->explain_sql == NULL)
         conn->stage = STAGE_STATEMENT;
-    else if (conn->stage == STAGE_EXPLAIN && conn->call->failed)
-        conn->stage = STAGE_ROLLBACK; /* refused, or the EXPLAIN failed: the statement was not sent */
     else if (conn->stage == STAGE_BEGIN || conn->stage == STAGE_SETTINGS || conn->stage == STAGE_EXPLAIN ||
              conn->stage == STAGE_STATEMENT || conn->stage == STAGE_ROLLBACK || conn->stage == STAGE_CLEANUP)
         conn->stage++;
@@ -308,34 +335,9 @@ static bool end_of_pipeline(connection *conn) {
     return false;
 }
 
-/* The cost guard's EXPLAIN answered (pg, or an error: the call has failed): the rest of the
- * pipeline goes out, with the statement only when the plan passed the cost_check hook.
- * Returns false when the connection went down. */
-static bool explained(connection *conn, const PGresult *pg) {
-    db_call *call = conn->call;
-    assert(conn->awaiting_plan);
-    conn->awaiting_plan = false;
-    /* A cancel request that came while the server waited for the second half found no
-     * statement to cancel: the call's flag says it all. */
-    if (call->cancelled)
-        call_fail(call, DB_CANCELLED, "the call was cancelled");
-    bool run = pg != NULL && !call->failed && conn->shared->cost_check(conn->shared->owner, call, pg);
-    assert(run || call->failed);
-    if (!send_second_half(conn, call, run)) {
-        conn_down(conn, conn->shared->ops->error_message(conn->pg));
-        return false;
-    }
-    flush(conn);
-    return conn->state == CONN_BUSY;
-}
-
 /* Handles one result of the pipeline. Returns false when reading must stop (the call is
  * over or the connection went down). pg stays the caller's. */
 static bool handle_result(connection *conn, const PGresult *pg) {
-    if (conn->stage == STAGE_EXPLAIN && PQresultStatus(pg) != PGRES_TUPLES_OK) {
-        call_fail_from_pg(conn->call, pg); /* an error the statement would have met too */
-        return explained(conn, NULL);
-    }
     switch (PQresultStatus(pg)) {
     case PGRES_SINGLE_TUPLE: take_rows(conn, pg); return true;
     case PGRES_TUPLES_OK:
@@ -343,8 +345,8 @@ static bool handle_result(connection *conn, const PGresult *pg) {
          * (the settings) are not the caller's. */
         if (conn->stage == STAGE_STATEMENT)
             take_rows(conn, pg);
-        else if (conn->stage == STAGE_EXPLAIN)
-            return explained(conn, pg);
+        else if (conn->stage == STAGE_EXPLAIN && !conn->call->failed && !conn->call->cancelled)
+            conn->plan_passed = conn->shared->cost_check(conn->shared->owner, conn->call, pg);
         return true;
     case PGRES_COMMAND_OK:
     case PGRES_PIPELINE_ABORTED: return true;
@@ -355,6 +357,9 @@ static bool handle_result(connection *conn, const PGresult *pg) {
             return false;
         }
         call_fail_from_pg(conn->call, pg);
+        /* An error of the cost guard's EXPLAIN points into the statement, not the prefix. */
+        if (conn->stage == STAGE_EXPLAIN && conn->call->result->error_position > (int)strlen(CALL_EXPLAIN_PREFIX))
+            conn->call->result->error_position -= (int)strlen(CALL_EXPLAIN_PREFIX);
         return true;
     }
 }

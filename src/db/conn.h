@@ -123,6 +123,7 @@ struct connection {
     conn_stage stage;
     bool want_write;          /* output is still queued in libpq */
     bool awaiting_plan;       /* the cost guard's EXPLAIN went out, the pipeline's second half not yet */
+    bool plan_passed;         /* the cost guard's plan arrived and passed the cost_check hook */
     bool cancel_sent;         /* a cancel was requested for the running call */
     int64_t cancel_sent_ms;   /* when the last cancel request went out */
     int cancels;              /* cancel requests sent for the running call */

@@ -642,7 +642,7 @@ db_call *db_submit(db_pool *pool, const db_request *request, db_done_fn done, vo
     };
     bool cost_guard =
         request->check_cost && request->sql != NULL && (pool->options.max_cost > 0 || pool->options.max_plan_rows > 0);
-    if (cost_guard && (call->explain_sql = str_printf("EXPLAIN (FORMAT JSON) %s",
+    if (cost_guard && (call->explain_sql = str_printf(CALL_EXPLAIN_PREFIX "%s",
                                                       request->cost_sql ? request->cost_sql : request->sql)) == NULL) {
         call_free(call);
         return NULL;

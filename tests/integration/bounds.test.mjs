@@ -41,6 +41,20 @@ describe('the cost guard', () => {
     });
   }
 
+  test('an error at planning time is the query\'s own error, and the connection goes on', async () => {
+    const single = await connect({ args: ['--pool-size', '1'] });
+    try {
+      // Each error comes from the cost guard's EXPLAIN (the planner folds 1 / 0); the pipeline
+      // must still end cleanly, or the next call on the one connection would read nothing.
+      for (const [sql, error] of [['SELECT 1 / 0', /division by zero \(SQLSTATE 22012\)/], ['SELECT nosuchcolumn', /SQLSTATE 42703/]]) {
+        assert.match(errorResult(await callTool(single, 'query', { sql }), sql), error);
+        assert.deepEqual((await query(single, 'SELECT 2 AS two')).rows, [[2]], `the call after ${sql}`);
+      }
+    } finally {
+      await single.close();
+    }
+  });
+
   test('a LIMIT that keeps a big cross join cheap passes', async () => {
     const result = await query(session, 'SELECT a, b FROM generate_series(1, 100000) a CROSS JOIN generate_series(1, 100000) b', { limit: 3 });
     assert.equal(result.row_count, 3);
