@@ -192,6 +192,11 @@ describe('a database that stops answering (SIGSTOP)', () => {
         assert.match(busy, new RegExp(`still busy with an earlier query \\(backend PID ${stopped} ignored cancel\\); try again shortly`), busy);
         assert.deepEqual(pgsafeBackends(), [stopped], 'at most the pool size of pgsafe backends');
       }
+      // explain is bounded the same way (its planning, like the cost guard's, can run
+      // immutable functions through constant folding).
+      const explained = rawToolResult(await raw.request('tools/call', { name: 'explain', arguments: { sql: 'SELECT 11 AS n' } }));
+      assert.match(errorText(explained, 'explain while the backend is stopped'), /still busy with an earlier query/);
+      assert.deepEqual(pgsafeBackends(), [stopped]);
       resume(stopped);
       // Resumed, the backend ends the statement with the pending cancel, pgsafe closes that
       // connection and opens a fresh one.
