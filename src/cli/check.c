@@ -39,6 +39,8 @@ void cli_check_usage(FILE *stream) {
           "options:\n"
           "  --json                 print the verdict as one JSON object\n"
           "  --max-rows N           rows a result may show (default 1000); LIMIT becomes <= N+1\n"
+          "  --server-version N     check for a PostgreSQL N server's built-ins and syntax notes\n"
+          "                         (default: the newest this pgsafe knows)\n"
           "  --allow-function NAME  treat a volatile function as harmless (repeatable)\n"
           "  --deny-function NAME   deny a function (repeatable)\n"
           "  --allow-relation NAME  lift a default relation denial, e.g. pg_settings (repeatable)\n"
@@ -89,6 +91,19 @@ static int parse_options(int argc, char **argv, check_options *options) {
                 fprintf(stderr, "pgsafe check: --max-rows needs a whole number from 0 to 1000000000\n");
                 return 2;
             }
+            i++;
+            continue;
+        }
+        if (strcmp(argument, "--server-version") == 0) {
+            long long major = 0;
+            if (value == NULL || !parse_row_count(value, &major) || major < 10 || major > 99) {
+                fprintf(stderr, "pgsafe check: --server-version needs a PostgreSQL major version such as 17\n");
+                return 2;
+            }
+            options->policy.server_version = (int)major;
+            if (guard_builtins_version((int)major) != major)
+                fprintf(stderr, "pgsafe check: no built-in table for PostgreSQL %lld; using PostgreSQL %d's\n", major,
+                        guard_builtins_version((int)major));
             i++;
             continue;
         }

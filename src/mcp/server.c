@@ -274,6 +274,12 @@ static char *instructions(const mcp_server *server) {
         strbuf_printf(&text, "Connected to database \"%s\" as role \"%s\" (PostgreSQL %s).\n",
                       posture->database ? posture->database : "?", posture->role ? posture->role : "?",
                       posture->server_version ? posture->server_version : "?");
+        int major = guard_server_major(posture->server_version);
+        if (major > guard_builtins_version(0))
+            strbuf_printf(&text,
+                          "pgsafe knows the built-in functions of PostgreSQL %d and older: functions that PostgreSQL "
+                          "%d added are refused as unknown; write queries with PostgreSQL %d's functions.\n",
+                          guard_builtins_version(0), major, guard_builtins_version(0));
         if (posture->superuser)
             strbuf_puts(&text, "Warning: the role is a superuser. pgsafe still allows only read-only queries, "
                                "but the operator should connect with a read-only role.\n");

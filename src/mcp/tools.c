@@ -329,6 +329,7 @@ static bool guard_sql(mcp_request *request, long long max_rows) {
     const char *sql = string_argument(request, "sql");
     guard_policy policy = config->policy;
     policy.catalog = db_pool_catalog(pool_of(request));
+    policy.server_version = guard_server_major(db_pool_posture(pool_of(request))->server_version);
     policy.max_rows = max_rows;
     guard_result_free(&request->verdict);
     request->verdict = guard_check_bytes(
@@ -455,8 +456,10 @@ static void check_sql_start(mcp_request *request, json_object *arguments) {
     const char *sql = string_argument(request, "sql");
     guard_policy policy = config->policy;
     bool live = db_pool_state_now(pool_of(request)) == DB_POOL_READY;
-    if (live)
+    if (live) {
         policy.catalog = db_pool_catalog(pool_of(request));
+        policy.server_version = guard_server_major(db_pool_posture(pool_of(request))->server_version);
+    }
     guard_result verdict = guard_check_bytes(
         sql, (size_t)json_object_get_string_len(json_object_object_get(request->arguments, "sql")), &policy);
     request->audit.sql = strdup(sql);
