@@ -76,6 +76,7 @@ static const deny_entry deny_entries[] = {
     {"xpath_table", false, &category_sql_from_string},
     {"pg_read_file", false, &category_files},
     {"pg_read_binary_file", false, &category_files},
+    {"pg_read_file_old", false, &category_files}, /* 15 and 16 only: left unknown on 17 and later */
     {"pg_stat_file", false, &category_files},
     {"pg_ls_", true, &category_files},
     {"pg_file_", true, &category_files},
@@ -96,6 +97,7 @@ static const deny_entry deny_entries[] = {
     {"pg_cancel_backend", false, &category_backends},
     {"pg_reload_conf", false, &category_backends},
     {"pg_rotate_logfile", false, &category_backends},
+    {"pg_rotate_logfile_old", false, &category_backends}, /* 15 and 16 only */
     {"pg_promote", false, &category_backends},
     {"pg_log_backend_memory_contexts", false, &category_backends},
     /* 18: other backends' I/O, asynchronous I/O, loaded libraries and shared memory. */
