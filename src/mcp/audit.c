@@ -2,12 +2,12 @@
 #include "mcp/audit.h"
 
 #include <errno.h>
-#include <pg_query.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "pgsafe/guard.h"
 #include "util/strings.h"
 
 struct audit_log {
@@ -62,12 +62,9 @@ static void add_fingerprint(json_object *line, const char *sql) {
         json_object_object_add(line, "fingerprint", NULL);
         return;
     }
-    PgQueryFingerprintResult fingerprint = pg_query_fingerprint(sql);
+    char fingerprint[GUARD_FINGERPRINT_SIZE];
     json_object_object_add(line, "fingerprint",
-                           fingerprint.error == NULL && fingerprint.fingerprint_str
-                               ? json_object_new_string(fingerprint.fingerprint_str)
-                               : NULL);
-    pg_query_free_fingerprint_result(fingerprint);
+                           guard_fingerprint(sql, fingerprint) ? json_object_new_string(fingerprint) : NULL);
 }
 
 void audit_write(audit_log *log, json_object *id, const char *tool, const audit_entry *entry, double elapsed_ms) {
