@@ -12,6 +12,7 @@
 
 #include "cli/catalog_file.h"
 #include "cli/check.h"
+#include "cli/check_dir.h"
 #include "cli/check_jsonl.h"
 #include "cli/options.h"
 #include "pgsafe/guard.h"
@@ -24,6 +25,7 @@ typedef struct check_options {
     bool jsonl;               /* answer request lines until end of input */
     const char *corpus_path;  /* run a corpus instead of one query */
     const char *catalog_path; /* a catalog snapshot to judge user objects by */
+    const char *dir_path;     /* check the .sql files under it */
     const char *sql;          /* from the command line, or NULL */
     guard_policy policy;
     const char *allowed_functions[MAX_LIST_ENTRIES + 1];
@@ -61,6 +63,12 @@ static bool set_json(void *settings, const char *value, const char *source) {
 static bool set_jsonl(void *settings, const char *value, const char *source) {
     (void)value, (void)source;
     ((check_options *)settings)->jsonl = true;
+    return true;
+}
+
+static bool set_dir(void *settings, const char *value, const char *source) {
+    (void)source;
+    ((check_options *)settings)->dir_path = value;
     return true;
 }
 
@@ -125,6 +133,7 @@ static const cli_option option_rows[] = {
      add_allowed_relation},
     {"--deny-relation", NULL, CLI_LIST, "NAME", "deny a relation (repeatable)", add_denied_relation},
     {"--corpus", NULL, CLI_VALUE, "FILE", "run a corpus file", set_corpus},
+    {"--dir", NULL, CLI_VALUE, "DIR", "check every .sql file under DIR, one query a file", set_dir},
     {"--jsonl", NULL, CLI_SWITCH, NULL,
      "answer JSON request lines from standard input until its end, one verdict line each", set_jsonl},
     {"--catalog", NULL, CLI_VALUE, "FILE",
@@ -138,14 +147,19 @@ static const cli_command command = {"check", option_rows, sizeof option_rows / s
 void cli_check_usage(FILE *stream) {
     fputs("usage: pgsafe check [options] [SQL]\n"
           "       pgsafe check --corpus FILE.jsonl [options]\n"
+          "       pgsafe check --dir DIR [options]\n"
           "       pgsafe check --jsonl [options] < requests.jsonl\n"
           "\n"
           "Checks one SQL query with the guard, without a database. The query is the argument,\n"
           "or standard input when there is none. Exit status: 0 allowed, 1 rejected, 2 usage or\n"
-          "internal error. With --corpus, runs every entry of a JSON Lines corpus against its\n"
-          "expected verdict, prints each mismatch and ends with `N passed, N failed`. With --jsonl,\n"
-          "reads one request a line, {\"id\", \"sql\", \"max_rows\"?, \"server_version\"?}, and writes\n"
-          "one verdict a line, {\"id\", then the fields of --json}, until end of input (status 0).\n"
+          "internal error.\n"
+          "  --corpus runs every entry of a JSON Lines corpus against its expected verdict,\n"
+          "    prints each mismatch and ends with `N passed, N failed`.\n"
+          "  --dir checks each .sql file under DIR as one query, prints each rejection and ends\n"
+          "    with `N allowed, N rejected` (status 1 if any was rejected).\n"
+          "  --jsonl reads one request a line, {\"id\", \"sql\", \"max_rows\"?, \"server_version\"?},\n"
+          "    and writes one verdict a line, {\"id\", then the fields of --json}, until the end\n"
+          "    of input (status 0); a bad line is answered with reason invalid_request.\n"
           "\n"
           "options:\n",
           stream);
@@ -163,8 +177,8 @@ static int parse_options(int argc, char **argv, check_options *options) {
     cli_options_free(&parsed);
     if (status != 0)
         return status;
-    if ((options->corpus_path != NULL) + (options->sql != NULL) + options->jsonl > 1) {
-        fprintf(stderr, "pgsafe check: give one of --corpus, --jsonl or a query\n");
+    if ((options->corpus_path != NULL) + (options->dir_path != NULL) + (options->sql != NULL) + options->jsonl > 1) {
+        fprintf(stderr, "pgsafe check: give one of --corpus, --dir, --jsonl or a query\n");
         return 2;
     }
     if (options->jsonl && options->json) {
@@ -420,6 +434,8 @@ int cli_check_main(int argc, char **argv) {
     }
     if (options.jsonl)
         status = cli_check_jsonl(stdin, stdout, &options.policy);
+    else if (options.dir_path != NULL)
+        status = cli_check_dir(options.dir_path, &options.policy, options.json);
     else
         status = options.corpus_path != NULL ? check_corpus(&options) : check_one(&options);
     cli_catalog_file_free(&snapshot);
