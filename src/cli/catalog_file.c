@@ -164,9 +164,10 @@ static char *read_file(const char *path, size_t *length, char **error) {
         *error = str_printf("cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
-    /* One byte more than the bound, so a file that fills it is known to be too large. */
+    /* One byte more than the bound, so a file that fills it is known to be too large; and
+     * one more for the NUL that ends the text. */
     size_t capacity = 65536, used = 0;
-    char *text = malloc(capacity);
+    char *text = malloc(capacity + 1);
     bool too_large = false;
     while (text != NULL) {
         used += fread(text + used, 1, capacity - used, file);
@@ -177,7 +178,7 @@ static char *read_file(const char *path, size_t *length, char **error) {
             break;
         }
         size_t bigger = capacity * 2 > CLI_CATALOG_MAX_BYTES + 1 ? CLI_CATALOG_MAX_BYTES + 1 : capacity * 2;
-        char *grown = realloc(text, bigger);
+        char *grown = realloc(text, bigger + 1);
         if (grown == NULL)
             free(text);
         text = grown;
@@ -194,12 +195,15 @@ static char *read_file(const char *path, size_t *length, char **error) {
         free(text);
         return NULL;
     }
+    text[used] = '\0';
     *length = used;
     return text;
 }
 
-/* Parses text as one JSON document with nothing but white space after it. */
+/* Parses text (NUL-terminated after length bytes) as one JSON document with nothing but
+ * white space after it. */
 static json_object *parse_document(const char *text, size_t length, const char *path, char **error) {
+    assert(text[length] == '\0');
     json_tokener *tokener = json_tokener_new();
     if (tokener == NULL) {
         *error = strdup("out of memory");
@@ -216,7 +220,7 @@ static json_object *parse_document(const char *text, size_t length, const char *
     if (document == NULL)
         *error = str_printf("%s is not valid JSON: %s", path,
                             status == json_tokener_continue ? "it ends early" : json_tokener_error_desc(status));
-    else if (strspn(text + end, " \t\r\n") != length - end) {
+    else if (end > length || strspn(text + end, " \t\r\n") != length - end) {
         *error = str_printf("%s is not valid JSON: there is more after the document", path);
         json_object_put(document);
         document = NULL;
