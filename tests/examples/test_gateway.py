@@ -36,11 +36,14 @@ def corpus(name):
 
 
 class Client:
-    """The gateway as a subprocess, spoken to in JSON-RPC lines."""
+    """The gateway as a subprocess, spoken to in JSON-RPC lines; without database_url it
+    answers with verdicts, with it it runs the SQL through psql."""
 
-    def __init__(self, pgsafe=PGSAFE):
+    def __init__(self, pgsafe=PGSAFE, database_url=None):
         env = dict(os.environ)
-        env.pop("DATABASE_URL", None)  # the verdicts, not a database's answers
+        env.pop("DATABASE_URL", None)
+        if database_url:
+            env["DATABASE_URL"] = database_url
         self.process = subprocess.Popen([sys.executable, GATEWAY, "--pgsafe", pgsafe],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
                                         env=env)
@@ -167,6 +170,65 @@ class FailClosedTest(unittest.TestCase):
     def test_a_guard_that_is_missing_refuses(self):
         is_error, text = self.ask(os.path.join(self.directory, "missing"))
         self.assertTrue(is_error)
+
+
+@unittest.skipUnless(shutil.which("psql") and shutil.which("createdb"), "psql is not installed")
+class PsqlTest(unittest.TestCase):
+    """With DATABASE_URL, against a throwaway PostgreSQL (scripts/pg-throwaway)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.directory = tempfile.mkdtemp()
+        os.chmod(cls.directory, 0o755)  # the cluster runs as the postgres user when we are root
+        cls.cluster = os.path.join(cls.directory, "pg")
+        started = subprocess.run([os.path.join(ROOT, "scripts", "pg-throwaway"), "start", cls.cluster],
+                                 capture_output=True, text=True)
+        if started.returncode != 0:
+            shutil.rmtree(cls.directory)
+            raise unittest.SkipTest(f"no throwaway PostgreSQL: {started.stderr.strip()}")
+        settings = dict(line.split("=", 1) for line in started.stdout.split())
+        environment = dict(os.environ, PGHOST=settings["PGHOST"], PGPORT=settings["PGPORT"], PGUSER="postgres")
+        subprocess.run(["createdb", "shop"], env=environment, check=True)
+        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "shop", "-c",
+                        "CREATE TABLE orders (id int PRIMARY KEY, total numeric);"
+                        "INSERT INTO orders SELECT g, g * 10 FROM generate_series(1, 5) g;"],
+                       env=environment, check=True)
+        cls.url = f"postgresql://postgres@/shop?host={settings['PGHOST']}&port={settings['PGPORT']}"
+
+    @classmethod
+    def tearDownClass(cls):
+        subprocess.run([os.path.join(ROOT, "scripts", "pg-throwaway"), "destroy", cls.cluster], capture_output=True)
+        shutil.rmtree(cls.directory, ignore_errors=True)
+
+    def test_runs_the_rewritten_sql_read_only(self):
+        client = Client(database_url=self.url)
+        try:
+            is_error, text = client.query("SELECT id, total FROM orders WHERE total > 20 ORDER BY id")
+            self.assertFalse(is_error, text)
+            self.assertEqual(text, "id,total\n3,30\n4,40\n5,50\n")
+            is_error, text = client.query("SELECT * INTO stolen FROM orders")
+            self.assertTrue(is_error)
+            self.assertTrue(text.startswith("rejected (select_into)"), text)
+            is_error, text = client.query("SELECT count(*) FROM orders")
+            self.assertEqual(text, "count\n5\n")
+            # An error of the database is the tool's error, not the gateway's end.
+            is_error, text = client.query("SELECT no_such_column FROM orders")
+            self.assertTrue(is_error)
+            self.assertIn("no_such_column", text)
+        finally:
+            client.close()
+
+    def test_the_session_is_read_only_too(self):
+        # A write that got past the guard would fail in the database.
+        sys.dont_write_bytecode = True  # nothing left in docs/examples
+        sys.path.insert(0, os.path.dirname(GATEWAY))
+        try:
+            import gateway
+        finally:
+            sys.path.pop(0)
+        ok, text = gateway.run_sql("INSERT INTO orders VALUES (9, 90)", self.url)
+        self.assertFalse(ok)
+        self.assertIn("read-only transaction", text)
 
 
 if __name__ == "__main__":
