@@ -94,9 +94,20 @@ static void query_done(mcp_request *request, db_result *result) {
     /* What the model sees as its limit: a LIMIT it wrote and we kept, else the row limit
      * (the SQL asks for one row more, to tell a full result from a truncated one). */
     long long limit = verdict->limit_action == GUARD_LIMIT_KEPT ? verdict->applied_limit : request_row_limit(request);
+    /* Rendering is sized by the result: out of memory here answers the call (a NULL would
+     * read as a JSON null, i.e. as SQL NULLs). */
+    json_object *columns = format_columns_json(result);
+    json_object *rows_json = format_rows_json(result);
+    if (columns == NULL || rows_json == NULL) {
+        json_object_put(columns);
+        json_object_put(rows_json);
+        db_result_free(result);
+        request_tool_error(request, "out of memory while rendering the result; ask for fewer rows or columns");
+        return;
+    }
     json_object *structured = mcp_json_object();
-    mcp_json_add(structured, "columns", format_columns_json(result));
-    mcp_json_add(structured, "rows", format_rows_json(result));
+    mcp_json_add(structured, "columns", columns);
+    mcp_json_add(structured, "rows", rows_json);
     mcp_json_add(structured, "row_count", mcp_json_int64((int64_t)result->row_count));
     mcp_json_add(structured, "truncated", mcp_json_bool(result->truncated != DB_COMPLETE));
     json_object *truncation = NULL;
