@@ -47,6 +47,22 @@ bool policy_check_operator(const guard_policy *policy, PgQuery__Node *const *nam
 bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type_name, guard_verdict *verdict);
 bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *relation, guard_verdict *verdict);
 
+/* The XPath family (policy.c): libxml2 never checks for interrupts while it evaluates an
+ * XPath expression. Sets the verdict for `what` (a function or construct name); false. */
+bool policy_reject_xpath(guard_verdict *verdict, const char *what, int location);
+
+/* statement.c: a pre-order visit of every message below (and including) message; stops
+ * and returns false when the visitor does, or beyond GUARD_MAX_DEPTH. */
+typedef bool (*tree_visitor)(const ProtobufCMessage *message, void *context);
+bool tree_each(const ProtobufCMessage *message, tree_visitor visitor, void *context, int depth);
+
+/* statement.c: the checks over the whole statement (XMLTABLE, catalog views with secret
+ * columns, keywords of newer servers, the catalog's hazards); false with the verdict set. */
+bool statement_check(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict);
+
+/* size.c: refuses values whose size, bounded from constants, exceeds max_value_bytes. */
+bool size_check(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict);
+
 /* rewrite.c: bounds the LIMIT of the statement held by raw. On success sets the applied
  * limit and action; false with the verdict set when out of memory. */
 bool rewrite_limit(PgQuery__RawStmt *raw, long long bound, long long *applied_limit, guard_limit_action *action,

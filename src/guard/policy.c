@@ -123,6 +123,36 @@ static const deny_entry deny_entries[] = {
     {"setseed", false, &category_maintenance},
 };
 
+/* Work the statement timeout cannot stop: libxml2 evaluates XPath without ever checking for
+ * interrupts, so a crafted expression keeps its backend busy for minutes after the timeout,
+ * and pg_terminate_backend waits as long (docs/threat-model.md has the measurements). The
+ * parsers behind xml_is_well_formed* do not check either, and are refused with them. The
+ * names match in any schema: contrib's xml2 installs xpath_* where its owner chose. */
+static const char *const uninterruptible_functions[] = {
+    "xpath",
+    "xpath_exists",
+    "xmlexists", /* also what XMLEXISTS(...) calls */
+    "xpath_string",
+    "xpath_number",
+    "xpath_bool",
+    "xpath_nodeset",
+    "xpath_list",
+    "xslt_process",
+    "xml_is_well_formed",
+    "xml_is_well_formed_document",
+    "xml_is_well_formed_content",
+    "xml_valid",
+};
+
+bool policy_reject_xpath(guard_verdict *verdict, const char *what, int location) {
+    return verdict_reject(verdict, GUARD_UNINTERRUPTIBLE, location,
+                          "libxml2 never checks for interrupts while it evaluates XPath or parses XML: the statement "
+                          "timeout cannot stop it, and the backend stays busy after pgsafe gives up",
+                          "extract the values another way (string functions, or JSON instead of XML); the operator "
+                          "can allow the XPath family knowingly with --allow-xpath",
+                          "%s is not allowed", what);
+}
+
 /* Volatile built-ins reviewed as harmless: they change nothing and read no secrets. */
 static const char *const harmless_volatile[] = {
     "random",
@@ -324,6 +354,13 @@ static bool check_function_name(const guard_policy *policy, const qualified_name
         goto done;
     }
 
+    if (!policy->allow_xpath && string_in(uninterruptible_functions, COUNT_OF(uninterruptible_functions), name->name)) {
+        char *what = str_printf("function \"%s\"", shown);
+        policy_reject_xpath(verdict, what != NULL ? what : "this function", use->location);
+        free(what);
+        goto done;
+    }
+
     /* Built-ins from the PostgreSQL 15 table; user and extension functions from the catalog. */
     guard_volatility builtin = builtin_name ? builtin_function_volatility(name->name) : GUARD_VOLATILITY_UNKNOWN;
     if (is_ts_rewrite && argument_count == 3)
@@ -445,6 +482,60 @@ bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type
     return false;
 }
 
+typedef enum relation_denial {
+    RELATION_ALLOWED = 0,
+    RELATION_DENIED_BY_DEFAULT, /* a sensitive catalog */
+    RELATION_DENIED_BY_CONFIGURATION
+} relation_denial;
+
+static relation_denial relation_denied(const guard_policy *policy, const char *schema, const char *name) {
+    if (string_in(default_denied_relations, COUNT_OF(default_denied_relations), name) &&
+        !list_contains(policy->allowed_relations, schema, name, false))
+        return RELATION_DENIED_BY_DEFAULT;
+    if (list_contains(policy->denied_relations, schema, name, true))
+        return RELATION_DENIED_BY_CONFIGURATION;
+    return RELATION_ALLOWED;
+}
+
+/* Rejects name for denial; related, when given, is the denied relation it reaches. */
+static bool reject_relation(guard_verdict *verdict, relation_denial denial, int location, const char *name,
+                            const char *related_detail) {
+    const char *detail = denial == RELATION_DENIED_BY_DEFAULT
+                             ? "it holds passwords, server settings, statistics samples or other data pgsafe keeps "
+                               "from models"
+                             : "it is on this server's configured deny list";
+    const char *hint = denial == RELATION_DENIED_BY_DEFAULT
+                           ? "query another relation; for roles name the columns of pg_roles you need (not "
+                             "rolconfig), for settings use current_setting() with a harmless name"
+                           : "query another relation; this one is kept out of reach by the server's configuration";
+    char *combined = related_detail != NULL ? str_printf("%s, and %s", related_detail, detail) : NULL;
+    verdict_reject(verdict, GUARD_RELATION_DENIED, location, combined != NULL ? combined : detail, hint,
+                   "relation \"%s\" is not allowed", name);
+    free(combined);
+    return false;
+}
+
+/* Each "schema.name" of family (NULL-terminated, may be NULL) must be allowed. */
+static bool check_family(const guard_policy *policy, const char *const *family, const PgQuery__RangeVar *relation,
+                         const char *relationship, guard_verdict *verdict) {
+    for (; family != NULL && *family != NULL; family++) {
+        const char *dot = strchr(*family, '.');
+        char *schema = dot != NULL ? str_printf("%.*s", (int)(dot - *family), *family) : NULL;
+        const char *member = dot != NULL ? dot + 1 : *family;
+        if (dot != NULL && schema == NULL)
+            return verdict_reject(verdict, GUARD_INTERNAL_ERROR, relation->location, NULL, NULL, "out of memory");
+        relation_denial denial = relation_denied(policy, schema, member);
+        free(schema);
+        if (denial != RELATION_ALLOWED) {
+            char *related = str_printf("it %s \"%s\"", relationship, *family);
+            reject_relation(verdict, denial, relation->location, relation->relname, related);
+            free(related);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *relation, guard_verdict *verdict) {
     const char *schema = relation->schemaname != NULL && relation->schemaname[0] != '\0' ? relation->schemaname : NULL;
     const char *name = relation->relname;
@@ -457,19 +548,19 @@ bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *
                               "TOAST tables hold the stored values of other tables, denied catalogs included",
                               "query the table itself, not its TOAST table", "relation \"%s.%s\" is not allowed",
                               schema, name);
-    bool denied_by_default = string_in(default_denied_relations, COUNT_OF(default_denied_relations), name) &&
-                             !list_contains(policy->allowed_relations, schema, name, false);
-    if (denied_by_default)
-        return verdict_reject(verdict, GUARD_RELATION_DENIED, relation->location,
-                              "it holds passwords, server settings, statistics samples or other data pgsafe keeps "
-                              "from models",
-                              "query another relation; for roles use pg_roles, for settings current_setting() with "
-                              "a harmless name, for statistics pg_stats",
-                              "relation \"%s\" is not allowed", name);
-    if (list_contains(policy->denied_relations, schema, name, true))
-        return verdict_reject(verdict, GUARD_RELATION_DENIED, relation->location,
-                              "it is on this server's configured deny list",
-                              "query another relation; this one is kept out of reach by the server's configuration",
-                              "relation \"%s\" is not allowed", name);
+    relation_denial denial = relation_denied(policy, schema, name);
+    if (denial != RELATION_ALLOWED)
+        return reject_relation(verdict, denial, relation->location, name, NULL);
+    /* A denied table stays denied through its children and partitions (they hold its rows
+     * as their own), and through a parent whose scan includes it (unless ONLY). */
+    const guard_catalog *catalog = policy->catalog;
+    if (catalog != NULL && catalog->relation_ancestors != NULL &&
+        !check_family(policy, catalog->relation_ancestors(catalog->context, schema, name), relation, "inherits from",
+                      verdict))
+        return false;
+    if (catalog != NULL && catalog->relation_descendants != NULL && relation->inh &&
+        !check_family(policy, catalog->relation_descendants(catalog->context, schema, name), relation,
+                      "includes the rows of", verdict))
+        return false;
     return true;
 }
