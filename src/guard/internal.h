@@ -50,6 +50,7 @@ bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *
 /* The XPath family (policy.c): libxml2 never checks for interrupts while it evaluates an
  * XPath expression. Sets the verdict for `what` (a function or construct name); false. */
 bool policy_reject_xpath(guard_verdict *verdict, const char *what, int location);
+bool policy_is_uninterruptible(const char *function_name); /* in any schema */
 
 /* statement.c: a pre-order visit of every message below (and including) message; stops
  * and returns false when the visitor does, or beyond GUARD_MAX_DEPTH. */

@@ -144,6 +144,13 @@ static const char *const uninterruptible_functions[] = {
     "xml_valid",
 };
 
+bool policy_is_uninterruptible(const char *name) {
+    for (size_t i = 0; i < sizeof uninterruptible_functions / sizeof *uninterruptible_functions; i++)
+        if (strcmp(uninterruptible_functions[i], name) == 0)
+            return true;
+    return false;
+}
+
 bool policy_reject_xpath(guard_verdict *verdict, const char *what, int location) {
     return verdict_reject(verdict, GUARD_UNINTERRUPTIBLE, location,
                           "libxml2 never checks for interrupts while it evaluates XPath or parses XML: the statement "
@@ -351,13 +358,6 @@ static bool check_function_name(const guard_policy *policy, const qualified_name
         verdict_reject(verdict, GUARD_FUNCTION_DENIED, use->location, detail, category->hint,
                        "function \"%s\" is not allowed", shown);
         free(detail);
-        goto done;
-    }
-
-    if (!policy->allow_xpath && string_in(uninterruptible_functions, COUNT_OF(uninterruptible_functions), name->name)) {
-        char *what = str_printf("function \"%s\"", shown);
-        policy_reject_xpath(verdict, what != NULL ? what : "this function", use->location);
-        free(what);
         goto done;
     }
 

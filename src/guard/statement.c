@@ -245,11 +245,26 @@ static bool check_newer_keywords(statement_state *state, const ProtobufCMessage 
 
 /* ---- XPath ---- */
 
-static bool check_xpath_constructs(statement_state *state, const ProtobufCMessage *message) {
-    if (state->policy->allow_xpath || !is_message(message, &pg_query__range_table_func__descriptor))
+/* XMLTABLE, XMLEXISTS (a call to xmlexists) and the functions; checked after the walk, so a
+ * denied function inside, such as xpath(..., query_to_xml(...)), is reported as denied. */
+static bool check_xpath(statement_state *state, const ProtobufCMessage *message) {
+    if (state->policy->allow_xpath)
         return true;
-    const PgQuery__RangeTableFunc *table = (const PgQuery__RangeTableFunc *)message;
-    return policy_reject_xpath(state->verdict, "XMLTABLE", table->location);
+    if (is_message(message, &pg_query__range_table_func__descriptor))
+        return policy_reject_xpath(state->verdict, "XMLTABLE",
+                                   ((const PgQuery__RangeTableFunc *)message)->location);
+    if (!is_message(message, &pg_query__func_call__descriptor))
+        return true;
+    const PgQuery__FuncCall *call = (const PgQuery__FuncCall *)message;
+    if (call->n_funcname == 0 || call->funcname[call->n_funcname - 1]->node_case != PG_QUERY__NODE__NODE_STRING)
+        return true;
+    const char *name = call->funcname[call->n_funcname - 1]->string->sval;
+    if (!policy_is_uninterruptible(name))
+        return true;
+    char *what = strcmp(name, "xmlexists") == 0 ? str_printf("XMLEXISTS") : str_printf("function \"%s\"", name);
+    policy_reject_xpath(state->verdict, what != NULL ? what : "this function", call->location);
+    free(what);
+    return false;
 }
 
 /* ---- the catalog's hazards ---- */
@@ -303,7 +318,7 @@ static bool check_hazards(statement_state *state, const ProtobufCMessage *messag
 
 static bool check_node(const ProtobufCMessage *message, void *context) {
     statement_state *state = context;
-    return check_xpath_constructs(state, message) && check_newer_keywords(state, message) &&
+    return check_xpath(state, message) && check_newer_keywords(state, message) &&
            check_hazards(state, message) && collect_guarded(message, context);
 }
 
