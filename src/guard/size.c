@@ -416,6 +416,8 @@ static bool estimate_call(size_state *state, const PgQuery__FuncCall *call, esti
             argument_bytes(state, call, i, NULL, &ok, depth);
         out->known = any;
         out->bytes = total;
+        if (ok && total > state->limit)
+            return reject_size(state, name, total, call->location);
         return ok;
     } else {
         for (size_t i = 0; i < sizeof fixed_sizes / sizeof *fixed_sizes; i++)
@@ -578,10 +580,18 @@ static bool visit_for_size(const ProtobufCMessage *message, void *context) {
         }
         return true;
     }
+    PgQuery__Node node = PG_QUERY__NODE__INIT;
     if (message->descriptor == &pg_query__a__expr__descriptor) {
-        PgQuery__Node node = PG_QUERY__NODE__INIT;
         node.node_case = PG_QUERY__NODE__NODE_A_EXPR;
         node.a_expr = (PgQuery__AExpr *)message;
+    } else if (message->descriptor == &pg_query__a__array_expr__descriptor) {
+        node.node_case = PG_QUERY__NODE__NODE_A_ARRAY_EXPR;
+        node.a_array_expr = (PgQuery__AArrayExpr *)message;
+    } else if (message->descriptor == &pg_query__row_expr__descriptor) {
+        node.node_case = PG_QUERY__NODE__NODE_ROW_EXPR;
+        node.row_expr = (PgQuery__RowExpr *)message;
+    }
+    if (node.node_case != PG_QUERY__NODE__NODE__NOT_SET) {
         estimate ignored;
         return estimate_node(state, &node, &ignored, 0);
     }
