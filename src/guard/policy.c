@@ -47,6 +47,9 @@ static const deny_category category_transaction_ids = {
     "use pg_current_snapshot() or pg_current_xact_id_if_assigned() instead"};
 static const deny_category category_maintenance = {"it changes index, catalog or session state",
                                                    "remove it; pgsafe runs read-only queries only"};
+static const deny_category category_session_texts = {
+    "it returns the last statement of other sessions, with its literals (passwords of ALTER ROLE included)",
+    "read pg_stat_activity's other columns by name instead"};
 static const deny_category category_configured = {"it is on this server's configured deny list",
                                                   "remove it; ask the operator if you need it"};
 
@@ -121,6 +124,8 @@ static const deny_entry deny_entries[] = {
     {"pg_nextoid", false, &category_maintenance},
     {"binary_upgrade_", true, &category_maintenance},
     {"setseed", false, &category_maintenance},
+    {"pg_stat_get_activity", false, &category_session_texts},
+    {"pg_stat_get_backend_activity", false, &category_session_texts},
 };
 
 /* Work the statement timeout cannot stop: libxml2 evaluates XPath without ever checking for

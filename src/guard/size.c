@@ -64,25 +64,25 @@ static bool named(const char *name, const char *const *names) {
     return false;
 }
 
-static const char *const multiplying_functions[] = {"repeat", "lpad", "rpad", "array_fill", "replace",
-                                                    "regexp_replace", "format", NULL};
-static const char *const aggregate_functions[] = {"string_agg", "array_agg", "json_agg", "jsonb_agg", "xmlagg",
-                                                  "json_object_agg", "jsonb_object_agg", NULL};
+static const char *const multiplying_functions[] = {"repeat",  "lpad",           "rpad",   "array_fill",
+                                                    "replace", "regexp_replace", "format", NULL};
+static const char *const aggregate_functions[] = {"string_agg", "array_agg",       "json_agg",         "jsonb_agg",
+                                                  "xmlagg",     "json_object_agg", "jsonb_object_agg", NULL};
 /* Results at least as large as their first argument (or all arguments, for the concats). */
-static const char *const preserving_functions[] = {"upper", "lower", "initcap", "reverse", "quote_literal",
-                                                   "quote_ident", "quote_nullable", "to_json", "to_jsonb",
-                                                   "encode", "convert_to", "convert_from", "textcat",
-                                                   "xmlcomment", "array_to_string", "text", NULL};
+static const char *const preserving_functions[] = {
+    "upper",           "lower",    "initcap", "reverse",    "quote_literal", "quote_ident", "quote_nullable",
+    "to_json",         "to_jsonb", "encode",  "convert_to", "convert_from",  "textcat",     "xmlcomment",
+    "array_to_string", "text",     NULL};
 /* Fixed-size results, in bytes of their text or binary form. */
 typedef struct fixed_size {
     const char *name;
     double bytes;
 } fixed_size;
-static const fixed_size fixed_sizes[] = {{"md5", 32},    {"sha224", 28}, {"sha256", 32},          {"sha384", 48},
+static const fixed_size fixed_sizes[] = {{"md5", 32},    {"sha224", 28}, {"sha256", 32},         {"sha384", 48},
                                          {"sha512", 64}, {"uuid", 16},   {"gen_random_uuid", 16}};
 
-static const char *const concatenating_functions[] = {"concat", "concat_ws", "json_build_array", "jsonb_build_array",
-                                                      "json_build_object", "jsonb_build_object", NULL};
+static const char *const concatenating_functions[] = {
+    "concat", "concat_ws", "json_build_array", "jsonb_build_array", "json_build_object", "jsonb_build_object", NULL};
 
 static bool constant_number(const PgQuery__Node *node, double *value, int depth);
 
@@ -269,8 +269,8 @@ static bool select_rows(const PgQuery__SelectStmt *select, double *rows) {
     return true;
 }
 
-static double argument_bytes(size_state *state, const PgQuery__FuncCall *call, size_t index, estimate *each,
-                             bool *ok, int depth) {
+static double argument_bytes(size_state *state, const PgQuery__FuncCall *call, size_t index, estimate *each, bool *ok,
+                             int depth) {
     estimate value = unknown;
     if (index < call->n_args && !estimate_node(state, call->args[index], &value, depth + 1))
         *ok = false;
@@ -484,8 +484,8 @@ static bool estimate_node(size_state *state, const PgQuery__Node *node, estimate
                              expression->name[0]->node_case == PG_QUERY__NODE__NODE_STRING &&
                              strcmp(expression->name[0]->string->sval, "||") == 0;
         if (concatenation) {
-            *out = (estimate){left.known || right.known, (left.known ? left.bytes : 0) + (right.known ? right.bytes : 0),
-                              false, false};
+            *out = (estimate){left.known || right.known,
+                              (left.known ? left.bytes : 0) + (right.known ? right.bytes : 0), false, false};
             if (out->bytes > state->limit)
                 return reject_size(state, "||", out->bytes, expression->location);
         }

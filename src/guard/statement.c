@@ -50,10 +50,10 @@ static bool is_message(const ProtobufCMessage *message, const ProtobufCMessageDe
 /* ---- catalog views with secret columns ---- */
 
 typedef struct guarded_view {
-    const char *name;              /* in pg_catalog */
-    const char *const columns[8];  /* NULL-terminated: the columns that show secrets */
-    const char *why;               /* detail */
-    const char *instead;           /* hint */
+    const char *name;             /* in pg_catalog */
+    const char *const columns[8]; /* NULL-terminated: the columns that show secrets */
+    const char *why;              /* detail */
+    const char *instead;          /* hint */
 } guarded_view;
 
 static const guarded_view guarded_views[] = {
@@ -75,13 +75,19 @@ static const guarded_view guarded_views[] = {
      {"rolconfig", NULL},
      "rolconfig holds per-role settings, where tools keep secrets (ALTER ROLE ... SET app.jwt_secret)",
      "name the columns you need (rolname, rolsuper, rolcanlogin, ...), without rolconfig, * or the whole row"},
+    {"pg_stat_activity",
+     {"query", NULL},
+     "query holds the last statement of every session the role may see, with its literals: an ALTER ROLE ... "
+     "PASSWORD stays there while its session idles, and so do values of denied tables",
+     "name the columns you need (pid, usename, state, wait_event_type, query_start, ...), without query, * or the "
+     "whole row"},
     {"pg_user",
      {"useconfig", NULL},
      "useconfig holds per-role settings, where tools keep secrets (ALTER ROLE ... SET app.jwt_secret)",
      "name the columns you need (usename, usesuper, ...), without useconfig, * or the whole row"},
 };
 
-#define COUNT_OF(array) (sizeof(array) / sizeof *(array))
+#define COUNT_OF(array)  (sizeof(array) / sizeof *(array))
 #define MAX_GUARDED_USES 64 /* more uses of these views in one statement is refused */
 
 typedef struct guarded_use {
@@ -129,11 +135,9 @@ static bool collect_guarded(const ProtobufCMessage *message, void *context) {
         return reject_guarded(state, view, relation->location, "renaming the columns of \"%s\" is not allowed");
     if (state->use_count == MAX_GUARDED_USES)
         return verdict_reject(state->verdict, GUARD_TOO_COMPLEX, relation->location, NULL,
-                              "read the catalog view fewer times in one query", "too many uses of \"%s\"",
-                              view->name);
-    const char *reference = relation->alias != NULL && relation->alias->aliasname != NULL
-                                ? relation->alias->aliasname
-                                : relation->relname;
+                              "read the catalog view fewer times in one query", "too many uses of \"%s\"", view->name);
+    const char *reference =
+        relation->alias != NULL && relation->alias->aliasname != NULL ? relation->alias->aliasname : relation->relname;
     state->uses[state->use_count++] = (guarded_use){view, reference, relation->location};
     return true;
 }
@@ -159,7 +163,8 @@ static bool check_guarded_name(statement_state *state, const char *name, bool ma
 static bool check_guarded(const ProtobufCMessage *message, void *context) {
     statement_state *state = context;
     if (is_message(message, &pg_query__a__star__descriptor))
-        return reject_guarded(state, state->uses[0].view, state->uses[0].location, "* is not allowed in a query that reads \"%s\"");
+        return reject_guarded(state, state->uses[0].view, state->uses[0].location,
+                              "* is not allowed in a query that reads \"%s\"");
     if (is_message(message, &pg_query__column_ref__descriptor)) {
         const PgQuery__ColumnRef *column = (const PgQuery__ColumnRef *)message;
         for (size_t i = 0; i < column->n_fields; i++) {
@@ -205,9 +210,9 @@ static const char *const newer_keyword_columns[] = {
  * grammar sees a call to a function of that name (json_object keeps its old meaning for
  * the old argument forms, so it is not listed). */
 static const char *const newer_keyword_calls[] = {
-    "json_array", "json_arrayagg", "json_objectagg",                     /* 16 */
-    "json", "json_scalar", "json_serialize", "json_query", "json_value", /* 17 */
-    "json_exists", "json_table", "merge_action",                         /* 17 */
+    "json_array",  "json_arrayagg", "json_objectagg",                             /* 16 */
+    "json",        "json_scalar",   "json_serialize", "json_query", "json_value", /* 17 */
+    "json_exists", "json_table",    "merge_action",                               /* 17 */
 };
 
 static bool string_in(const char *const *list, size_t count, const char *value) {
@@ -251,8 +256,7 @@ static bool check_xpath(statement_state *state, const ProtobufCMessage *message)
     if (state->policy->allow_xpath)
         return true;
     if (is_message(message, &pg_query__range_table_func__descriptor))
-        return policy_reject_xpath(state->verdict, "XMLTABLE",
-                                   ((const PgQuery__RangeTableFunc *)message)->location);
+        return policy_reject_xpath(state->verdict, "XMLTABLE", ((const PgQuery__RangeTableFunc *)message)->location);
     if (!is_message(message, &pg_query__func_call__descriptor))
         return true;
     const PgQuery__FuncCall *call = (const PgQuery__FuncCall *)message;
@@ -294,9 +298,10 @@ static bool check_hazards(statement_state *state, const ProtobufCMessage *messag
         if (type->n_names == 0 || type->names[type->n_names - 1]->node_case != PG_QUERY__NODE__NODE_STRING)
             return true;
         const char *name = type->names[type->n_names - 1]->string->sval;
-        const char *schema = type->n_names >= 2 && type->names[type->n_names - 2]->node_case == PG_QUERY__NODE__NODE_STRING
-                                 ? type->names[type->n_names - 2]->string->sval
-                                 : NULL;
+        const char *schema =
+            type->n_names >= 2 && type->names[type->n_names - 2]->node_case == PG_QUERY__NODE__NODE_STRING
+                ? type->names[type->n_names - 2]->string->sval
+                : NULL;
         const char *why = catalog->type_hazard(catalog->context, schema, name);
         if (why != NULL)
             return reject_hazard(state, "type", name, why, type->location);
@@ -318,8 +323,8 @@ static bool check_hazards(statement_state *state, const ProtobufCMessage *messag
 
 static bool check_node(const ProtobufCMessage *message, void *context) {
     statement_state *state = context;
-    return check_xpath(state, message) && check_newer_keywords(state, message) &&
-           check_hazards(state, message) && collect_guarded(message, context);
+    return check_xpath(state, message) && check_newer_keywords(state, message) && check_hazards(state, message) &&
+           collect_guarded(message, context);
 }
 
 bool statement_check(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict) {
@@ -330,8 +335,8 @@ bool statement_check(const ProtobufCMessage *root, const guard_policy *policy, g
     state->verdict = verdict;
     bool ok = true;
     const guard_catalog *catalog = policy->catalog;
-    const char *global = catalog != NULL && catalog->global_hazard != NULL ? catalog->global_hazard(catalog->context)
-                                                                           : NULL;
+    const char *global =
+        catalog != NULL && catalog->global_hazard != NULL ? catalog->global_hazard(catalog->context) : NULL;
     if (global != NULL)
         ok = verdict_reject(verdict, GUARD_HIDDEN_FUNCTION, -1, global,
                             "the operator must remove the hazard from the database (see pgsafe's posture at start)",

@@ -206,9 +206,14 @@ START_TEST(a_denied_function_inside_xpath_is_reported_as_denied) {
     guard_policy policy;
     guard_policy_init(&policy);
     policy.allow_xpath = true;
-    expect_code("SELECT xpath('//text()', query_to_xml('SELECT 1', true, false, ''))", &policy,
-                GUARD_FUNCTION_DENIED);
+    expect_code("SELECT xpath('//text()', query_to_xml('SELECT 1', true, false, ''))", &policy, GUARD_FUNCTION_DENIED);
     expect_code("SELECT xpath_table('id', 'doc', 't', '/a', 'true')", &policy, GUARD_FUNCTION_DENIED);
+}
+END_TEST
+
+START_TEST(session_query_texts_are_denied_through_functions) {
+    expect_default("SELECT query FROM pg_stat_get_activity(NULL)", GUARD_FUNCTION_DENIED);
+    expect_default("SELECT pg_stat_get_backend_activity(1)", GUARD_FUNCTION_DENIED);
 }
 END_TEST
 
@@ -263,6 +268,9 @@ static const char *const secret_view_queries[] = {
     "SELECT (SELECT rolconfig FROM pg_roles LIMIT 1)",
     "SELECT rolname FROM pg_roles WHERE rolconfig IS NOT NULL",
     "SELECT rolname FROM pg_roles ORDER BY rolconfig",
+    "SELECT query FROM pg_stat_activity",
+    "SELECT * FROM pg_stat_activity",
+    "SELECT a FROM pg_stat_activity a",
 };
 
 START_TEST(secret_columns_of_catalog_views_are_refused) {
@@ -277,6 +285,7 @@ static const char *const harmless_view_queries[] = {
     "SELECT attname, n_distinct, null_frac FROM pg_stats WHERE schemaname = 'public' AND tablename = 'orders'",
     "SELECT usename FROM pg_user",
     "SELECT statistics_name, n_distinct FROM pg_stats_ext",
+    "SELECT pid, usename, state, now() - query_start AS runtime FROM pg_stat_activity WHERE state <> 'idle'",
     /* A relation of the same name in another schema is the user's own. */
     "SELECT * FROM app.pg_roles",
     /* Star and whole rows are fine when no guarded view is read. */
@@ -603,6 +612,7 @@ static Suite *policy_suite(void) {
                         (int)ARRAY_LENGTH(harmless_view_queries));
     tcase_add_test(tc, secret_column_refusal_names_view_and_column);
     tcase_add_test(tc, relation_denial_hint_no_longer_advertises_pg_stats);
+    tcase_add_test(tc, session_query_texts_are_denied_through_functions);
 
     tc = add_case(suite, "relation_family");
     tcase_add_test(tc, denied_relation_is_denied_through_its_children);
