@@ -132,7 +132,7 @@ typedef struct guard_result {
     guard_limit_action limit_action;
 } guard_result;
 
-/* Defaults: max_rows 1000, max_sql_bytes 1 MiB, max_value_bytes 16 MiB, no extra lists,
+/* Defaults: max_rows 1000, max_sql_bytes 1 MiB, max_value_bytes 4 MiB, no extra lists,
  * no catalog, XPath refused. */
 PGSAFE_GUARD_API void guard_policy_init(guard_policy *policy);
 

@@ -63,7 +63,7 @@ void guard_policy_init(guard_policy *policy) {
     memset(policy, 0, sizeof *policy);
     policy->max_rows = 1000;
     policy->max_sql_bytes = 1024 * 1024;
-    policy->max_value_bytes = 16 * 1024 * 1024;
+    policy->max_value_bytes = GUARD_DEFAULT_MAX_VALUE_BYTES;
 }
 
 void guard_result_free(guard_result *result) {

@@ -10,6 +10,11 @@
 #include "pgsafe/guard.h"
 #include "util/strings.h"
 
+/* The default of guard_policy.max_value_bytes: no analyst query builds a larger value from
+ * constants, and parsing one (a cast to json, jsonb or xml) runs for a second or more
+ * without checking for interrupts (scripts/survey-timeouts). */
+#define GUARD_DEFAULT_MAX_VALUE_BYTES (4 * 1024 * 1024)
+
 /* Deeper trees are rejected as too complex; keeps every recursion bounded. */
 #define GUARD_MAX_DEPTH 1000
 

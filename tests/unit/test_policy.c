@@ -530,15 +530,15 @@ END_TEST
 START_TEST(max_value_bytes_is_configurable) {
     guard_policy policy;
     guard_policy_init(&policy);
-    ck_assert_uint_eq(policy.max_value_bytes, 16 * 1024 * 1024);
+    ck_assert_uint_eq(policy.max_value_bytes, 4 * 1024 * 1024);
     policy.max_value_bytes = 1000;
     expect_code("SELECT repeat('x', 1000)", &policy, GUARD_OK);
     expect_code("SELECT repeat('x', 1001)", &policy, GUARD_VALUE_TOO_LARGE);
     policy.max_value_bytes = 2000000000;
     expect_code("SELECT repeat('x', 1000000000)", &policy, GUARD_OK);
     policy.max_value_bytes = 0; /* zero means the default */
-    expect_code("SELECT repeat('x', 16777216)", &policy, GUARD_OK);
-    expect_code("SELECT repeat('x', 16777217)", &policy, GUARD_VALUE_TOO_LARGE);
+    expect_code("SELECT repeat('x', 4194304)", &policy, GUARD_OK);
+    expect_code("SELECT repeat('x', 4194305)", &policy, GUARD_VALUE_TOO_LARGE);
 }
 END_TEST
 
@@ -547,7 +547,7 @@ START_TEST(size_refusal_names_the_size_and_the_way_out) {
     ck_assert(!result.allowed);
     ck_assert_str_eq(guard_reason_name(result.code), "value_too_large");
     ck_assert_str_eq(result.message, "the value built by repeat would take at least 1000000000 bytes");
-    ck_assert_ptr_nonnull(strstr(result.detail, "16777216 bytes"));
+    ck_assert_ptr_nonnull(strstr(result.detail, "4194304 bytes"));
     ck_assert_ptr_nonnull(strstr(result.hint, "lower the count"));
     ck_assert_int_eq(result.cursor_position, 8);
     guard_result_free(&result);
