@@ -605,7 +605,8 @@ static bool visit_for_size(const ProtobufCMessage *message, void *context) {
 bool size_check(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict) {
     size_state state = {.policy = policy,
                         .verdict = verdict,
-                        .limit = policy->max_value_bytes > 0 ? (double)policy->max_value_bytes : (double)GUARD_DEFAULT_MAX_VALUE_BYTES};
+                        .limit = policy->max_value_bytes > 0 ? (double)policy->max_value_bytes
+                                                             : (double)GUARD_DEFAULT_MAX_VALUE_BYTES};
     if (tree_each(root, visit_for_size, &state, 0)) {
         if (state.consumer != NULL && state.producers > (state.consumer_produces ? 1u : 0u))
             return reject_unbounded(&state, state.consumer, state.consumer_location);
