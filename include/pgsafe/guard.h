@@ -64,6 +64,12 @@ typedef enum guard_volatility {
     GUARD_VOLATILITY_VOLATILE
 } guard_volatility;
 
+/* A relation's name as the catalog stores it (neither quoted nor case-folded). */
+typedef struct guard_relation_name {
+    const char *schema;
+    const char *name;
+} guard_relation_name;
+
 /* A live catalog the guard may consult (the server supplies one from pg_proc). Each
  * callback returns the worst volatility over every object visible under the name, or
  * UNKNOWN; schema is NULL for an unqualified name. Callbacks must not call the guard. */
@@ -71,12 +77,13 @@ typedef struct guard_catalog {
     guard_volatility (*function_volatility)(void *context, const char *schema, const char *name);
     guard_volatility (*operator_volatility)(void *context, const char *schema, const char *name);
     guard_volatility (*type_volatility)(void *context, const char *schema, const char *name);
-    /* Inheritance and partitioning, transitively, of every relation visible under the name:
-     * NULL-terminated lists of "schema.name", owned by the catalog and valid while it is
-     * loaded; NULL when there is none. A denied relation is denied through its children
-     * (ancestors) and through a parent whose scan includes it (descendants). */
-    const char *const *(*relation_ancestors)(void *context, const char *schema, const char *name);
-    const char *const *(*relation_descendants)(void *context, const char *schema, const char *name);
+    /* Inheritance and partitioning, transitively, of every relation visible under the name
+     * (schema NULL: in any schema): lists ended by an entry whose name is NULL, owned by the
+     * catalog and valid while it is loaded; NULL when there is none. A denied relation is
+     * denied through its children (ancestors) and through a parent whose scan includes it
+     * (descendants). */
+    const guard_relation_name *(*relation_ancestors)(void *context, const char *schema, const char *name);
+    const guard_relation_name *(*relation_descendants)(void *context, const char *schema, const char *name);
     /* Hazards: a volatile function a query can reach without naming it. Each returns NULL
      * when the object is safe, or a short phrase saying why it is not ("its type's = operator
      * calls volatile function lock_me"), owned by the catalog. A relation is hazardous when

@@ -520,23 +520,19 @@ static bool reject_relation(guard_verdict *verdict, relation_denial denial, int 
     return false;
 }
 
-/* Each "schema.name" of family (NULL-terminated, may be NULL) must be allowed. */
-static bool check_family(const guard_policy *policy, const char *const *family, const PgQuery__RangeVar *relation,
-                         const char *relationship, guard_verdict *verdict) {
-    for (; family != NULL && *family != NULL; family++) {
-        const char *dot = strchr(*family, '.');
-        char *schema = dot != NULL ? str_printf("%.*s", (int)(dot - *family), *family) : NULL;
-        const char *member = dot != NULL ? dot + 1 : *family;
-        if (dot != NULL && schema == NULL)
-            return verdict_reject(verdict, GUARD_INTERNAL_ERROR, relation->location, NULL, NULL, "out of memory");
-        relation_denial denial = relation_denied(policy, schema, member);
-        free(schema);
-        if (denial != RELATION_ALLOWED) {
-            char *related = str_printf("it %s \"%s\"", relationship, *family);
-            reject_relation(verdict, denial, relation->location, relation->relname, related);
-            free(related);
-            return false;
-        }
+/* Every member of family (ended by a NULL name; the list may be NULL) must be allowed. */
+static bool check_family(const guard_policy *policy, const guard_relation_name *family,
+                         const PgQuery__RangeVar *relation, const char *relationship, guard_verdict *verdict) {
+    for (; family != NULL && family->name != NULL; family++) {
+        relation_denial denial = relation_denied(policy, family->schema, family->name);
+        if (denial == RELATION_ALLOWED)
+            continue;
+        char *related = family->schema != NULL
+                            ? str_printf("it %s \"%s.%s\"", relationship, family->schema, family->name)
+                            : str_printf("it %s \"%s\"", relationship, family->name);
+        reject_relation(verdict, denial, relation->location, relation->relname, related);
+        free(related);
+        return false;
     }
     return true;
 }

@@ -111,14 +111,19 @@ static const char *fake_global_hazard(void *context) {
 
 /* Inheritance: measurements is partitioned into measurements_2025 and measurements_2026;
  * legacy_log has the child legacy_log_archive, which has its own child legacy_log_old. */
-static const char *const measurements_children[] = {"public.measurements_2025", "public.measurements_2026", NULL};
-static const char *const measurement_partition_parents[] = {"public.measurements", NULL};
-static const char *const legacy_descendants[] = {"public.legacy_log_archive", "public.legacy_log_old", NULL};
-static const char *const archive_ancestors[] = {"public.legacy_log", NULL};
-static const char *const old_ancestors[] = {"public.legacy_log_archive", "public.legacy_log", NULL};
-static const char *const old_parent_descendants[] = {"public.legacy_log_old", NULL};
+static const guard_relation_name measurements_children[] = {
+    {"public", "measurements_2025"}, {"public", "measurements_2026"}, {NULL, NULL}};
+static const guard_relation_name measurement_partition_parents[] = {{"public", "measurements"}, {NULL, NULL}};
+static const guard_relation_name legacy_descendants[] = {
+    {"public", "legacy_log_archive"}, {"public", "legacy_log_old"}, {NULL, NULL}};
+static const guard_relation_name archive_ancestors[] = {{"public", "legacy_log"}, {NULL, NULL}};
+static const guard_relation_name old_ancestors[] = {
+    {"public", "legacy_log_archive"}, {"public", "legacy_log"}, {NULL, NULL}};
+static const guard_relation_name old_parent_descendants[] = {{"public", "legacy_log_old"}, {NULL, NULL}};
+/* A schema whose name holds a dot: names are never split on one. */
+static const guard_relation_name dotted_ancestors[] = {{"odd.schema", "hidden"}, {NULL, NULL}};
 
-static const char *const *fake_ancestors(void *context, const char *schema, const char *name) {
+static const guard_relation_name *fake_ancestors(void *context, const char *schema, const char *name) {
     (void)context, (void)schema;
     if (strncmp(name, "measurements_", 13) == 0)
         return measurement_partition_parents;
@@ -126,10 +131,12 @@ static const char *const *fake_ancestors(void *context, const char *schema, cons
         return archive_ancestors;
     if (strcmp(name, "legacy_log_old") == 0)
         return old_ancestors;
+    if (strcmp(name, "dotted_child") == 0)
+        return dotted_ancestors;
     return NULL;
 }
 
-static const char *const *fake_descendants(void *context, const char *schema, const char *name) {
+static const guard_relation_name *fake_descendants(void *context, const char *schema, const char *name) {
     (void)context, (void)schema;
     if (strcmp(name, "measurements") == 0)
         return measurements_children;
@@ -333,6 +340,10 @@ START_TEST(denied_relation_is_denied_through_its_children) {
     expect_code("SELECT * FROM legacy_log_archive", &policy, GUARD_RELATION_DENIED);
     expect_code("SELECT * FROM legacy_log_old", &policy, GUARD_RELATION_DENIED);
     expect_code("SELECT * FROM orders", &policy, GUARD_OK);
+    const char *const dotted[] = {"odd.schema.hidden", NULL};
+    policy.denied_relations = dotted;
+    expect_code("SELECT * FROM dotted_child", &policy, GUARD_RELATION_DENIED);
+    policy.denied_relations = denied;
 
     guard_result result = guard_check("SELECT * FROM legacy_log_old", &policy);
     ck_assert_ptr_nonnull(strstr(result.detail, "inherits from \"public.legacy_log\""));
