@@ -284,7 +284,9 @@ async function runRole(admin, { name, role }) {
     let klass;
     const problems = [];
     try {
-      result = await callTool(session, 'query', { sql: entry.sql }, { timeout: boundMs + 20_000 });
+      // Most entries go through the query tool; those with "tool": "explain" through the
+      // explain tool, whose planning runs immutable calls on constants too.
+      result = await callTool(session, entry.tool ?? 'query', { sql: entry.sql }, { timeout: boundMs + 20_000 });
       klass = classify(result);
     } catch (error) {
       // A JSON-RPC error is a refusal by the server (not the guard's text); a timeout is not.
