@@ -5,11 +5,12 @@
  * on the size of the values such calls build, and refuses any beyond max_value_bytes.
  *
  * Sizes are lower bounds in bytes (so a refusal is certain), except for replace() and
- * regexp_replace(), whose growth is bounded from above. Constant arithmetic (1e3 * 1e3,
- * power(10, 9), (SELECT 1000), '1000'::int) is evaluated. Where it cannot be bounded, a
- * multiplying call over the result of another one (repeat(repeat('x', n), m) with n or m
- * not constant) is refused too: fail closed where the growth compounds. A single level
- * driven by data (repeat('*', t.n)) is allowed; the threat model says what that leaves. */
+ * regexp_replace(), whose growth is bounded from above, and for values fed through columns
+ * (below). Constant arithmetic (1e3 * 1e3, power(10, 9), (SELECT 1000), '1000'::int) is
+ * evaluated. A size argument that is not a constant is refused: a column may carry a
+ * constant from elsewhere in the statement. Where growth compounds and cannot be bounded
+ * (a multiplying call over a value that hides another), the guard fails closed.
+ */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,21 +19,35 @@
 
 #include "internal.h"
 
-/* A producer builds a value that may be large (a multiplying call whose result is unknown or
- * beyond PRODUCER_BYTES); a consumer multiplies a value of unknown size (repeat(s, 1000)
- * over a column, an aggregate over rows nobody counted). One may feed the other through a
- * column of a subquery, where the guard cannot follow the value: a statement with both
- * (other than one call that is both) is refused. */
-#define PRODUCER_BYTES 16384.0
+/* Values the guard cannot follow. A value may reach a multiplying call through a column of a
+ * subquery or CTE (SELECT repeat(s, 1000) FROM (SELECT repeat('x', 100000) s) t), and an
+ * aggregate may collect one over rows nobody counted. So:
+ *  - a consumer, a multiplying call over a value of unknown size with a constant factor, is
+ *    bounded as if that value held everything the statement builds from constants: all its
+ *    string literals and the results of its other multiplying calls (feed_bytes);
+ *  - an aggregate (or ARRAY(SELECT ...)) is refused in a statement that builds a value larger
+ *    than AGGREGATE_FEED_BYTES from constants, which it could collect row after row. */
+#define AGGREGATE_FEED_BYTES 1024.0
+#define MAX_CONSUMERS        32
+
+typedef struct consumer {
+    const char *name;
+    int location;
+    double factor;    /* how many times it repeats its input */
+    double own_bytes; /* its own result, not fed to itself */
+} consumer;
 
 typedef struct size_state {
     const guard_policy *policy;
     guard_verdict *verdict;
     double limit;
-    size_t producers;
-    const char *consumer; /* the first consumer's function name, NULL if none */
-    int consumer_location;
-    bool consumer_produces; /* the first consumer is also a producer */
+    double literal_bytes;    /* all string literals of the statement */
+    double multiplier_bytes; /* the known results of all multiplying calls */
+    double largest_built;    /* the largest of them, and of the literals */
+    consumer consumers[MAX_CONSUMERS];
+    size_t consumer_count;
+    const char *aggregate; /* the first aggregate's name, NULL if none */
+    int aggregate_location;
 } size_state;
 
 /* What is known of one expression's value. */
@@ -41,9 +56,10 @@ typedef struct estimate {
     double bytes;    /* lower bound on its size (upper for replace growth) */
     bool multiplied; /* a multiplying call is somewhere inside it */
     bool consumes;   /* a multiplying call over a value of unknown size */
+    double factor;   /* for a consumer: how many times it repeats that value */
 } estimate;
 
-static const estimate unknown = {false, 0, false, false};
+static const estimate unknown = {false, 0, false, false, 0};
 
 static const char *node_function_name(const PgQuery__FuncCall *call) {
     if (call->n_funcname == 0 || call->n_funcname > 2)
@@ -210,13 +226,22 @@ static bool reject_size(size_state *state, const char *what, double bytes, int l
     return false;
 }
 
-static bool reject_unbounded(size_state *state, const char *what, int location) {
-    char *detail = str_printf("it multiplies the result of another such call, and a size in the chain is not a "
-                              "constant, so the guard cannot bound it below %.0f bytes",
-                              state->limit);
+/* why: a phrase saying what keeps the guard from bounding it. */
+static bool reject_unbounded(size_state *state, const char *what, int location, const char *why) {
+    char *detail = str_printf("%s, so the guard cannot bound it below %.0f bytes", why, state->limit);
     verdict_reject(state->verdict, GUARD_VALUE_TOO_LARGE, location, detail,
-                   "use constant counts and lengths, or a single level of repeat/lpad/rpad",
+                   "use constant counts, lengths and widths, and do not feed one such call into another",
                    "the value built by %s cannot be bounded", what);
+    free(detail);
+    return false;
+}
+
+/* A bound from the statement's feed: what the value could take, not what it must. */
+static bool reject_possible(size_state *state, const char *what, double bytes, int location, const char *why) {
+    char *detail = str_printf("%s; pgsafe refuses values beyond %.0f bytes", why, state->limit);
+    verdict_reject(state->verdict, GUARD_VALUE_TOO_LARGE, location, detail,
+                   "build a smaller value: lower the count, or do not feed one built value into another",
+                   "the value built by %s could take %.0f bytes", what, bytes);
     free(detail);
     return false;
 }
@@ -300,8 +325,9 @@ static bool format_bytes(const PgQuery__FuncCall *call, double *bytes) {
         double width = 0;
         if (*p == '*') {
             double value = 0;
-            if (next_argument < call->n_args && constant_number(call->args[next_argument], &value, 0))
-                width = fabs(value);
+            if (next_argument >= call->n_args || !constant_number(call->args[next_argument], &value, 0))
+                return false; /* a width that is not a constant cannot be bounded */
+            width = fabs(value);
             next_argument++;
             p++;
         } else {
@@ -339,20 +365,22 @@ static bool estimate_call(size_state *state, const PgQuery__FuncCall *call, esti
         argument_bytes(state, call, 0, &input, &ok, depth);
         argument_bytes(state, call, 1, NULL, &ok, depth);
         count_known = constant_number(call->args[1], &count, depth + 1);
-        /* A string of unknown size is taken as one byte: only an empty one makes it smaller. */
-        if (count_known)
-            *out = (estimate){true, (input.known ? input.bytes : 1) * (count > 0 ? count : 0), true, false};
+        /* A string of unknown size is taken as one byte here; the statement's feed bounds it
+         * at the end (size_check). */
+        if (count_known && (input.known || !input.multiplied))
+            *out = (estimate){true, (input.known ? input.bytes : 1) * (count > 0 ? count : 0), true, false, 0};
         out->consumes = !input.known;
+        out->factor = count;
     } else if ((strcmp(name, "lpad") == 0 || strcmp(name, "rpad") == 0) && call->n_args >= 2) {
         argument_bytes(state, call, 0, &input, &ok, depth);
         argument_bytes(state, call, 1, NULL, &ok, depth);
-        estimate fill = {true, 1, false, false};
+        estimate fill = {true, 1, false, false, 0};
         if (call->n_args >= 3)
             argument_bytes(state, call, 2, &fill, &ok, depth);
         count_known = constant_number(call->args[1], &count, depth + 1);
         /* With an empty fill the result is only cut to length, never grown. */
         if (count_known && fill.known && fill.bytes > 0)
-            *out = (estimate){true, count > 0 ? count : 0, true, false};
+            *out = (estimate){true, count > 0 ? count : 0, true, false, 0};
         input.multiplied = input.multiplied || fill.multiplied;
     } else if (strcmp(name, "array_fill") == 0 && call->n_args >= 2) {
         argument_bytes(state, call, 0, &input, &ok, depth);
@@ -372,9 +400,10 @@ static bool estimate_call(size_state *state, const PgQuery__FuncCall *call, esti
                 count *= extent > 0 ? extent : 0;
             }
         }
-        if (count_known)
-            *out = (estimate){true, count * (input.known && input.bytes > 1 ? input.bytes : 1), true, false};
+        if (count_known && (input.known || !input.multiplied))
+            *out = (estimate){true, count * (input.known && input.bytes > 1 ? input.bytes : 1), true, false, 0};
         out->consumes = !input.known;
+        out->factor = count;
     } else if ((strcmp(name, "replace") == 0 || strcmp(name, "regexp_replace") == 0) && call->n_args >= 3) {
         estimate from = unknown, to = unknown;
         argument_bytes(state, call, 0, &input, &ok, depth);
@@ -388,16 +417,18 @@ static bool estimate_call(size_state *state, const PgQuery__FuncCall *call, esti
             double grown = input.bytes + matches * to.bytes;
             if (ok && grown > state->limit && to.bytes > (from.known ? from.bytes : 0))
                 return reject_size(state, "replace", grown, call->location);
-            *out = (estimate){true, input.bytes, true, false};
+            *out = (estimate){true, input.bytes, true, false, 0};
         }
         out->consumes = !input.known || !to.known;
+        /* Each byte of the input may become the whole replacement. */
+        out->factor = to.known ? to.bytes / (from.known && from.bytes > 1 ? from.bytes : 1) : 0;
         input.multiplied = input.multiplied || to.multiplied;
     } else if (strcmp(name, "format") == 0) {
         for (size_t i = 0; i < call->n_args; i++)
             argument_bytes(state, call, i, NULL, &ok, depth);
         double bytes = 0;
         if (format_bytes(call, &bytes)) {
-            *out = (estimate){true, bytes, false, false};
+            *out = (estimate){true, bytes, false, false, 0};
             count_known = true;
         }
     } else if (named(name, preserving_functions) || named(name, concatenating_functions)) {
@@ -422,25 +453,27 @@ static bool estimate_call(size_state *state, const PgQuery__FuncCall *call, esti
     } else {
         for (size_t i = 0; i < sizeof fixed_sizes / sizeof *fixed_sizes; i++)
             if (strcmp(fixed_sizes[i].name, name) == 0)
-                *out = (estimate){true, fixed_sizes[i].bytes, false, false};
+                *out = (estimate){true, fixed_sizes[i].bytes, false, false, 0};
         /* Otherwise of unknown size, but whatever it wraps may be large: carry that along. */
         for (size_t i = 0; i < call->n_args; i++) {
             estimate each = unknown;
             argument_bytes(state, call, i, &each, &ok, depth);
             out->multiplied = out->multiplied || each.multiplied;
         }
-        if (named(name, aggregate_functions))
-            out->consumes = true;
         return ok;
     }
     if (!ok)
         return false;
     out->multiplied = true;
+    if (!count_known)
+        return reject_unbounded(state, shown, call->location,
+                                "its count, length, width or dimensions are not constants");
     if (out->known && out->bytes > state->limit)
         return reject_size(state, shown, out->bytes, call->location);
     /* Compounding growth that cannot be bounded: fail closed. */
     if (!out->known && input.multiplied && strcmp(name, "format") != 0)
-        return reject_unbounded(state, shown, call->location);
+        return reject_unbounded(state, shown, call->location,
+                                "it multiplies the result of another such call whose size is not known");
     return true;
 }
 
@@ -462,13 +495,13 @@ static bool estimate_node(size_state *state, const PgQuery__Node *node, estimate
     case PG_QUERY__NODE__NODE_A_CONST: {
         const PgQuery__AConst *constant = node->a_const;
         if (constant->isnull)
-            *out = (estimate){true, 0, false, false};
+            *out = (estimate){true, 0, false, false, 0};
         else if (constant->val_case == PG_QUERY__A__CONST__VAL_SVAL)
-            *out = (estimate){true, (double)strlen(constant->sval->sval), false, false};
+            *out = (estimate){true, (double)strlen(constant->sval->sval), false, false, 0};
         else if (constant->val_case == PG_QUERY__A__CONST__VAL_FVAL)
-            *out = (estimate){true, (double)strlen(constant->fval->fval), false, false};
+            *out = (estimate){true, (double)strlen(constant->fval->fval), false, false, 0};
         else if (constant->val_case == PG_QUERY__A__CONST__VAL_IVAL)
-            *out = (estimate){true, 1, false, false};
+            *out = (estimate){true, 1, false, false, 0};
         return true;
     }
     case PG_QUERY__NODE__NODE_TYPE_CAST: return estimate_node(state, node->type_cast->arg, out, depth + 1);
@@ -485,7 +518,7 @@ static bool estimate_node(size_state *state, const PgQuery__Node *node, estimate
                              strcmp(expression->name[0]->string->sval, "||") == 0;
         if (concatenation) {
             *out = (estimate){left.known || right.known,
-                              (left.known ? left.bytes : 0) + (right.known ? right.bytes : 0), false, false};
+                              (left.known ? left.bytes : 0) + (right.known ? right.bytes : 0), false, false, 0};
             if (out->bytes > state->limit)
                 return reject_size(state, "||", out->bytes, expression->location);
         }
@@ -565,18 +598,36 @@ static bool check_array_sublink(size_state *state, const PgQuery__SubLink *link)
 
 static bool visit_for_size(const ProtobufCMessage *message, void *context) {
     size_state *state = context;
+    if (message->descriptor == &pg_query__a__const__descriptor) {
+        const PgQuery__AConst *constant = (const PgQuery__AConst *)message;
+        if (!constant->isnull && constant->val_case == PG_QUERY__A__CONST__VAL_SVAL) {
+            double bytes = (double)strlen(constant->sval->sval);
+            state->literal_bytes += bytes;
+            state->largest_built = bytes > state->largest_built ? bytes : state->largest_built;
+        }
+        return true;
+    }
     if (message->descriptor == &pg_query__func_call__descriptor) {
         const PgQuery__FuncCall *call = (const PgQuery__FuncCall *)message;
         estimate result;
         if (!estimate_call(state, call, &result, 0))
             return false;
         const char *name = node_function_name(call);
-        bool produces = named(name, multiplying_functions) && (!result.known || result.bytes > PRODUCER_BYTES);
-        state->producers += produces;
-        if (result.consumes && state->consumer == NULL) {
-            state->consumer = name;
-            state->consumer_location = call->location;
-            state->consumer_produces = produces;
+        if (named(name, aggregate_functions) && state->aggregate == NULL) {
+            state->aggregate = name;
+            state->aggregate_location = call->location;
+        }
+        if (!named(name, multiplying_functions))
+            return true;
+        if (result.known) {
+            state->multiplier_bytes += result.bytes;
+            state->largest_built = result.bytes > state->largest_built ? result.bytes : state->largest_built;
+        }
+        if (result.consumes && result.factor > 1) {
+            if (state->consumer_count == MAX_CONSUMERS)
+                return reject_unbounded(state, name, call->location, "the statement holds too many such calls");
+            state->consumers[state->consumer_count++] =
+                (consumer){name, call->location, result.factor, result.known ? result.bytes : 0};
         }
         return true;
     }
@@ -597,8 +648,14 @@ static bool visit_for_size(const ProtobufCMessage *message, void *context) {
     }
     if (message->descriptor == &pg_query__select_stmt__descriptor)
         return check_aggregates(state, (const PgQuery__SelectStmt *)message);
-    if (message->descriptor == &pg_query__sub_link__descriptor)
-        return check_array_sublink(state, (const PgQuery__SubLink *)message);
+    if (message->descriptor == &pg_query__sub_link__descriptor) {
+        const PgQuery__SubLink *link = (const PgQuery__SubLink *)message;
+        if (link->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ARRAY_SUBLINK && state->aggregate == NULL) {
+            state->aggregate = "ARRAY(SELECT ...)";
+            state->aggregate_location = link->location;
+        }
+        return check_array_sublink(state, link);
+    }
     return true;
 }
 
@@ -608,8 +665,19 @@ bool size_check(const ProtobufCMessage *root, const guard_policy *policy, guard_
                         .limit = policy->max_value_bytes > 0 ? (double)policy->max_value_bytes
                                                              : (double)GUARD_DEFAULT_MAX_VALUE_BYTES};
     if (tree_each(root, visit_for_size, &state, 0)) {
-        if (state.consumer != NULL && state.producers > (state.consumer_produces ? 1u : 0u))
-            return reject_unbounded(&state, state.consumer, state.consumer_location);
+        for (size_t i = 0; i < state.consumer_count; i++) {
+            const consumer *each = &state.consumers[i];
+            double feed = state.literal_bytes + state.multiplier_bytes - each->own_bytes;
+            double bound = each->factor * (feed > 1 ? feed : 1);
+            if (bound > state.limit)
+                return reject_possible(&state, each->name, bound, each->location,
+                                       "it repeats a value of unknown size, which may hold what the rest of the "
+                                       "statement builds from constants");
+        }
+        if (state.aggregate != NULL && state.largest_built > AGGREGATE_FEED_BYTES)
+            return reject_unbounded(&state, state.aggregate, state.aggregate_location,
+                                    "it may collect, over rows nobody counted, a value the statement builds from "
+                                    "constants");
         return true;
     }
     if (verdict->code == GUARD_OK)
