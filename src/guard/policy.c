@@ -48,8 +48,8 @@ static const deny_category category_transaction_ids = {
 static const deny_category category_maintenance = {"it changes index, catalog or session state",
                                                    "remove it; pgsafe runs read-only queries only"};
 static const deny_category category_session_texts = {
-    "it returns the last statement of other sessions, with its literals (passwords of ALTER ROLE included)",
-    "read pg_stat_activity's other columns by name instead"};
+    "it returns other sessions' statements, with their literals (passwords of ALTER ROLE included)",
+    "read the other columns of pg_stat_activity or pg_stat_statements by name instead"};
 static const deny_category category_configured = {"it is on this server's configured deny list",
                                                   "remove it; ask the operator if you need it"};
 
@@ -126,6 +126,7 @@ static const deny_entry deny_entries[] = {
     {"setseed", false, &category_maintenance},
     {"pg_stat_get_activity", false, &category_session_texts},
     {"pg_stat_get_backend_activity", false, &category_session_texts},
+    {"pg_stat_statements", false, &category_session_texts},
 };
 
 /* Work the statement timeout cannot stop: libxml2 evaluates XPath without ever checking for

@@ -50,10 +50,11 @@ static bool is_message(const ProtobufCMessage *message, const ProtobufCMessageDe
 /* ---- catalog views with secret columns ---- */
 
 typedef struct guarded_view {
-    const char *name;             /* in pg_catalog */
+    const char *name;             /* in pg_catalog, or in any schema when any_schema */
     const char *const columns[8]; /* NULL-terminated: the columns that show secrets */
     const char *why;              /* detail */
     const char *instead;          /* hint */
+    bool any_schema;              /* an extension's view, installed where its owner chose */
 } guarded_view;
 
 static const guarded_view guarded_views[] = {
@@ -62,29 +63,41 @@ static const guarded_view guarded_views[] = {
       NULL},
      "its value columns hold values sampled from every analysed column, denied tables and password hashes included",
      "read only the numeric columns (null_frac, avg_width, n_distinct, correlation) and name them; no *, no "
-     "whole row"},
+     "whole row",
+     false},
     {"pg_stats_ext",
      {"most_common_vals", NULL},
      "most_common_vals holds values sampled from the columns of extended statistics",
-     "read only the other columns and name them; no *, no whole row"},
+     "read only the other columns and name them; no *, no whole row",
+     false},
     {"pg_stats_ext_exprs",
      {"most_common_vals", "histogram_bounds", "most_common_elems", NULL},
      "its value columns hold values sampled from the expressions of extended statistics",
-     "read only the numeric columns and name them; no *, no whole row"},
+     "read only the numeric columns and name them; no *, no whole row",
+     false},
     {"pg_roles",
      {"rolconfig", NULL},
      "rolconfig holds per-role settings, where tools keep secrets (ALTER ROLE ... SET app.jwt_secret)",
-     "name the columns you need (rolname, rolsuper, rolcanlogin, ...), without rolconfig, * or the whole row"},
+     "name the columns you need (rolname, rolsuper, rolcanlogin, ...), without rolconfig, * or the whole row",
+     false},
     {"pg_stat_activity",
      {"query", NULL},
      "query holds the last statement of every session the role may see, with its literals: an ALTER ROLE ... "
      "PASSWORD stays there while its session idles, and so do values of denied tables",
      "name the columns you need (pid, usename, state, wait_event_type, query_start, ...), without query, * or the "
-     "whole row"},
+     "whole row",
+     false},
+    {"pg_stat_statements",
+     {"query", NULL},
+     "query holds the statements of every role, utility statements such as ALTER ROLE ... PASSWORD with their "
+     "literals",
+     "name the columns you need (calls, total_exec_time, rows, ...), without query, * or the whole row",
+     true},
     {"pg_user",
      {"useconfig", NULL},
      "useconfig holds per-role settings, where tools keep secrets (ALTER ROLE ... SET app.jwt_secret)",
-     "name the columns you need (usename, usesuper, ...), without useconfig, * or the whole row"},
+     "name the columns you need (usename, usesuper, ...), without useconfig, * or the whole row",
+     false},
 };
 
 #define COUNT_OF(array)  (sizeof(array) / sizeof *(array))
@@ -105,10 +118,11 @@ typedef struct statement_state {
 
 static const guarded_view *guarded_view_named(const PgQuery__RangeVar *relation) {
     const char *schema = relation->schemaname != NULL && relation->schemaname[0] != '\0' ? relation->schemaname : NULL;
-    if (relation->relname == NULL || (schema != NULL && strcmp(schema, "pg_catalog") != 0))
+    if (relation->relname == NULL)
         return NULL;
+    bool catalog_schema = schema == NULL || strcmp(schema, "pg_catalog") == 0;
     for (size_t i = 0; i < COUNT_OF(guarded_views); i++)
-        if (strcmp(guarded_views[i].name, relation->relname) == 0)
+        if (strcmp(guarded_views[i].name, relation->relname) == 0 && (catalog_schema || guarded_views[i].any_schema))
             return &guarded_views[i];
     return NULL;
 }

@@ -221,6 +221,7 @@ END_TEST
 START_TEST(session_query_texts_are_denied_through_functions) {
     expect_default("SELECT query FROM pg_stat_get_activity(NULL)", GUARD_FUNCTION_DENIED);
     expect_default("SELECT pg_stat_get_backend_activity(1)", GUARD_FUNCTION_DENIED);
+    expect_default("SELECT query FROM pg_stat_statements(true)", GUARD_FUNCTION_DENIED);
 }
 END_TEST
 
@@ -278,6 +279,9 @@ static const char *const secret_view_queries[] = {
     "SELECT query FROM pg_stat_activity",
     "SELECT * FROM pg_stat_activity",
     "SELECT a FROM pg_stat_activity a",
+    "SELECT query FROM pg_stat_statements",
+    "SELECT * FROM public.pg_stat_statements",
+    "SELECT s FROM extensions.pg_stat_statements s",
 };
 
 START_TEST(secret_columns_of_catalog_views_are_refused) {
@@ -293,6 +297,7 @@ static const char *const harmless_view_queries[] = {
     "SELECT usename FROM pg_user",
     "SELECT statistics_name, n_distinct FROM pg_stats_ext",
     "SELECT pid, usename, state, now() - query_start AS runtime FROM pg_stat_activity WHERE state <> 'idle'",
+    "SELECT queryid, calls, total_exec_time FROM public.pg_stat_statements ORDER BY total_exec_time DESC",
     /* A relation of the same name in another schema is the user's own. */
     "SELECT * FROM app.pg_roles",
     /* Star and whole rows are fine when no guarded view is read. */
