@@ -1,5 +1,6 @@
 /* db_result: the result type, and the one conversion from libpq's PGresult into it, with
- * the row limit, the byte budget and the per-cell cap applied as each row is taken. */
+ * the row limit, the byte budget (of the bytes the rows add to a response, format.h) and
+ * the per-cell cap applied as each row is taken. */
 #include "db/result.h"
 
 #include <assert.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/format.h"
 #include "util/strings.h"
 
 db_result *db_result_new(void) {
@@ -83,14 +85,19 @@ bool db_result_take_columns(db_result *result, const PGresult *pg, db_type_name_
     return true;
 }
 
-/* The bytes row of pg would add to the result, each cell counted up to max_cell_bytes. */
-static size_t row_kept_bytes(const PGresult *pg, int row, int columns, size_t max_cell_bytes) {
-    size_t bytes = 0;
-    for (int i = 0; i < columns; i++)
+/* The bytes row of pg would add to a response (format_cell_bytes: each cell as it is kept,
+ * cut at max_cell_bytes, escaped, NULLs and separators included). */
+static size_t row_sent_bytes(const db_result *result, const PGresult *pg, int row, size_t max_cell_bytes) {
+    size_t bytes = FORMAT_ROW_BYTES;
+    for (int i = 0; i < result->column_count; i++) {
+        db_cell cell = {0};
         if (!PQgetisnull(pg, row, i)) {
-            size_t length = (size_t)PQgetlength(pg, row, i);
-            bytes += length < max_cell_bytes ? length : max_cell_bytes;
+            cell.value = PQgetvalue(pg, row, i);
+            cell.full_length = (size_t)PQgetlength(pg, row, i);
+            cell.length = str_utf8_prefix(cell.value, cell.full_length, max_cell_bytes);
         }
+        bytes += format_cell_bytes(&result->columns[i], &cell);
+    }
     return bytes;
 }
 
@@ -111,7 +118,6 @@ static bool copy_row(db_result *result, db_cell *cells, const PGresult *pg, int 
         cells[i].full_length = length;
         if (kept < length)
             result->cells_cut++;
-        result->bytes += kept;
     }
     return true;
 }
@@ -126,7 +132,9 @@ db_take db_result_take_row(db_result *result, const PGresult *pg, int row, const
         return DB_TAKE_DROPPED;
     }
     int columns = result->column_count;
-    if (result->bytes + row_kept_bytes(pg, row, columns, limits->max_cell_bytes) > limits->max_result_bytes) {
+    assert(result->bytes <= limits->max_result_bytes);
+    size_t row_bytes = row_sent_bytes(result, pg, row, limits->max_cell_bytes);
+    if (row_bytes > limits->max_result_bytes - result->bytes) {
         result->truncated = DB_BYTE_BUDGET;
         return DB_TAKE_BUDGET;
     }
@@ -138,6 +146,7 @@ db_take db_result_take_row(db_result *result, const PGresult *pg, int row, const
     db_cell *cells_of_row = &cells[result->row_count * (size_t)columns];
     memset(cells_of_row, 0, (size_t)columns * sizeof *cells_of_row);
     result->row_count++;
+    result->bytes += row_bytes;
     return copy_row(result, cells_of_row, pg, row, limits->max_cell_bytes) ? DB_TAKE_KEPT : DB_TAKE_NO_MEMORY;
 }
 

@@ -57,7 +57,7 @@ typedef struct db_result {
     db_cell *cells; /* row_count * column_count, row-major */
     db_truncation truncated;
     size_t cells_cut;  /* cells shortened to max_cell_bytes */
-    size_t bytes;      /* kept cell bytes */
+    size_t bytes;      /* bytes the kept rows add to a response (format_cell_bytes) */
     double elapsed_ms; /* from sending to the last result */
 } db_result;
 
@@ -81,7 +81,7 @@ bool db_result_set_error(db_result *result, const struct pg_result *pg);
 /* How much of a result is kept. */
 typedef struct db_result_limits {
     long long row_limit;     /* keep at most this many rows; < 0 for no limit */
-    size_t max_result_bytes; /* budget of kept cell bytes */
+    size_t max_result_bytes; /* budget of the bytes the rows add to a response, escapes and NULLs included */
     size_t max_cell_bytes;   /* a cell's kept bytes; longer values are cut */
 } db_result_limits;
 

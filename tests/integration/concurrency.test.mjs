@@ -137,7 +137,7 @@ describe('locks and budgets', () => {
     try {
       // Each row costs a count over 2.3 million pairs; all 1001 rows would take minutes.
       const marker = '2311';
-      const sql = `SELECT repeat('x', 1500) || (SELECT count(*) FROM generate_series(1, 1000) x, generate_series(1, ${marker} + g - g) y) AS v FROM generate_series(1, 1000) g`;
+      const sql = `SELECT repeat('x', 700) || (SELECT count(*) FROM generate_series(1, 1000) x, generate_series(1, ${marker} + g - g) y) AS v FROM generate_series(1, 1000) g`;
       const result = okResult(await callTool(budget, 'query', { sql }, { timeout: 20_000 }));
       assert.equal(result.truncated, true);
       assert.equal(result.truncation?.reason, 'byte_budget');

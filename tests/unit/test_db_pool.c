@@ -455,7 +455,8 @@ START_TEST(a_statement_runs_in_one_pipeline_row_by_row) {
     ck_assert_str_eq(result->columns[0].name, "v");
     ck_assert_str_eq(result->columns[0].type_name, "text"); /* named by the loaded catalog */
     ck_assert_str_eq(db_result_cell(result, 2, 0)->value, "row 2");
-    ck_assert_uint_eq(result->bytes, 15);
+    /* What the rows add to a response: 5 per row, and per "row n" 3 + 7 as JSON + 5 as text. */
+    ck_assert_uint_eq(result->bytes, 60);
     ck_assert_int_eq(fake.single_row_calls, single_row_before + 1);
     ck_assert(db_pool_idle(pool));
     ck_assert_int_eq(fake.finishes, 0); /* the connection is kept */
@@ -484,13 +485,13 @@ START_TEST(the_byte_budget_cancels_and_the_connection_starts_afresh) {
     db_pool *pool = ready_pool(1);
     fake.rows = 5;
     outcome seen = {0};
-    db_request request = {.sql = "SELECT rows", .row_limit = -1, .max_result_bytes = 12};
+    db_request request = {.sql = "SELECT rows", .row_limit = -1, .max_result_bytes = 45};
     ck_assert_ptr_nonnull(db_submit(pool, &request, on_done, &seen));
     turns(pool, 2);
     ck_assert_int_eq(seen.calls, 1);
     ck_assert_int_eq(seen.result->status, DB_OK);
     ck_assert_int_eq(seen.result->truncated, DB_BYTE_BUDGET);
-    ck_assert_uint_eq(seen.result->row_count, 2); /* 5 bytes a row: the third would pass 12 */
+    ck_assert_uint_eq(seen.result->row_count, 2); /* 20 bytes a row sent: the third would pass 45 */
     ck_assert_int_eq(fake.cancels, 1);
     /* The cancel request could still land on the next call: the connection was closed... */
     ck_assert_int_eq(fake.finishes, 1);
