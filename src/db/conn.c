@@ -9,6 +9,7 @@
 
 #include "db/clock.h"
 #include "db/params.h"
+#include "db/redact.h"
 #include "util/strings.h"
 
 /* The settings every transaction pins, as one statement so the pipeline stays short.
@@ -41,6 +42,7 @@ const conn_ops conn_libpq_ops = {
     .finish = PQfinish,
     .cancel_send = cancel_send,
     .cancel_release = cancel_release,
+    .redact = db_redact,
 };
 
 #define LOG(conn, level, ...) db_log_printf((conn)->shared->log, (conn)->shared->log_context, level, __VA_ARGS__)
@@ -92,11 +94,13 @@ void conn_down(connection *conn, const char *why) {
         if (call->cancelled)
             call_fail(call, DB_CANCELLED, "the call was cancelled");
         else {
+            char *safe = why ? conn->shared->ops->redact(why, conn->shared->conninfo, conn->pg) : NULL;
             char *message = str_printf("the connection to the database was lost while the statement ran: %s; "
                                        "pgsafe reconnects, so the call can be retried",
-                                       why ? why : "unknown cause");
+                                       safe ? safe : "unknown cause");
             call_fail(call, DB_CONNECTION_LOST, message ? message : "the connection to the database was lost");
             free(message);
+            free(safe);
         }
         hand_back(conn);
     }
@@ -110,10 +114,14 @@ void conn_down(connection *conn, const char *why) {
     conn->want_write = false;
 }
 
-/* An attempt failed: the pool records why and says when to retry; the connection closes. */
+/* An attempt failed: the pool records why (the password redacted: libpq quotes a malformed
+ * DSN whole) and says when to retry; the connection closes. */
 static void connect_failed(connection *conn, const char *why) {
-    int retry_in_ms = conn->shared->connect_failed(conn->shared->owner, why);
-    conn_down(conn, why);
+    char *safe = conn->shared->ops->redact(why, conn->shared->conninfo, conn->pg);
+    int retry_in_ms =
+        conn->shared->connect_failed(conn->shared->owner, safe ? safe : "could not connect (out of memory)");
+    free(safe);
+    conn_down(conn, NULL);
     conn->retry_at_ms = db_now_ms() + retry_in_ms;
 }
 

@@ -55,6 +55,7 @@ typedef struct conn_ops {
     void (*finish)(PGconn *pg);
     int (*cancel_send)(cancel_job **job, PGconn *pg); /* cancel.h */
     void (*cancel_release)(cancel_job **job);
+    char *(*redact)(const char *message, const char *conninfo, const PGconn *pg); /* redact.h */
 } conn_ops;
 
 /* The real thing. */

@@ -25,6 +25,7 @@
 
 #include "db/conn.h"
 #include "db/pool.h"
+#include "db/redact.h"
 #include "fail_alloc.h"
 
 #define ARRAY_LENGTH(array) (sizeof(array) / sizeof((array)[0]))
@@ -65,6 +66,7 @@ static struct {
     int connects, finishes, cancels, syncs, single_row_calls;
     int notifies_made, notifies_freed;
     bool refuse;     /* connect_poll fails */
+    const char *error; /* the PGconn's error message; NULL for the default */
     bool release;    /* SELECT hold answers */
     int rows;        /* rows of SELECT rows */
     int statements;  /* SELECT statements sent, the pool's own included */
@@ -198,7 +200,13 @@ static ConnStatusType fake_status(const PGconn *pg) {
 
 static char *fake_error_message(const PGconn *pg) {
     (void)pg;
-    return (char *)"connection refused by the fake\n";
+    return (char *)(fake.error ? fake.error : "connection refused by the fake\n");
+}
+
+/* The real redaction, without a PGconn to ask for the password it used. */
+static char *fake_redact(const char *message, const char *conninfo, const PGconn *pg) {
+    (void)pg;
+    return db_redact(message, conninfo, NULL);
 }
 
 static int fake_socket(const PGconn *pg) {
@@ -348,6 +356,7 @@ static const conn_ops fake_ops = {
     .finish = fake_finish,
     .cancel_send = fake_cancel_send,
     .cancel_release = fake_cancel_release,
+    .redact = fake_redact,
 };
 
 /* ---------------------------------------------------------------------------------------
@@ -566,6 +575,65 @@ START_TEST(a_refused_connection_fails_calls_with_the_reason) {
 }
 END_TEST
 
+/* libpq quotes a malformed DSN whole; the password must not reach the call's error, the
+ * pool's last error (the instructions, tool errors) or the log. */
+START_TEST(a_connect_error_reaches_nobody_with_the_password) {
+    fake.refuse = true;
+    fake.error = "end of string reached when looking for matching \"]\" in IPv6 host address in URI: "
+                 "\"postgresql://app:TopS3cretPW@[db.internal/app\"\n";
+    db_options options;
+    db_options_init(&options);
+    options.pool_size = 1;
+    options.conninfo = "postgresql://app:TopS3cretPW@[db.internal/app";
+    char *error = NULL;
+    db_pool *pool = db_pool_new_with_ops(&options, &fake_ops, NULL, NULL, &error);
+    ck_assert_ptr_nonnull(pool);
+    outcome seen = {0};
+    submit(pool, "SELECT rows", -1, &seen);
+    turn(pool);
+    ck_assert_int_eq(seen.calls, 1);
+    ck_assert_ptr_null(strstr(seen.result->message, "TopS3cretPW"));
+    ck_assert_ptr_nonnull(strstr(seen.result->message, "postgresql://app:" DB_REDACTED "@[db.internal/app"));
+    ck_assert_ptr_null(strstr(db_pool_last_error(pool), "TopS3cretPW"));
+    db_result_free(seen.result);
+    db_pool_free(pool);
+}
+END_TEST
+
+/* Asserts that db_redact of message with conninfo holds none of the secrets. */
+static void expect_redacted(const char *message, const char *conninfo, const char *const *secrets) {
+    char *redacted = db_redact(message, conninfo, NULL);
+    ck_assert_ptr_nonnull(redacted);
+    for (const char *const *secret = secrets; *secret != NULL; secret++)
+        ck_assert_msg(strstr(redacted, *secret) == NULL, "\"%s\" shows in \"%s\"", *secret, redacted);
+    ck_assert_msg(strstr(redacted, DB_REDACTED) != NULL, "nothing redacted in \"%s\"", redacted);
+    free(redacted);
+}
+
+START_TEST(redact_every_form_of_the_password) {
+    static const char *const secrets[] = {"TopS3cret", "S3cret", "%53", NULL};
+    /* A URI, its percent-encoded password, and the decoded form libpq may quote. */
+    expect_redacted("invalid percent-encoded token: \"Top%53%zz3cret\"", "postgresql://app:Top%53%zz3cret@db/app",
+                    secrets);
+    expect_redacted("password is TopS3cret", "postgresql://app:Top%533cret@db/app", secrets);
+    expect_redacted("in URI: \"postgres://app:TopS3cret@[db/app\"", "", secrets);
+    expect_redacted("bad: \"TopS3cret\"", "postgresql://db/app?sslmode=x&password=TopS3cret", secrets);
+    /* key=value: plain, quoted with escapes, and the unescaped form. */
+    expect_redacted("x TopS3cret y", "host=db password=TopS3cret dbname=app", secrets);
+    expect_redacted("x Top'S3cret y", "host=db password = 'Top\\'S3cret' dbname=app", secrets);
+    expect_redacted("unterminated: password='TopS3cret", "host=db dbname='x", secrets);
+    /* PGPASSWORD. */
+    setenv("PGPASSWORD", "EnvS3cret", 1);
+    static const char *const environment[] = {"EnvS3cret", NULL};
+    expect_redacted("value \"EnvS3cret\" is wrong", "", environment);
+    unsetenv("PGPASSWORD");
+    /* A message without any secret comes back as it was. */
+    char *same = db_redact("could not connect to server", "host=db password=pw", NULL);
+    ck_assert_str_eq(same, "could not connect to server");
+    free(same);
+}
+END_TEST
+
 START_TEST(a_call_waits_for_the_first_connection_unless_told_not_to) {
     db_pool *pool = new_pool(1);
     outcome waits = {0}, hurries = {0};
@@ -769,6 +837,8 @@ static Suite *pool_suite(void) {
     tcase_add_test(tc, the_cell_cap_cuts_values);
     tcase_add_test(tc, an_error_is_rolled_back_and_the_connection_kept);
     tcase_add_test(tc, a_refused_connection_fails_calls_with_the_reason);
+    tcase_add_test(tc, a_connect_error_reaches_nobody_with_the_password);
+    tcase_add_test(tc, redact_every_form_of_the_password);
     tcase_add_test(tc, a_call_waits_for_the_first_connection_unless_told_not_to);
     tcase_add_test(tc, a_broken_connection_fails_its_call);
     tcase_add_test(tc, a_queued_call_is_cancelled_without_running);
