@@ -65,12 +65,12 @@ typedef struct fake_conn {
 static struct {
     int connects, finishes, cancels, syncs, single_row_calls;
     int notifies_made, notifies_freed;
-    bool refuse;     /* connect_poll fails */
+    bool refuse;       /* connect_poll fails */
     const char *error; /* the PGconn's error message; NULL for the default */
-    bool release;    /* SELECT hold answers */
-    int rows;        /* rows of SELECT rows */
-    int statements;  /* SELECT statements sent, the pool's own included */
-    fake_conn *last; /* the last connection made */
+    bool release;      /* SELECT hold answers */
+    int rows;          /* rows of SELECT rows */
+    int statements;    /* SELECT statements sent, the pool's own included */
+    fake_conn *last;   /* the last connection made */
 } fake;
 
 static const char *const four_names[] = {"kind", "a", "b", "c"};
