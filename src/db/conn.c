@@ -20,6 +20,23 @@ static const char settings_sql[] = "SELECT pg_catalog.set_config('statement_time
                                    " pg_catalog.set_config('search_path', $4, true),"
                                    " pg_catalog.set_config('standard_conforming_strings', 'on', true)";
 
+/* Outside the transaction, so it sees what outlived the ROLLBACK. Operators are qualified:
+ * the session's own search_path is in force here. The settings a pooler sets with SET on
+ * every server connection (PgBouncer: client_encoding, DateStyle, TimeZone, IntervalStyle,
+ * standard_conforming_strings, application_name) are not ours to judge. */
+const char conn_clean_check_sql[] =
+    "SELECT pg_catalog.concat_ws(', ',"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype OPERATOR(pg_catalog.=) 'advisory'"
+    " AND pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()) THEN 'session advisory locks' END,"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_class"
+    " WHERE relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()) THEN 'temporary objects' END,"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_listening_channels()) THEN 'LISTEN' END,"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_prepared_statements) THEN 'prepared statements' END,"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_cursors) THEN 'cursors' END,"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_settings WHERE source OPERATOR(pg_catalog.=) 'session'"
+    " AND NOT name OPERATOR(pg_catalog.=) ANY ('{client_encoding,DateStyle,TimeZone,IntervalStyle,"
+    "standard_conforming_strings,application_name}')) THEN 'settings' END)";
+
 const conn_ops conn_libpq_ops = {
     .connect_start = PQconnectStartParams,
     .connect_poll = PQconnectPoll,
@@ -175,8 +192,18 @@ static void advance_connect(connection *conn) {
         connect_failed(conn, conn->shared->ops->error_message(conn->pg));
 }
 
+/* Queues ROLLBACK, the clean check and Sync: the end of every call's pipeline. */
+static bool send_rollback_and_check(connection *conn) {
+    const conn_ops *ops = conn->shared->ops;
+    conn->verified_clean = false;
+    return ops->send_query_params(conn->pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) &&
+           ops->send_query_params(conn->pg, conn_clean_check_sql, 0, NULL, NULL, NULL, NULL, 0) &&
+           ops->pipeline_sync(conn->pg) == 1;
+}
+
 /* Queues the whole pipeline in libpq: BEGIN READ ONLY, the settings, the statement,
- * ROLLBACK, Sync. Returns false when libpq refused (the PGconn's error says why). */
+ * ROLLBACK, the clean check, Sync. Returns false when libpq refused (the PGconn's error
+ * says why). */
 static bool send_all(connection *conn, const db_call *call) {
     const conn_ops *ops = conn->shared->ops;
     PGconn *pg = conn->pg;
@@ -187,9 +214,7 @@ static bool send_all(connection *conn, const db_call *call) {
     if (!ops->send_query_params(pg, call->sql, call->param_count, NULL, (const char *const *)call->params, NULL, NULL,
                                 0))
         return false;
-    if (!ops->send_query_params(pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0))
-        return false;
-    return ops->pipeline_sync(pg) == 1;
+    return send_rollback_and_check(conn);
 }
 
 /* Writes what libpq holds; the connection goes down when the socket fails. */
@@ -231,8 +256,7 @@ void conn_cancel(connection *conn) {
  * statement's stage switches to single-row mode now, before libpq parses any of its rows
  * (PQisBusy does), or they would pile up in one result until the last arrived. */
 static void end_of_statement(connection *conn) {
-    if (conn->stage == STAGE_BEGIN || conn->stage == STAGE_SETTINGS || conn->stage == STAGE_STATEMENT ||
-        conn->stage == STAGE_ROLLBACK || conn->stage == STAGE_CLEANUP)
+    if (conn->stage != STAGE_SYNC && conn->stage != STAGE_CLEANUP_SYNC)
         conn->stage++;
     if (conn->stage == STAGE_STATEMENT && !conn->call->failed && !conn->shared->ops->set_single_row_mode(conn->pg))
         LOG(conn, 3, "single-row mode was refused; the rows arrive in one result");
@@ -260,16 +284,29 @@ static void take_rows(connection *conn, const PGresult *pg) {
     }
 }
 
+/* The clean check's row (conn_clean_check_sql): "" verifies the session clean; anything
+ * else names what it still holds, and the connection will be closed. */
+static void take_clean_check(connection *conn, const PGresult *pg) {
+    if (PQntuples(pg) != 1 || PQnfields(pg) != 1 || PQgetisnull(pg, 0, 0))
+        return;
+    const char *held = PQgetvalue(pg, 0, 0);
+    if (*held == '\0')
+        conn->verified_clean = true;
+    else
+        LOG(conn, 1, "a call left the session holding %s; the connection is closed and a new one opened", held);
+}
+
 /* The Sync result: the call is over, unless an error stopped the pipeline before our
- * ROLLBACK, which is then sent on its own. A connection that was sent a cancel request
- * starts afresh: the request may still be in flight and would hit the next call. Returns
- * false when the connection is no longer busy with a call to read. */
+ * ROLLBACK, which is then sent on its own with the clean check. A connection that was
+ * sent a cancel request starts afresh: the request may still be in flight and would hit
+ * the next call. So does one the clean check did not verify: a session advisory lock, say,
+ * outlives ROLLBACK and would block other sessions. Returns false when the connection is
+ * no longer busy with a call to read. */
 static bool end_of_pipeline(connection *conn) {
     const conn_ops *ops = conn->shared->ops;
     if (conn->stage == STAGE_SYNC && ops->transaction_status(conn->pg) != PQTRANS_IDLE) {
         conn->stage = STAGE_CLEANUP;
-        if (!ops->send_query_params(conn->pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) ||
-            ops->pipeline_sync(conn->pg) != 1) {
+        if (!send_rollback_and_check(conn)) {
             conn_down(conn, ops->error_message(conn->pg));
             return false;
         }
@@ -278,7 +315,7 @@ static bool end_of_pipeline(connection *conn) {
     }
     hand_back(conn);
     set_state(conn, CONN_IDLE);
-    if (conn->cancel_sent) {
+    if (conn->cancel_sent || !conn->verified_clean) {
         conn_down(conn, NULL);
         conn->retry_at_ms = 0;
     }
@@ -292,9 +329,11 @@ static bool handle_result(connection *conn, const PGresult *pg) {
     case PGRES_SINGLE_TUPLE: take_rows(conn, pg); return true;
     case PGRES_TUPLES_OK:
         /* Without single-row mode every row arrives here at once; the other stages' rows
-         * (the settings) are not the caller's. */
+         * (the settings, the clean check) are not the caller's. */
         if (conn->stage == STAGE_STATEMENT)
             take_rows(conn, pg);
+        else if (conn->stage == STAGE_CHECK || conn->stage == STAGE_CLEANUP_CHECK)
+            take_clean_check(conn, pg);
         return true;
     case PGRES_COMMAND_OK:
     case PGRES_PIPELINE_ABORTED: return true;
@@ -303,6 +342,11 @@ static bool handle_result(connection *conn, const PGresult *pg) {
         if (conn->stage == STAGE_CLEANUP) {
             conn_down(conn, "the transaction could not be rolled back");
             return false;
+        }
+        if (conn->stage == STAGE_CHECK || conn->stage == STAGE_CLEANUP_CHECK) {
+            /* The call's result stands; the connection, unverified, is closed at the Sync. */
+            LOG(conn, 1, "the clean check after a call failed: %s", PQresultErrorMessage(pg));
+            return true;
         }
         call_fail_from_pg(conn->call, pg);
         return true;

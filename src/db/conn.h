@@ -94,10 +94,18 @@ typedef enum conn_stage {
     STAGE_SETTINGS,
     STAGE_STATEMENT,
     STAGE_ROLLBACK,
+    STAGE_CHECK, /* conn_clean_check_sql, after the transaction */
     STAGE_SYNC,
     STAGE_CLEANUP, /* a ROLLBACK sent after an error left the transaction open */
+    STAGE_CLEANUP_CHECK,
     STAGE_CLEANUP_SYNC
 } conn_stage;
+
+/* Run after every call's ROLLBACK: one row, one text column naming what the session still
+ * holds that a ROLLBACK does not undo (session advisory locks, temporary objects, LISTEN,
+ * prepared statements, cursors, settings), "" when nothing. A connection not verified clean
+ * is closed, never reused. */
+extern const char conn_clean_check_sql[];
 
 struct connection {
     const conn_shared *shared;
@@ -113,6 +121,7 @@ struct connection {
     int64_t cancel_sent_ms; /* when the last cancel request went out */
     int cancels;            /* cancel requests sent for the running call */
     cancel_job *cancel;     /* the last request sent for this PGconn (cancel.h) */
+    bool verified_clean;    /* the running call's clean check answered "" */
 };
 
 /* A down connection of a pool, due for its first attempt at once. */

@@ -149,6 +149,29 @@ describe('locks and budgets', () => {
     }
   });
 
+  test('a session advisory lock taken by an allowed function does not outlive the call on the pooled connection', async () => {
+    // A volatile function the guard lets through (--allow-function), standing for any
+    // function reached without being named: its session lock outlives ROLLBACK.
+    psql(`CREATE OR REPLACE FUNCTION public.pgsafe_it_take_lock() RETURNS int LANGUAGE plpgsql VOLATILE AS
+      $$ BEGIN PERFORM pg_advisory_lock(424242); RETURN 1; END $$;
+      GRANT EXECUTE ON FUNCTION public.pgsafe_it_take_lock() TO ${READER};`);
+    const locking = await connect({ args: ['--pool-size', '1', '--allow-function', 'pgsafe_it_take_lock'] });
+    try {
+      const result = okResult(await callTool(locking, 'query', { sql: 'SELECT pgsafe_it_take_lock() AS locked' }));
+      assert.deepEqual(result.rows, [[1]]);
+      // Another session can take the lock: the connection that held it was closed.
+      await pollUntil(() => psqlValue('SELECT pg_try_advisory_lock(424242)') === 't', { timeoutMs: 5_000, what: 'the lock to be free' });
+      assert.match(locking.stderr(), /session advisory locks/);
+      // The pool goes on with a clean connection.
+      okResult(await callTool(locking, 'query', { sql: 'SELECT 1 AS one' }));
+      assert.equal(psqlValue(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 424242 AND granted`), '0');
+      assertCleanSession(locking);
+    } finally {
+      await locking.close();
+      psql('DROP FUNCTION public.pgsafe_it_take_lock()');
+    }
+  });
+
   test('no connection is left idle in a transaction', async () => {
     const calls = Array.from({ length: 8 }, (_, i) => callTool(session, 'query', { sql: `SELECT ${i} AS i` }));
     await Promise.all(calls);

@@ -67,6 +67,9 @@ static struct {
     int notifies_made, notifies_freed;
     bool refuse;       /* connect_poll fails */
     const char *error; /* the PGconn's error message; NULL for the default */
+    const char *held;  /* the clean check's answer: NULL for "", else what the session holds */
+    bool check_fails;  /* the clean check is an error */
+    int checks;        /* clean checks answered */
     bool release;      /* SELECT hold answers */
     int rows;          /* rows of SELECT rows */
     int statements;    /* SELECT statements sent, the pool's own included */
@@ -161,6 +164,17 @@ static void answer(fake_conn *conn) {
         put_rows(conn, single_row, posture, 1);
     } else if (strncmp(sql, "SELECT 'f'", 10) == 0) {
         put_rows(conn, single_row, catalog, 3);
+    } else if (strcmp(sql, conn_clean_check_sql) == 0) {
+        static const char *const name[] = {"concat_ws"};
+        static const Oid type[] = {OID_TEXT};
+        const char *held[] = {fake.held ? fake.held : ""};
+        fake.checks++;
+        if (fake.check_fails) {
+            conn->aborted = true;
+            put(conn, make_result(PGRES_FATAL_ERROR, 0, NULL, NULL, 0, NULL));
+        } else {
+            put(conn, make_result(PGRES_TUPLES_OK, 1, name, type, 1, held));
+        }
     } else if (strcmp(sql, "SELECT error") == 0) {
         conn->aborted = true;
         put(conn, make_result(PGRES_FATAL_ERROR, 0, NULL, NULL, 0, NULL));
@@ -235,7 +249,8 @@ static int fake_send_query_params(PGconn *pg, const char *command, int count, co
     (void)count, (void)types, (void)values, (void)lengths, (void)formats, (void)result_format;
     fake_conn *conn = as_fake(pg);
     require(conn->item_count < MAX_ITEMS);
-    if (strncmp(command, "SELECT", 6) == 0 && strncmp(command, "SELECT pg_catalog.set_config", 28) != 0)
+    if (strncmp(command, "SELECT", 6) == 0 && strncmp(command, "SELECT pg_catalog.set_config", 28) != 0 &&
+        strcmp(command, conn_clean_check_sql) != 0)
         fake.statements++;
     conn->items[conn->item_count] = __real_strdup(command);
     require(conn->items[conn->item_count] != NULL);
@@ -557,6 +572,59 @@ START_TEST(an_error_is_rolled_back_and_the_connection_kept) {
 }
 END_TEST
 
+/* A session advisory lock (or anything else ROLLBACK leaves) found by the clean check: the
+ * call's result stands, the connection is closed and the next call gets a new one. */
+START_TEST(a_session_left_dirty_is_closed_not_reused) {
+    db_pool *pool = ready_pool(1);
+    ck_assert_int_eq(fake.checks, 2); /* after the posture check and the catalog load too */
+    fake.held = "session advisory locks";
+    outcome seen = {0};
+    submit(pool, "SELECT rows", -1, &seen);
+    turns(pool, 2);
+    ck_assert_int_eq(seen.calls, 1);
+    ck_assert_int_eq(seen.result->status, DB_OK);
+    ck_assert_uint_eq(seen.result->row_count, 3);
+    ck_assert_int_eq(fake.checks, 3);
+    ck_assert_int_eq(fake.finishes, 1);
+    fake.held = NULL;
+    outcome next = {0};
+    submit(pool, "SELECT rows", -1, &next);
+    turns(pool, 3);
+    ck_assert_int_eq(next.calls, 1);
+    ck_assert_int_eq(next.result->status, DB_OK);
+    ck_assert_int_eq(fake.connects, 2);
+    ck_assert_int_eq(fake.finishes, 1); /* verified clean: kept */
+    db_result_free(seen.result);
+    db_result_free(next.result);
+    db_pool_free(pool);
+}
+END_TEST
+
+/* A clean check that fails cannot verify the session: closed as well. After a statement's
+ * error, the check runs after the ROLLBACK sent on its own. */
+START_TEST(an_unverified_session_is_closed_and_errors_are_checked_too) {
+    db_pool *pool = ready_pool(1);
+    fake.check_fails = true;
+    outcome seen = {0};
+    submit(pool, "SELECT rows", -1, &seen);
+    turns(pool, 2);
+    ck_assert_int_eq(seen.result->status, DB_OK);
+    ck_assert_int_eq(fake.finishes, 1);
+    fake.check_fails = false;
+    int checks = fake.checks;
+    outcome failed = {0};
+    submit(pool, "SELECT error", -1, &failed);
+    turns(pool, 6);
+    ck_assert_int_eq(failed.calls, 1);
+    ck_assert_int_eq(failed.result->status, DB_SQL_ERROR);
+    ck_assert_int_eq(fake.checks, checks + 1); /* the first was aborted with the statement */
+    ck_assert_int_eq(fake.finishes, 1);
+    db_result_free(seen.result);
+    db_result_free(failed.result);
+    db_pool_free(pool);
+}
+END_TEST
+
 START_TEST(a_refused_connection_fails_calls_with_the_reason) {
     fake.refuse = true;
     db_pool *pool = new_pool(1);
@@ -837,6 +905,8 @@ static Suite *pool_suite(void) {
     tcase_add_test(tc, the_cell_cap_cuts_values);
     tcase_add_test(tc, an_error_is_rolled_back_and_the_connection_kept);
     tcase_add_test(tc, a_refused_connection_fails_calls_with_the_reason);
+    tcase_add_test(tc, a_session_left_dirty_is_closed_not_reused);
+    tcase_add_test(tc, an_unverified_session_is_closed_and_errors_are_checked_too);
     tcase_add_test(tc, a_connect_error_reaches_nobody_with_the_password);
     tcase_add_test(tc, redact_every_form_of_the_password);
     tcase_add_test(tc, a_call_waits_for_the_first_connection_unless_told_not_to);
