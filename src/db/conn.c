@@ -10,6 +10,7 @@
 #include "db/clock.h"
 #include "db/params.h"
 #include "db/redact.h"
+#include "pgsafe/guard.h"
 #include "util/strings.h"
 
 /* The settings every transaction pins, as one statement so the pipeline stays short.
@@ -48,6 +49,9 @@ const conn_ops conn_libpq_ops = {
     .enter_pipeline_mode = PQenterPipelineMode,
     .send_query_params = PQsendQueryParams,
     .pipeline_sync = PQpipelineSync,
+    .send_prepare = PQsendPrepare,
+    .send_describe_prepared = PQsendDescribePrepared,
+    .send_flush_request = PQsendFlushRequest,
     .flush = PQflush,
     .consume_input = PQconsumeInput,
     .is_busy = PQisBusy,
@@ -202,8 +206,10 @@ static bool send_rollback_and_check(connection *conn) {
 }
 
 /* Queues the whole pipeline in libpq: BEGIN READ ONLY, the settings, the statement,
- * ROLLBACK, the clean check, Sync. Returns false when libpq refused (the PGconn's error
- * says why). */
+ * ROLLBACK, the clean check, Sync. A call whose rows are bounded on the server stops after
+ * the settings with the statement parsed and described (and a flush request, as there is
+ * no Sync yet); send_bounded sends the rest once the description is read. Returns false
+ * when libpq refused (the PGconn's error says why). */
 static bool send_all(connection *conn, const db_call *call) {
     const conn_ops *ops = conn->shared->ops;
     PGconn *pg = conn->pg;
@@ -211,10 +217,73 @@ static bool send_all(connection *conn, const db_call *call) {
         return false;
     if (!ops->send_query_params(pg, settings_sql, 4, NULL, conn->shared->settings, NULL, NULL, 0))
         return false;
+    if (call->bound_rows)
+        return ops->send_prepare(pg, "", call->sql, call->param_count, NULL) == 1 &&
+               ops->send_describe_prepared(pg, "") == 1 && ops->send_flush_request(pg) == 1;
     if (!ops->send_query_params(pg, call->sql, call->param_count, NULL, (const char *const *)call->params, NULL, NULL,
                                 0))
         return false;
     return send_rollback_and_check(conn);
+}
+
+/* The description of a bounded call's statement: its columns become the result's (the
+ * names and types the model sees), and the statement to run bounds every row on the
+ * server, so that libpq, which holds a whole row in memory even in single-row mode, never
+ * holds more than about the byte budget: each value of a type of unbounded text is cut to
+ * one character more than the cell cap (the cap then marks it cut), and a row whose values
+ * pass the budget comes back flagged instead. Columns of PostgreSQL's own fixed-size types
+ * (numbers, dates, booleans...: a few dozen bytes of text) pass as they are. */
+static void take_description(connection *conn, const PGresult *pg) {
+    db_call *call = conn->call;
+    if (call->failed)
+        return;
+    if (!db_result_take_columns(call->result, pg, conn->shared->type_name, conn->shared->type_name_context)) {
+        call_fail(call, DB_SQL_ERROR, "out of memory while reading the result");
+        return;
+    }
+    int columns = PQnfields(pg);
+    if (columns > GUARD_BOUND_MAX_COLUMNS) {
+        call_fail(call, DB_SQL_ERROR, "the result has more columns than pgsafe can bound; select fewer columns");
+        return;
+    }
+    bool *capped = calloc(columns ? (size_t)columns : 1, sizeof *capped);
+    if (capped == NULL) {
+        call_fail(call, DB_SQL_ERROR, "out of memory while reading the result");
+        return;
+    }
+    bool any = false;
+    for (int i = 0; i < columns; i++) {
+        capped[i] = PQftype(pg, i) >= CONN_FIRST_USER_OID || PQfsize(pg, i) <= 0;
+        any = any || capped[i];
+    }
+    if (any) {
+        size_t cap = call->limits.max_cell_bytes < call->limits.max_result_bytes ? call->limits.max_cell_bytes
+                                                                                : call->limits.max_result_bytes;
+        guard_row_bound bound = {
+            .column_count = columns, .capped = capped, .cap_characters = cap + 1, .row_bytes = call->limits.max_result_bytes};
+        call->bounded_sql = guard_bound_rows(call->sql, &bound);
+        if (call->bounded_sql == NULL)
+            call_fail(call, DB_SQL_ERROR, "the statement could not be bounded (out of memory)");
+        else
+            call->limits.flagged_rows = true;
+    }
+    free(capped);
+}
+
+/* The rest of a bounded call's pipeline, once its description is read: the bounded
+ * statement (or the statement itself when nothing needs bounding), ROLLBACK, the clean
+ * check, Sync. After an error only the end is sent (the server skips to the Sync). */
+static bool send_bounded(connection *conn) {
+    const conn_ops *ops = conn->shared->ops;
+    db_call *call = conn->call;
+    if (call->failed) {
+        conn->stage = STAGE_ROLLBACK;
+        return send_rollback_and_check(conn);
+    }
+    const char *sql = call->bounded_sql ? call->bounded_sql : call->sql;
+    return ops->send_query_params(conn->pg, sql, call->param_count, NULL, (const char *const *)call->params, NULL, NULL,
+                                  0) &&
+           send_rollback_and_check(conn);
 }
 
 /* Writes what libpq holds; the connection goes down when the socket fails. */
@@ -258,6 +327,17 @@ void conn_cancel(connection *conn) {
 static void end_of_statement(connection *conn) {
     if (conn->stage != STAGE_SYNC && conn->stage != STAGE_CLEANUP_SYNC)
         conn->stage++;
+    if (conn->stage == STAGE_PREPARE && !conn->call->bound_rows)
+        conn->stage = STAGE_STATEMENT;
+    else if (conn->stage == STAGE_STATEMENT && conn->call->bound_rows) {
+        if (!send_bounded(conn)) {
+            conn_down(conn, conn->shared->ops->error_message(conn->pg));
+            return;
+        }
+        flush(conn);
+        if (conn->state != CONN_BUSY)
+            return;
+    }
     if (conn->stage == STAGE_STATEMENT && !conn->call->failed && !conn->shared->ops->set_single_row_mode(conn->pg))
         LOG(conn, 3, "single-row mode was refused; the rows arrive in one result");
 }
@@ -336,6 +416,9 @@ static bool handle_result(connection *conn, const PGresult *pg) {
             take_clean_check(conn, pg);
         return true;
     case PGRES_COMMAND_OK:
+        if (conn->stage == STAGE_DESCRIBE)
+            take_description(conn, pg);
+        return true;
     case PGRES_PIPELINE_ABORTED: return true;
     case PGRES_PIPELINE_SYNC: return end_of_pipeline(conn);
     default: /* PGRES_FATAL_ERROR and anything unexpected */

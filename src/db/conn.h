@@ -30,6 +30,7 @@
 #define CONN_DEADLINE_GRACE_MS 5000
 #define CONN_CANCEL_REPEAT_MS  100 /* a cancel is repeated this often while its call runs */
 #define CONN_CANCEL_REPEATS    20
+#define CONN_FIRST_USER_OID    16384 /* PostgreSQL's FirstNormalObjectId: below it, its own types */
 
 /* The libpq calls a connection makes, with libpq's own signatures. */
 typedef struct conn_ops {
@@ -44,6 +45,9 @@ typedef struct conn_ops {
     int (*send_query_params)(PGconn *pg, const char *command, int count, const Oid *types, const char *const *values,
                              const int *lengths, const int *formats, int result_format);
     int (*pipeline_sync)(PGconn *pg);
+    int (*send_prepare)(PGconn *pg, const char *name, const char *query, int count, const Oid *types);
+    int (*send_describe_prepared)(PGconn *pg, const char *name);
+    int (*send_flush_request)(PGconn *pg);
     int (*flush)(PGconn *pg);
     int (*consume_input)(PGconn *pg);
     int (*is_busy)(PGconn *pg);
@@ -92,6 +96,8 @@ typedef enum conn_state {
 typedef enum conn_stage {
     STAGE_BEGIN,
     STAGE_SETTINGS,
+    STAGE_PREPARE,  /* a bounded call (bound_rows): the statement parsed... */
+    STAGE_DESCRIBE, /* ...and described, so that its rows can be bounded (guard_bound_rows) */
     STAGE_STATEMENT,
     STAGE_ROLLBACK,
     STAGE_CHECK, /* conn_clean_check_sql, after the transaction */

@@ -123,7 +123,7 @@ static bool copy_row(db_result *result, db_cell *cells, const PGresult *pg, int 
 }
 
 db_take db_result_take_row(db_result *result, const PGresult *pg, int row, const db_result_limits *limits) {
-    assert(result->columns != NULL && result->column_count == PQnfields(pg));
+    assert(result->columns != NULL && result->column_count + (limits->flagged_rows ? 1 : 0) == PQnfields(pg));
     assert(row >= 0 && row < PQntuples(pg));
     if (result->truncated != DB_COMPLETE)
         return DB_TAKE_DROPPED;
@@ -132,6 +132,11 @@ db_take db_result_take_row(db_result *result, const PGresult *pg, int row, const
         return DB_TAKE_DROPPED;
     }
     int columns = result->column_count;
+    if (limits->flagged_rows && !PQgetisnull(pg, row, columns) && PQgetvalue(pg, row, columns)[0] == 't') {
+        /* The server found the row's values over the budget and sent them as NULLs. */
+        result->truncated = DB_BYTE_BUDGET;
+        return DB_TAKE_BUDGET;
+    }
     assert(result->bytes <= limits->max_result_bytes);
     size_t row_bytes = row_sent_bytes(result, pg, row, limits->max_cell_bytes);
     if (row_bytes > limits->max_result_bytes - result->bytes) {

@@ -83,6 +83,7 @@ typedef struct db_result_limits {
     long long row_limit;     /* keep at most this many rows; < 0 for no limit */
     size_t max_result_bytes; /* budget of the bytes the rows add to a response, escapes and NULLs included */
     size_t max_cell_bytes;   /* a cell's kept bytes; longer values are cut */
+    bool flagged_rows;       /* each row ends with one more column, true when the row passed the budget on the server */
 } db_result_limits;
 
 /* Gives a type's display name (format_type), or NULL when unknown. */
