@@ -258,9 +258,11 @@ static void take_description(connection *conn, const PGresult *pg) {
     }
     if (any) {
         size_t cap = call->limits.max_cell_bytes < call->limits.max_result_bytes ? call->limits.max_cell_bytes
-                                                                                : call->limits.max_result_bytes;
-        guard_row_bound bound = {
-            .column_count = columns, .capped = capped, .cap_characters = cap + 1, .row_bytes = call->limits.max_result_bytes};
+                                                                                 : call->limits.max_result_bytes;
+        guard_row_bound bound = {.column_count = columns,
+                                 .capped = capped,
+                                 .cap_characters = cap + 1,
+                                 .row_bytes = call->limits.max_result_bytes};
         call->bounded_sql = guard_bound_rows(call->sql, &bound);
         if (call->bounded_sql == NULL)
             call_fail(call, DB_SQL_ERROR, "the statement could not be bounded (out of memory)");
