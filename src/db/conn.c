@@ -21,7 +21,8 @@ static const char settings_sql[] = "SELECT pg_catalog.set_config('statement_time
                                    " pg_catalog.set_config('search_path', $4, true),"
                                    " pg_catalog.set_config('standard_conforming_strings', 'on', true)";
 
-/* Outside the transaction, so it sees what outlived the ROLLBACK. Operators are qualified:
+/* Outside the transaction, so it sees what outlived the ROLLBACK. The unnamed portal is the
+ * check's own (pg_cursors lists protocol portals too). Operators are qualified:
  * the session's own search_path is in force here. The settings a pooler sets with SET on
  * every server connection (PgBouncer: client_encoding, DateStyle, TimeZone, IntervalStyle,
  * standard_conforming_strings, application_name) are not ours to judge. */
@@ -33,7 +34,7 @@ const char conn_clean_check_sql[] =
     " WHERE relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()) THEN 'temporary objects' END,"
     " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_listening_channels()) THEN 'LISTEN' END,"
     " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_prepared_statements) THEN 'prepared statements' END,"
-    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_cursors) THEN 'cursors' END,"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_cursors WHERE name OPERATOR(pg_catalog.<>) '') THEN 'cursors' END,"
     " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_settings WHERE source OPERATOR(pg_catalog.=) 'session'"
     " AND NOT name OPERATOR(pg_catalog.=) ANY ('{client_encoding,DateStyle,TimeZone,IntervalStyle,"
     "standard_conforming_strings,application_name}')) THEN 'settings' END)";

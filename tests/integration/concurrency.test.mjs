@@ -156,14 +156,20 @@ describe('locks and budgets', () => {
       $$ BEGIN PERFORM pg_advisory_lock(424242); RETURN 1; END $$;
       GRANT EXECUTE ON FUNCTION public.pgsafe_it_take_lock() TO ${READER};`);
     const locking = await connect({ args: ['--pool-size', '1', '--allow-function', 'pgsafe_it_take_lock'] });
+    const backend = async () => okResult(await callTool(locking, 'query', { sql: 'SELECT pg_backend_pid() AS pid' })).rows[0][0];
     try {
+      // A clean session is kept: the same backend answers call after call.
+      const first = await backend();
+      assert.equal(await backend(), first, 'a clean connection is reused');
       const result = okResult(await callTool(locking, 'query', { sql: 'SELECT pgsafe_it_take_lock() AS locked' }));
       assert.deepEqual(result.rows, [[1]]);
       // Another session can take the lock: the connection that held it was closed.
       await pollUntil(() => psqlValue('SELECT pg_try_advisory_lock(424242)') === 't', { timeoutMs: 5_000, what: 'the lock to be free' });
       assert.match(locking.stderr(), /session advisory locks/);
-      // The pool goes on with a clean connection.
-      okResult(await callTool(locking, 'query', { sql: 'SELECT 1 AS one' }));
+      // The pool goes on with a new, clean connection, which it keeps.
+      const next = await backend();
+      assert.notEqual(next, first, 'the dirty connection was replaced');
+      assert.equal(await backend(), next, 'the new connection is reused');
       assert.equal(psqlValue(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 424242 AND granted`), '0');
       assertCleanSession(locking);
     } finally {
