@@ -2,7 +2,7 @@
  * its parameters, the result being built, and the FIFO queues calls wait in. Internal to
  * src/db: callers see only the opaque db_call of pool.h.
  *
- * Ownership: the pool owns a call from db_submit until its done callback runs; the result
+ * Ownership: the pool owns a call from db_pool_submit until its done callback runs; the result
  * goes to the done callback, the call is freed just before. A call is in at most one place
  * at a time: the pool's queue, one connection (running), or the finished queue. */
 #ifndef PGSAFE_DB_CALL_H
@@ -54,7 +54,7 @@ void call_free(db_call *call);
 void call_fail(db_call *call, db_status status, const char *message);
 
 /* Fails the call with PostgreSQL's error result. A query_canceled (57014) that pgsafe caused
- * is no error: after the byte budget ran out the rows so far stand, and after db_cancel the
+ * is no error: after the byte budget ran out the rows so far stand, and after db_pool_cancel the
  * call is DB_CANCELLED. */
 void call_fail_from_pg(db_call *call, const struct pg_result *pg);
 

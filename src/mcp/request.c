@@ -216,7 +216,7 @@ bool request_run(mcp_request *request, const db_request *call, mcp_db_continuati
     /* One call at a time per request: its continuation starts the next. */
     assert(request->call == NULL && request->continuation == NULL);
     request->continuation = continuation;
-    request->call = db_submit(request->session->pool, call, request_db_done, request);
+    request->call = db_pool_submit(request->session->pool, call, request_db_done, request);
     if (request->call == NULL) {
         request->continuation = NULL;
         request_error(request, JSONRPC_INTERNAL_ERROR, "out of memory");

@@ -61,7 +61,7 @@ static void transport_free(transport *fake) {
 static mcp_config test_config(void) {
     mcp_config config = {0};
     guard_policy_init(&config.policy);
-    db_options_init(&config.db);
+    db_pool_options_init(&config.db);
     config.db.conninfo = "host=/nonexistent-pgsafe-test port=1";
     config.db.pool_size = 1;
     config.max_message_bytes = 1 << 20;
