@@ -2,6 +2,7 @@
  * Prints figures; asserts nothing about time (that is for people reading the figures).
  *
  *   bench_serve PGSAFE_BINARY CALLS
+ *   bench_serve PGSAFE_BINARY --cold-start RUNS   (only the cold start, RUNS times: min/median/max)
  *
  * The database comes from the PG* environment and must hold bench_orders/bench_customers
  * and the 1M-row bench_events (scripts/bench-serve creates them). Measures:
@@ -235,9 +236,48 @@ static void text_size(server *s, int *id) {
     json_object_put(answer);
 }
 
+/* Spawns the server, sends initialize, and returns the time to its answer; the answer's
+ * instructions must report the role's posture (the cold start is measured with it). */
+static double cold_start(const char *binary) {
+    server s;
+    double start = now_ms();
+    spawn(&s, binary);
+    send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+                  "\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"bench\",\"version\":\"1\"}}}\n");
+    char *answer = read_line(&s);
+    double elapsed = now_ms() - start;
+    if (strstr(answer, "Connected to database") == NULL) {
+        fprintf(stderr, "bench_serve: the initialize answer does not report the posture: %.400s\n", answer);
+        exit(1);
+    }
+    free(answer);
+    close(s.to_server);
+    int status = 0;
+    waitpid(s.pid, &status, 0);
+    close(s.from_server);
+    free(s.buffer);
+    return elapsed;
+}
+
+static int cold_starts(const char *binary, int runs) {
+    double *times = malloc(sizeof(double) * (size_t)runs);
+    for (int i = 0; i < runs; i++)
+        times[i] = cold_start(binary);
+    double median = percentile(times, runs, 0.5);
+    printf("cold start to the initialize answer (with the posture), %d runs: min %.2f ms, median %.2f ms, max %.2f "
+           "ms\n",
+           runs, times[0], median, times[runs - 1]);
+    free(times);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[2], "--cold-start") == 0 && atoi(argv[3]) > 0) {
+        signal(SIGPIPE, SIG_IGN);
+        return cold_starts(argv[1], atoi(argv[3]));
+    }
     if (argc != 3) {
-        fprintf(stderr, "usage: bench_serve PGSAFE_BINARY CALLS\n");
+        fprintf(stderr, "usage: bench_serve PGSAFE_BINARY CALLS | bench_serve PGSAFE_BINARY --cold-start RUNS\n");
         return 2;
     }
     int calls = atoi(argv[2]);
