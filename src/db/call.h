@@ -11,11 +11,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "db/pool.h"
 #include "db/result.h"
 
 struct pg_result;
 struct connection;
+
+/* The same declarations as pool.h's (C11 allows a typedef twice): the pool uses calls, so
+ * calls do not include the pool's header. */
+typedef struct db_call db_call;
+typedef void (*db_done_fn)(void *user, db_result *result);
 
 typedef enum call_kind {
     CALL_STATEMENT, /* a caller's statement */
