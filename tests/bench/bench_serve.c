@@ -101,17 +101,23 @@ static char *read_line(server *s) {
     }
 }
 
-static long peak_rss_kib(pid_t pid) {
+/* A "Name: value kB" field of /proc/PID/status, in KiB; -1 when missing. */
+static long status_kib(pid_t pid, const char *field) {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     FILE *file = fopen(path, "r");
     long value = -1;
+    size_t length = strlen(field);
     while (file && fgets(line, sizeof line, file))
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            value = strtol(line + 6, NULL, 10);
+        if (strncmp(line, field, length) == 0 && line[length] == ':')
+            value = strtol(line + length + 1, NULL, 10);
     if (file)
         fclose(file);
     return value;
+}
+
+static long peak_rss_kib(pid_t pid) {
+    return status_kib(pid, "VmHWM");
 }
 
 static int compare_doubles(const void *a, const void *b) {
@@ -303,7 +309,9 @@ int main(int argc, char **argv) {
             "SELECT c.region, count(*) AS orders, sum(o.amount) AS revenue FROM bench_orders o "
             "JOIN bench_customers c ON c.id = o.customer_id GROUP BY c.region ORDER BY revenue DESC",
             calls / 10 > 0 ? calls / 10 : 1, &id);
-    printf("server peak RSS after %d calls: %.1f MiB\n", id - 1, (double)peak_rss_kib(s.pid) / 1024.0);
+    printf("server peak RSS after %d calls: %.1f MiB (now: anonymous %.1f MiB, file-backed %.1f MiB)\n", id - 1,
+           (double)peak_rss_kib(s.pid) / 1024.0, (double)status_kib(s.pid, "RssAnon") / 1024.0,
+           (double)status_kib(s.pid, "RssFile") / 1024.0);
     text_size(&s, &id);
 
     json_object *answer = NULL;
