@@ -89,6 +89,22 @@ static bool set_max_rows(void *settings, const char *value, const char *source) 
     return true;
 }
 
+/* A major version with no table of its own uses the nearest one, and says so. */
+static bool set_server_version(void *settings, const char *value, const char *source) {
+    check_options *options = settings;
+    long long major = 0;
+    (void)source;
+    if (!cli_parse_integer(value, 10, 99, &major)) {
+        fprintf(stderr, "pgsafe check: --server-version needs a PostgreSQL major version such as 17\n");
+        return false;
+    }
+    options->policy.server_version = (int)major;
+    if (guard_builtins_version((int)major) != major)
+        fprintf(stderr, "pgsafe check: no built-in table for PostgreSQL %lld; using PostgreSQL %d's\n", major,
+                guard_builtins_version((int)major));
+    return true;
+}
+
 static bool add_allowed_function(void *settings, const char *value, const char *source) {
     return append(((check_options *)settings)->allowed_functions, value, source);
 }
@@ -127,6 +143,8 @@ static bool set_sql(void *settings, const char *argument) {
 static const cli_option option_rows[] = {
     {"--json", NULL, CLI_SWITCH, NULL, "print the verdict as one JSON object", set_json},
     {"--max-rows", NULL, CLI_VALUE, "N", "rows a result may show (default 1000); LIMIT becomes <= N+1", set_max_rows},
+    {"--server-version", NULL, CLI_VALUE, "N",
+     "check for a PostgreSQL N server's built-ins and syntax (default: the newest pgsafe knows)", set_server_version},
     {"--allow-function", NULL, CLI_LIST, "NAME", "treat a volatile function as harmless (repeatable)",
      add_allowed_function},
     {"--deny-function", NULL, CLI_LIST, "NAME", "deny a function (repeatable)", add_denied_function},

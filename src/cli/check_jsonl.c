@@ -135,11 +135,10 @@ static bool optional_integer(json_object *request, const char *name, long long m
     return true;
 }
 
-/* Hands the request's server version to the policy. The guard chooses its built-in tables
- * by the server's major once it knows more than one; until then the field is validated
- * and every major is judged by the same tables. */
+/* Hands the request's server version to the policy: the guard judges built-ins by the
+ * table of that major. */
 static void apply_server_version(guard_policy *policy, long long major) {
-    (void)policy, (void)major;
+    policy->server_version = (int)major;
 }
 
 /* Whether every member of request is one a request may have. */
