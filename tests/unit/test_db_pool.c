@@ -434,7 +434,7 @@ START_TEST(a_server_newer_than_the_built_in_tables_is_reported) {
         fake.server_version = versions[i];
         logged[0] = '\0';
         db_options options;
-        db_options_init(&options);
+        db_pool_options_init(&options);
         char *error = NULL;
         db_pool *pool = db_pool_new_with_ops(&options, &fake_ops, log_into_buffer, NULL, &error);
         ck_assert_ptr_nonnull(pool);
