@@ -250,52 +250,6 @@ static void append_escaped(strbuf *out, const char *text, size_t length) {
     strbuf_append(out, text + start, length - start);
 }
 
-/* Bytes of text[0, length) inside a JSON string as the response writes it (json-c, no slash
- * escapes): quote and backslash two, the short control escapes two, other controls six. */
-static size_t json_escaped_bytes(const char *text, size_t length) {
-    size_t bytes = 0;
-    for (size_t i = 0; i < length; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
-            bytes += 2;
-        else if (c < 0x20)
-            bytes += 6;
-        else
-            bytes++;
-    }
-    return bytes;
-}
-
-/* Bytes of text[0, length) in the text rendering (append_escaped), once that rendering is
- * itself a JSON string: a backslash becomes four bytes, a tab, newline or return three. */
-static size_t text_escaped_bytes(const char *text, size_t length) {
-    size_t bytes = 0;
-    for (size_t i = 0; i < length; i++) {
-        char c = text[i];
-        if (c == '\\')
-            bytes += 4;
-        else if (c == '\t' || c == '\n' || c == '\r')
-            bytes += 3;
-        else
-            bytes += json_escaped_bytes(&c, 1);
-    }
-    return bytes;
-}
-
-size_t format_cell_bytes(const db_column *column, const db_cell *cell) {
-    /* Separators: "," in the row's JSON, "\t" (two bytes escaped) in the text. */
-    size_t bytes = 3;
-    if (cell->value == NULL)
-        return bytes + strlen("null") + strlen("\\\\N");
-    size_t cut = is_cut(cell) ? strlen(FORMAT_CUT_MARK) : 0;
-    /* A number, a bool or embedded json is never longer than the value as a JSON string but
-     * for false (5 bytes against 3). */
-    size_t as_json = 2 + json_escaped_bytes(cell->value, cell->length) + cut;
-    if (column->type_oid == OID_BOOL && as_json < strlen("false"))
-        as_json = strlen("false");
-    return bytes + as_json + text_escaped_bytes(cell->value, cell->length) + cut;
-}
-
 char *format_rows_text(const db_result *result) {
     strbuf out = {0};
     for (int i = 0; i < result->column_count; i++) {

@@ -8,7 +8,7 @@
 #include "db/result.h"
 
 /* The marker appended to a value cut at the per-cell cap. */
-#define FORMAT_CUT_MARK "\xE2\x80\xA6"
+#define FORMAT_CUT_MARK DB_CUT_MARK
 
 /* One cell as JSON, typed by its column (NULL for SQL NULL and for a json value null).
  * Caller owns the object. NULL also when memory runs out: format_rows_json tells the two
@@ -24,16 +24,5 @@ json_object *format_rows_json(const db_result *result);
 /* The rows as text: "name:type<TAB>..." then one line per row. Caller frees; NULL when
  * memory runs out. */
 char *format_rows_text(const db_result *result);
-
-/* What one row adds to a response besides its cells: "[", "]" and a comma in the rows'
- * JSON, and the line's end ("\n", two bytes once the text is a JSON string). */
-#define FORMAT_ROW_BYTES 5
-
-/* An upper bound (exact but for json values, which json-c never lengthens) of the bytes a
- * cell adds to a response: its JSON value in the rows of structuredContent and its text in
- * the rendering, each as the response's JSON escapes it, with the separators after it.
- * NULLs, empty strings, escapes and the cut mark all count, so a budget of these bytes
- * bounds what is sent. */
-size_t format_cell_bytes(const db_column *column, const db_cell *cell);
 
 #endif

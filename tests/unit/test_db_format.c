@@ -447,7 +447,7 @@ static size_t sent_bytes(json_object *value) {
     return length;
 }
 
-/* format_cell_bytes bounds what the rows really add to a response, structuredContent's rows
+/* db_cell_sent_bytes bounds what the rows really add to a response, structuredContent's rows
  * and the text rendering (a JSON string) together: NULLs, empty strings, escapes that grow
  * sixfold, cut marks, json that json-c reprints, false. A budget in kept value bytes did
  * not count most of these (1,600 NULL columns were "0 bytes"). */
@@ -468,9 +468,9 @@ START_TEST(cell_bytes_bound_what_is_sent) {
     }
     size_t bound = 0;
     for (size_t row = 0; row < rows; row++) {
-        bound += FORMAT_ROW_BYTES;
+        bound += DB_ROW_SENT_BYTES;
         for (int column = 0; column < result->column_count; column++)
-            bound += format_cell_bytes(&result->columns[column], db_result_cell(result, row, column));
+            bound += db_cell_sent_bytes(&result->columns[column], db_result_cell(result, row, column));
     }
     json_object *rendered = format_rows_json(result);
     char *text = format_rows_text(result);
