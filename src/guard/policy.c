@@ -19,6 +19,8 @@ typedef struct qualified_name {
     const char *name;   /* NULL when the list is malformed */
 } qualified_name;
 
+/* The schema and name of a parser name list of 1 to 3 String nodes (a catalog part is
+ * ignored); name is NULL when the list is malformed. Both point into the tree. */
 static qualified_name split_name(PgQuery__Node *const *nodes, size_t count) {
     qualified_name result = {NULL, NULL};
     if (count == 0 || count > 3)
@@ -98,6 +100,7 @@ static bool current_setting_is_harmless(const PgQuery__FuncCall *call) {
     return policy_harmless_setting(constant->sval->sval);
 }
 
+/* "schema.name" or "name" as written: a new string the caller frees, NULL when memory runs out. */
 static char *display_name(const qualified_name *name) {
     if (name->schema != NULL)
         return str_printf("%s.%s", name->schema, name->name);

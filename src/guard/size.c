@@ -22,7 +22,7 @@
  * aggregate may collect one over rows nobody counted. So:
  *  - a consumer, a multiplying call over a value of unknown size with a constant factor, is
  *    bounded as if that value held everything the statement builds from constants: all its
- *    string literals and the results of its other multiplying calls (feed_bytes);
+ *    string literals and the results of its other multiplying calls (size_check);
  *  - an aggregate (or ARRAY(SELECT ...)) is refused in a statement that builds a value larger
  *    than AGGREGATE_FEED_BYTES from constants, which it could collect row after row. */
 #define AGGREGATE_FEED_BYTES 1024.0
@@ -63,6 +63,7 @@ static bool reject_possible(size_state *state, const char *what, double bytes, i
     return false;
 }
 
+/* A tree_each visitor: false at a call of a multiplying function, which stops the visit. */
 static bool no_multiplier(const ProtobufCMessage *message, void *context) {
     (void)context;
     return message->descriptor != &pg_query__func_call__descriptor ||
@@ -173,6 +174,7 @@ static bool check_aggregates(size_state *state, const PgQuery__SelectStmt *selec
     return true;
 }
 
+/* ARRAY(SELECT ...) over a row count known from constants: one element a row at least. */
 static bool check_array_sublink(size_state *state, const PgQuery__SubLink *link) {
     if (link->sub_link_type != PG_QUERY__SUB_LINK_TYPE__ARRAY_SUBLINK || link->subselect == NULL ||
         link->subselect->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
@@ -183,6 +185,9 @@ static bool check_array_sublink(size_state *state, const PgQuery__SubLink *link)
     return true;
 }
 
+/* The tree_each visitor of size_check (context: its size_state): checks each call,
+ * expression and aggregate it meets, and adds the string literals, the multiplying calls'
+ * results and the consumers to the statement's feed. False with the verdict set. */
 static bool visit_for_size(const ProtobufCMessage *message, void *context) {
     size_state *state = context;
     if (message->descriptor == &pg_query__a__const__descriptor) {
