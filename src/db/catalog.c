@@ -113,10 +113,14 @@ struct db_catalog {
  * reaches a volatile function without naming it, as 'hazard type', 'hazard relation',
  * 'hazard function' and 'hazard global' rows (schema, name, why). Only objects created after
  * initdb (oid 16384 and up) can make one, so every catalog is read from there up: that keeps
- * the query to tens of milliseconds on an ordinary database. A built-in type is a global
- * hazard through a cast, a default operator class or a comparison operator (=, <>, <, >,
- * <=, >=: what CASE, IN, USING, DISTINCT and sorting pick without a name) added to it; an
- * operator of another name is reached only by naming it, which operator_volatility judges. */
+ * the query to tens of milliseconds on an ordinary database (and its cost under the planner's
+ * JIT threshold, whose compilation alone took seconds). Where it is narrower than the script:
+ * an operator counts only when it is a comparison (=, <>, <, >, <=, >=: what CASE, IN,
+ * USING pick without a name) or belongs to a default operator class (DISTINCT, GROUP BY,
+ * ORDER BY); any other operator is reached only by naming it, which operator_volatility
+ * judges. A built-in type is never a hazard itself (else every table with an integer column
+ * would be one): what reaches it with built-in types alone is a global hazard, which
+ * refuses every query, and what needs a user type too makes that user type a hazard. */
 #define HAZARD_SQL                                                                                                     \
     "(WITH RECURSIVE volatile_fn AS ("                                                                                 \
     "   SELECT p.oid, p.oid::pg_catalog.regprocedure::text AS name FROM pg_catalog.pg_proc p"                          \
@@ -130,19 +134,28 @@ struct db_catalog {
     "     JOIN volatile_fn v ON v.oid = f.fn WHERE t.oid >= 16384"                                                     \
     "   UNION ALL"                                                                                                     \
     "   SELECT s.ty, pg_catalog.format('its %s operator calls volatile function %s', o.oprname, v.name),"              \
-    "          o.oprname IN ('=', '<>', '<', '>', '<=', '>=')"                                                         \
+    "          o.oprleft < 16384 AND o.oprright < 16384"                                                               \
     "     FROM pg_catalog.pg_operator o JOIN volatile_fn v ON v.oid = o.oprcode"                                       \
-    "     CROSS JOIN LATERAL (VALUES (o.oprleft), (o.oprright)) AS s(ty) WHERE s.ty <> 0 AND o.oid >= 16384"           \
+    "     CROSS JOIN LATERAL (VALUES (o.oprleft), (o.oprright)) AS s(ty)"                                              \
+    "    WHERE s.ty <> 0 AND o.oid >= 16384 AND o.oprname IN ('=', '<>', '<', '>', '<=', '>=')"                        \
     "   UNION ALL"                                                                                                     \
     "   SELECT c.opcintype, pg_catalog.format('its default %s operator class calls volatile function %s',"             \
-    "          am.amname, v.name), true"                                                                               \
+    "          am.amname, v.name), c.opcintype < 16384"                                                                \
     "     FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_am am ON am.oid = c.opcmethod"                               \
     "     JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = c.opcfamily JOIN volatile_fn v ON v.oid = ap.amproc"       \
     "    WHERE c.opcdefault AND (c.oid >= 16384 OR ap.oid >= 16384)"                                                   \
     "   UNION ALL"                                                                                                     \
+    "   SELECT c.opcintype, pg_catalog.format('its default %s operator class''s operator %s calls volatile function "  \
+    "%s',"                                                                                                             \
+    "          am.amname, o.oprname, v.name), c.opcintype < 16384"                                                     \
+    "     FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_am am ON am.oid = c.opcmethod"                               \
+    "     JOIN pg_catalog.pg_amop ao ON ao.amopfamily = c.opcfamily"                                                   \
+    "     JOIN pg_catalog.pg_operator o ON o.oid = ao.amopopr JOIN volatile_fn v ON v.oid = o.oprcode"                 \
+    "    WHERE c.opcdefault AND (c.oid >= 16384 OR ao.oid >= 16384)"                                                   \
+    "   UNION ALL"                                                                                                     \
     "   SELECT s.ty, pg_catalog.format('a cast %s -> %s calls volatile function %s',"                                  \
-    "          pg_catalog.format_type(ca.castsource, NULL), pg_catalog.format_type(ca.casttarget, NULL), v.name), "    \
-    "true"                                                                                                             \
+    "          pg_catalog.format_type(ca.castsource, NULL), pg_catalog.format_type(ca.casttarget, NULL), v.name),"     \
+    "          ca.castsource < 16384 AND ca.casttarget < 16384"                                                        \
     "     FROM pg_catalog.pg_cast ca JOIN volatile_fn v ON v.oid = ca.castfunc"                                        \
     "     CROSS JOIN LATERAL (VALUES (ca.castsource), (ca.casttarget)) AS s(ty) WHERE ca.oid >= 16384"                 \
     "   UNION ALL"                                                                                                     \
@@ -167,7 +180,7 @@ struct db_catalog {
     "   UNION ALL"                                                                                                     \
     "   SELECT r.rngtypid, r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid >= 16384),"                        \
     " hazard_type(type_oid, why, depth) AS ("                                                                          \
-    "   SELECT type_oid, why, 0 FROM direct_type"                                                                      \
+    "   SELECT type_oid, why, 0 FROM direct_type WHERE type_oid >= 16384"                                              \
     "   UNION"                                                                                                         \
     "   SELECT c.outer_type, pg_catalog.format('it contains %s, where %s',"                                            \
     "          pg_catalog.format_type(h.type_oid, NULL), h.why), h.depth + 1"                                          \
@@ -228,7 +241,7 @@ struct db_catalog {
     " UNION ALL"                                                                                                       \
     " SELECT 'hazard global', n.nspname, t.typname, pg_catalog.min(h.why)"                                             \
     "   FROM direct_type h JOIN pg_catalog.pg_type t ON t.oid = h.type_oid"                                            \
-    "   JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE t.oid < 16384 AND h.global"                     \
+    "   JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE h.type_oid < 16384 AND h.global"                \
     "  GROUP BY n.nspname, t.typname)"
 
 /* Who we are and why we could write, if we could. Newer majors: 17's MAINTAIN privilege
@@ -272,8 +285,9 @@ struct db_catalog {
     "            OR pg_catalog.pg_has_role(current_user, m.oid, 'SET')"                                                \
     "       ELSE pg_catalog.pg_has_role(current_user, m.oid, 'MEMBER') END"
 
-static const char load_sql[] = OBJECTS_SQL " UNION ALL " FAMILY_SQL " UNION ALL " HAZARD_SQL " UNION ALL " POSTURE_SQL;
-static const char posture_sql[] = POSTURE_SQL;
+static const char load_sql[] = OBJECTS_SQL " UNION ALL " FAMILY_SQL " UNION ALL " POSTURE_SQL " UNION ALL " HAZARD_SQL;
+/* The hazards come with the posture, so that the first answer to a client can name them. */
+static const char posture_sql[] = POSTURE_SQL " UNION ALL " HAZARD_SQL;
 
 const char *catalog_load_sql(void) {
     return load_sql;
@@ -770,9 +784,9 @@ bool catalog_load_posture(db_posture *posture, const db_result *rows) {
     db_posture found;
     if (!read_rows(rows, &scratch, &found))
         return false;
-    /* Posture rows only: anything else means the wrong query's rows. */
-    bool ok = scratch.volatilities.count == 0 && scratch.type_count == 0 && scratch.relation_count == 0 &&
-              scratch.reason_count == 0 && found.role != NULL;
+    /* Posture and hazard rows only: anything else means the wrong query's rows. */
+    bool ok =
+        scratch.volatilities.count == 0 && scratch.type_count == 0 && scratch.relation_count == 0 && found.role != NULL;
     clear_contents(&scratch);
     if (!ok) {
         posture_clear(&found);
