@@ -221,9 +221,9 @@ struct db_catalog {
     "     JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass"                      \
     "          AND d.objid = pol.oid AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass"                     \
     "     JOIN volatile_fn v ON v.oid = d.refobjid)"                                                                   \
-    " SELECT 'hazard type', n.nspname, t.typname, pg_catalog.min(h.why)"                                               \
-    "   FROM hazard_type h JOIN pg_catalog.pg_type t ON t.oid = h.type_oid"                                            \
-    "   JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE t.oid >= 16384"                                 \
+    " SELECT 'hazard global', n.nspname, t.typname, pg_catalog.min(h.why)"                                             \
+    "   FROM direct_type h JOIN pg_catalog.pg_type t ON t.oid = h.type_oid"                                            \
+    "   JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE h.type_oid < 16384 AND h.global"                \
     "  GROUP BY n.nspname, t.typname"                                                                                  \
     " UNION ALL"                                                                                                       \
     " SELECT 'hazard relation', n.nspname, c.relname, pg_catalog.min(h.why)"                                           \
@@ -239,9 +239,9 @@ struct db_catalog {
     "   JOIN hazard_type h ON h.type_oid = u.type_oid WHERE p.oid >= 16384"                                            \
     "  GROUP BY n.nspname, p.proname"                                                                                  \
     " UNION ALL"                                                                                                       \
-    " SELECT 'hazard global', n.nspname, t.typname, pg_catalog.min(h.why)"                                             \
-    "   FROM direct_type h JOIN pg_catalog.pg_type t ON t.oid = h.type_oid"                                            \
-    "   JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE h.type_oid < 16384 AND h.global"                \
+    " SELECT 'hazard type', n.nspname, t.typname, pg_catalog.min(h.why)"                                               \
+    "   FROM hazard_type h JOIN pg_catalog.pg_type t ON t.oid = h.type_oid"                                            \
+    "   JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE t.oid >= 16384"                                 \
     "  GROUP BY n.nspname, t.typname)"
 
 /* Who we are and why we could write, if we could. Newer majors: 17's MAINTAIN privilege
