@@ -1,11 +1,14 @@
-/* pgsafe's command line: `pgsafe serve`, `pgsafe check`, `pgsafe version`. */
+/* pgsafe's command line: one table of commands (check, version, serve, setup-sql, doctor),
+ * each with its own options (src/cli/); `pgsafe help` lists them. */
 #include <json-c/json.h>
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/check.h"
 #include "cli/doctor.h"
+#include "cli/options.h"
 #include "cli/serve.h"
 #include "cli/setup_sql.h"
 #include "pgsafe/guard.h"
@@ -13,18 +16,6 @@
 #ifndef PGSAFE_VERSION
 #define PGSAFE_VERSION "0.0.0"
 #endif
-
-static void usage(FILE *stream) {
-    fputs("usage: pgsafe <command> [options]\n"
-          "\n"
-          "commands:\n"
-          "  check      check SQL with the guard, without a database (pgsafe check --help)\n"
-          "  version    print the versions of pgsafe, its PostgreSQL grammar, libpq and json-c (also --version)\n"
-          "  serve      the MCP server over stdio (pgsafe serve --help)\n"
-          "  setup-sql  print the SQL that creates a read-only role for pgsafe (pgsafe setup-sql --help)\n"
-          "  doctor     check what serve's configuration can do: role, TLS, limits (pgsafe doctor --help)\n",
-          stream);
-}
 
 /* One fact per line, "name version", so a bug report can paste it and a script can read it:
  * pgsafe, the PostgreSQL grammar of its libpg_query (which exposes no version of its own),
@@ -38,24 +29,62 @@ static int print_version(void) {
     return 0;
 }
 
-/* `pgsafe version [-h | --help]`: the versions, its usage, or a usage error. */
+/* version takes no argument; one is refused as a handler refuses a value. */
+static bool refuse_argument(void *settings, const char *argument) {
+    (void)settings;
+    fprintf(stderr, "pgsafe version: unexpected argument \"%s\" (it takes none; pgsafe version --help)\n", argument);
+    return false;
+}
+
+static const cli_command version_command = {"version", NULL, 0, refuse_argument};
+
+/* `pgsafe version [-h | --help]`: the versions, its usage, or a usage error (status 2). */
 static int version_main(int argc, char **argv) {
-    if (argc == 1)
+    cli_parsed parsed;
+    int status = cli_options_parse(&version_command, NULL, argc, argv, &parsed);
+    cli_options_free(&parsed);
+    if (status == 0)
         return print_version();
-    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+    if (status == 1) {
         fputs("usage: pgsafe version\n"
               "       pgsafe --version\n"
               "\n"
               "Prints one fact per line: pgsafe's version, the PostgreSQL grammar of its parser, and the\n"
               "versions of the libpq and json-c it runs with.\n"
               "\n"
-              "options:\n"
-              "  -h, --help  this text\n",
+              "options:\n",
               stdout);
+        cli_options_usage(&version_command, stdout);
         return 0;
     }
-    fprintf(stderr, "pgsafe version: unexpected argument \"%s\" (it takes none; pgsafe version --help)\n", argv[1]);
     return 2;
+}
+
+/* The commands, in the order `pgsafe help` lists them (tests/cli/test-man reads that list). */
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the command's name */
+    const char *summary;
+} commands[] = {
+    {"check", cli_check_main, "check SQL with the guard, without a database (pgsafe check --help)"},
+    {"version", version_main,
+     "print the versions of pgsafe, its PostgreSQL grammar, libpq and json-c (also --version)"},
+    {"serve", cli_serve_main, "the MCP server over stdio (pgsafe serve --help)"},
+    {"setup-sql", cli_setup_sql_main,
+     "print the SQL that creates a read-only role for pgsafe (pgsafe setup-sql --help)"},
+    {"doctor", cli_doctor_main, "check what serve's configuration can do: role, TLS, limits (pgsafe doctor --help)"},
+};
+
+static void usage(FILE *stream) {
+    fputs("usage: pgsafe <command> [options]\n\ncommands:\n", stream);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(stream, "  %-9s  %s\n", commands[i].name, commands[i].summary);
+}
+
+static int help_main(int argc, char **argv) {
+    (void)argc, (void)argv;
+    usage(stdout);
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -63,23 +92,18 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    const char *command = argv[1];
-    int status;
-    if (strcmp(command, "check") == 0)
-        status = cli_check_main(argc - 1, argv + 1);
-    else if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0)
-        status = version_main(argc - 1, argv + 1);
-    else if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0) {
-        usage(stdout);
-        status = 0;
-    } else if (strcmp(command, "serve") == 0) {
-        status = cli_serve_main(argc - 1, argv + 1);
-    } else if (strcmp(command, "setup-sql") == 0) {
-        status = cli_setup_sql_main(argc - 1, argv + 1);
-    } else if (strcmp(command, "doctor") == 0) {
-        status = cli_doctor_main(argc - 1, argv + 1);
-    } else {
-        fprintf(stderr, "pgsafe: unknown command \"%s\"\n", command);
+    const char *name = argv[1];
+    /* Spellings of two commands that people type out of habit. */
+    if (strcmp(name, "--version") == 0)
+        name = "version";
+    int status = -1;
+    if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+        status = help_main(argc - 1, argv + 1);
+    for (size_t i = 0; status < 0 && i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            status = commands[i].run(argc - 1, argv + 1);
+    if (status < 0) {
+        fprintf(stderr, "pgsafe: unknown command \"%s\"\n", name);
         usage(stderr);
         status = 2;
     }

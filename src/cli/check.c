@@ -2,7 +2,7 @@
  * from the argument or, without one, from standard input. A corpus is JSON Lines, one entry
  * a line: {"id", "sql", "expect": "allow"|"reject", "reason"?, "limit_action"?,
  * "applied_limit"?, "rewritten"?}; see corpus/README.md. */
-#include <ctype.h>
+#include <assert.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/check.h"
+#include "cli/options.h"
 #include "pgsafe/guard.h"
 
 #define MAX_LIST_ENTRIES 64
@@ -27,6 +28,91 @@ typedef struct check_options {
     const char *denied_relations[MAX_LIST_ENTRIES + 1];
 } check_options;
 
+/* Appends value to a NULL-terminated list of at most MAX_LIST_ENTRIES names; false
+ * (reported) when value is empty or the list is full. */
+static bool append(const char **list, const char *value, const char *source) {
+    if (value[0] == '\0') {
+        fprintf(stderr, "pgsafe check: %s needs a name\n", source);
+        return false;
+    }
+    for (size_t i = 0; i < MAX_LIST_ENTRIES; i++) {
+        if (list[i] == NULL) {
+            list[i] = value;
+            return true;
+        }
+    }
+    fprintf(stderr, "pgsafe check: at most %d names for %s\n", MAX_LIST_ENTRIES, source);
+    return false;
+}
+
+/* The handlers of check's rows (cli_option_handler in cli/options.h): settings is the
+ * check_options; list values point into argv. */
+
+static bool set_json(void *settings, const char *value, const char *source) {
+    (void)value, (void)source;
+    ((check_options *)settings)->json = true;
+    return true;
+}
+
+static bool set_max_rows(void *settings, const char *value, const char *source) {
+    check_options *options = settings;
+    (void)source;
+    if (!cli_parse_integer(value, 0, 1000000000LL, &options->policy.max_rows)) {
+        fprintf(stderr, "pgsafe check: --max-rows needs a whole number from 0 to 1000000000\n");
+        return false;
+    }
+    return true;
+}
+
+static bool add_allowed_function(void *settings, const char *value, const char *source) {
+    return append(((check_options *)settings)->allowed_functions, value, source);
+}
+
+static bool add_denied_function(void *settings, const char *value, const char *source) {
+    return append(((check_options *)settings)->denied_functions, value, source);
+}
+
+static bool add_allowed_relation(void *settings, const char *value, const char *source) {
+    return append(((check_options *)settings)->allowed_relations, value, source);
+}
+
+static bool add_denied_relation(void *settings, const char *value, const char *source) {
+    return append(((check_options *)settings)->denied_relations, value, source);
+}
+
+static bool set_corpus(void *settings, const char *value, const char *source) {
+    (void)source;
+    ((check_options *)settings)->corpus_path = value;
+    return true;
+}
+
+/* The query: one argument at most. */
+static bool set_sql(void *settings, const char *argument) {
+    check_options *options = settings;
+    if (options->sql != NULL) {
+        fprintf(stderr, "pgsafe check: give the query as one argument (quote it)\n");
+        return false;
+    }
+    options->sql = argument;
+    return true;
+}
+
+/* check's options take no environment variables: a CI job's verdict should not depend on
+ * what a server's environment happens to hold. */
+static const cli_option option_rows[] = {
+    {"--json", NULL, CLI_SWITCH, NULL, "print the verdict as one JSON object", set_json},
+    {"--max-rows", NULL, CLI_VALUE, "N", "rows a result may show (default 1000); LIMIT becomes <= N+1", set_max_rows},
+    {"--allow-function", NULL, CLI_LIST, "NAME", "treat a volatile function as harmless (repeatable)",
+     add_allowed_function},
+    {"--deny-function", NULL, CLI_LIST, "NAME", "deny a function (repeatable)", add_denied_function},
+    {"--allow-relation", NULL, CLI_LIST, "NAME", "lift a default relation denial, e.g. pg_settings (repeatable)",
+     add_allowed_relation},
+    {"--deny-relation", NULL, CLI_LIST, "NAME", "deny a relation (repeatable)", add_denied_relation},
+    {"--corpus", NULL, CLI_VALUE, "FILE", "run a corpus file", set_corpus},
+};
+
+static const cli_command command = {"check", option_rows, sizeof option_rows / sizeof *option_rows, set_sql};
+
 void cli_check_usage(FILE *stream) {
     fputs("usage: pgsafe check [options] [SQL]\n"
           "       pgsafe check --corpus FILE.jsonl [options]\n"
@@ -36,106 +122,22 @@ void cli_check_usage(FILE *stream) {
           "internal error. With --corpus, runs every entry of a JSON Lines corpus against its\n"
           "expected verdict, prints each mismatch and ends with `N passed, N failed`.\n"
           "\n"
-          "options:\n"
-          "  --json                 print the verdict as one JSON object\n"
-          "  --max-rows N           rows a result may show (default 1000); LIMIT becomes <= N+1\n"
-          "  --allow-function NAME  treat a volatile function as harmless (repeatable)\n"
-          "  --deny-function NAME   deny a function (repeatable)\n"
-          "  --allow-relation NAME  lift a default relation denial, e.g. pg_settings (repeatable)\n"
-          "  --deny-relation NAME   deny a relation (repeatable)\n"
-          "  --corpus FILE          run a corpus file\n"
-          "  -h, --help             show this help\n",
+          "options:\n",
           stream);
+    cli_options_usage(&command, stream);
 }
 
-static bool append(const char **list, const char *value) {
-    for (size_t i = 0; i < MAX_LIST_ENTRIES; i++) {
-        if (list[i] == NULL) {
-            list[i] = value;
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool parse_row_count(const char *text, long long *value) {
-    char *end = NULL;
-    errno = 0;
-    long long parsed = strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || parsed < 0 || parsed > 1000000000LL)
-        return false;
-    *value = parsed;
-    return true;
-}
-
-/* Returns 0 on success, 2 after printing a usage error. */
+/* Fills options from argv. Returns 0, 1 for --help (nothing printed) or 2 after printing a
+ * usage error. The lists point into argv. */
 static int parse_options(int argc, char **argv, check_options *options) {
     memset(options, 0, sizeof *options);
     guard_policy_init(&options->policy);
-    for (int i = 1; i < argc; i++) {
-        const char *argument = argv[i];
-        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        const char **list = NULL;
-        if (strcmp(argument, "--json") == 0) {
-            options->json = true;
-            continue;
-        }
-        if (strcmp(argument, "-h") == 0 || strcmp(argument, "--help") == 0) {
-            cli_check_usage(stdout);
-            exit(0);
-        }
-        if (strcmp(argument, "--max-rows") == 0) {
-            if (value == NULL || !parse_row_count(value, &options->policy.max_rows)) {
-                fprintf(stderr, "pgsafe check: --max-rows needs a whole number from 0 to 1000000000\n");
-                return 2;
-            }
-            i++;
-            continue;
-        }
-        if (strcmp(argument, "--corpus") == 0) {
-            if (value == NULL) {
-                fprintf(stderr, "pgsafe check: --corpus needs a file\n");
-                return 2;
-            }
-            options->corpus_path = value;
-            i++;
-            continue;
-        }
-        if (strcmp(argument, "--allow-function") == 0)
-            list = options->allowed_functions;
-        else if (strcmp(argument, "--deny-function") == 0)
-            list = options->denied_functions;
-        else if (strcmp(argument, "--allow-relation") == 0)
-            list = options->allowed_relations;
-        else if (strcmp(argument, "--deny-relation") == 0)
-            list = options->denied_relations;
-        if (list != NULL) {
-            if (value == NULL || value[0] == '\0') {
-                fprintf(stderr, "pgsafe check: %s needs a name\n", argument);
-                return 2;
-            }
-            if (!append(list, value)) {
-                fprintf(stderr, "pgsafe check: at most %d names for %s\n", MAX_LIST_ENTRIES, argument);
-                return 2;
-            }
-            i++;
-            continue;
-        }
-        if (strcmp(argument, "--") == 0 && i + 1 < argc && options->sql == NULL && i + 2 == argc) {
-            options->sql = argv[++i];
-            continue;
-        }
-        /* Options are --name; a query may itself begin with a -- comment. */
-        if (strncmp(argument, "--", 2) == 0 && isalpha((unsigned char)argument[2])) {
-            fprintf(stderr, "pgsafe check: unknown option %s (see pgsafe check --help)\n", argument);
-            return 2;
-        }
-        if (options->sql != NULL) {
-            fprintf(stderr, "pgsafe check: give the query as one argument (quote it)\n");
-            return 2;
-        }
-        options->sql = argument;
-    }
+    cli_parsed parsed;
+    int status = cli_options_parse(&command, options, argc, argv, &parsed);
+    assert(parsed.copy_count == 0); /* no variables: every value points into argv */
+    cli_options_free(&parsed);
+    if (status != 0)
+        return status;
     if (options->corpus_path != NULL && options->sql != NULL) {
         fprintf(stderr, "pgsafe check: give either --corpus or a query, not both\n");
         return 2;
@@ -181,7 +183,10 @@ static char *read_stream(FILE *stream, size_t *text_length) {
     return text;
 }
 
+/* The verdict as one JSON object (caller puts it); its strings are copies. */
 static json_object *result_to_json(const guard_result *result) {
+    /* The guard's contract: an allowed query has its SQL, a rejected one its message. */
+    assert(result->allowed ? result->rewritten_sql != NULL : result->message != NULL);
     json_object *object = json_object_new_object();
     json_object_object_add(object, "allowed", json_object_new_boolean(result->allowed));
     json_object_object_add(object, "reason", json_object_new_string(guard_reason_name(result->code)));
@@ -220,6 +225,8 @@ static void print_cursor(FILE *stream, const char *sql, int position) {
     fprintf(stream, "  %.*s\n  %*s^\n", (int)length, line, column, "");
 }
 
+/* The verdict as text: "allowed" with the rewritten SQL, or the rejection's code, message,
+ * detail, hint and position with a caret under the query. */
 static void print_text(FILE *stream, const char *sql, const guard_result *result) {
     if (result->allowed) {
         fprintf(stream, "allowed (limit %s: %lld)\n%s\n", guard_limit_action_name(result->limit_action),
@@ -237,6 +244,8 @@ static void print_text(FILE *stream, const char *sql, const guard_result *result
     }
 }
 
+/* Checks the query of the command line or of standard input and prints its verdict.
+ * Returns the exit status: 0 allowed, 1 rejected, 2 unreadable input or internal error. */
 static int check_one(const check_options *options) {
     char *owned = NULL;
     const char *sql = options->sql;
@@ -262,6 +271,7 @@ static int check_one(const check_options *options) {
     return status;
 }
 
+/* entry's string member name (owned by entry), or NULL when missing or not a string. */
 static const char *string_field(json_object *entry, const char *name) {
     json_object *value = NULL;
     if (!json_object_object_get_ex(entry, name, &value) || !json_object_is_type(value, json_type_string))
@@ -315,6 +325,8 @@ static const char *compare_entry(json_object *entry, const guard_result *result,
     return NULL;
 }
 
+/* Checks every entry of the JSON Lines corpus against its expectation, prints each mismatch
+ * and the summary line. Returns 0 when all matched, 1 otherwise, 2 when unreadable. */
 static int check_corpus(const check_options *options) {
     FILE *file = fopen(options->corpus_path, "r");
     if (file == NULL) {
@@ -363,6 +375,10 @@ static int check_corpus(const check_options *options) {
 int cli_check_main(int argc, char **argv) {
     check_options options;
     int status = parse_options(argc, argv, &options);
+    if (status == 1) {
+        cli_check_usage(stdout);
+        return 0;
+    }
     if (status != 0)
         return status;
     return options.corpus_path != NULL ? check_corpus(&options) : check_one(&options);

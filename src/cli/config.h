@@ -13,24 +13,21 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "cli/options.h"
 #include "mcp/server.h"
 
-#define CLI_OPTION_COUNT 18 /* every option serve takes */
-#define CLI_LIST_COUNT   4  /* allow/deny function/relation */
+#define CLI_LIST_COUNT 4 /* allow/deny function/relation */
 
 typedef struct cli_config {
     mcp_config server;      /* ready for mcp_serve; its strings live as long as this struct */
     const char *command;    /* "serve", "doctor": for messages */
     const char *dsn_source; /* "--dsn", "PGSAFE_DSN", "DATABASE_URL", or NULL for libpq's PG* variables */
-    /* Private: the raw values the fields above point into. */
-    const char *values[CLI_OPTION_COUNT];
-    const char *sources[CLI_OPTION_COUNT];
-    bool switches[CLI_OPTION_COUNT];
-    char **lists[CLI_LIST_COUNT]; /* NULL-terminated */
+    /* Private: what the fields above point into. */
+    char **lists[CLI_LIST_COUNT]; /* NULL-terminated; the items point into argv or parsed */
     size_t list_counts[CLI_LIST_COUNT];
-    char *owned_env_copies[CLI_LIST_COUNT];
     char *search_path;
     char *visible_schemas;
+    cli_parsed parsed;
 } cli_config;
 
 /* Reads the environment, then argv[1..] (argv[0] is the command's name, used in messages
@@ -41,8 +38,9 @@ int cli_config_read(cli_config *config, int argc, char **argv);
 
 void cli_config_free(cli_config *config);
 
-/* The options' list, one per option with its variable and help, for the usage texts. */
-void cli_config_options_usage(FILE *stream);
+/* The options of serve and doctor, one row each (every one with its PGSAFE_* variable).
+ * name is the command ("serve" or "doctor") that messages and --help name. */
+const cli_command *cli_config_command(const char *name);
 
 /* The next name of a comma-separated list such as "public, sales": skips commas and
  * spaces and trims the name's trailing spaces. Returns false when no name is left;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/config.h"
+#include "cli/quote.h"
 #include "cli/session.h"
 #include "db/catalog.h"
 #include "util/strings.h"
@@ -38,9 +39,8 @@ void cli_doctor_usage(FILE *stream) {
           "\n"
           "options (the same as serve's; each also from the environment variable shown; a flag wins):\n",
           stream);
-    cli_config_options_usage(stream);
-    fputs("  -h, --help\n      this text\n"
-          "\n"
+    cli_options_usage(cli_config_command("doctor"), stream);
+    fputs("\n"
           "The connection comes from --dsn, PGSAFE_DSN or DATABASE_URL, else from PGHOST, PGPORT, PGUSER,\n"
           "PGDATABASE, PGPASSWORD and the other libpq variables. See docs/read-only-role.md.\n",
           stream);
@@ -108,6 +108,7 @@ static void print_list(const char *label, const char *const *items, const char *
     printf("\n");
 }
 
+/* The limits and lists in force, as serve would apply them. */
 static void print_limits(const cli_config *config) {
     const mcp_config *server = &config->server;
     printf("limits:\n");
@@ -129,11 +130,13 @@ static void print_limits(const cli_config *config) {
     printf("  %-22s%s\n", "refuse writable role:", yes_no(server->refuse_writable_role));
 }
 
+/* A socket or a loopback address: traffic that never leaves the machine. */
 static bool is_local_host(const char *host) {
     return host == NULL || *host == '\0' || host[0] == '/' || strcmp(host, "localhost") == 0 ||
            strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
 }
 
+/* Prints whether the connection is encrypted; unencrypted TCP to another host is a warning. */
 static void report_tls(PGconn *conn, findings *found) {
     const char *host = PQhost(conn);
     if (PQsslInUse(conn)) {
@@ -150,7 +153,61 @@ static void report_tls(PGconn *conn, findings *found) {
     }
 }
 
-/* The posture as pgsafe serve finds it; false when the query failed. */
+/* The role's memberships, session defaults, connection limit and reach (facts_sql), each
+ * printed and, when it needs fixing, noted with the fix; role_sql is the role quoted for
+ * those fixes. False when the query failed (noted as a problem). */
+static bool report_settings(PGconn *conn, const cli_config *config, const db_posture *posture, const char *role_sql,
+                            findings *found) {
+    const char *role = posture->role ? posture->role : "?";
+    const char *schemas = config->server.visible_schemas ? config->server.visible_schemas : "{}";
+    db_result *rows = cli_session_query(conn, facts_sql, 1, &schemas);
+    if (rows == NULL || rows->status != DB_OK || rows->row_count != 1) {
+        note(found, true, "the role's memberships and settings could not be read: %s; fix: check the role",
+             rows && rows->message ? rows->message : "unexpected rows");
+        db_result_free(rows);
+        return false;
+    }
+    const char *file_roles = db_result_cell(rows, 0, 0)->value, *read_only = db_result_cell(rows, 0, 1)->value,
+               *limit = db_result_cell(rows, 0, 2)->value, *readable = db_result_cell(rows, 0, 3)->value,
+               *unusable = db_result_cell(rows, 0, 4)->value;
+    printf("  %-22s%s%s\n", "server files:", file_roles ? "yes: member of " : "no",
+           file_roles ? file_roles : " (pg_read_server_files, pg_write_server_files, pg_execute_server_program)");
+    if (file_roles && !posture->superuser)
+        note(found, true,
+             "role \"%s\" is a member of %s, so it can read or write server files or run programs; fix: REVOKE %s "
+             "FROM %s",
+             role, file_roles, file_roles, role_sql);
+    printf("  %-22s%s\n", "starts read-only:", read_only && strcmp(read_only, "on") == 0 ? "yes" : "no");
+    if (!(read_only && strcmp(read_only, "on") == 0) && !posture->superuser)
+        note(found, false,
+             "sessions of role \"%s\" do not start read-only (pgsafe's own transactions do); fix: ALTER ROLE %s SET "
+             "default_transaction_read_only = on",
+             role, role_sql);
+    long connection_limit = limit ? strtol(limit, NULL, 10) : -1;
+    if (connection_limit < 0)
+        printf("  %-22s%s\n", "connection limit:", "none");
+    else
+        printf("  %-22s%ld\n", "connection limit:", connection_limit);
+    if (connection_limit >= 0 && connection_limit < config->server.db.pool_size)
+        note(found, false,
+             "the role's connection limit %ld is below the pool size %d; fix: ALTER ROLE %s CONNECTION "
+             "LIMIT %d, or a smaller --pool-size",
+             connection_limit, config->server.db.pool_size, role_sql, config->server.db.pool_size + 2);
+    printf("  %-22s%s\n", "readable relations:", readable ? readable : "?");
+    if (readable && strcmp(readable, "0") == 0)
+        note(found, false,
+             "role \"%s\" can read no table or view; fix: grant SELECT (pgsafe setup-sql prints the grants)", role);
+    if (unusable)
+        note(found, false,
+             "--schemas names schemas that do not exist or that role \"%s\" may not use: %s; fix: correct --schemas "
+             "or GRANT USAGE ON SCHEMA",
+             role, unusable);
+    db_result_free(rows);
+    return true;
+}
+
+/* The server, TLS and the role's posture as pgsafe serve finds it, then its settings.
+ * False when a query failed (noted as a problem). */
 static bool report_role(PGconn *conn, const cli_config *config, findings *found) {
     db_posture posture = {0};
     db_result *rows = cli_session_query(conn, catalog_posture_sql(), 0, NULL);
@@ -163,6 +220,13 @@ static bool report_role(PGconn *conn, const cli_config *config, findings *found)
     }
     db_result_free(rows);
     const char *role = posture.role ? posture.role : "?";
+    /* The role as SQL, for the fixes to paste into psql; its name as the catalog spells it in prose. */
+    char *role_sql = cli_quote_identifier(role);
+    if (role_sql == NULL) {
+        problem(found, "out of memory");
+        posture_clear(&posture);
+        return false;
+    }
     printf("server:       PostgreSQL %s\n", posture.server_version ? posture.server_version : "?");
     report_tls(conn, found);
     printf("role \"%s\" on database \"%s\":\n", role, posture.database ? posture.database : "?");
@@ -180,55 +244,14 @@ static bool report_role(PGconn *conn, const cli_config *config, findings *found)
              "setup-sql prints the SQL that creates one)",
              role, posture.write_reasons ? posture.write_reasons : "?");
 
-    const char *schemas = config->server.visible_schemas ? config->server.visible_schemas : "{}";
-    rows = cli_session_query(conn, facts_sql, 1, &schemas);
-    if (rows == NULL || rows->status != DB_OK || rows->row_count != 1) {
-        note(found, true, "the role's memberships and settings could not be read: %s; fix: check the role",
-             rows && rows->message ? rows->message : "unexpected rows");
-        db_result_free(rows);
-        posture_clear(&posture);
-        return false;
-    }
-    const char *file_roles = db_result_cell(rows, 0, 0)->value, *read_only = db_result_cell(rows, 0, 1)->value,
-               *limit = db_result_cell(rows, 0, 2)->value, *readable = db_result_cell(rows, 0, 3)->value,
-               *unusable = db_result_cell(rows, 0, 4)->value;
-    printf("  %-22s%s%s\n", "server files:", file_roles ? "yes: member of " : "no",
-           file_roles ? file_roles : " (pg_read_server_files, pg_write_server_files, pg_execute_server_program)");
-    if (file_roles && !posture.superuser)
-        note(found, true,
-             "role \"%s\" is a member of %s, so it can read or write server files or run programs; fix: REVOKE %s "
-             "FROM %s",
-             role, file_roles, file_roles, role);
-    printf("  %-22s%s\n", "starts read-only:", read_only && strcmp(read_only, "on") == 0 ? "yes" : "no");
-    if (!(read_only && strcmp(read_only, "on") == 0) && !posture.superuser)
-        note(found, false,
-             "sessions of role \"%s\" do not start read-only (pgsafe's own transactions do); fix: ALTER ROLE %s SET "
-             "default_transaction_read_only = on",
-             role, role);
-    long connection_limit = limit ? strtol(limit, NULL, 10) : -1;
-    if (connection_limit < 0)
-        printf("  %-22s%s\n", "connection limit:", "none");
-    else
-        printf("  %-22s%ld\n", "connection limit:", connection_limit);
-    if (connection_limit >= 0 && connection_limit < config->server.db.pool_size)
-        note(found, false,
-             "the role's connection limit %ld is below the pool size %d; fix: ALTER ROLE %s CONNECTION "
-             "LIMIT %d, or a smaller --pool-size",
-             connection_limit, config->server.db.pool_size, role, config->server.db.pool_size + 2);
-    printf("  %-22s%s\n", "readable relations:", readable ? readable : "?");
-    if (readable && strcmp(readable, "0") == 0)
-        note(found, false,
-             "role \"%s\" can read no table or view; fix: grant SELECT (pgsafe setup-sql prints the grants)", role);
-    if (unusable)
-        note(found, false,
-             "--schemas names schemas that do not exist or that role \"%s\" may not use: %s; fix: correct --schemas "
-             "or GRANT USAGE ON SCHEMA",
-             role, unusable);
-    db_result_free(rows);
+    bool ok = report_settings(conn, config, &posture, role_sql, found);
+    free(role_sql);
     posture_clear(&posture);
-    return true;
+    return ok;
 }
 
+/* Loads the function catalog as the pool does at its first connection and prints its size;
+ * a catalog that does not load is a problem (serve would never become ready). */
 static void report_catalog(PGconn *conn, findings *found) {
     db_result *rows = cli_session_query(conn, catalog_load_sql(), 0, NULL);
     db_catalog *catalog = catalog_new();

@@ -14,9 +14,8 @@ void cli_serve_usage(FILE *stream) {
           "\n"
           "options (each also from the environment variable shown; a flag wins):\n",
           stream);
-    cli_config_options_usage(stream);
-    fputs("  -h, --help\n      this text\n"
-          "\n"
+    cli_options_usage(cli_config_command("serve"), stream);
+    fputs("\n"
           "The connection comes from --dsn, PGSAFE_DSN or DATABASE_URL, else from PGHOST, PGPORT, PGUSER,\n"
           "PGDATABASE, PGPASSWORD and the other libpq variables. See docs/configuration.md and docs/clients.md.\n"
           "`pgsafe doctor` takes the same options and reports what this configuration can do.\n",

@@ -232,6 +232,8 @@ def serve_help():
     for index, line in enumerate(lines):
         match = re.fullmatch(r"  (--[a-z-]+)(?: ([A-Z]+))?  \[(PGSAFE_[A-Z_]+)\]", line)
         if not match:
+            # Every serve flag has its variable, so that a client's env block can set it.
+            check(not line.startswith("  --"), "pgsafe serve --help", f"an option without a [PGSAFE_*] variable: {line.strip()}")
             continue
         description = lines[index + 1].strip() if index + 1 < len(lines) else ""
         kind = match.group(2) or ""
