@@ -11,6 +11,7 @@
 #include "cli/options.h"
 #include "cli/serve.h"
 #include "cli/setup_sql.h"
+#include "cli/token.h"
 #include "pgsafe/guard.h"
 
 #ifndef PGSAFE_VERSION
@@ -73,6 +74,7 @@ static const struct command {
     {"setup-sql", cli_setup_sql_main,
      "print the SQL that creates a read-only role for pgsafe (pgsafe setup-sql --help)"},
     {"doctor", cli_doctor_main, "check what serve's configuration can do: role, TLS, limits (pgsafe doctor --help)"},
+    {"token", cli_token_main, "add, revoke or list the bearer tokens of serve --http (pgsafe token --help)"},
 };
 
 static void usage(FILE *stream) {

@@ -241,6 +241,11 @@ size_t token_store_count(const token_store *store) {
     return store ? store->count : 0;
 }
 
+const char *token_store_name(const token_store *store, size_t index) {
+    assert(index < store->count);
+    return store->entries[index].name;
+}
+
 void token_store_free(token_store *store) {
     if (store == NULL)
         return;

@@ -38,8 +38,9 @@ bool token_store_refresh(token_store *store, char **error);
  * refresh or free. */
 const char *token_store_verify(const token_store *store, const char *token, size_t length);
 
-/* How many identities the store holds. */
+/* How many identities the store holds, and the name of the index-th, in file order. */
 size_t token_store_count(const token_store *store);
+const char *token_store_name(const token_store *store, size_t index);
 
 void token_store_free(token_store *store);
 
