@@ -14,7 +14,8 @@ PostgreSQL in PG* and the binary under test as `pgsafe` on PATH.
 3. docs/reason-codes.md: every reason code in the guard's name table (src/guard/guard.c) has
    a section with an executed `pgsafe check` example producing that very code and a fix.
 4. docs/clients.md: each JSON snippet parses, starts `pgsafe serve` with flags it accepts,
-   keeps the connection in `env` and no password in `args`; `claude mcp add` uses `-e`.
+   keeps the connection in `env` and no password in `args`; `claude mcp add` uses `-e`; `npx`
+   runs the npm package from its tarball, not by name.
 5. docs/architecture.md: every code name it gives is in the source, and the names a table
    row gives are in the files that row names.
 
@@ -475,7 +476,16 @@ def check_server(where, name, server, inputs):
     command, args, env = server.get("command", ""), server.get("args", []), server.get("env")
     if os.path.basename(command) == "wsl.exe":
         command, args = args[1], args[2:]  # ["-e", "/path/pgsafe", "serve", ...]
-    check(os.path.basename(command) == "pgsafe" and os.path.isabs(command), where,
+    via_npx = os.path.basename(command) == "npx"
+    if via_npx:
+        # ["--yes", "--package=/path/pgsafe-V.tgz", "pgsafe", "serve", ...]: the npm package
+        # from its release tarball; by name, npx would run whatever the registry holds.
+        package = next((arg.split("=", 1)[1] for arg in args if arg.startswith("--package=")), "")
+        check(os.path.isabs(package) and package.endswith(".tgz"), where,
+              "npx should run the npm package's tarball (--package=/absolute/path.tgz), not a name")
+        at = args.index("pgsafe") if "pgsafe" in args else len(args)
+        command, args = "pgsafe", args[at + 1:]
+    check(os.path.basename(command) == "pgsafe" and (os.path.isabs(command) or via_npx), where,
           f"command should be the absolute path of pgsafe, not {command!r}")
     if not check(args[:1] == ["serve"], where, f"args should start with \"serve\": {args}"):
         return
@@ -609,11 +619,11 @@ def architecture():
 
 def main():
     console_examples()
-    if not FILTER:
-        architecture()
-        configuration()
-        reason_codes()
-        clients()
+    # PGSAFE_DOCS_FILTER=clients (say) also runs the checks of the page it names.
+    for page, page_checks in (("docs/architecture.md", architecture), ("docs/configuration.md", configuration),
+                              ("docs/reason-codes.md", reason_codes), ("docs/clients.md", clients)):
+        if not FILTER or FILTER in page:
+            page_checks()
     print(f"docs: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
