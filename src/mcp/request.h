@@ -31,6 +31,9 @@ struct mcp_request {
     char *method;                 /* owned, never NULL */
     const char *protocol_version; /* the version this request is answered under (static), or
                                      NULL before initialize; set by dispatch_request */
+    bool modern;                  /* 2026-07-28 era: stateless, its own _meta, decorated results */
+    int log_level;                /* modern: the _meta log level asked for, or -1 (no log notifications) */
+    char *identity;               /* owned: who asked (the HTTP token's identity), or NULL */
     const char *tool;             /* tools/call: the tool's name (static, from the tool table), else NULL */
     json_object *arguments;       /* owned reference, or NULL */
     db_call *call;                /* the database call in flight, owned by the pool */
@@ -72,6 +75,10 @@ void request_introspect(mcp_request *request, const char *sql, const char *secon
 /* The session's settings and pool, read through the request. */
 const mcp_config *request_config(const mcp_request *request);
 db_pool *request_pool(const mcp_request *request);
+
+/* The instructions initialize and server/discover return: how to use the tools, the limits,
+ * and the role's posture (or why it is not known yet). Caller frees; NULL when out of memory. */
+char *request_instructions(const mcp_request *request);
 
 /* True while the session's audit log cannot be written (its last line failed). */
 bool request_audit_failing(const mcp_request *request);
