@@ -14,7 +14,8 @@ void cli_serve_usage(FILE *stream) {
     fputs("usage: pgsafe serve [options]\n"
           "\n"
           "Serves the Model Context Protocol on stdin/stdout (newline-delimited JSON-RPC) for one client, giving\n"
-          "it read-only, guarded access to one PostgreSQL database. Logs go to stderr.\n"
+          "it read-only, guarded access to one PostgreSQL database. Logs go to stderr. With --http it serves\n"
+          "Streamable HTTP instead, for many clients (docs/mcp.md).\n"
           "\n"
           "options (each also from the environment variable shown; a flag wins):\n",
           stream);
