@@ -18,6 +18,7 @@ struct mcp_session {
     mcp_transport_send send;         /* the transport's writer */
     mcp_transport_notify notify;     /* request-related notifications, or NULL (send) */
     bool stateless;                  /* HTTP: no initialize state, legacy served per request */
+    bool submitted;                  /* a call was queued since the pool last ran: run it now */
     void *transport;                 /* its context */
     bool initialize_seen;            /* initialize answered (or being answered) */
     const char *protocol_version;    /* negotiated; a static string */

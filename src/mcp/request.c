@@ -295,6 +295,9 @@ bool request_run(mcp_request *request, const db_request *call, mcp_db_continuati
     assert(request->call == NULL && request->continuation == NULL);
     request->continuation = continuation;
     request->call = db_submit(request->session->pool, call, request_db_done, request);
+    /* The pool dispatches queued calls in db_pool_process: the loop must run it before it
+     * sleeps, whichever transport queued the call (mcp_session_timeout says 0). */
+    request->session->submitted = true;
     if (request->call == NULL) {
         request->continuation = NULL;
         request_error(request, JSONRPC_INTERNAL_ERROR, "out of memory");

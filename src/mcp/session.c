@@ -193,6 +193,8 @@ int mcp_session_pollfds(mcp_session *session, struct pollfd *fds, int max) {
 }
 
 int mcp_session_timeout(mcp_session *session) {
+    if (session->submitted)
+        return 0;
     int timeout = db_pool_timeout(session->pool);
     if (session->pending_initialize) {
         int64_t now = db_now_ms();
@@ -229,6 +231,7 @@ static bool refuse_role(mcp_session *session) {
 }
 
 bool mcp_session_process(mcp_session *session, struct pollfd *fds, int count) {
+    session->submitted = false;
     db_pool_process(session->pool, fds, count);
     check_pending_initialize(session);
     return !refuse_role(session);

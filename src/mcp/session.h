@@ -66,7 +66,8 @@ bool mcp_session_holding(const mcp_session *session);
 bool mcp_session_busy(const mcp_session *session);
 
 /* The pool's descriptors, at most max, and the poll timeout (ms, -1 for none) that the
- * pool's timers and a held initialize need. */
+ * pool's timers and a held initialize need; 0 when a call was queued since the last
+ * mcp_session_process (a transport that handles messages after it must not sleep first). */
 int mcp_session_pollfds(mcp_session *session, struct pollfd *fds, int max);
 int mcp_session_timeout(mcp_session *session);
 

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 
 import {
@@ -28,6 +29,26 @@ before(async () => {
 after(async () => {
   if (server) assert.deepEqual(await server.stop(), { code: 0, signal: null }, server.stderr());
 });
+
+/** One POST on a connection of its own (no keep-alive), with a 15 s bound; the parsed answer. */
+function postOnNewConnection(url, message, headers) {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify(message);
+    const request = http.request(url, {
+      method: 'POST',
+      agent: false,
+      timeout: 15_000,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Connection: 'close', ...headers },
+    }, (response) => {
+      let text = '';
+      response.on('data', (chunk) => { text += chunk; });
+      response.on('end', () => resolve(JSON.parse(text)));
+    });
+    request.on('timeout', () => request.destroy(new Error('no answer within 15 s')));
+    request.on('error', reject);
+    request.end(body);
+  });
+}
 
 const bearer = (token) => ({ Authorization: `Bearer ${token}` });
 const toolsList = { jsonrpc: '2.0', id: 1, method: 'tools/list', params: modernParams() };
@@ -150,6 +171,22 @@ describe('eras and cancellation', () => {
     const [one, two] = await Promise.all([call('SELECT 1 AS v'), call('SELECT 2 AS v')]);
     assert.deepEqual([one.body.id, two.body.id], [1, 1]);
     assert.deepEqual([one.body.result.structuredContent.rows, two.body.result.structuredContent.rows], [[[1]], [[2]]]);
+  });
+
+  test('queries on new connections are answered, each in turn, from the first one on', async () => {
+    // A new connection is accepted in one turn of the transport and its request read in the
+    // next, which may come after the pool's turn: the loop must still run the pool before it
+    // sleeps, or the call waits for some other event.
+    const fresh = await startHttp({ waitReady: false });
+    try {
+      for (let i = 0; i < 8; i++) {
+        const message = { jsonrpc: '2.0', id: i, method: 'tools/call', params: modernParams({ name: 'query', arguments: { sql: `SELECT ${i} AS v` } }) };
+        const answer = await postOnNewConnection(fresh.url, message, modernHeaders(message));
+        assert.deepEqual(answer.result.structuredContent.rows, [[i]], JSON.stringify(answer));
+      }
+    } finally {
+      await fresh.stop();
+    }
   });
 
   test('a client that hangs up cancels its running statement', async () => {

@@ -90,7 +90,7 @@ export async function connectHttp(url, headers = {}) {
 }
 
 /** `pgsafe serve --http 127.0.0.1:0 args...`: resolves once it listens, with its URL. */
-export async function startHttp({ user = READER, args = [], env = {}, host = '127.0.0.1' } = {}) {
+export async function startHttp({ user = READER, args = [], env = {}, host = '127.0.0.1', waitReady = true } = {}) {
   const child = spawn(BIN, ['serve', '--http', `${host}:0`, ...args], { env: pgsafeEnv(user, env), stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(child);
   let stderr = '';
@@ -112,7 +112,8 @@ export async function startHttp({ user = READER, args = [], env = {}, host = '12
       return result;
     },
   };
-  if (listening) {
+  if (listening) server.base = server.url.replace(/\/mcp$/, '');
+  if (listening && waitReady) {
     server.base = server.url.replace(/\/mcp$/, '');
     await pollUntil(async () => (await fetch(`${server.base}/readyz`)).status === 200, { what: '/readyz' });
   }
