@@ -256,12 +256,15 @@ static const cli_option options[] = {
      "let explain run EXPLAIN ANALYZE (read-only, rolled back, time-limited)", set_explain_analyze},
     {"--refuse-writable-role", "PGSAFE_REFUSE_WRITABLE_ROLE", CLI_SWITCH, NULL,
      "exit with status 2 if the role can write", set_refuse_writable_role},
-    {"--http", "PGSAFE_HTTP", CLI_VALUE, "HOST:PORT",
-     "serve Streamable HTTP (POST /mcp, /healthz, /readyz) on HOST:PORT instead of stdio", set_http},
+    {"--http", "PGSAFE_HTTP", CLI_VALUE, "ADDRESS",
+     "serve Streamable HTTP (POST /mcp, /healthz, /readyz) on ADDRESS, HOST:PORT such as 127.0.0.1:8080, "
+     "instead of stdio (none)",
+     set_http},
     {"--tokens", "PGSAFE_TOKENS", CLI_VALUE, "FILE",
-     "with --http, require a bearer token from FILE (pgsafe token add NAME); needed beyond loopback", set_tokens},
+     "with --http, require a bearer token from FILE, made by pgsafe token add NAME; needed beyond loopback (none)",
+     set_tokens},
     {"--http-origin", "PGSAFE_HTTP_ORIGIN", CLI_LIST, "ORIGIN",
-     "with --http, also accept requests from this Origin (loopback origins always are)", add_http_origin},
+     "with --http, also accept requests from this Origin (loopback origins only)", add_http_origin},
 };
 
 static const cli_command serve_command = {"serve", options, sizeof options / sizeof *options, NULL};
