@@ -32,16 +32,10 @@ static const char *negotiate(const char *requested) {
 }
 
 /* The instructions initialize returns: how to use the tools, the limits, and the role's
- * posture (or why it is not known yet). Caller frees; NULL when memory runs out. */
-static char *instructions(const mcp_session *session);
-
-char *request_instructions(const mcp_request *request) {
-    return instructions(request->session);
-}
-
-static char *instructions(const mcp_session *session) {
-    const mcp_config *config = session->config;
-    const db_posture *posture = db_pool_posture(session->pool);
+ * posture (or why it is not known yet: last_error, NULL while connecting); a server newer
+ * than the newest built-in table is said so. Pure, so a unit test can feed it any posture.
+ * Caller frees; NULL when memory runs out. */
+char *lifecycle_instructions(const mcp_config *config, const db_posture *posture, const char *last_error) {
     strbuf text = {0};
     strbuf_puts(&text, "pgsafe gives read-only access to a PostgreSQL database. Start with list_tables (or the "
                        "postgres://schema resource) and describe_table, then run one SELECT at a time with query. "
@@ -58,11 +52,17 @@ static char *instructions(const mcp_session *session) {
                   config->db.statement_timeout_ms);
     if (!posture->known) {
         strbuf_printf(&text, "The database is not reachable yet (%s); tools will say so until it is.\n",
-                      db_pool_last_error(session->pool) ? db_pool_last_error(session->pool) : "connecting");
+                      last_error ? last_error : "connecting");
     } else {
         strbuf_printf(&text, "Connected to database \"%s\" as role \"%s\" (PostgreSQL %s).\n",
                       posture->database ? posture->database : "?", posture->role ? posture->role : "?",
                       posture->server_version ? posture->server_version : "?");
+        int major = guard_server_major(posture->server_version);
+        if (major > guard_builtins_version(0))
+            strbuf_printf(&text,
+                          "pgsafe knows the built-in functions of PostgreSQL %d and older: functions that PostgreSQL "
+                          "%d added are refused as unknown; write queries with PostgreSQL %d's functions.\n",
+                          guard_builtins_version(0), major, guard_builtins_version(0));
         if (posture->superuser)
             strbuf_puts(&text, "Warning: the role is a superuser. pgsafe still allows only read-only queries, "
                                "but the operator should connect with a read-only role.\n");
@@ -73,6 +73,11 @@ static char *instructions(const mcp_session *session) {
                           posture->write_reasons ? posture->write_reasons : "write privileges");
     }
     return strbuf_take(&text);
+}
+
+/* The instructions for the session's configuration and the pool's posture now. */
+static char *session_instructions(const mcp_session *session) {
+    return lifecycle_instructions(session->config, db_pool_posture(session->pool), db_pool_last_error(session->pool));
 }
 
 /* The capabilities initialize and server/discover advertise. */
@@ -118,7 +123,7 @@ static void answer_discover(mcp_request *request) {
         mcp_json_append(versions, mcp_json_string(mcp_legacy_versions[i]));
     mcp_json_add(result, "supportedVersions", versions);
     mcp_json_add(result, "capabilities", capabilities_object());
-    char *text = instructions(request->session);
+    char *text = session_instructions(request->session);
     mcp_json_add(result, "instructions", mcp_json_string(text ? text : ""));
     free(text);
     if (!request->modern) {
@@ -148,7 +153,7 @@ void lifecycle_answer_initialize(mcp_request *request) {
     mcp_json_add(info, "title", mcp_json_string("pgsafe: read-only PostgreSQL"));
     mcp_json_add(info, "version", mcp_json_string(PGSAFE_VERSION));
     mcp_json_add(result, "serverInfo", info);
-    char *text = instructions(request->session);
+    char *text = session_instructions(request->session);
     mcp_json_add(result, "instructions", mcp_json_string(text ? text : ""));
     free(text);
     request_respond(request, result);

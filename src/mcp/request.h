@@ -76,10 +76,6 @@ void request_introspect(mcp_request *request, const char *sql, const char *secon
 const mcp_config *request_config(const mcp_request *request);
 db_pool *request_pool(const mcp_request *request);
 
-/* The instructions initialize and server/discover return: how to use the tools, the limits,
- * and the role's posture (or why it is not known yet). Caller frees; NULL when out of memory. */
-char *request_instructions(const mcp_request *request);
-
 /* True while the session's audit log cannot be written (its last line failed). */
 bool request_audit_failing(const mcp_request *request);
 
