@@ -75,9 +75,12 @@ char *lifecycle_instructions(const mcp_config *config, const db_posture *posture
     return strbuf_take(&text);
 }
 
-/* The instructions for the session's configuration and the pool's posture now. */
+/* The instructions for the session's configuration and the pool's posture now. A few
+ * hundred bytes, not sized by any input: out of memory here exits (mcp_must). */
 static char *session_instructions(const mcp_session *session) {
-    return lifecycle_instructions(session->config, db_pool_posture(session->pool), db_pool_last_error(session->pool));
+    return mcp_must(
+        lifecycle_instructions(session->config, db_pool_posture(session->pool), db_pool_last_error(session->pool)),
+        "the instructions");
 }
 
 /* The capabilities initialize and server/discover advertise. */
@@ -124,7 +127,7 @@ static void answer_discover(mcp_request *request) {
     mcp_json_add(result, "supportedVersions", versions);
     mcp_json_add(result, "capabilities", capabilities_object());
     char *text = session_instructions(request->session);
-    mcp_json_add(result, "instructions", mcp_json_string(text ? text : ""));
+    mcp_json_add(result, "instructions", mcp_json_string(text));
     free(text);
     if (!request->modern) {
         json_object *meta = mcp_json_object(), *info = mcp_json_object();
@@ -154,7 +157,7 @@ void lifecycle_answer_initialize(mcp_request *request) {
     mcp_json_add(info, "version", mcp_json_string(PGSAFE_VERSION));
     mcp_json_add(result, "serverInfo", info);
     char *text = session_instructions(request->session);
-    mcp_json_add(result, "instructions", mcp_json_string(text ? text : ""));
+    mcp_json_add(result, "instructions", mcp_json_string(text));
     free(text);
     request_respond(request, result);
 }
