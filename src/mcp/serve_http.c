@@ -176,6 +176,20 @@ static bool open_signal_pipe(void) {
     return true;
 }
 
+/* The poll timeout: the session's, the transport's (not while draining), the drain's end. */
+static int loop_timeout(http_bridge *bridge, http_server *server, bool draining, int64_t drain_deadline) {
+    int timeout = mcp_session_timeout(bridge->session);
+    int http_timeout = draining ? -1 : http_server_timeout(server);
+    if (http_timeout >= 0 && (timeout < 0 || http_timeout < timeout))
+        timeout = http_timeout;
+    if (draining) {
+        int64_t until = drain_deadline - db_now_ms();
+        if (timeout < 0 || until < timeout)
+            timeout = until < 0 ? 0 : (int)until;
+    }
+    return timeout;
+}
+
 int mcp_serve_http(const mcp_config *config, const http_config *http) {
     if (!open_signal_pipe()) {
         fprintf(stderr, "pgsafe serve: cannot create a pipe: %s\n", strerror(errno));
@@ -215,16 +229,7 @@ int mcp_serve_http(const mcp_config *config, const http_config *http) {
         int http_count = count - http_first;
         int db_first = count;
         count += mcp_session_pollfds(bridge.session, fds + count, MAX_POLL_FDS - count);
-        int timeout = mcp_session_timeout(bridge.session);
-        int http_timeout = draining ? -1 : http_server_timeout(server);
-        if (http_timeout >= 0 && (timeout < 0 || http_timeout < timeout))
-            timeout = http_timeout;
-        if (draining) {
-            int64_t until = drain_deadline - db_now_ms();
-            if (timeout < 0 || until < timeout)
-                timeout = until < 0 ? 0 : (int)until;
-        }
-        int ready = poll(fds, (nfds_t)count, timeout);
+        int ready = poll(fds, (nfds_t)count, loop_timeout(&bridge, server, draining, drain_deadline));
         if (ready < 0 && errno != EINTR) {
             mcp_session_log(bridge.session, MCP_LOG_ERROR, "poll failed: %s", strerror(errno));
             break;
