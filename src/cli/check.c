@@ -14,6 +14,7 @@
 #include "cli/check.h"
 #include "cli/check_dir.h"
 #include "cli/check_jsonl.h"
+#include "cli/check_verdict.h"
 #include "cli/options.h"
 #include "pgsafe/guard.h"
 
@@ -104,6 +105,24 @@ static bool set_server_version(void *settings, const char *value, const char *so
     return true;
 }
 
+static bool set_allow_xpath(void *settings, const char *value, const char *source) {
+    (void)value, (void)source;
+    ((check_options *)settings)->policy.allow_xpath = true;
+    return true;
+}
+
+static bool set_max_value_bytes(void *settings, const char *value, const char *source) {
+    check_options *options = settings;
+    long long bytes = 0;
+    (void)source;
+    if (!cli_parse_integer(value, 1024, 1LL << 30, &bytes)) {
+        fprintf(stderr, "pgsafe check: --max-value-bytes needs a whole number from 1024 to 1073741824\n");
+        return false;
+    }
+    options->policy.max_value_bytes = (size_t)bytes;
+    return true;
+}
+
 static bool add_allowed_function(void *settings, const char *value, const char *source) {
     return append(((check_options *)settings)->allowed_functions, value, source);
 }
@@ -150,6 +169,9 @@ static const cli_option option_rows[] = {
     {"--allow-relation", NULL, CLI_LIST, "NAME", "lift a default relation denial, e.g. pg_settings (repeatable)",
      add_allowed_relation},
     {"--deny-relation", NULL, CLI_LIST, "NAME", "deny a relation (repeatable)", add_denied_relation},
+    {"--allow-xpath", NULL, CLI_SWITCH, NULL, "allow the XPath family (xpath, XMLEXISTS, XMLTABLE)", set_allow_xpath},
+    {"--max-value-bytes", NULL, CLI_VALUE, "N", "largest value a query may build from constants (default 4194304)",
+     set_max_value_bytes},
     {"--corpus", NULL, CLI_VALUE, "FILE", "run a corpus file", set_corpus},
     {"--dir", NULL, CLI_VALUE, "DIR", "check every .sql file under DIR, one query a file", set_dir},
     {"--jsonl", NULL, CLI_SWITCH, NULL,
@@ -242,27 +264,6 @@ static char *read_stream(FILE *stream, size_t *text_length) {
     text[length] = '\0';
     *text_length = length;
     return text;
-}
-
-void cli_check_verdict_add(json_object *object, const guard_result *result) {
-    /* The guard's contract: an allowed query has its SQL, a rejected one its message. */
-    assert(result->allowed ? result->rewritten_sql != NULL : result->message != NULL);
-    json_object_object_add(object, "allowed", json_object_new_boolean(result->allowed));
-    json_object_object_add(object, "reason", json_object_new_string(guard_reason_name(result->code)));
-    if (result->allowed) {
-        json_object_object_add(object, "rewritten_sql", json_object_new_string(result->rewritten_sql));
-        json_object_object_add(object, "applied_limit", json_object_new_int64(result->applied_limit));
-        json_object_object_add(object, "limit_action",
-                               json_object_new_string(guard_limit_action_name(result->limit_action)));
-        return;
-    }
-    json_object_object_add(object, "message", json_object_new_string(result->message));
-    if (result->detail != NULL)
-        json_object_object_add(object, "detail", json_object_new_string(result->detail));
-    if (result->hint != NULL)
-        json_object_object_add(object, "hint", json_object_new_string(result->hint));
-    if (result->cursor_position > 0)
-        json_object_object_add(object, "position", json_object_new_int(result->cursor_position));
 }
 
 /* The line of sql holding the cursor, with a caret under it, as psql shows errors. */

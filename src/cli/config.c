@@ -153,7 +153,7 @@ static bool set_schemas(void *settings, const char *value, const char *source) {
     return true;
 }
 
-enum { LIST_ALLOW_FUNCTION, LIST_DENY_FUNCTION, LIST_ALLOW_RELATION, LIST_DENY_RELATION };
+enum { LIST_ALLOW_FUNCTION, LIST_DENY_FUNCTION, LIST_ALLOW_RELATION, LIST_DENY_RELATION, LIST_HTTP_ORIGIN };
 
 /* Appends value to the NULL-terminated list at index; false (reported) when it is empty or
  * memory runs out. The list points at value, which outlives the config (argv or parsed). */
@@ -188,6 +188,33 @@ static bool add_allowed_relation(void *settings, const char *value, const char *
 
 static bool add_denied_relation(void *settings, const char *value, const char *source) {
     return list_add(settings, LIST_DENY_RELATION, value, source);
+}
+
+static bool add_http_origin(void *settings, const char *value, const char *source) {
+    return list_add(settings, LIST_HTTP_ORIGIN, value, source);
+}
+
+static bool set_http(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    const char *colon = strrchr(value, ':');
+    long long port;
+    if (colon == NULL || colon == value || !cli_parse_integer(colon + 1, 0, 65535, &port)) {
+        fprintf(stderr, "pgsafe %s: %s takes HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080, not \"%s\"\n",
+                config->command, source, value);
+        return false;
+    }
+    config->http_listen = value;
+    return true;
+}
+
+static bool set_tokens(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    if (*value == '\0') {
+        fprintf(stderr, "pgsafe %s: %s needs a file name\n", config->command, source);
+        return false;
+    }
+    config->tokens_path = value;
+    return true;
 }
 
 static bool set_audit_log(void *settings, const char *value, const char *source) {
@@ -230,6 +257,21 @@ static bool set_explain_analyze(void *settings, const char *value, const char *s
     return true;
 }
 
+static bool set_allow_xpath(void *settings, const char *value, const char *source) {
+    (void)value, (void)source;
+    ((cli_config *)settings)->server.policy.allow_xpath = true;
+    return true;
+}
+
+static bool set_max_value_bytes(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    long long bytes;
+    if (!number(config, value, source, 1024, 1LL << 30, &bytes))
+        return false;
+    config->server.policy.max_value_bytes = (size_t)bytes;
+    return true;
+}
+
 static bool set_refuse_writable_role(void *settings, const char *value, const char *source) {
     (void)value, (void)source;
     ((cli_config *)settings)->server.refuse_writable_role = true;
@@ -251,8 +293,8 @@ static const cli_option options[] = {
      "refuse a query whose plan has a step estimated at over N rows, before it runs; 0 is off (1000000000)",
      set_max_plan_rows},
     {"--lock-timeout", "PGSAFE_LOCK_TIMEOUT", CLI_VALUE, "N", "lock timeout in milliseconds (1000)", set_lock_timeout},
-    {"--max-result-bytes", "PGSAFE_MAX_RESULT_BYTES", CLI_VALUE, "N", "byte budget of one result's values (262144)",
-     set_max_result_bytes},
+    {"--max-result-bytes", "PGSAFE_MAX_RESULT_BYTES", CLI_VALUE, "N",
+     "byte budget of one answer's rows, as sent (262144)", set_max_result_bytes},
     {"--max-cell-bytes", "PGSAFE_MAX_CELL_BYTES", CLI_VALUE, "N",
      "bytes kept of one value; longer ones are cut and marked (8192)", set_max_cell_bytes},
     {"--max-message-bytes", "PGSAFE_MAX_MESSAGE_BYTES", CLI_VALUE, "N", "largest incoming JSON-RPC message (4194304)",
@@ -273,6 +315,10 @@ static const cli_option options[] = {
      "allow a relation denied by default (e.g. pg_settings)", add_allowed_relation},
     {"--deny-relation", "PGSAFE_DENY_RELATION", CLI_LIST, "NAME", "deny this table or view (name or schema.name)",
      add_denied_relation},
+    {"--allow-xpath", "PGSAFE_ALLOW_XPATH", CLI_SWITCH, NULL,
+     "allow the XPath family (xpath, XMLEXISTS, XMLTABLE), which the statement timeout cannot stop", set_allow_xpath},
+    {"--max-value-bytes", "PGSAFE_MAX_VALUE_BYTES", CLI_VALUE, "N",
+     "largest value a query may build from constants, e.g. repeat('x', N) (4194304)", set_max_value_bytes},
     {"--audit-log", "PGSAFE_AUDIT_LOG", CLI_VALUE, "FILE", "append one JSON line per tool call to FILE", set_audit_log},
     {"--audit-sql", "PGSAFE_AUDIT_SQL", CLI_SWITCH, NULL, "put the SQL text in audit lines", set_audit_sql},
     {"--audit-required", "PGSAFE_AUDIT_REQUIRED", CLI_SWITCH, NULL,
@@ -283,6 +329,15 @@ static const cli_option options[] = {
      "let explain run EXPLAIN ANALYZE (read-only, rolled back, time-limited)", set_explain_analyze},
     {"--refuse-writable-role", "PGSAFE_REFUSE_WRITABLE_ROLE", CLI_SWITCH, NULL,
      "exit with status 2 if the role can write", set_refuse_writable_role},
+    {"--http", "PGSAFE_HTTP", CLI_VALUE, "ADDRESS",
+     "serve Streamable HTTP (POST /mcp, /healthz, /readyz) on ADDRESS, HOST:PORT such as 127.0.0.1:8080, "
+     "instead of stdio (none)",
+     set_http},
+    {"--tokens", "PGSAFE_TOKENS", CLI_VALUE, "FILE",
+     "with --http, require a bearer token from FILE, made by pgsafe token add NAME; needed beyond loopback (none)",
+     set_tokens},
+    {"--http-origin", "PGSAFE_HTTP_ORIGIN", CLI_LIST, "ORIGIN",
+     "with --http, also accept requests from this Origin (loopback origins only)", add_http_origin},
 };
 
 static const cli_command serve_command = {"serve", options, sizeof options / sizeof *options, NULL};
@@ -372,7 +427,7 @@ int cli_config_read(cli_config *found, int argc, char **argv) {
     found->command = argc > 0 ? argv[0] : "serve";
     mcp_config *config = &found->server;
     guard_policy_init(&config->policy);
-    db_options_init(&config->db);
+    db_pool_options_init(&config->db);
     config->max_message_bytes = 4 * 1024 * 1024;
     config->max_in_flight = 64;
     /* The guard runs on the event loop: its worst case for 64 KiB is about 0.2 s, for 1 MiB
@@ -390,6 +445,7 @@ int cli_config_read(cli_config *found, int argc, char **argv) {
     config->policy.denied_functions = (const char *const *)found->lists[LIST_DENY_FUNCTION];
     config->policy.allowed_relations = (const char *const *)found->lists[LIST_ALLOW_RELATION];
     config->policy.denied_relations = (const char *const *)found->lists[LIST_DENY_RELATION];
+    found->http_origins = (const char *const *)found->lists[LIST_HTTP_ORIGIN];
     /* Idle time inside our transaction is only ever ours; keep it short but above the statement's. */
     int statement_timeout = config->db.statement_timeout_ms;
     config->db.idle_in_transaction_ms = statement_timeout < INT_MAX / 4 ? statement_timeout * 2 : INT_MAX / 2;

@@ -36,6 +36,7 @@
 #define CONN_DEADLINE_GRACE_MS 5000
 #define CONN_CANCEL_REPEAT_MS  100 /* a cancel is repeated this often while its call runs */
 #define CONN_CANCEL_REPEATS    20
+#define CONN_FIRST_USER_OID    16384 /* PostgreSQL's FirstNormalObjectId: below it, its own types */
 
 /* The libpq calls a connection makes, with libpq's own signatures. */
 typedef struct conn_ops {
@@ -50,6 +51,8 @@ typedef struct conn_ops {
     int (*send_query_params)(PGconn *pg, const char *command, int count, const Oid *types, const char *const *values,
                              const int *lengths, const int *formats, int result_format);
     int (*pipeline_sync)(PGconn *pg);
+    int (*send_prepare)(PGconn *pg, const char *name, const char *query, int count, const Oid *types);
+    int (*send_describe_prepared)(PGconn *pg, const char *name);
     int (*send_flush_request)(PGconn *pg);
     int (*flush)(PGconn *pg);
     int (*consume_input)(PGconn *pg);
@@ -63,6 +66,7 @@ typedef struct conn_ops {
     int (*backend_pid)(const PGconn *pg);
     int (*cancel_send)(cancel_job **job, PGconn *pg); /* cancel.h */
     void (*cancel_release)(cancel_job **job);
+    char *(*redact)(const char *message, const char *conninfo, const PGconn *pg); /* redact.h */
 } conn_ops;
 
 /* The real thing. */
@@ -104,13 +108,23 @@ typedef enum conn_state {
 typedef enum conn_stage {
     STAGE_BEGIN,
     STAGE_SETTINGS,
-    STAGE_EXPLAIN, /* the cost guard's EXPLAIN (calls with explain_sql): the rest is sent once it passes */
+    STAGE_EXPLAIN,  /* the cost guard's EXPLAIN (calls with explain_sql), before the rest is sent */
+    STAGE_PREPARE,  /* a bounded call (bound_rows): the statement parsed... */
+    STAGE_DESCRIBE, /* ...and described, so that its rows can be bounded (guard_bound_rows) */
     STAGE_STATEMENT,
     STAGE_ROLLBACK,
+    STAGE_CHECK, /* conn_clean_check_sql, after the transaction */
     STAGE_SYNC,
     STAGE_CLEANUP, /* a ROLLBACK sent after an error left the transaction open */
+    STAGE_CLEANUP_CHECK,
     STAGE_CLEANUP_SYNC
 } conn_stage;
+
+/* Run after every call's ROLLBACK: one row, one text column naming what the session still
+ * holds that a ROLLBACK does not undo (session advisory locks, temporary objects, LISTEN,
+ * prepared statements, cursors, settings), "" when nothing. A connection not verified clean
+ * is closed, never reused. */
+extern const char conn_clean_check_sql[];
 
 struct connection {
     const conn_shared *shared;
@@ -122,8 +136,10 @@ struct connection {
     db_call *call;       /* exactly while busy */
     conn_stage stage;
     bool want_write;          /* output is still queued in libpq */
-    bool awaiting_plan;       /* the cost guard's EXPLAIN went out, the pipeline's second half not yet */
+    bool awaiting_rest;       /* the first half ended with a Flush (the cost guard's EXPLAIN, a bounded call's
+                               * Describe); the rest is sent at its end */
     bool plan_passed;         /* the cost guard's plan arrived and passed the cost_check hook */
+    bool verified_clean;      /* the running call's clean check answered "" */
     bool cancel_sent;         /* a cancel was requested for the running call */
     int64_t cancel_sent_ms;   /* when the last cancel request went out */
     int cancels;              /* cancel requests sent for the running call */

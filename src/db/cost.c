@@ -1,9 +1,15 @@
 /* The cost guard's reading of a plan (see cost.h). */
 #include "db/cost.h"
 
+#include <libpq-fe.h>
+#include <stdlib.h>
+
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "db/call.h"
+#include "util/strings.h"
 
 /* Plans nest at most this deep here: deeper is no plan of a query the guard allowed. */
 #define MAX_PLAN_DEPTH 200
@@ -76,4 +82,38 @@ bool cost_read_plan(const char *json_text, cost_estimate *estimate) {
 
 bool cost_exceeds(const cost_estimate *estimate, double max_cost, double max_rows) {
     return (max_cost > 0 && estimate->total_cost > max_cost) || (max_rows > 0 && estimate->largest_rows > max_rows);
+}
+
+/* The verdict on a call's EXPLAIN (see cost.h): a plan past a limit, or one that cannot be
+ * read, fails the call with DB_REFUSED: the estimate, and how to narrow the query. */
+bool cost_judge(db_call *call, const PGresult *explain, double max_cost, double max_rows) {
+    cost_estimate estimate;
+    bool read = PQntuples(explain) == 1 && PQnfields(explain) == 1 && !PQgetisnull(explain, 0, 0) &&
+                cost_read_plan(PQgetvalue(explain, 0, 0), &estimate);
+    if (!read) {
+        call_fail(call, DB_REFUSED, "the cost guard could not read the planner's estimate, so the query was not run");
+        return false;
+    }
+    if (!cost_exceeds(&estimate, max_cost, max_rows))
+        return true;
+    bool costly = max_cost > 0 && estimate.total_cost > max_cost;
+    char *message = costly ? str_printf("the planner estimates this query at cost %.3g, over the limit of %.3g: it "
+                                        "was not run",
+                                        estimate.total_cost, max_cost)
+                           : str_printf("the planner estimates %.3g rows in one step of this query (%s), over the "
+                                        "limit of %.3g: it was not run",
+                                        estimate.largest_rows, estimate.largest_node, max_rows);
+    call_fail(call, DB_REFUSED, message ? message : "the planner's estimate is over the cost guard's limits");
+    free(message);
+    db_result *result = call->result;
+    free(result->detail);
+    free(result->hint);
+    result->detail = str_printf("estimated total cost %.0f (limit %.3g); largest step %s at %.3g rows (limit %.3g)",
+                                estimate.total_cost, max_cost, estimate.largest_node[0] ? estimate.largest_node : "?",
+                                estimate.largest_rows, max_rows);
+    result->hint = strdup("narrow the query so that it does less work: filter with WHERE (on indexed columns), join "
+                          "on keys instead of cross joining, aggregate over a bounded range, avoid huge "
+                          "generate_series ranges and large OFFSETs; the explain tool shows the plan and its "
+                          "estimates");
+    return false;
 }

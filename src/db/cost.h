@@ -30,4 +30,11 @@ bool cost_read_plan(const char *json_text, cost_estimate *estimate);
 /* Whether the estimate passes a limit; a limit of 0 or less is off. */
 bool cost_exceeds(const cost_estimate *estimate, double max_cost, double max_rows);
 
+/* The cost guard's verdict on call's EXPLAIN result (the caller's): true to run the
+ * statement; false after failing the call with DB_REFUSED (the estimate, the limits and a
+ * hint in its result), also when the plan cannot be read. */
+struct db_call;
+struct pg_result;
+bool cost_judge(struct db_call *call, const struct pg_result *explain, double max_cost, double max_rows);
+
 #endif

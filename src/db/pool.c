@@ -46,7 +46,7 @@ struct db_pool {
 
 #define LOG(pool, level, ...) db_log_printf((pool)->shared.log, (pool)->shared.log_context, level, __VA_ARGS__)
 
-void db_options_init(db_options *options) {
+void db_pool_options_init(db_options *options) {
     *options = (db_options){
         .conninfo = "",
         .pool_size = 2,
@@ -114,41 +114,10 @@ static void finish(void *owner, db_call *call) {
     call_queue_push(&pool->finished, call);
 }
 
-/* conn_shared.cost_check: the cost guard's verdict on a call's EXPLAIN (cost.h). A plan
- * past a limit, or one that cannot be read, fails the call with DB_REFUSED: the estimate,
- * and how to narrow the query. */
+/* conn_shared.cost_check: the cost guard's verdict on a call's EXPLAIN (cost.h). */
 static bool check_cost(void *owner, db_call *call, const PGresult *explain) {
-    db_pool *pool = owner;
-    cost_estimate estimate;
-    bool read = PQntuples(explain) == 1 && PQnfields(explain) == 1 && !PQgetisnull(explain, 0, 0) &&
-                cost_read_plan(PQgetvalue(explain, 0, 0), &estimate);
-    if (!read) {
-        call_fail(call, DB_REFUSED, "the cost guard could not read the planner's estimate, so the query was not run");
-        return false;
-    }
-    double max_cost = pool->options.max_cost, max_rows = pool->options.max_plan_rows;
-    if (!cost_exceeds(&estimate, max_cost, max_rows))
-        return true;
-    bool costly = max_cost > 0 && estimate.total_cost > max_cost;
-    char *message = costly ? str_printf("the planner estimates this query at cost %.3g, over the limit of %.3g: it "
-                                        "was not run",
-                                        estimate.total_cost, max_cost)
-                           : str_printf("the planner estimates %.3g rows in one step of this query (%s), over the "
-                                        "limit of %.3g: it was not run",
-                                        estimate.largest_rows, estimate.largest_node, max_rows);
-    call_fail(call, DB_REFUSED, message ? message : "the planner's estimate is over the cost guard's limits");
-    free(message);
-    db_result *result = call->result;
-    free(result->detail);
-    free(result->hint);
-    result->detail = str_printf("estimated total cost %.0f (limit %.3g); largest step %s at %.3g rows (limit %.3g)",
-                                estimate.total_cost, max_cost, estimate.largest_node[0] ? estimate.largest_node : "?",
-                                estimate.largest_rows, max_rows);
-    result->hint = strdup("narrow the query so that it does less work: filter with WHERE (on indexed columns), join "
-                          "on keys instead of cross joining, aggregate over a bounded range, avoid huge "
-                          "generate_series ranges and large OFFSETs; the explain tool shows the plan and its "
-                          "estimates");
-    return false;
+    const db_pool *pool = owner;
+    return cost_judge(call, explain, pool->options.max_cost, pool->options.max_plan_rows);
 }
 
 /* ---- the pool's own loads ---- */
@@ -170,6 +139,10 @@ static void log_first_ready(db_pool *pool) {
             "the role can write (%s): pgsafe still runs only read-only queries, but connect "
             "with a read-only role (docs/read-only-role.md)",
             posture->write_reasons ? posture->write_reasons : "?");
+    char *hazards = posture_hazard_warning(posture);
+    if (hazards != NULL)
+        LOG(pool, 1, "%s", hazards);
+    free(hazards);
 }
 
 /* A catalog load is over (call still the pool's). Success makes the pool ready; a failed
@@ -634,13 +607,14 @@ static bool copy_request(db_call *call, const db_request *request) {
     return true;
 }
 
-db_call *db_submit(db_pool *pool, const db_request *request, db_done_fn done, void *user) {
+db_call *db_pool_submit(db_pool *pool, const db_request *request, db_done_fn done, void *user) {
     db_call *call = call_new(request->sql ? CALL_STATEMENT : CALL_BARRIER);
     if (call == NULL)
         return NULL;
     call->done = done;
     call->user = user;
     call->skip_wait = request->skip_wait;
+    call->bound_rows = request->bound_rows;
     call->limits = (db_result_limits){
         .row_limit = request->row_limit,
         .max_result_bytes = request->max_result_bytes ? request->max_result_bytes : pool->options.max_result_bytes,
@@ -661,7 +635,7 @@ db_call *db_submit(db_pool *pool, const db_request *request, db_done_fn done, vo
     return call;
 }
 
-void db_cancel(db_pool *pool, db_call *call) {
+void db_pool_cancel(db_pool *pool, db_call *call) {
     if (call->cancelled)
         return;
     call->cancelled = true;

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "internal.h"
+#include "util/strings.h"
 
 static const char *const reason_names[GUARD_REASON_COUNT] = {
     [GUARD_OK] = "ok",
@@ -227,10 +228,13 @@ static bool check_statement_type(const PgQuery__RawStmt *raw, guard_verdict *ver
 #define GRAMMAR_HINT "fix the SQL syntax; pgsafe accepts PostgreSQL " PG_MAJORVERSION " SQL, one SELECT per call"
 
 /* Parses text to a tree with exactly one statement, unpacked into arena (which owns *tree
- * afterwards, also when this fails with *tree set). */
-static bool parse_one(const char *sql, guard_arena *arena, PgQuery__ParseResult **tree, guard_verdict *verdict) {
+ * afterwards, also when this fails with *tree set). The text's token count is bounded
+ * first unless count_tokens is false: for pgsafe's own wrapper around a checked query, a
+ * flat list of many keywords; the tree's depth is bounded in every case. */
+static bool parse_statement(const char *sql, bool count_tokens, guard_arena *arena, PgQuery__ParseResult **tree,
+                            guard_verdict *verdict) {
     *tree = NULL;
-    if (!depth_check_text(sql, strlen(sql), verdict))
+    if (count_tokens && !depth_check_text(sql, strlen(sql), verdict))
         return false;
     PgQueryProtobufParseResult parsed = pg_query_parse_protobuf(sql);
     if (parsed.error != NULL) {
@@ -270,6 +274,10 @@ static bool parse_one(const char *sql, guard_arena *arena, PgQuery__ParseResult 
     return check_statement_type((*tree)->stmts[0], verdict);
 }
 
+static bool parse_one(const char *sql, guard_arena *arena, PgQuery__ParseResult **tree, guard_verdict *verdict) {
+    return parse_statement(sql, true, arena, tree, verdict);
+}
+
 /* Deparses a tree; NULL when libpg_query cannot (the caller falls back to the text). */
 static char *deparse(const PgQuery__ParseResult *tree) {
     size_t length = pg_query__parse_result__get_packed_size(tree);
@@ -283,115 +291,6 @@ static char *deparse(const PgQuery__ParseResult *tree) {
     char *sql = deparsed.error == NULL && deparsed.query != NULL ? strdup(deparsed.query) : NULL;
     pg_query_free_deparse_result(deparsed);
     return sql;
-}
-
-/* ---- syntax newer than the grammar ---- */
-
-/* True when `word` (lower case) occurs in sql as a whole identifier, in any case. */
-static const char *find_word(const char *sql, const char *word) {
-    size_t length = strlen(word);
-    for (const char *at = sql; *at != '\0'; at++) {
-        if (strncasecmp(at, word, length) != 0)
-            continue;
-        bool starts = at == sql || !(isalnum((unsigned char)at[-1]) || at[-1] == '_');
-        bool ends = !(isalnum((unsigned char)at[length]) || at[length] == '_');
-        if (starts && ends)
-            return at;
-    }
-    return NULL;
-}
-
-/* IS [NOT] JSON */
-static bool has_is_json(const char *sql) {
-    for (const char *at = find_word(sql, "json"); at != NULL; at = find_word(at + 4, "json")) {
-        const char *before = at;
-        while (before > sql && isspace((unsigned char)before[-1]))
-            before--;
-        if ((before - sql >= 2 && strncasecmp(before - 2, "is", 2) == 0) ||
-            (before - sql >= 3 && strncasecmp(before - 3, "not", 3) == 0))
-            return true;
-    }
-    return false;
-}
-
-/* 1_000, or 0x1F, 0o17, 0b101: number literals PostgreSQL 16 added. */
-static bool has_new_number_literal(const char *sql) {
-    for (const char *at = sql; *at != '\0'; at++) {
-        if (!isdigit((unsigned char)*at) || (at > sql && (isalnum((unsigned char)at[-1]) || at[-1] == '_')))
-            continue;
-        if (at[0] == '0' && strchr("xXoObB", at[1]) != NULL && at[1] != '\0' && isxdigit((unsigned char)at[2]))
-            return true;
-        const char *end = at;
-        while (isdigit((unsigned char)*end) || (*end == '_' && isdigit((unsigned char)end[1])))
-            end++;
-        for (const char *c = at; c < end; c++)
-            if (*c == '_')
-                return true;
-        at = end - 1;
-    }
-    return false;
-}
-
-/* What PostgreSQL 15 writes for a newer construct, the first one found in the text. */
-static const char *newer_syntax_hint(const char *sql) {
-    static const struct {
-        const char *word;
-        const char *hint;
-    } words[] = {
-        {"json_table", "for JSON_TABLE use jsonb_to_recordset(doc->'items') AS t(a int, b text) or "
-                       "jsonb_array_elements(doc->'items')"},
-        {"json_objectagg", "for JSON_OBJECTAGG use jsonb_object_agg(key, value)"},
-        {"json_arrayagg", "for JSON_ARRAYAGG use jsonb_agg(value)"},
-        {"json_object", "for JSON_OBJECT('a' VALUE 1) use jsonb_build_object('a', 1)"},
-        {"json_array", "for JSON_ARRAY(1, 2) use jsonb_build_array(1, 2)"},
-        {"json_value", "for JSON_VALUE use doc->>'a' or jsonb_path_query_first(doc, '$.a')"},
-        {"json_query", "for JSON_QUERY use doc->'a' or jsonb_path_query_first(doc, '$.a')"},
-        {"json_exists", "for JSON_EXISTS use jsonb_path_exists(doc, '$.a')"},
-        {"json_scalar", "for JSON_SCALAR use to_jsonb(value)"},
-        {"json_serialize", "for JSON_SERIALIZE use doc::text"},
-    };
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-        if (find_word(sql, words[i].word) != NULL)
-            return words[i].hint;
-    if (has_is_json(sql))
-        return "for x IS JSON use jsonb_typeof(x::jsonb), for example jsonb_typeof(x::jsonb) = 'object' for IS JSON "
-               "OBJECT";
-    if (has_new_number_literal(sql))
-        return "write numbers in decimal without underscores: 1000, not 1_000 or 0x3E8";
-    return NULL;
-}
-
-/* A syntax error on a server newer than the grammar: say that the server may accept what
- * the guard's parser does not, and point to the older form where one exists. Without a
- * known server (policy.server_version 0) only when the text uses a newer construct. */
-static void explain_newer_syntax(const char *sql, const guard_policy *policy, guard_verdict *verdict) {
-    int grammar = PG_VERSION_NUM / 10000;
-    int server = policy->server_version;
-    if (verdict->code != GUARD_SYNTAX_ERROR || (server != 0 ? server : guard_builtins_version(0)) <= grammar)
-        return;
-    const char *specific = newer_syntax_hint(sql);
-    if (server == 0 && specific == NULL)
-        return; /* no server to speak of, and nothing that looks newer: a plain syntax error */
-    const char *constructs = "IS JSON, SQL/JSON constructors (JSON_OBJECT, JSON_ARRAY and their aggregates) and "
-                             "1_000 or 0x1F literals";
-    if (server == 0 || server >= 17)
-        constructs = "JSON_TABLE, JSON_QUERY, JSON_VALUE, JSON_EXISTS, IS JSON, SQL/JSON constructors (JSON_OBJECT, "
-                     "JSON_ARRAY and their aggregates) and 1_000 or 0x1F literals";
-    char *detail = server != 0 ? str_printf("pgsafe parses PostgreSQL %d syntax; this server is %d: %s are not "
-                                            "understood yet",
-                                            grammar, server, constructs)
-                               : str_printf("pgsafe parses PostgreSQL %d syntax; newer servers also accept %s, "
-                                            "which are not understood yet",
-                                            grammar, constructs);
-    char *hint = specific != NULL ? str_printf("%s; %s", verdict->hint, specific) : NULL;
-    if (detail != NULL) {
-        free(verdict->detail);
-        verdict->detail = detail;
-    }
-    if (hint != NULL) {
-        free(verdict->hint);
-        verdict->hint = hint;
-    }
 }
 
 /* True when sql parses to one SELECT that is exactly the expected tree apart from text
@@ -414,6 +313,81 @@ static bool renders_tree(const char *sql, const PgQuery__ParseResult *expected, 
     arena_release(&arena);
     verdict_clear(&inner);
     return ok;
+}
+
+/* The statement under the FROM of select (a SELECT over one subquery), or NULL. */
+static const PgQuery__Node *only_subquery(const PgQuery__Node *select) {
+    if (select == NULL || select->node_case != PG_QUERY__NODE__NODE_SELECT_STMT ||
+        select->select_stmt->n_from_clause != 1 ||
+        select->select_stmt->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_SUBSELECT)
+        return NULL;
+    return select->select_stmt->from_clause[0]->range_subselect->subquery;
+}
+
+/* The text of guard_bound_rows (see guard.h), unchecked; NULL when memory runs out. Three
+ * subqueries, each kept from being pulled up (OFFSET 0) so that a value is computed once:
+ * the query with its columns renamed c1..cN, the capped values, the flag over them. */
+static char *bound_rows_text(const char *sql, const guard_row_bound *bound) {
+    strbuf text = {0};
+    strbuf_puts(&text, "SELECT ");
+    for (int i = 1; i <= bound->column_count; i++)
+        strbuf_printf(&text, "CASE WHEN pgsafe_over THEN NULL ELSE c%d END, ", i);
+    strbuf_puts(&text, "pgsafe_over FROM (SELECT ");
+    for (int i = 1; i <= bound->column_count; i++)
+        strbuf_printf(&text, "c%d, ", i);
+    strbuf_puts(&text, "pg_catalog.octet_length(pg_catalog.array_to_string(ARRAY[");
+    bool first = true;
+    for (int i = 1; i <= bound->column_count; i++)
+        if (bound->capped[i - 1]) {
+            strbuf_printf(&text, "%sc%d", first ? "" : ", ", i);
+            first = false;
+        }
+    strbuf_printf(&text, "]::pg_catalog.text[], '')) OPERATOR(pg_catalog.>) %zu AS pgsafe_over FROM (SELECT ",
+                  bound->row_bytes);
+    for (int i = 1; i <= bound->column_count; i++) {
+        if (bound->capped[i - 1])
+            strbuf_printf(&text,
+                          "CASE WHEN pg_catalog.num_nulls(c%d) OPERATOR(pg_catalog.=) 1 THEN NULL"
+                          " ELSE pg_catalog.substr(pg_catalog.concat(c%d), 1, %zu) END",
+                          i, i, bound->cap_characters);
+        else
+            strbuf_printf(&text, "c%d", i);
+        strbuf_printf(&text, " AS c%d%s", i, i < bound->column_count ? ", " : "");
+    }
+    /* The newlines keep a trailing -- comment of the query from swallowing the parenthesis. */
+    strbuf_puts(&text, " FROM (\n");
+    strbuf_puts(&text, sql);
+    strbuf_puts(&text, "\n) pgsafe_row(");
+    for (int i = 1; i <= bound->column_count; i++)
+        strbuf_printf(&text, "c%d%s", i, i < bound->column_count ? ", " : "");
+    strbuf_puts(&text, ") OFFSET 0) pgsafe_capped OFFSET 0) pgsafe_flagged");
+    return strbuf_take(&text);
+}
+
+char *guard_bound_rows(const char *checked_sql, const guard_row_bound *bound) {
+    if (checked_sql == NULL || bound == NULL || bound->column_count < 1 ||
+        bound->column_count > GUARD_BOUND_MAX_COLUMNS || bound->capped == NULL || bound->cap_characters < 1 ||
+        bound->cap_characters > INT32_MAX || bound->row_bytes > INT32_MAX)
+        return NULL;
+    char *sql = bound_rows_text(checked_sql, bound);
+    if (sql == NULL)
+        return NULL;
+    guard_verdict inner = {.code = GUARD_OK, .location = -1};
+    guard_arena arena;
+    arena_init(&arena);
+    PgQuery__ParseResult *wrapped = NULL, *checked = NULL;
+    bool ok = parse_statement(sql, false, &arena, &wrapped, &inner) && parse_one(checked_sql, &arena, &checked, &inner);
+    if (ok) {
+        const PgQuery__Node *inner_query = only_subquery(only_subquery(only_subquery(wrapped->stmts[0]->stmt)));
+        ok = inner_query != NULL && trees_equal(&inner_query->base, &checked->stmts[0]->stmt->base);
+    }
+    arena_release(&arena);
+    verdict_clear(&inner);
+    if (!ok) {
+        free(sql);
+        return NULL;
+    }
+    return sql;
 }
 
 /* The text of the one statement: without the trailing semicolon and white space. */
@@ -592,7 +566,7 @@ guard_result guard_check(const char *sql, const guard_policy *policy) {
                statement_check(&tree->base, policy, &verdict) && size_check(&tree->base, policy, &verdict)) {
         rewritten = rewrite_and_render(sql, tree, &arena, policy, bound, &applied_limit, &action, &verdict);
     } else {
-        explain_newer_syntax(sql, policy, &verdict);
+        newer_syntax_explain(sql, policy, &verdict);
     }
     arena_release(&arena); /* every tree of this check */
 

@@ -31,6 +31,9 @@ struct mcp_request {
     char *method;                 /* owned, never NULL */
     const char *protocol_version; /* the version this request is answered under (static), or
                                      NULL before initialize; set by dispatch_request */
+    bool modern;                  /* 2026-07-28 era: stateless, its own _meta, decorated results */
+    int log_level;                /* modern: the _meta log level asked for, or -1 (no log notifications) */
+    char *identity;               /* owned: who asked (the HTTP token's identity), or NULL */
     const char *tool;             /* tools/call: the tool's name (static, from the tool table), else NULL */
     json_object *arguments;       /* owned reference, or NULL */
     db_call *call;                /* the database call in flight, owned by the pool */
@@ -51,10 +54,13 @@ void request_respond(mcp_request *request, json_object *result);
 /* Answers with a JSON-RPC error and frees the request. */
 void request_error(mcp_request *request, int code, const char *format, ...) __attribute__((format(printf, 3, 4)));
 
-/* Answers a tools/call with {content: [text], isError: true} and frees the request. */
+/* Answers a tools/call with {content: [text], isError: true} and frees the request. A NULL
+ * text (it could not be built: out of memory) answers -32603 instead. */
 void request_tool_error(mcp_request *request, const char *text);
 
-/* Answers a tools/call with structuredContent (owned) and its text rendering (copied). */
+/* Answers a tools/call with structuredContent (owned) and its text rendering (copied). A
+ * NULL text (it could not be built: out of memory) frees structured and answers -32603
+ * instead, never a result with an empty text. */
 void request_tool_result(mcp_request *request, json_object *structured, const char *text);
 
 /* Runs a database call for the request; continuation gets its result. A cancelled request

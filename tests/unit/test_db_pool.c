@@ -30,6 +30,7 @@
 
 #include "db/conn.h"
 #include "db/pool.h"
+#include "db/redact.h"
 #include "fail_alloc.h"
 
 #define ARRAY_LENGTH(array) (sizeof(array) / sizeof((array)[0]))
@@ -62,6 +63,7 @@ typedef struct fake_conn {
     bool single_row_next; /* PQsetSingleRowMode was called for the next query */
     bool in_transaction;  /* BEGIN ran and no ROLLBACK yet */
     bool aborted;         /* an error aborted the pipeline until the next Sync */
+    bool jit_off;         /* this transaction's settings turned JIT off (the pool's own loads only) */
     int notifies_pending; /* notifications PQnotifies will hand out */
     bool broken;          /* the socket failed: consume_input fails, status is bad */
 } fake_conn;
@@ -70,6 +72,10 @@ static struct {
     int connects, finishes, cancels, syncs, single_row_calls;
     int notifies_made, notifies_freed;
     bool refuse;                /* connect_poll fails */
+    const char *error;          /* the PGconn's error message; NULL for the default */
+    const char *held;           /* the clean check's answer: NULL for "", else what the session holds */
+    bool check_fails;           /* the clean check is an error */
+    int checks;                 /* clean checks answered */
     bool release;               /* SELECT hold answers */
     int rows;                   /* rows of SELECT rows */
     int statements;             /* SELECT statements sent, the pool's own included */
@@ -166,13 +172,28 @@ static void answer(fake_conn *conn) {
         put(conn, make_result(PGRES_COMMAND_OK, 0, NULL, NULL, 0, NULL));
     } else if (strcmp(sql, "ROLLBACK") == 0) {
         conn->in_transaction = false;
+        conn->jit_off = false;
         put(conn, make_result(PGRES_COMMAND_OK, 0, NULL, NULL, 0, NULL));
     } else if (strncmp(sql, "SELECT pg_catalog.set_config", 28) == 0) {
+        conn->jit_off = strstr(sql, "set_config('jit', 'off', true)") != NULL;
         put(conn, make_result(PGRES_TUPLES_OK, 0, NULL, NULL, 0, NULL));
     } else if (strncmp(sql, "SELECT 'role'", 13) == 0) {
+        require(conn->jit_off); /* JIT compiling the loads took seconds */
         put_rows(conn, single_row, posture, 1);
     } else if (strncmp(sql, "SELECT 'f'", 10) == 0) {
+        require(conn->jit_off);
         put_rows(conn, single_row, catalog, 3);
+    } else if (strcmp(sql, conn_clean_check_sql) == 0) {
+        static const char *const name[] = {"concat_ws"};
+        static const Oid type[] = {OID_TEXT};
+        const char *held[] = {fake.held ? fake.held : ""};
+        fake.checks++;
+        if (fake.check_fails) {
+            conn->aborted = true;
+            put(conn, make_result(PGRES_FATAL_ERROR, 0, NULL, NULL, 0, NULL));
+        } else {
+            put(conn, make_result(PGRES_TUPLES_OK, 1, name, type, 1, held));
+        }
     } else if (strcmp(sql, "SELECT error") == 0) {
         conn->aborted = true;
         put(conn, make_result(PGRES_FATAL_ERROR, 0, NULL, NULL, 0, NULL));
@@ -189,6 +210,7 @@ static void answer(fake_conn *conn) {
         put_statement_rows(conn, single_row, fake.cancels > 0 ? 0 : 1); /* a cancel ends it without rows */
     } else {
         require(strcmp(sql, "SELECT rows") == 0);
+        require(!conn->jit_off); /* a caller's statement keeps the server's JIT setting */
         put_statement_rows(conn, single_row, fake.rows);
     }
     put(conn, NULL);
@@ -221,7 +243,13 @@ static ConnStatusType fake_status(const PGconn *pg) {
 
 static char *fake_error_message(const PGconn *pg) {
     (void)pg;
-    return (char *)"connection refused by the fake\n";
+    return (char *)(fake.error ? fake.error : "connection refused by the fake\n");
+}
+
+/* The real redaction, without a PGconn to ask for the password it used. */
+static char *fake_redact(const char *message, const char *conninfo, const PGconn *pg) {
+    (void)pg;
+    return db_redact(message, conninfo, NULL);
 }
 
 static int fake_socket(const PGconn *pg) {
@@ -250,7 +278,8 @@ static int fake_send_query_params(PGconn *pg, const char *command, int count, co
     (void)count, (void)types, (void)values, (void)lengths, (void)formats, (void)result_format;
     fake_conn *conn = as_fake(pg);
     require(conn->item_count < MAX_ITEMS);
-    if (strncmp(command, "SELECT", 6) == 0 && strncmp(command, "SELECT pg_catalog.set_config", 28) != 0)
+    if (strncmp(command, "SELECT", 6) == 0 && strncmp(command, "SELECT pg_catalog.set_config", 28) != 0 &&
+        strcmp(command, conn_clean_check_sql) != 0)
         fake.statements++;
     if (strncmp(command, "EXPLAIN", 7) == 0)
         fake.explains++;
@@ -386,6 +415,7 @@ static const conn_ops fake_ops = {
     .backend_pid = fake_backend_pid,
     .cancel_send = fake_cancel_send,
     .cancel_release = fake_cancel_release,
+    .redact = fake_redact,
 };
 
 /* ---------------------------------------------------------------------------------------
@@ -412,7 +442,7 @@ static void setup(void) {
 
 static db_pool *new_pool(int size) {
     db_options options;
-    db_options_init(&options);
+    db_pool_options_init(&options);
     options.pool_size = size;
     char *error = NULL;
     db_pool *pool = db_pool_new_with_ops(&options, &fake_ops, NULL, NULL, &error);
@@ -446,7 +476,7 @@ static db_pool *ready_pool(int size) {
 
 static db_call *submit(db_pool *pool, const char *sql, long long row_limit, outcome *seen) {
     db_request request = {.sql = sql, .row_limit = row_limit};
-    db_call *call = db_submit(pool, &request, on_done, seen);
+    db_call *call = db_pool_submit(pool, &request, on_done, seen);
     ck_assert_ptr_nonnull(call);
     return call;
 }
@@ -471,7 +501,7 @@ START_TEST(a_server_newer_than_the_built_in_tables_is_reported) {
         fake.server_version = versions[i];
         logged[0] = '\0';
         db_options options;
-        db_options_init(&options);
+        db_pool_options_init(&options);
         char *error = NULL;
         db_pool *pool = db_pool_new_with_ops(&options, &fake_ops, log_into_buffer, NULL, &error);
         ck_assert_ptr_nonnull(pool);
@@ -512,7 +542,7 @@ START_TEST(a_statement_runs_in_one_pipeline_row_by_row) {
     outcome seen = {0};
     submit(pool, "SELECT rows", -1, &seen);
     ck_assert(!db_pool_idle(pool));
-    ck_assert_int_eq(seen.calls, 0); /* never from inside db_submit */
+    ck_assert_int_eq(seen.calls, 0); /* never from inside db_pool_submit */
     int single_row_before = fake.single_row_calls;
     turns(pool, 2);
     ck_assert_int_eq(seen.calls, 1);
@@ -524,7 +554,8 @@ START_TEST(a_statement_runs_in_one_pipeline_row_by_row) {
     ck_assert_str_eq(result->columns[0].name, "v");
     ck_assert_str_eq(result->columns[0].type_name, "text"); /* named by the loaded catalog */
     ck_assert_str_eq(db_result_cell(result, 2, 0)->value, "row 2");
-    ck_assert_uint_eq(result->bytes, 15);
+    /* What the rows add to a response: 5 per row, and per "row n" 3 + 7 as JSON + 5 as text. */
+    ck_assert_uint_eq(result->bytes, 60);
     ck_assert_int_eq(fake.single_row_calls, single_row_before + 1);
     ck_assert(db_pool_idle(pool));
     ck_assert_int_eq(fake.finishes, 0); /* the connection is kept */
@@ -553,13 +584,13 @@ START_TEST(the_byte_budget_cancels_and_the_connection_starts_afresh) {
     db_pool *pool = ready_pool(1);
     fake.rows = 5;
     outcome seen = {0};
-    db_request request = {.sql = "SELECT rows", .row_limit = -1, .max_result_bytes = 12};
-    ck_assert_ptr_nonnull(db_submit(pool, &request, on_done, &seen));
+    db_request request = {.sql = "SELECT rows", .row_limit = -1, .max_result_bytes = 45};
+    ck_assert_ptr_nonnull(db_pool_submit(pool, &request, on_done, &seen));
     turns(pool, 2);
     ck_assert_int_eq(seen.calls, 1);
     ck_assert_int_eq(seen.result->status, DB_OK);
     ck_assert_int_eq(seen.result->truncated, DB_BYTE_BUDGET);
-    ck_assert_uint_eq(seen.result->row_count, 2); /* 5 bytes a row: the third would pass 12 */
+    ck_assert_uint_eq(seen.result->row_count, 2); /* 20 bytes a row sent: the third would pass 45 */
     ck_assert_int_eq(fake.cancels, 1);
     /* The cancel request could still land on the next call: the connection was closed... */
     ck_assert_int_eq(fake.finishes, 1);
@@ -581,7 +612,7 @@ START_TEST(the_cell_cap_cuts_values) {
     db_pool *pool = ready_pool(1);
     outcome seen = {0};
     db_request request = {.sql = "SELECT rows", .row_limit = -1, .max_cell_bytes = 3};
-    ck_assert_ptr_nonnull(db_submit(pool, &request, on_done, &seen));
+    ck_assert_ptr_nonnull(db_pool_submit(pool, &request, on_done, &seen));
     turns(pool, 2);
     ck_assert_int_eq(seen.result->status, DB_OK);
     const db_cell *cell = db_result_cell(seen.result, 0, 0);
@@ -616,6 +647,59 @@ START_TEST(an_error_is_rolled_back_and_the_connection_kept) {
 }
 END_TEST
 
+/* A session advisory lock (or anything else ROLLBACK leaves) found by the clean check: the
+ * call's result stands, the connection is closed and the next call gets a new one. */
+START_TEST(a_session_left_dirty_is_closed_not_reused) {
+    db_pool *pool = ready_pool(1);
+    ck_assert_int_eq(fake.checks, 2); /* after the posture check and the catalog load too */
+    fake.held = "session advisory locks";
+    outcome seen = {0};
+    submit(pool, "SELECT rows", -1, &seen);
+    turns(pool, 2);
+    ck_assert_int_eq(seen.calls, 1);
+    ck_assert_int_eq(seen.result->status, DB_OK);
+    ck_assert_uint_eq(seen.result->row_count, 3);
+    ck_assert_int_eq(fake.checks, 3);
+    ck_assert_int_eq(fake.finishes, 1);
+    fake.held = NULL;
+    outcome next = {0};
+    submit(pool, "SELECT rows", -1, &next);
+    turns(pool, 3);
+    ck_assert_int_eq(next.calls, 1);
+    ck_assert_int_eq(next.result->status, DB_OK);
+    ck_assert_int_eq(fake.connects, 2);
+    ck_assert_int_eq(fake.finishes, 1); /* verified clean: kept */
+    db_result_free(seen.result);
+    db_result_free(next.result);
+    db_pool_free(pool);
+}
+END_TEST
+
+/* A clean check that fails cannot verify the session: closed as well. After a statement's
+ * error, the check runs after the ROLLBACK sent on its own. */
+START_TEST(an_unverified_session_is_closed_and_errors_are_checked_too) {
+    db_pool *pool = ready_pool(1);
+    fake.check_fails = true;
+    outcome seen = {0};
+    submit(pool, "SELECT rows", -1, &seen);
+    turns(pool, 2);
+    ck_assert_int_eq(seen.result->status, DB_OK);
+    ck_assert_int_eq(fake.finishes, 1);
+    fake.check_fails = false;
+    int checks = fake.checks;
+    outcome failed = {0};
+    submit(pool, "SELECT error", -1, &failed);
+    turns(pool, 6);
+    ck_assert_int_eq(failed.calls, 1);
+    ck_assert_int_eq(failed.result->status, DB_SQL_ERROR);
+    ck_assert_int_eq(fake.checks, checks + 1); /* the first was aborted with the statement */
+    ck_assert_int_eq(fake.finishes, 1);
+    db_result_free(seen.result);
+    db_result_free(failed.result);
+    db_pool_free(pool);
+}
+END_TEST
+
 START_TEST(a_refused_connection_fails_calls_with_the_reason) {
     fake.refuse = true;
     db_pool *pool = new_pool(1);
@@ -634,12 +718,71 @@ START_TEST(a_refused_connection_fails_calls_with_the_reason) {
 }
 END_TEST
 
+/* libpq quotes a malformed DSN whole; the password must not reach the call's error, the
+ * pool's last error (the instructions, tool errors) or the log. */
+START_TEST(a_connect_error_reaches_nobody_with_the_password) {
+    fake.refuse = true;
+    fake.error = "end of string reached when looking for matching \"]\" in IPv6 host address in URI: "
+                 "\"postgresql://app:TopS3cretPW@[db.internal/app\"\n";
+    db_options options;
+    db_pool_options_init(&options);
+    options.pool_size = 1;
+    options.conninfo = "postgresql://app:TopS3cretPW@[db.internal/app";
+    char *error = NULL;
+    db_pool *pool = db_pool_new_with_ops(&options, &fake_ops, NULL, NULL, &error);
+    ck_assert_ptr_nonnull(pool);
+    outcome seen = {0};
+    submit(pool, "SELECT rows", -1, &seen);
+    turn(pool);
+    ck_assert_int_eq(seen.calls, 1);
+    ck_assert_ptr_null(strstr(seen.result->message, "TopS3cretPW"));
+    ck_assert_ptr_nonnull(strstr(seen.result->message, "postgresql://app:" DB_REDACTED "@[db.internal/app"));
+    ck_assert_ptr_null(strstr(db_pool_last_error(pool), "TopS3cretPW"));
+    db_result_free(seen.result);
+    db_pool_free(pool);
+}
+END_TEST
+
+/* Asserts that db_redact of message with conninfo holds none of the secrets. */
+static void expect_redacted(const char *message, const char *conninfo, const char *const *secrets) {
+    char *redacted = db_redact(message, conninfo, NULL);
+    ck_assert_ptr_nonnull(redacted);
+    for (const char *const *secret = secrets; *secret != NULL; secret++)
+        ck_assert_msg(strstr(redacted, *secret) == NULL, "\"%s\" shows in \"%s\"", *secret, redacted);
+    ck_assert_msg(strstr(redacted, DB_REDACTED) != NULL, "nothing redacted in \"%s\"", redacted);
+    free(redacted);
+}
+
+START_TEST(redact_every_form_of_the_password) {
+    static const char *const secrets[] = {"TopS3cret", "S3cret", "%53", NULL};
+    /* A URI, its percent-encoded password, and the decoded form libpq may quote. */
+    expect_redacted("invalid percent-encoded token: \"Top%53%zz3cret\"", "postgresql://app:Top%53%zz3cret@db/app",
+                    secrets);
+    expect_redacted("password is TopS3cret", "postgresql://app:Top%533cret@db/app", secrets);
+    expect_redacted("in URI: \"postgres://app:TopS3cret@[db/app\"", "", secrets);
+    expect_redacted("bad: \"TopS3cret\"", "postgresql://db/app?sslmode=x&password=TopS3cret", secrets);
+    /* key=value: plain, quoted with escapes, and the unescaped form. */
+    expect_redacted("x TopS3cret y", "host=db password=TopS3cret dbname=app", secrets);
+    expect_redacted("x Top'S3cret y", "host=db password = 'Top\\'S3cret' dbname=app", secrets);
+    expect_redacted("unterminated: password='TopS3cret", "host=db dbname='x", secrets);
+    /* PGPASSWORD. */
+    setenv("PGPASSWORD", "EnvS3cret", 1);
+    static const char *const environment[] = {"EnvS3cret", NULL};
+    expect_redacted("value \"EnvS3cret\" is wrong", "", environment);
+    unsetenv("PGPASSWORD");
+    /* A message without any secret comes back as it was. */
+    char *same = db_redact("could not connect to server", "host=db password=pw", NULL);
+    ck_assert_str_eq(same, "could not connect to server");
+    free(same);
+}
+END_TEST
+
 START_TEST(a_call_waits_for_the_first_connection_unless_told_not_to) {
     db_pool *pool = new_pool(1);
     outcome waits = {0}, hurries = {0};
     submit(pool, "SELECT rows", -1, &waits);
     db_request request = {.sql = "SELECT rows", .row_limit = -1, .skip_wait = true};
-    ck_assert_ptr_nonnull(db_submit(pool, &request, on_done, &hurries));
+    ck_assert_ptr_nonnull(db_pool_submit(pool, &request, on_done, &hurries));
     db_pool_process(pool, NULL, 0); /* nothing ready yet */
     ck_assert_int_eq(waits.calls, 0);
     ck_assert_int_eq(hurries.calls, 1);
@@ -675,8 +818,8 @@ START_TEST(a_queued_call_is_cancelled_without_running) {
     outcome seen = {0};
     int statements = fake.statements;
     db_call *call = submit(pool, "SELECT rows", -1, &seen);
-    db_cancel(pool, call);
-    ck_assert_int_eq(seen.calls, 0); /* never from inside db_cancel */
+    db_pool_cancel(pool, call);
+    ck_assert_int_eq(seen.calls, 0); /* never from inside db_pool_cancel */
     turn(pool);
     ck_assert_int_eq(seen.calls, 1);
     ck_assert_int_eq(seen.result->status, DB_CANCELLED);
@@ -693,8 +836,8 @@ START_TEST(a_running_call_is_cancelled_with_a_cancel_request) {
     db_call *call = submit(pool, "SELECT hold", -1, &seen);
     turns(pool, 2);
     ck_assert_int_eq(seen.calls, 0);
-    db_cancel(pool, call);
-    db_cancel(pool, call); /* twice is once */
+    db_pool_cancel(pool, call);
+    db_pool_cancel(pool, call); /* twice is once */
     ck_assert_int_eq(fake.cancels, 1);
     turns(pool, 2);
     ck_assert_int_eq(seen.calls, 1);
@@ -830,7 +973,7 @@ END_TEST
 
 static db_call *submit_guarded(db_pool *pool, const char *sql, outcome *seen) {
     db_request request = {.sql = sql, .row_limit = -1, .check_cost = true};
-    db_call *call = db_submit(pool, &request, on_done, seen);
+    db_call *call = db_pool_submit(pool, &request, on_done, seen);
     ck_assert_ptr_nonnull(call);
     return call;
 }
@@ -879,8 +1022,8 @@ START_TEST(a_call_expired_before_its_plan_ends_the_pipeline_and_drains) {
     ck_assert_int_eq(stuck.calls, 1);
     ck_assert_int_eq(stuck.result->status, DB_CONNECTION_LOST);
     ck_assert_ptr_nonnull(fake.last);
-    ck_assert_int_eq(fake.last->item_count, 3); /* the EXPLAIN, ROLLBACK, Sync */
-    ck_assert_ptr_null(fake.last->items[2]);
+    ck_assert_int_eq(fake.last->item_count, 4); /* the EXPLAIN, ROLLBACK, the clean check, Sync */
+    ck_assert_ptr_null(fake.last->items[3]);
     fake.release = true;
     turns(pool, 2);
     ck_assert_int_eq(fake.syncs, syncs + 1);
@@ -899,7 +1042,7 @@ END_TEST
  * memory there made db_pool_free walk a NULL array. Every allocation in turn fails here. */
 START_TEST(pool_new_survives_every_allocation_failing) {
     db_options options;
-    db_options_init(&options);
+    db_pool_options_init(&options);
     options.pool_size = 4;
     bool completed = false;
     for (long successes = 0; successes < 64 && !completed; successes++) {
@@ -928,7 +1071,7 @@ START_TEST(submit_survives_every_allocation_failing) {
     db_call *call = NULL;
     for (long successes = 0; successes < 64 && call == NULL; successes++) {
         fail_allocation_after(successes);
-        call = db_submit(pool, &request, on_done, &seen);
+        call = db_pool_submit(pool, &request, on_done, &seen);
         fail_allocation_after(-1);
     }
     ck_assert_ptr_nonnull(call);
@@ -979,6 +1122,10 @@ static Suite *pool_suite(void) {
     tcase_add_test(tc, the_cell_cap_cuts_values);
     tcase_add_test(tc, an_error_is_rolled_back_and_the_connection_kept);
     tcase_add_test(tc, a_refused_connection_fails_calls_with_the_reason);
+    tcase_add_test(tc, a_session_left_dirty_is_closed_not_reused);
+    tcase_add_test(tc, an_unverified_session_is_closed_and_errors_are_checked_too);
+    tcase_add_test(tc, a_connect_error_reaches_nobody_with_the_password);
+    tcase_add_test(tc, redact_every_form_of_the_password);
     tcase_add_test(tc, a_call_waits_for_the_first_connection_unless_told_not_to);
     tcase_add_test(tc, a_broken_connection_fails_its_call);
     tcase_add_test(tc, a_queued_call_is_cancelled_without_running);
