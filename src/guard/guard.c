@@ -1,8 +1,8 @@
 /* guard_check: the guard's stages in order. Text checks, parse (libpg_query, protobuf),
- * one statement that is a SELECT, the allow-list walk, the LIMIT rewrite, deparse, and a
- * second full check of the deparsed text, which must come back unchanged in meaning:
- * one SELECT, passing the walk, with the constant LIMIT the rewrite set. Any failure along
- * the way is a rejection (fail closed). */
+ * one statement that is a SELECT, the allow-list walk, the data owner's table and column
+ * policy (columns.c), the LIMIT rewrite, deparse, and a second full check of the deparsed
+ * text, which must come back unchanged in meaning: one SELECT, passing the walk, with the
+ * constant LIMIT the rewrite set. Any failure along the way is a rejection (fail closed). */
 #include <ctype.h>
 #include <pg_query.h>
 #include <stdarg.h>
@@ -34,6 +34,9 @@ static const char *const reason_names[GUARD_REASON_COUNT] = {
     [GUARD_INVALID_INPUT] = "invalid_input",
     [GUARD_REWRITE_FAILED] = "rewrite_failed",
     [GUARD_INTERNAL_ERROR] = "internal_error",
+    [GUARD_RELATION_NOT_ALLOWED] = "relation_not_allowed",
+    [GUARD_COLUMN_DENIED] = "column_denied",
+    [GUARD_POLICY_UNVERIFIABLE] = "policy_unverifiable",
 };
 
 const char *guard_reason_name(guard_reason code) {
@@ -410,7 +413,8 @@ guard_result guard_check(const char *sql, const guard_policy *policy) {
     } else if (!valid_utf8((const unsigned char *)sql, length, &bad_offset)) {
         verdict_reject(&verdict, GUARD_INVALID_INPUT, (int)bad_offset, NULL, "send the query as valid UTF-8 text",
                        "the query text is not valid UTF-8");
-    } else if (parse_one(sql, &tree, &verdict) && walk_tree(&tree->base, policy, &verdict)) {
+    } else if (parse_one(sql, &tree, &verdict) && walk_tree(&tree->base, policy, &verdict) &&
+               columns_check(tree, policy, &verdict)) {
         rewritten = rewrite_and_render(sql, tree, policy, bound, &applied_limit, &action, &verdict);
     }
     if (tree != NULL)
