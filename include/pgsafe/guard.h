@@ -9,8 +9,12 @@
  *
  * The guard parses with libpg_query (the PostgreSQL 15 grammar), walks the whole tree
  * against an allow-list of node types, applies the function, operator, type and relation
- * policy, rewrites the LIMIT, deparses, and checks the output again. It does no I/O and
- * keeps no global state: it is safe to call from any thread with its own policy. */
+ * policy, rewrites the LIMIT, renders the tree as SQL (the query's own text with the LIMIT
+ * appended when that suffices, else deparsed), and checks the output again. It does no I/O and
+ * keeps no global state: it is safe to call from any thread with its own policy.
+ *
+ * Other layers that need the parser use guard_fingerprint and guard_quote_identifier, so
+ * that only this library links libpg_query. */
 #ifndef PGSAFE_GUARD_H
 #define PGSAFE_GUARD_H
 
@@ -137,7 +141,9 @@ typedef struct guard_result {
     char *detail;            /* why; may be NULL */
     char *hint;              /* what to change; may be NULL */
     int cursor_position;     /* 1-based character position in the input, 0 if none */
-    char *rewritten_sql;     /* the SQL to execute; NULL when rejected */
+    char *rewritten_sql;     /* the SQL to execute; NULL when rejected. Often the query's
+                                own text (comments kept) with LIMIT appended; it never
+                                ends inside a -- comment */
     long long applied_limit; /* the constant LIMIT of rewritten_sql; 0 when rejected */
     guard_limit_action limit_action;
 } guard_result;
@@ -179,6 +185,23 @@ PGSAFE_GUARD_API const char *guard_limit_action_name(guard_limit_action action);
 
 /* The PostgreSQL grammar version the guard parses with ("15.1"). */
 PGSAFE_GUARD_API const char *guard_grammar_version(void);
+
+/* Bytes of a fingerprint: 16 lower-case hexadecimal digits and a NUL. */
+#define GUARD_FINGERPRINT_SIZE 17
+
+/* The fingerprint of sql (a NUL-terminated string): libpg_query's hash of the statement's
+ * shape, the same for queries that differ only in constants, white space or comments, so
+ * it can be logged where the text may not be. Writes it into fingerprint and returns true;
+ * returns false with fingerprint set to "" when sql is NULL, does not parse, or is nested
+ * deeper than guard_check would parse. It checks nothing else: any statement has one. */
+PGSAFE_GUARD_API bool guard_fingerprint(const char *sql, char fingerprint[GUARD_FINGERPRINT_SIZE]);
+
+/* name (a NUL-terminated string) as an SQL identifier, quoted as PostgreSQL's quote_ident
+ * quotes it: bare when it is lower-case letters, digits and underscores, does not start
+ * with a digit and is no keyword beyond the unreserved ones (of the guard's grammar);
+ * otherwise in double quotes, inner double quotes doubled. A newly allocated string the
+ * caller frees with free(); NULL when name is NULL or memory runs out. */
+PGSAFE_GUARD_API char *guard_quote_identifier(const char *name);
 
 #ifdef __cplusplus
 }

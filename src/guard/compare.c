@@ -1,11 +1,14 @@
 /* Structural equality of two parse trees, ignoring where things stood in the text
  * (location, stmt_location, stmt_len). The guard uses it to prove that the SQL it hands
  * out parses back to exactly the tree it checked and rewrote. Generic over protobuf-c
- * descriptors, like the walk, so no field is forgotten. */
+ * descriptors, like the walk, so no field is forgotten; a field of a type it does not know
+ * makes the trees unequal (fail closed), never equal by default. */
+#include <assert.h>
 #include <string.h>
 
 #include "internal.h"
 
+/* True for the fields that say where something stood in the text. */
 static bool ignored_field(const ProtobufCFieldDescriptor *field) {
     /* Positions are int32 fields; checking the type first keeps strcmp off the hot path. */
     if (field->type != PROTOBUF_C_TYPE_INT32)
@@ -14,7 +17,9 @@ static bool ignored_field(const ProtobufCFieldDescriptor *field) {
            strcmp(field->name, "stmt_len") == 0;
 }
 
-static size_t scalar_size(ProtobufCType type) {
+/* The bytes a scalar of this type occupies in a message; 0 for any type that is not a
+ * fixed-size scalar (strings, bytes, messages, or a type this code does not know). */
+static size_t compare_scalar_size(ProtobufCType type) {
     switch (type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
@@ -36,7 +41,9 @@ static size_t scalar_size(ProtobufCType type) {
 
 static bool messages_equal(const ProtobufCMessage *a, const ProtobufCMessage *b, int depth);
 
-/* Compares one value of a field's type stored at a and b. */
+/* Compares one value of a field's type stored at a and b (pointers into the messages, or
+ * into the arrays of a repeated field). False for a type without a known size: a memcmp of
+ * zero bytes would call any two values equal. */
 static bool values_equal(const ProtobufCFieldDescriptor *field, const void *a, const void *b, int depth) {
     switch (field->type) {
     case PROTOBUF_C_TYPE_STRING: {
@@ -49,25 +56,49 @@ static bool values_equal(const ProtobufCFieldDescriptor *field, const void *a, c
     }
     case PROTOBUF_C_TYPE_MESSAGE:
         return messages_equal(*(const ProtobufCMessage *const *)a, *(const ProtobufCMessage *const *)b, depth + 1);
-    default: return memcmp(a, b, scalar_size(field->type)) == 0;
+    default: {
+        size_t size = compare_scalar_size(field->type);
+        return size > 0 && memcmp(a, b, size) == 0;
+    }
     }
 }
 
+/* The stride of a repeated field's array; 0 for an unknown type (values_equal then fails). */
 static size_t element_size(const ProtobufCFieldDescriptor *field) {
     switch (field->type) {
     case PROTOBUF_C_TYPE_STRING: return sizeof(char *);
     case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
     case PROTOBUF_C_TYPE_MESSAGE: return sizeof(ProtobufCMessage *);
-    default: return scalar_size(field->type);
+    default: return compare_scalar_size(field->type);
     }
 }
 
+/* Node, the tree's most common message, is one oneof of some 250 members: only the member
+ * its case names is live, so that one is compared without scanning the others. A case the
+ * descriptor does not know makes the nodes unequal. */
+static bool nodes_equal(const PgQuery__Node *a, const PgQuery__Node *b, int depth) {
+    if (a->node_case != b->node_case)
+        return false;
+    if (a->node_case == PG_QUERY__NODE__NODE__NOT_SET)
+        return true;
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field(&pg_query__node__descriptor, (unsigned)a->node_case);
+    if (field == NULL)
+        return false;
+    assert((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && field->label != PROTOBUF_C_LABEL_REPEATED);
+    return values_equal(field, (const char *)a + field->offset, (const char *)b + field->offset, depth);
+}
+
+/* True when a and b (either may be NULL) are messages of the same type whose fields are
+ * equal, positions aside. depth bounds the recursion; a deeper tree is unequal. */
 static bool messages_equal(const ProtobufCMessage *a, const ProtobufCMessage *b, int depth) {
     if (a == NULL || b == NULL)
         return a == b;
     if (a->descriptor != b->descriptor || depth > GUARD_MAX_DEPTH + 8)
         return false;
     const ProtobufCMessageDescriptor *descriptor = a->descriptor;
+    if (descriptor == &pg_query__node__descriptor)
+        return nodes_equal((const PgQuery__Node *)a, (const PgQuery__Node *)b, depth);
     const char *base_a = (const char *)a, *base_b = (const char *)b;
     for (unsigned i = 0; i < descriptor->n_fields; i++) {
         const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
@@ -87,6 +118,7 @@ static bool messages_equal(const ProtobufCMessage *a, const ProtobufCMessage *b,
                 return false;
             const char *items_a = *(const char *const *)(base_a + field->offset);
             const char *items_b = *(const char *const *)(base_b + field->offset);
+            assert(count == 0 || (items_a != NULL && items_b != NULL));
             size_t size = element_size(field);
             for (size_t j = 0; j < count; j++)
                 if (!values_equal(field, items_a + j * size, items_b + j * size, depth))

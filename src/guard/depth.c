@@ -7,6 +7,7 @@
  *    complex; shorter text cannot reach that depth, since a level costs at least two bytes;
  *  - before unpacking, the protobuf bytes are scanned iteratively and a tree deeper than
  *    GUARD_MAX_DEPTH messages is too complex, the same bound the walk applies. */
+#include <assert.h>
 #include <pg_query.h>
 #include <stdint.h>
 
@@ -15,6 +16,7 @@
 #define SHORT_TEXT_BYTES     16384
 #define MAX_DEEPENING_TOKENS 10000
 
+/* True for tokens that cannot add a level to the tree (names, constants, punctuation). */
 static bool token_cannot_deepen(PgQuery__Token token) {
     switch (token) {
     case PG_QUERY__TOKEN__IDENT:
@@ -69,6 +71,8 @@ bool depth_check_text(const char *sql, size_t length, guard_verdict *verdict) {
                           "the query is too complex");
 }
 
+/* Reads a protobuf varint from data[*position..length) into *value and advances *position
+ * past it; false when it runs past length or over 64 bits (malformed). */
 static bool read_varint(const uint8_t *data, size_t length, size_t *position, uint64_t *value) {
     *value = 0;
     for (unsigned shift = 0; shift < 64 && *position < length; shift += 7) {
@@ -90,6 +94,8 @@ bool depth_check_protobuf(const uint8_t *data, size_t length, guard_verdict *ver
     size_t position = 0;
     stack[0] = (frame){&pg_query__parse_result__descriptor, length};
     while (true) {
+        /* A nested message lies within its parent, so every frame ends by its parent's end. */
+        assert(depth == 0 || stack[depth].end <= stack[depth - 1].end);
         while (depth > 0 && position == stack[depth].end)
             depth--;
         if (position == stack[depth].end)

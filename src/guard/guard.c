@@ -1,8 +1,11 @@
 /* guard_check: the guard's stages in order. Text checks, parse (libpg_query, protobuf),
  * one statement that is a SELECT, the allow-list walk, the data owner's table and column
- * policy (columns.c), the LIMIT rewrite, deparse, and a second full check of the deparsed
- * text, which must come back unchanged in meaning: one SELECT, passing the walk, with the
- * constant LIMIT the rewrite set. Any failure along the way is a rejection (fail closed). */
+ * policy (columns.c), the LIMIT rewrite, rendering as SQL
+ * (the statement's own text with the LIMIT appended when that suffices, else the deparsed
+ * tree), and a second full check of that text, which must come back unchanged in meaning:
+ * the same tree, one SELECT, passing the walk, with the constant LIMIT the rewrite set.
+ * Any failure along the way is a rejection (fail closed). */
+#include <assert.h>
 #include <ctype.h>
 #include <pg_query.h>
 #include <stdarg.h>
@@ -75,7 +78,8 @@ void guard_result_free(guard_result *result) {
     memset(result, 0, sizeof *result);
 }
 
-/* 1-based character position of a byte offset, as PostgreSQL reports cursor positions. */
+/* 1-based character position of a byte offset into text (NUL-terminated), as PostgreSQL
+ * reports cursor positions; 0 for a negative offset. */
 static int character_position(const char *text, int byte_offset) {
     if (byte_offset < 0)
         return 0;
@@ -159,7 +163,8 @@ static const statement_name statement_names[] = {
     {"CheckPointStmt", "CHECKPOINT"},
 };
 
-/* "CreateFunctionStmt" -> "CREATE FUNCTION" unless a better name is listed. */
+/* "CreateFunctionStmt" -> "CREATE FUNCTION" unless a better name is listed. A new string
+ * the caller frees, or NULL when memory runs out. */
 static char *statement_words(const char *message_name) {
     for (size_t i = 0; i < sizeof statement_names / sizeof *statement_names; i++)
         if (strcmp(statement_names[i].message_name, message_name) == 0)
@@ -180,6 +185,7 @@ static char *statement_words(const char *message_name) {
     return words;
 }
 
+/* The hint for a statement that is not a SELECT, by its message name (a static string). */
 static const char *statement_hint(const char *message_name) {
     if (strcmp(message_name, "ExplainStmt") == 0)
         return "send the SELECT alone; to see a plan use the explain tool";
@@ -190,6 +196,7 @@ static const char *statement_hint(const char *message_name) {
     return "pgsafe runs read-only SELECT queries only; write a SELECT that reads what you need";
 }
 
+/* True when raw holds a SELECT; otherwise false with not_select set, naming the statement. */
 static bool check_statement_type(const PgQuery__RawStmt *raw, guard_verdict *verdict) {
     const PgQuery__Node *node = raw->stmt;
     if (node != NULL && node->node_case == PG_QUERY__NODE__NODE_SELECT_STMT)
@@ -206,8 +213,9 @@ static bool check_statement_type(const PgQuery__RawStmt *raw, guard_verdict *ver
     return false;
 }
 
-/* Parses text to a tree with exactly one statement; the caller frees *tree. */
-static bool parse_one(const char *sql, PgQuery__ParseResult **tree, guard_verdict *verdict) {
+/* Parses text to a tree with exactly one statement, unpacked into arena (which owns *tree
+ * afterwards, also when this fails with *tree set). */
+static bool parse_one(const char *sql, guard_arena *arena, PgQuery__ParseResult **tree, guard_verdict *verdict) {
     *tree = NULL;
     if (!depth_check_text(sql, strlen(sql), verdict))
         return false;
@@ -230,7 +238,8 @@ static bool parse_one(const char *sql, PgQuery__ParseResult **tree, guard_verdic
         pg_query_free_protobuf_parse_result(parsed);
         return false;
     }
-    *tree = pg_query__parse_result__unpack(NULL, parsed.parse_tree.len, (const uint8_t *)parsed.parse_tree.data);
+    *tree = pg_query__parse_result__unpack(&arena->allocator, parsed.parse_tree.len,
+                                           (const uint8_t *)parsed.parse_tree.data);
     pg_query_free_protobuf_parse_result(parsed);
     if (*tree == NULL)
         return verdict_reject(verdict, GUARD_INTERNAL_ERROR, -1, NULL, NULL, "the parse tree could not be read");
@@ -264,21 +273,24 @@ static char *deparse(const PgQuery__ParseResult *tree) {
     return sql;
 }
 
-/* True when sql parses to one SELECT that passes the walk, carries the constant LIMIT
- * applied_limit, and is exactly the expected tree apart from text positions. When it does
- * not and *why is still NULL, *why gets the guard's message, if any (the caller frees it). */
+/* True when sql parses to one SELECT that is exactly the expected tree apart from text
+ * positions, passes the walk, and carries the constant LIMIT applied_limit. When it does
+ * not and *why is non-NULL and still NULL, *why gets the guard's message, if any (the
+ * caller frees it). The comparison runs before the walk: it is cheaper and usually decides. */
 static bool renders_tree(const char *sql, const PgQuery__ParseResult *expected, const guard_policy *policy,
                          long long applied_limit, char **why) {
     guard_verdict inner = {.code = GUARD_OK, .location = -1};
+    guard_arena arena;
+    arena_init(&arena);
     PgQuery__ParseResult *tree = NULL;
     long long limit = -1;
-    bool ok = parse_one(sql, &tree, &inner) && walk_tree(&tree->base, policy, &inner) &&
-              rewrite_constant_limit(tree->stmts[0]->stmt->select_stmt, &limit) && limit == applied_limit &&
-              trees_equal(&tree->base, &expected->base);
-    if (!ok && inner.code != GUARD_OK && *why == NULL && inner.message != NULL)
+    assert(expected->n_stmts == 1 && expected->stmts[0]->stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT);
+    bool ok = parse_one(sql, &arena, &tree, &inner) && trees_equal(&tree->base, &expected->base) &&
+              walk_tree(&tree->base, policy, &inner) &&
+              rewrite_constant_limit(tree->stmts[0]->stmt->select_stmt, &limit) && limit == applied_limit;
+    if (!ok && inner.code != GUARD_OK && why != NULL && *why == NULL && inner.message != NULL)
         *why = strdup(inner.message);
-    if (tree != NULL)
-        pg_query__parse_result__free_unpacked(tree, NULL);
+    arena_release(&arena);
     verdict_clear(&inner);
     return ok;
 }
@@ -290,27 +302,71 @@ static char *statement_text(const char *sql, const PgQuery__RawStmt *raw) {
     size_t end = raw->stmt_len > 0 && start + (size_t)raw->stmt_len <= length ? start + (size_t)raw->stmt_len : length;
     while (end > start && isspace((unsigned char)sql[end - 1]))
         end--;
-    char *text = malloc(end - start + 1);
-    if (text != NULL) {
-        memcpy(text, sql + start, end - start);
-        text[end - start] = '\0';
-    }
-    return text;
+    return str_copy_length(sql + start, end - start);
+}
+
+/* The statement's own text as a candidate for the rewritten tree, or NULL when the rewrite
+ * did more than keep or add the LIMIT (or memory ran out). Kept: the text as it is.
+ * Injected: the text and LIMIT bound. A -- comment on the last line could swallow the
+ * LIMIT, or whatever a caller puts after the SQL (EXPLAIN's caller puts nothing, others
+ * might), so then the text ends with a line break before anything follows. This is only a
+ * candidate: the caller proves it with renders_tree. */
+static char *text_rendering(const char *sql, const PgQuery__RawStmt *raw, guard_limit_action action,
+                            long long applied_limit) {
+    if (action != GUARD_LIMIT_KEPT && action != GUARD_LIMIT_INJECTED)
+        return NULL;
+    char *text = statement_text(sql, raw);
+    if (text == NULL)
+        return NULL;
+    const char *last_line = text + strlen(text);
+    while (last_line > text && last_line[-1] != '\n' && last_line[-1] != '\r')
+        last_line--;
+    bool line_comment = strstr(last_line, "--") != NULL;
+    char *rendered = NULL;
+    if (action == GUARD_LIMIT_INJECTED)
+        rendered = str_printf("%s%sLIMIT %lld", text, line_comment ? "\n" : " ", applied_limit);
+    else if (line_comment)
+        rendered = str_printf("%s\n", text);
+    else
+        return text;
+    free(text);
+    return rendered;
 }
 
 /* Rewrites the LIMIT of tree (parsed from sql) and returns SQL that parses back to exactly
- * the rewritten tree. The deparser is tried first. libpg_query 15's deparser drops needed
- * parentheses in a few constructs ((ARRAY[...])[i], XMLEXISTS ... PASSING), so when its
- * output does not render the tree, the original statement text is used instead: as it is
- * when its LIMIT was kept, otherwise inside SELECT * FROM (...) pgsafe_bounded LIMIT n.
- * That text must render its tree just as strictly. NULL with the verdict set on failure. */
-static char *rewrite_and_render(const char *sql, PgQuery__ParseResult *tree, const guard_policy *policy,
-                                long long bound, long long *applied_limit, guard_limit_action *action,
-                                guard_verdict *verdict) {
-    if (!rewrite_limit(tree->stmts[0], bound, applied_limit, action, verdict))
+ * the rewritten tree. Every candidate must pass renders_tree (re-parse, compare, walk);
+ * the first that does is returned, in this order:
+ *  1. the statement's own text, kept or with LIMIT n appended (text_rendering): most
+ *     queries, and no deparse at all. When that is the input unchanged (a kept LIMIT, no
+ *     trailing semicolon or space), it is its own proof and is not parsed again;
+ *  2. the deparsed tree;
+ *  3. libpg_query 15's deparser drops needed parentheses in a few constructs
+ *     ((ARRAY[...])[i], XMLEXISTS ... PASSING), so the original statement text again: as it
+ *     is when its LIMIT was kept, otherwise inside SELECT * FROM (...) pgsafe_bounded LIMIT n.
+ * NULL with the verdict set when none does (rewrite_failed, with the deparse's reason). */
+static char *rewrite_and_render(const char *sql, PgQuery__ParseResult *tree, guard_arena *arena,
+                                const guard_policy *policy, long long bound, long long *applied_limit,
+                                guard_limit_action *action, guard_verdict *verdict) {
+    /* parse_one and the walk let through exactly one SELECT. */
+    assert(tree->n_stmts == 1 && tree->stmts[0]->stmt != NULL &&
+           tree->stmts[0]->stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT);
+    if (!rewrite_limit(tree->stmts[0], arena, bound, applied_limit, action, verdict))
         return NULL;
-    char *why = NULL; /* the first rendering's failure, for the report */
-    char *rendered = deparse(tree);
+    assert(*action != GUARD_LIMIT_NONE && *applied_limit >= 0 && *applied_limit <= bound);
+    char *rendered = text_rendering(sql, tree->stmts[0], *action, *applied_limit);
+    if (rendered != NULL && *action == GUARD_LIMIT_KEPT && strcmp(rendered, sql) == 0) {
+        /* The input itself, and the tree it parsed to is unchanged: parsing it again is the
+         * same computation, so the tree already checked is its tree. */
+        long long limit = -1;
+        if (rewrite_constant_limit(tree->stmts[0]->stmt->select_stmt, &limit) && limit == *applied_limit)
+            return rendered;
+    }
+    if (rendered != NULL && renders_tree(rendered, tree, policy, *applied_limit, NULL))
+        return rendered;
+    free(rendered);
+
+    char *why = NULL; /* the deparse's failure, for the report */
+    rendered = deparse(tree);
     if (rendered != NULL && renders_tree(rendered, tree, policy, *applied_limit, &why))
         return rendered;
     free(rendered);
@@ -327,8 +383,8 @@ static char *rewrite_and_render(const char *sql, PgQuery__ParseResult *tree, con
     } else {
         guard_verdict ignored = {.code = GUARD_OK, .location = -1};
         rendered = str_printf("SELECT * FROM (\n%s\n) pgsafe_bounded LIMIT %lld", text, bound);
-        if (rendered == NULL || !parse_one(sql, &expected, &ignored) ||
-            !rewrite_wrap(expected->stmts[0], bound, &ignored)) {
+        if (rendered == NULL || !parse_one(sql, arena, &expected, &ignored) ||
+            !rewrite_wrap(expected->stmts[0], arena, bound, &ignored)) {
             verdict_clear(&ignored);
             goto failed;
         }
@@ -337,15 +393,11 @@ static char *rewrite_and_render(const char *sql, PgQuery__ParseResult *tree, con
         *applied_limit = bound;
     }
     if (renders_tree(rendered, expected, policy, *applied_limit, &why)) {
-        if (expected != tree)
-            pg_query__parse_result__free_unpacked(expected, NULL);
         free(text);
         free(why);
         return rendered;
     }
 failed:
-    if (expected != NULL && expected != tree)
-        pg_query__parse_result__free_unpacked(expected, NULL);
     free(text);
     free(rendered);
     verdict_reject(verdict, GUARD_REWRITE_FAILED, -1, why, "simplify the query; pgsafe could not rewrite it safely",
@@ -392,6 +444,8 @@ guard_result guard_check(const char *sql, const guard_policy *policy) {
         policy = &defaults;
     }
     guard_verdict verdict = {.code = GUARD_OK, .location = -1};
+    guard_arena arena;
+    arena_init(&arena);
     PgQuery__ParseResult *tree = NULL;
     char *rewritten = NULL;
     long long applied_limit = 0;
@@ -413,12 +467,11 @@ guard_result guard_check(const char *sql, const guard_policy *policy) {
     } else if (!valid_utf8((const unsigned char *)sql, length, &bad_offset)) {
         verdict_reject(&verdict, GUARD_INVALID_INPUT, (int)bad_offset, NULL, "send the query as valid UTF-8 text",
                        "the query text is not valid UTF-8");
-    } else if (parse_one(sql, &tree, &verdict) && walk_tree(&tree->base, policy, &verdict) &&
+    } else if (parse_one(sql, &arena, &tree, &verdict) && walk_tree(&tree->base, policy, &verdict) &&
                columns_check(tree, policy, &verdict)) {
-        rewritten = rewrite_and_render(sql, tree, policy, bound, &applied_limit, &action, &verdict);
+        rewritten = rewrite_and_render(sql, tree, &arena, policy, bound, &applied_limit, &action, &verdict);
     }
-    if (tree != NULL)
-        pg_query__parse_result__free_unpacked(tree, NULL);
+    arena_release(&arena); /* every tree of this check */
 
     if (verdict.code == GUARD_OK) {
         result.allowed = true;

@@ -29,12 +29,31 @@ bool verdict_reject(guard_verdict *verdict, guard_reason code, int location, con
                     const char *message_format, ...) __attribute__((format(printf, 6, 7)));
 void verdict_clear(guard_verdict *verdict);
 
+/* arena.c: the memory of one check's parse trees (see there). allocator is what protobuf-c
+ * unpacks with; its free does nothing, and arena_release returns everything at once. */
+struct arena_chunk;
+typedef struct guard_arena {
+    ProtobufCAllocator allocator; /* pass to pg_query__parse_result__unpack */
+    struct arena_chunk *chunks;   /* newest first */
+    char *next;                   /* the next free byte of the newest chunk */
+    size_t left;                  /* bytes free from next */
+} guard_arena;
+
+void arena_init(guard_arena *arena);
+/* size bytes aligned for any type, or NULL when memory runs out; valid until the release. */
+void *arena_alloc(guard_arena *arena, size_t size);
+char *arena_strdup(guard_arena *arena, const char *text);
+/* Frees every chunk and leaves the arena empty and ready for use again. */
+void arena_release(guard_arena *arena);
+
 /* depth.c: bounds checked before recursive parsing and unpacking (see there). */
 bool depth_check_text(const char *sql, size_t length, guard_verdict *verdict);
 bool depth_check_protobuf(const uint8_t *data, size_t length, guard_verdict *verdict);
 
 /* walk.c: visits every message below root; false with the verdict set at the first problem. */
 bool walk_tree(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict);
+/* True when the allow-list is strictly sorted by name, as its bsearch needs (unit-tested). */
+bool walk_allow_list_is_sorted(void);
 
 /* policy.c: decisions on names found in the tree; false with the verdict set when refused.
  * name_nodes is the parser's name list (String nodes, optionally schema-qualified). */
@@ -47,13 +66,14 @@ bool policy_check_operator(const guard_policy *policy, PgQuery__Node *const *nam
 bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type_name, guard_verdict *verdict);
 bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *relation, guard_verdict *verdict);
 
-/* rewrite.c: bounds the LIMIT of the statement held by raw. On success sets the applied
- * limit and action; false with the verdict set when out of memory. */
-bool rewrite_limit(PgQuery__RawStmt *raw, long long bound, long long *applied_limit, guard_limit_action *action,
-                   guard_verdict *verdict);
+/* rewrite.c: bounds the LIMIT of the statement held by raw, a tree unpacked into arena,
+ * from which the messages it adds are allocated. On success sets the applied limit and
+ * action; false with the verdict set when out of memory. */
+bool rewrite_limit(PgQuery__RawStmt *raw, guard_arena *arena, long long bound, long long *applied_limit,
+                   guard_limit_action *action, guard_verdict *verdict);
 
 /* Replaces raw->stmt with SELECT * FROM (raw->stmt) pgsafe_bounded LIMIT bound. */
-bool rewrite_wrap(PgQuery__RawStmt *raw, long long bound, guard_verdict *verdict);
+bool rewrite_wrap(PgQuery__RawStmt *raw, guard_arena *arena, long long bound, guard_verdict *verdict);
 
 /* relations.c: the data owner's name patterns, parsed once per check. */
 typedef struct policy_pattern policy_pattern;

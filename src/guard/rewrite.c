@@ -6,9 +6,12 @@
  *   anything else, or WITH TIES   -> SELECT * FROM (query) pgsafe_bounded LIMIT bound,
  *   (a negative constant too)
  *                                    which keeps the query's own semantics exactly.
- * New messages are allocated with malloc, as protobuf-c's unpacker does, so the tree
- * stays one structure that protobuf_c_message_free_unpacked releases whole. */
+ * The tree lives in the check's arena (arena.c) and new messages are allocated from it,
+ * so the tree stays one unit that arena_release returns whole; a replaced message is left
+ * there unreferenced. */
+#include <assert.h>
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,23 +20,21 @@
 
 #define WRAP_ALIAS "pgsafe_bounded"
 
-static PgQuery__Node *new_node(void) {
-    PgQuery__Node *node = malloc(sizeof *node);
+static PgQuery__Node *new_node(guard_arena *arena) {
+    PgQuery__Node *node = arena_alloc(arena, sizeof *node);
     if (node != NULL)
         pg_query__node__init(node);
     return node;
 }
 
-static PgQuery__Node *new_integer_constant(long long value) {
-    PgQuery__Node *node = new_node();
-    PgQuery__AConst *constant = malloc(sizeof *constant);
-    PgQuery__Integer *integer = malloc(sizeof *integer);
-    if (node == NULL || constant == NULL || integer == NULL) {
-        free(node);
-        free(constant);
-        free(integer);
+/* A Node holding the integer constant value, at no position; NULL when out of memory. */
+static PgQuery__Node *new_integer_constant(guard_arena *arena, long long value) {
+    assert(value >= 0 && value <= INT32_MAX);
+    PgQuery__Node *node = new_node(arena);
+    PgQuery__AConst *constant = arena_alloc(arena, sizeof *constant);
+    PgQuery__Integer *integer = arena_alloc(arena, sizeof *integer);
+    if (node == NULL || constant == NULL || integer == NULL)
         return NULL;
-    }
     pg_query__a__const__init(constant);
     pg_query__integer__init(integer);
     integer->ival = (int32_t)value;
@@ -45,11 +46,6 @@ static PgQuery__Node *new_integer_constant(long long value) {
     return node;
 }
 
-static void free_node(PgQuery__Node *node) {
-    if (node != NULL)
-        protobuf_c_message_free_unpacked(&node->base, NULL);
-}
-
 typedef enum limit_shape {
     LIMIT_ABSENT,         /* no LIMIT clause */
     LIMIT_INTEGER,        /* an integer constant */
@@ -58,6 +54,7 @@ typedef enum limit_shape {
     LIMIT_OTHER           /* any expression, a fraction, a string */
 } limit_shape;
 
+/* The shape of select's LIMIT against bound; *value is set for LIMIT_INTEGER. */
 static limit_shape classify(const PgQuery__SelectStmt *select, long long bound, long long *value) {
     const PgQuery__Node *count = select->limit_count;
     if (count == NULL)
@@ -83,41 +80,40 @@ static limit_shape classify(const PgQuery__SelectStmt *select, long long bound, 
     return LIMIT_OTHER;
 }
 
-static bool set_limit(PgQuery__SelectStmt *select, long long bound, guard_verdict *verdict) {
-    PgQuery__Node *constant = new_integer_constant(bound);
+/* Sets select's LIMIT to the constant bound (COUNT semantics); false with the verdict set
+ * when out of memory, select unchanged. */
+static bool set_limit(PgQuery__SelectStmt *select, guard_arena *arena, long long bound, guard_verdict *verdict) {
+    PgQuery__Node *constant = new_integer_constant(arena, bound);
     if (constant == NULL)
         return verdict_reject(verdict, GUARD_INTERNAL_ERROR, -1, NULL, NULL, "out of memory");
-    free_node(select->limit_count);
     select->limit_count = constant;
     select->limit_option = PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_COUNT;
     return true;
 }
 
 /* Replaces raw->stmt with SELECT * FROM (raw->stmt) pgsafe_bounded LIMIT bound. */
-bool rewrite_wrap(PgQuery__RawStmt *raw, long long bound, guard_verdict *verdict) {
-    PgQuery__Node *outer_node = new_node();
-    PgQuery__SelectStmt *outer = malloc(sizeof *outer);
-    PgQuery__Node *target_node = new_node();
-    PgQuery__ResTarget *target = malloc(sizeof *target);
-    PgQuery__Node *column_node = new_node();
-    PgQuery__ColumnRef *column = malloc(sizeof *column);
-    PgQuery__Node *star_node = new_node();
-    PgQuery__AStar *star = malloc(sizeof *star);
-    PgQuery__Node *from_node = new_node();
-    PgQuery__RangeSubselect *from = malloc(sizeof *from);
-    PgQuery__Alias *alias = malloc(sizeof *alias);
-    char *alias_name = strdup(WRAP_ALIAS);
-    PgQuery__Node **targets = malloc(sizeof *targets);
-    PgQuery__Node **froms = malloc(sizeof *froms);
-    PgQuery__Node **fields = malloc(sizeof *fields);
-    PgQuery__Node *limit = new_integer_constant(bound);
+bool rewrite_wrap(PgQuery__RawStmt *raw, guard_arena *arena, long long bound, guard_verdict *verdict) {
+    assert(raw->stmt != NULL && raw->stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT);
+    PgQuery__Node *outer_node = new_node(arena);
+    PgQuery__SelectStmt *outer = arena_alloc(arena, sizeof *outer);
+    PgQuery__Node *target_node = new_node(arena);
+    PgQuery__ResTarget *target = arena_alloc(arena, sizeof *target);
+    PgQuery__Node *column_node = new_node(arena);
+    PgQuery__ColumnRef *column = arena_alloc(arena, sizeof *column);
+    PgQuery__Node *star_node = new_node(arena);
+    PgQuery__AStar *star = arena_alloc(arena, sizeof *star);
+    PgQuery__Node *from_node = new_node(arena);
+    PgQuery__RangeSubselect *from = arena_alloc(arena, sizeof *from);
+    PgQuery__Alias *alias = arena_alloc(arena, sizeof *alias);
+    char *alias_name = arena_strdup(arena, WRAP_ALIAS);
+    PgQuery__Node **targets = arena_alloc(arena, sizeof *targets);
+    PgQuery__Node **froms = arena_alloc(arena, sizeof *froms);
+    PgQuery__Node **fields = arena_alloc(arena, sizeof *fields);
+    PgQuery__Node *limit = new_integer_constant(arena, bound);
+    /* What was allocated stays in the arena until the check ends; the tree is unchanged. */
     if (!outer_node || !outer || !target_node || !target || !column_node || !column || !star_node || !star ||
-        !from_node || !from || !alias || !alias_name || !targets || !froms || !fields || !limit) {
-        free(outer_node), free(outer), free(target_node), free(target), free(column_node), free(column);
-        free(star_node), free(star), free(from_node), free(from), free(alias), free(alias_name);
-        free(targets), free(froms), free(fields), free_node(limit);
+        !from_node || !from || !alias || !alias_name || !targets || !froms || !fields || !limit)
         return verdict_reject(verdict, GUARD_INTERNAL_ERROR, -1, NULL, NULL, "out of memory");
-    }
     pg_query__a__star__init(star);
     star_node->node_case = PG_QUERY__NODE__NODE_A_STAR;
     star_node->a_star = star;
@@ -160,8 +156,8 @@ bool rewrite_wrap(PgQuery__RawStmt *raw, long long bound, guard_verdict *verdict
     return true;
 }
 
-bool rewrite_limit(PgQuery__RawStmt *raw, long long bound, long long *applied_limit, guard_limit_action *action,
-                   guard_verdict *verdict) {
+bool rewrite_limit(PgQuery__RawStmt *raw, guard_arena *arena, long long bound, long long *applied_limit,
+                   guard_limit_action *action, guard_verdict *verdict) {
     if (raw->stmt == NULL || raw->stmt->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
         return verdict_reject(verdict, GUARD_INTERNAL_ERROR, -1, NULL, NULL, "rewrite needs a SELECT");
     PgQuery__SelectStmt *select = raw->stmt->select_stmt;
@@ -173,7 +169,7 @@ bool rewrite_limit(PgQuery__RawStmt *raw, long long bound, long long *applied_li
     case LIMIT_ABSENT:
         *action = GUARD_LIMIT_INJECTED;
         *applied_limit = bound;
-        return set_limit(select, bound, verdict);
+        return set_limit(select, arena, bound, verdict);
     case LIMIT_INTEGER:
         if (value <= bound) {
             *action = GUARD_LIMIT_KEPT;
@@ -182,16 +178,16 @@ bool rewrite_limit(PgQuery__RawStmt *raw, long long bound, long long *applied_li
         }
         *action = GUARD_LIMIT_CLAMPED;
         *applied_limit = bound;
-        return set_limit(select, bound, verdict);
+        return set_limit(select, arena, bound, verdict);
     case LIMIT_UNBOUNDED:
     case LIMIT_LARGE_CONSTANT:
         *action = GUARD_LIMIT_CLAMPED;
         *applied_limit = bound;
-        return set_limit(select, bound, verdict);
+        return set_limit(select, arena, bound, verdict);
     case LIMIT_OTHER:
         *action = GUARD_LIMIT_WRAPPED;
         *applied_limit = bound;
-        return rewrite_wrap(raw, bound, verdict);
+        return rewrite_wrap(raw, arena, bound, verdict);
     }
     return verdict_reject(verdict, GUARD_INTERNAL_ERROR, -1, NULL, NULL, "unhandled LIMIT shape");
 }

@@ -1,5 +1,6 @@
 /* The verdict every stage of the guard fills in: the first rejection wins, and its strings
  * belong to the verdict until guard_check hands them to the result. */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,14 +8,17 @@
 
 #include "internal.h"
 
+/* A copy of text (the caller frees), or NULL for NULL or when memory runs out. */
 static char *copy_or_null(const char *text) {
     return text != NULL ? strdup(text) : NULL;
 }
 
 bool verdict_reject(guard_verdict *verdict, guard_reason code, int location, const char *detail, const char *hint,
                     const char *message_format, ...) {
+    assert(code != GUARD_OK && code < GUARD_REASON_COUNT);
     if (verdict->code != GUARD_OK)
         return false;
+    assert(verdict->message == NULL && verdict->detail == NULL && verdict->hint == NULL);
     va_list arguments;
     va_start(arguments, message_format);
     char buffer[512];

@@ -2,6 +2,7 @@
  * descriptors (so no field of any node can be skipped, lists of lists included) and must
  * be on the allow-list below. Some allowed types carry extra checks: function calls,
  * operators, type names and relations go to the policy; SELECT may not lock or create. */
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,14 +111,24 @@ typedef struct walk_state {
     type_info types[TYPE_CACHE_SLOTS];
 } walk_state;
 
+/* bsearch's comparison: a message name against an allow-list entry. */
 static int compare_entry(const void *key, const void *element) {
     return strcmp((const char *)key, ((const node_entry *)element)->name);
+}
+
+bool walk_allow_list_is_sorted(void) {
+    for (size_t i = 1; i < sizeof node_entries / sizeof *node_entries; i++)
+        if (strcmp(node_entries[i - 1].name, node_entries[i].name) >= 0)
+            return false;
+    return true;
 }
 
 static const node_entry *find_entry(const char *name) {
     return bsearch(name, node_entries, sizeof node_entries / sizeof *node_entries, sizeof *node_entries, compare_entry);
 }
 
+/* The byte offset of descriptor's own int32 location field in its messages, or -1 when it
+ * has none (then the walk reports the nearest enclosing position). */
 static int location_offset(const ProtobufCMessageDescriptor *descriptor) {
     const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field_by_name(descriptor, "location");
     if (field == NULL || field->type != PROTOBUF_C_TYPE_INT32 || field->label == PROTOBUF_C_LABEL_REPEATED)
@@ -142,10 +153,12 @@ static type_info lookup_type(walk_state *state, const ProtobufCMessageDescriptor
     return (type_info){descriptor, find_entry(descriptor->short_name), location_offset(descriptor)};
 }
 
+/* message's location from the cached offset (location_offset), or -1. */
 static int message_location(const ProtobufCMessage *message, int offset) {
     return offset >= 0 ? *(const int32_t *)((const char *)message + offset) : -1;
 }
 
+/* The SQL verb of a data-modifying statement's message name, for the message. */
 static const char *modifying_verb(const char *name) {
     if (strcmp(name, "InsertStmt") == 0)
         return "INSERT";
@@ -156,6 +169,8 @@ static const char *modifying_verb(const char *name) {
     return "MERGE";
 }
 
+/* The operator policy for one A_Expr; BETWEEN and its variants name a keyword, not an
+ * operator, and run through >= and <=, which are checked instead. */
 static bool check_a_expr(walk_state *state, const PgQuery__AExpr *expression) {
     static const char *const range_operators[] = {">=", "<="};
     switch (expression->kind) {
@@ -181,8 +196,10 @@ static bool check_a_expr(walk_state *state, const PgQuery__AExpr *expression) {
     }
 }
 
+/* Only the built-in TABLESAMPLE methods, bare or qualified with pg_catalog. */
 static bool check_tablesample(walk_state *state, const PgQuery__RangeTableSample *sample) {
     size_t count = sample->n_method;
+    assert(count >= 1); /* the grammar always names a method */
     bool qualified_ok = count == 1 || (count == 2 && sample->method[0]->node_case == PG_QUERY__NODE__NODE_STRING &&
                                        strcmp(sample->method[0]->string->sval, "pg_catalog") == 0);
     if (qualified_ok && sample->method[count - 1]->node_case == PG_QUERY__NODE__NODE_STRING) {
@@ -278,8 +295,32 @@ static bool apply_rule(walk_state *state, const node_entry *entry, const Protobu
 
 static bool visit(walk_state *state, const ProtobufCMessage *message, int depth);
 
+/* Visits the live member of a Node, the tree's most common message: one oneof of some 250
+ * members, so the member its case names is found directly instead of by a scan. An unset
+ * case has no child; a case the descriptor does not know is refused (fail closed). */
+static bool visit_node(walk_state *state, const PgQuery__Node *node, int depth) {
+    if (node->node_case == PG_QUERY__NODE__NODE__NOT_SET)
+        return true;
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field(&pg_query__node__descriptor, (unsigned)node->node_case);
+    if (field == NULL)
+        return verdict_reject(state->verdict, GUARD_CONSTRUCT_NOT_ALLOWED, state->location,
+                              "pgsafe accepts only constructs it knows to be read-only",
+                              "rewrite the query without it, as a plain SELECT", "construct %d is not allowed",
+                              (int)node->node_case);
+    assert((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && field->label != PROTOBUF_C_LABEL_REPEATED);
+    if (field->type != PROTOBUF_C_TYPE_MESSAGE)
+        return true;
+    const ProtobufCMessage *child = *(const ProtobufCMessage *const *)((const char *)node + field->offset);
+    return child == NULL || visit(state, child, depth + 1);
+}
+
+/* Visits every message-typed field of message that holds a value, in field order; false at
+ * the first child that is refused. depth is message's own depth. */
 static bool visit_fields(walk_state *state, const ProtobufCMessage *message, int depth) {
     const ProtobufCMessageDescriptor *descriptor = message->descriptor;
+    if (descriptor == &pg_query__node__descriptor)
+        return visit_node(state, (const PgQuery__Node *)message, depth);
     const char *base = (const char *)message;
     for (unsigned i = 0; i < descriptor->n_fields; i++) {
         const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
@@ -293,6 +334,7 @@ static bool visit_fields(walk_state *state, const ProtobufCMessage *message, int
         if (field->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t count = *(const size_t *)(base + field->quantifier_offset);
             const ProtobufCMessage *const *items = *(const ProtobufCMessage *const *const *)(base + field->offset);
+            assert(count == 0 || items != NULL); /* protobuf-c's repeated-field layout */
             for (size_t j = 0; j < count; j++)
                 if (items[j] != NULL && !visit(state, items[j], depth + 1))
                     return false;
@@ -305,7 +347,12 @@ static bool visit_fields(walk_state *state, const ProtobufCMessage *message, int
     return true;
 }
 
+/* Checks message and, when it is allowed, everything below it; depth is its distance from
+ * the root. On return state->location is as it was on entry when the walk goes on; after a
+ * rejection the verdict holds the first problem. */
 static bool visit(walk_state *state, const ProtobufCMessage *message, int depth) {
+    assert(message != NULL && message->descriptor != NULL &&
+           message->descriptor->magic == PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC);
     if (depth > GUARD_MAX_DEPTH)
         return verdict_reject(state->verdict, GUARD_TOO_COMPLEX, state->location,
                               "the guard walks at most a fixed depth of nested expressions",

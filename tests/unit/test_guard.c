@@ -3,7 +3,9 @@
  * Suites: reasons (one or more tests per reason code), functions (the harmless volatile
  * list and argument-sensitive functions), policy (the knobs of guard_policy and a fake
  * catalog), rewrite (the exact rewritten SQL of every LIMIT case), invariants (properties
- * of the rewrite over a corpus of allowed queries) and api (result lifetime, names).
+ * of the rewrite over a corpus of allowed queries), internals (the tree comparison on what
+ * no parser produces, sorted lookup tables) and api (result lifetime, names, fingerprints,
+ * identifier quoting).
  *
  *   ./test_guard                                   # forks per test
  *   CK_FORK=no valgrind --leak-check=full --error-exitcode=1 ./test_guard
@@ -20,6 +22,7 @@
  * CK_EXCLUDE_TAGS=extreme to check the rest. */
 #include <check.h>
 #include <ctype.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
@@ -27,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builtins.h"
+#include "internal.h"
 #include "pgsafe/guard.h"
 
 #define ARRAY_LENGTH(array) (sizeof(array) / sizeof((array)[0]))
@@ -581,9 +586,10 @@ START_TEST(nested_parentheses_add_no_depth) {
     guard_policy policy = default_policy();
     guard_result result = guard_check(sql, &policy);
     free(sql);
-    bool rewritten_to_select_1 = result.allowed && strcmp(result.rewritten_sql, "SELECT 1 LIMIT 1001") == 0;
+    bool allowed_with_injected_limit =
+        result.allowed && result.limit_action == GUARD_LIMIT_INJECTED && result.applied_limit == DEFAULT_BOUND;
     guard_result_free(&result);
-    ck_assert(rewritten_to_select_1);
+    ck_assert(allowed_with_injected_limit);
 }
 END_TEST
 
@@ -915,10 +921,16 @@ END_TEST
  * ------------------------------------------------------------------------------------- */
 
 START_TEST(rewrite_injects_a_missing_limit) {
+    /* The statement's own text with LIMIT appended, once it is proved to parse back to the
+     * rewritten tree; a -- comment puts the LIMIT on a line of its own. */
     expect_rewrite("SELECT * FROM t", "SELECT * FROM t LIMIT 1001", DEFAULT_BOUND, GUARD_LIMIT_INJECTED);
-    expect_rewrite("select a from t where b = 'x' -- note", "SELECT a FROM t WHERE b = 'x' LIMIT 1001", DEFAULT_BOUND,
+    expect_rewrite("select a from t where b = 'x' -- note", "select a from t where b = 'x' -- note\nLIMIT 1001",
+                   DEFAULT_BOUND, GUARD_LIMIT_INJECTED);
+    expect_rewrite("SELECT '--' AS a FROM t", "SELECT '--' AS a FROM t\nLIMIT 1001", DEFAULT_BOUND,
                    GUARD_LIMIT_INJECTED);
-    expect_rewrite("TABLE t", "SELECT * FROM t LIMIT 1001", DEFAULT_BOUND, GUARD_LIMIT_INJECTED);
+    expect_rewrite("-- first\nSELECT 1", "-- first\nSELECT 1 LIMIT 1001", DEFAULT_BOUND, GUARD_LIMIT_INJECTED);
+    expect_rewrite("SELECT 1 /* note */ ;  ", "SELECT 1 /* note */ LIMIT 1001", DEFAULT_BOUND, GUARD_LIMIT_INJECTED);
+    expect_rewrite("TABLE t", "TABLE t LIMIT 1001", DEFAULT_BOUND, GUARD_LIMIT_INJECTED);
 }
 END_TEST
 
@@ -926,8 +938,13 @@ START_TEST(rewrite_keeps_a_small_constant_limit) {
     expect_rewrite("SELECT * FROM t LIMIT 5", "SELECT * FROM t LIMIT 5", 5, GUARD_LIMIT_KEPT);
     expect_rewrite("SELECT * FROM t LIMIT 0", "SELECT * FROM t LIMIT 0", 0, GUARD_LIMIT_KEPT);
     expect_rewrite("SELECT * FROM t LIMIT 1001", "SELECT * FROM t LIMIT 1001", DEFAULT_BOUND, GUARD_LIMIT_KEPT);
-    expect_rewrite("SELECT * FROM t ORDER BY a FETCH FIRST 5 ROWS ONLY", "SELECT * FROM t ORDER BY a LIMIT 5", 5,
-                   GUARD_LIMIT_KEPT);
+    expect_rewrite("SELECT * FROM t ORDER BY a FETCH FIRST 5 ROWS ONLY",
+                   "SELECT * FROM t ORDER BY a FETCH FIRST 5 ROWS ONLY", 5, GUARD_LIMIT_KEPT);
+    expect_rewrite("select * from t limit 5; -- five", "select * from t limit 5", 5, GUARD_LIMIT_KEPT);
+    /* Never ends inside a comment, so text put after it is not swallowed. */
+    expect_rewrite("SELECT * FROM t LIMIT 5 -- five", "SELECT * FROM t LIMIT 5 -- five\n", 5, GUARD_LIMIT_KEPT);
+    expect_rewrite("SELECT * FROM t LIMIT 5 -- five\n", "SELECT * FROM t LIMIT 5 -- five\n", 5, GUARD_LIMIT_KEPT);
+    expect_rewrite("SELECT * FROM t LIMIT 5 /* five */", "SELECT * FROM t LIMIT 5 /* five */", 5, GUARD_LIMIT_KEPT);
 }
 END_TEST
 
@@ -966,11 +983,11 @@ START_TEST(rewrite_wraps_with_ties) {
 END_TEST
 
 START_TEST(rewrite_keeps_offset) {
-    expect_rewrite("SELECT * FROM t OFFSET 10", "SELECT * FROM t LIMIT 1001 OFFSET 10", DEFAULT_BOUND,
+    expect_rewrite("SELECT * FROM t OFFSET 10", "SELECT * FROM t OFFSET 10 LIMIT 1001", DEFAULT_BOUND,
                    GUARD_LIMIT_INJECTED);
     expect_rewrite("SELECT * FROM t LIMIT 5000 OFFSET 10", "SELECT * FROM t LIMIT 1001 OFFSET 10", DEFAULT_BOUND,
                    GUARD_LIMIT_CLAMPED);
-    expect_rewrite("SELECT * FROM t OFFSET 3 LIMIT 7", "SELECT * FROM t LIMIT 7 OFFSET 3", 7, GUARD_LIMIT_KEPT);
+    expect_rewrite("SELECT * FROM t OFFSET 3 LIMIT 7", "SELECT * FROM t OFFSET 3 LIMIT 7", 7, GUARD_LIMIT_KEPT);
 }
 END_TEST
 
@@ -982,12 +999,15 @@ START_TEST(rewrite_limits_the_top_of_set_operations) {
     expect_rewrite("SELECT a FROM t EXCEPT SELECT a FROM u", "SELECT a FROM t EXCEPT SELECT a FROM u LIMIT 1001",
                    DEFAULT_BOUND, GUARD_LIMIT_INJECTED);
     expect_rewrite("(SELECT a FROM t LIMIT 3) UNION ALL (SELECT a FROM u)",
-                   "(SELECT a FROM t LIMIT 3) UNION ALL SELECT a FROM u LIMIT 1001", DEFAULT_BOUND,
+                   "(SELECT a FROM t LIMIT 3) UNION ALL (SELECT a FROM u) LIMIT 1001", DEFAULT_BOUND,
                    GUARD_LIMIT_INJECTED);
     expect_rewrite("SELECT a FROM t UNION SELECT a FROM u ORDER BY 1 LIMIT 5000",
                    "SELECT a FROM t UNION SELECT a FROM u ORDER BY 1 LIMIT 1001", DEFAULT_BOUND, GUARD_LIMIT_CLAMPED);
     expect_rewrite("SELECT 1 INTERSECT SELECT 2 EXCEPT SELECT 3",
-                   "(SELECT 1 INTERSECT SELECT 2) EXCEPT SELECT 3 LIMIT 1001", DEFAULT_BOUND, GUARD_LIMIT_INJECTED);
+                   "SELECT 1 INTERSECT SELECT 2 EXCEPT SELECT 3 LIMIT 1001", DEFAULT_BOUND, GUARD_LIMIT_INJECTED);
+    /* A clamp goes through the deparser, which writes the grouping out. */
+    expect_rewrite("SELECT 1 INTERSECT SELECT 2 EXCEPT SELECT 3 LIMIT ALL",
+                   "(SELECT 1 INTERSECT SELECT 2) EXCEPT SELECT 3 LIMIT 1001", DEFAULT_BOUND, GUARD_LIMIT_CLAMPED);
 }
 END_TEST
 
@@ -1011,8 +1031,10 @@ START_TEST(rewrite_limits_a_query_starting_with_with) {
 END_TEST
 
 START_TEST(rewrite_drops_leading_parentheses) {
-    expect_rewrite("((SELECT * FROM t))", "SELECT * FROM t LIMIT 1001", DEFAULT_BOUND, GUARD_LIMIT_INJECTED);
-    expect_rewrite("(SELECT * FROM t LIMIT 5)", "SELECT * FROM t LIMIT 5", 5, GUARD_LIMIT_KEPT);
+    /* The text keeps them when it parses back to the same tree; the deparser drops them. */
+    expect_rewrite("((SELECT * FROM t))", "((SELECT * FROM t)) LIMIT 1001", DEFAULT_BOUND, GUARD_LIMIT_INJECTED);
+    expect_rewrite("(SELECT * FROM t LIMIT 5)", "(SELECT * FROM t LIMIT 5)", 5, GUARD_LIMIT_KEPT);
+    expect_rewrite("((SELECT * FROM t)) LIMIT 5000", "SELECT * FROM t LIMIT 1001", DEFAULT_BOUND, GUARD_LIMIT_CLAMPED);
 }
 END_TEST
 
@@ -1020,13 +1042,17 @@ START_TEST(rewrite_falls_back_to_the_text_on_a_deparser_bug) {
     /* libpg_query 15-4.0 deparses (ARRAY[1, 2])[1] as ARRAY[1, 2][1], which does not parse.
      * The guard then uses the original statement text, wrapped when the LIMIT changes, and
      * still requires it to parse back to exactly the expected tree. */
-    expect_rewrite("SELECT (ARRAY[1, 2])[1]", "SELECT * FROM (\nSELECT (ARRAY[1, 2])[1]\n) pgsafe_bounded LIMIT 1001",
-                   DEFAULT_BOUND, GUARD_LIMIT_WRAPPED);
-    expect_rewrite("SELECT (ARRAY[1, 2])[1] LIMIT 5;", "SELECT (ARRAY[1, 2])[1] LIMIT 5", 5, GUARD_LIMIT_KEPT);
-    /* A trailing comment must not swallow the wrapper's closing parenthesis and LIMIT. */
-    expect_rewrite("SELECT (ARRAY[1, 2])[1] -- first\n",
-                   "SELECT * FROM (\nSELECT (ARRAY[1, 2])[1] -- first\n) pgsafe_bounded LIMIT 1001", DEFAULT_BOUND,
+    /* A clamped LIMIT is not written by appending to the text, so these reach the deparser. */
+    expect_rewrite("SELECT (ARRAY[1, 2])[1] LIMIT 5000",
+                   "SELECT * FROM (\nSELECT (ARRAY[1, 2])[1] LIMIT 5000\n) pgsafe_bounded LIMIT 1001", DEFAULT_BOUND,
                    GUARD_LIMIT_WRAPPED);
+    expect_rewrite("SELECT (ARRAY[1, 2])[1] LIMIT 5;", "SELECT (ARRAY[1, 2])[1] LIMIT 5", 5, GUARD_LIMIT_KEPT);
+    expect_rewrite("SELECT (ARRAY[1, 2])[1]", "SELECT (ARRAY[1, 2])[1] LIMIT 1001", DEFAULT_BOUND,
+                   GUARD_LIMIT_INJECTED);
+    /* A trailing comment must not swallow the wrapper's closing parenthesis and LIMIT. */
+    expect_rewrite("SELECT (ARRAY[1, 2])[1] LIMIT ALL -- first\n",
+                   "SELECT * FROM (\nSELECT (ARRAY[1, 2])[1] LIMIT ALL -- first\n) pgsafe_bounded LIMIT 1001",
+                   DEFAULT_BOUND, GUARD_LIMIT_WRAPPED);
     expect_rewrite("SELECT x FROM t WHERE a IS NOT DISTINCT FROM (b IS NOT NULL) LIMIT ALL",
                    "SELECT * FROM (\nSELECT x FROM t WHERE a IS NOT DISTINCT FROM (b IS NOT NULL) LIMIT ALL\n) "
                    "pgsafe_bounded LIMIT 1001",
@@ -1078,6 +1104,152 @@ END_TEST
 START_TEST(negative_limit_is_wrapped_so_postgresql_reports_it) {
     expect_rewrite("SELECT * FROM t LIMIT -1", "SELECT * FROM (SELECT * FROM t LIMIT -1) pgsafe_bounded LIMIT 1001",
                    DEFAULT_BOUND, GUARD_LIMIT_WRAPPED);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------------------
+ * Suite "internals": invariants of the guard's own code that SQL cannot reach.
+ * ------------------------------------------------------------------------------------- */
+
+/* A message with one field of a given type, to hand trees_equal what no parser makes. */
+typedef struct crafted_message {
+    ProtobufCMessage base;
+    int64_t value;   /* the single field, whatever type the descriptor claims */
+    size_t n_values; /* for the repeated variant */
+    int64_t *values;
+} crafted_message;
+
+#define CRAFTED_DESCRIPTOR(descriptor_name, fields_name, field_type, field_label, count_offset, value_offset)          \
+    static const ProtobufCFieldDescriptor fields_name[] = {{                                                           \
+        .name = "value",                                                                                               \
+        .id = 1,                                                                                                       \
+        .label = field_label,                                                                                          \
+        .type = field_type,                                                                                            \
+        .quantifier_offset = count_offset,                                                                             \
+        .offset = value_offset,                                                                                        \
+    }};                                                                                                                \
+    static const ProtobufCMessageDescriptor descriptor_name = {                                                        \
+        .magic = PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,                                                                 \
+        .name = "test.Crafted",                                                                                        \
+        .short_name = "Crafted",                                                                                       \
+        .c_name = "Crafted",                                                                                           \
+        .package_name = "test",                                                                                        \
+        .sizeof_message = sizeof(crafted_message),                                                                     \
+        .n_fields = 1,                                                                                                 \
+        .fields = fields_name,                                                                                         \
+    }
+
+/* A type number protobuf-c does not define. */
+#define UNKNOWN_FIELD_TYPE ((ProtobufCType)77)
+
+CRAFTED_DESCRIPTOR(int64_descriptor, int64_fields, PROTOBUF_C_TYPE_INT64, PROTOBUF_C_LABEL_REQUIRED, 0,
+                   offsetof(crafted_message, value));
+CRAFTED_DESCRIPTOR(unknown_descriptor, unknown_fields, UNKNOWN_FIELD_TYPE, PROTOBUF_C_LABEL_REQUIRED, 0,
+                   offsetof(crafted_message, value));
+CRAFTED_DESCRIPTOR(unknown_repeated_descriptor, unknown_repeated_fields, UNKNOWN_FIELD_TYPE, PROTOBUF_C_LABEL_REPEATED,
+                   offsetof(crafted_message, n_values), offsetof(crafted_message, values));
+
+static crafted_message crafted(const ProtobufCMessageDescriptor *descriptor, int64_t value, int64_t *values) {
+    crafted_message message = {.base = {.descriptor = descriptor}, .value = value};
+    message.n_values = values != NULL ? 1 : 0;
+    message.values = values;
+    return message;
+}
+
+START_TEST(compare_tells_known_scalars_apart) {
+    /* The control: the crafted messages are read as intended. */
+    crafted_message one = crafted(&int64_descriptor, 1, NULL), also_one = crafted(&int64_descriptor, 1, NULL);
+    crafted_message two = crafted(&int64_descriptor, 2, NULL);
+    ck_assert(trees_equal(&one.base, &also_one.base));
+    ck_assert(!trees_equal(&one.base, &two.base));
+}
+END_TEST
+
+START_TEST(compare_fails_closed_on_an_unknown_field_type) {
+    /* A field type it cannot size must make the trees unequal, even when the bytes agree:
+     * the size was 0 once, and a memcmp of 0 bytes said "equal" to anything. */
+    crafted_message one = crafted(&unknown_descriptor, 1, NULL), also_one = crafted(&unknown_descriptor, 1, NULL);
+    crafted_message two = crafted(&unknown_descriptor, 2, NULL);
+    ck_assert(!trees_equal(&one.base, &two.base));
+    ck_assert(!trees_equal(&one.base, &also_one.base));
+
+    int64_t first[1] = {1}, second[1] = {2};
+    crafted_message list_one = crafted(&unknown_repeated_descriptor, 0, first);
+    crafted_message list_two = crafted(&unknown_repeated_descriptor, 0, second);
+    ck_assert(!trees_equal(&list_one.base, &list_two.base));
+}
+END_TEST
+
+static bool builtins_sorted(const guard_builtin *table, size_t count) {
+    for (size_t i = 1; i < count; i++)
+        if (strcmp(table[i - 1].name, table[i].name) >= 0)
+            return false;
+    return true;
+}
+
+START_TEST(tables_searched_with_bsearch_are_sorted) {
+    ck_assert(walk_allow_list_is_sorted());
+    ck_assert(builtins_sorted(guard_builtin_functions, guard_builtin_function_count));
+    ck_assert(builtins_sorted(guard_builtin_operators, guard_builtin_operator_count));
+    ck_assert(builtins_sorted(guard_builtin_types, guard_builtin_type_count));
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------------------
+ * Suite "api" (helpers): fingerprints and identifier quoting for the other layers.
+ * ------------------------------------------------------------------------------------- */
+
+START_TEST(fingerprint_ignores_constants_and_layout) {
+    char first[GUARD_FINGERPRINT_SIZE], second[GUARD_FINGERPRINT_SIZE], other[GUARD_FINGERPRINT_SIZE];
+    ck_assert(guard_fingerprint("SELECT a FROM t WHERE b = 1", first));
+    ck_assert(guard_fingerprint("select a  from t\nwhere b = 42 -- note", second));
+    ck_assert(guard_fingerprint("SELECT a FROM u WHERE b = 1", other));
+    ck_assert_uint_eq(strlen(first), GUARD_FINGERPRINT_SIZE - 1);
+    ck_assert_uint_eq(strspn(first, "0123456789abcdef"), GUARD_FINGERPRINT_SIZE - 1);
+    ck_assert_str_eq(first, second);
+    ck_assert_str_ne(first, other);
+    /* Any statement has one: the fingerprint checks nothing. */
+    ck_assert(guard_fingerprint("DELETE FROM t", other));
+}
+END_TEST
+
+START_TEST(fingerprint_fails_without_a_parse) {
+    char fingerprint[GUARD_FINGERPRINT_SIZE] = "x";
+    ck_assert(!guard_fingerprint("SELECT FROM WHERE", fingerprint));
+    ck_assert_str_eq(fingerprint, "");
+    ck_assert(!guard_fingerprint(NULL, fingerprint));
+    ck_assert_str_eq(fingerprint, "");
+    /* Deeper than the guard would parse: refused before the recursive fingerprint walk. */
+    char *deep = build_nested("SELECT 1", "+1", "", "", 30000);
+    bool ok = guard_fingerprint(deep, fingerprint);
+    free(deep);
+    ck_assert(!ok);
+}
+END_TEST
+
+static void expect_quoted(const char *name, const char *expected) {
+    char *quoted = guard_quote_identifier(name);
+    bool same = quoted != NULL && strcmp(quoted, expected) == 0;
+    char shown[256];
+    snprintf(shown, sizeof shown, "%s", quoted != NULL ? quoted : "(null)");
+    free(quoted);
+    ck_assert_msg(same, "%s quoted as %s, expected %s", name, shown, expected);
+}
+
+START_TEST(quote_identifier_quotes_as_quote_ident_does) {
+    expect_quoted("reader", "reader");
+    expect_quoted("_x1", "_x1");
+    expect_quoted("name", "name");           /* unreserved keyword: bare */
+    expect_quoted("select", "\"select\"");   /* reserved */
+    expect_quoted("user", "\"user\"");       /* reserved */
+    expect_quoted("between", "\"between\""); /* column-name keyword */
+    expect_quoted("Reader", "\"Reader\"");
+    expect_quoted("1st", "\"1st\"");
+    expect_quoted("a b", "\"a b\"");
+    expect_quoted("", "\"\"");
+    expect_quoted("say \"hi\"", "\"say \"\"hi\"\"\"");
+    expect_quoted("caf\xc3\xa9", "\"caf\xc3\xa9\"");
+    ck_assert_ptr_null(guard_quote_identifier(NULL));
 }
 END_TEST
 
@@ -1300,6 +1472,9 @@ START_TEST(reason_names_are_stable_and_unique) {
         "invalid_input",
         "rewrite_failed",
         "internal_error",
+        "relation_not_allowed",
+        "column_denied",
+        "policy_unverifiable",
     };
     for (int code = 0; code < GUARD_REASON_COUNT; code++) {
         const char *name = guard_reason_name((guard_reason)code);
@@ -1469,9 +1644,22 @@ static Suite *invariants_suite(void) {
     return suite;
 }
 
+static Suite *internals_suite(void) {
+    Suite *suite = suite_create("internals");
+    TCase *tc = add_case(suite, "compare");
+    tcase_add_test(tc, compare_tells_known_scalars_apart);
+    tcase_add_test(tc, compare_fails_closed_on_an_unknown_field_type);
+    tc = add_case(suite, "tables");
+    tcase_add_test(tc, tables_searched_with_bsearch_are_sorted);
+    return suite;
+}
+
 static Suite *api_suite(void) {
     Suite *suite = suite_create("api");
     TCase *tc = add_case(suite, "api");
+    tcase_add_test(tc, fingerprint_ignores_constants_and_layout);
+    tcase_add_test(tc, fingerprint_fails_without_a_parse);
+    tcase_add_test(tc, quote_identifier_quotes_as_quote_ident_does);
     tcase_add_test(tc, free_of_a_cleared_result_is_safe);
     tcase_add_test(tc, free_clears_so_a_second_free_is_safe);
     tcase_add_test(tc, reason_names_are_stable_and_unique);
@@ -1496,6 +1684,7 @@ int main(void) {
     srunner_add_suite(runner, policy_suite());
     srunner_add_suite(runner, rewrite_suite());
     srunner_add_suite(runner, invariants_suite());
+    srunner_add_suite(runner, internals_suite());
     srunner_add_suite(runner, api_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
