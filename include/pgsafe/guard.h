@@ -71,19 +71,19 @@ typedef enum guard_volatility {
 
 typedef enum guard_relation_kind {
     GUARD_RELATION_KIND_UNKNOWN = 0,
-    GUARD_RELATION_KIND_TABLE,             /* ordinary or partitioned table */
-    GUARD_RELATION_KIND_VIEW,              /* view or materialized view: counts as what it is named */
-    GUARD_RELATION_KIND_FOREIGN_TABLE,     /* foreign table */
-    GUARD_RELATION_KIND_OTHER              /* sequence, composite type, ... */
+    GUARD_RELATION_KIND_TABLE,         /* ordinary or partitioned table */
+    GUARD_RELATION_KIND_VIEW,          /* view or materialized view: counts as what it is named */
+    GUARD_RELATION_KIND_FOREIGN_TABLE, /* foreign table */
+    GUARD_RELATION_KIND_OTHER          /* sequence, composite type, ... */
 } guard_relation_kind;
 
 /* One relation as the catalog resolved it. The strings belong to the catalog and must
  * stay valid until guard_check returns. */
 typedef struct guard_relation {
     guard_relation_kind kind;
-    const char *schema;          /* the schema it resolved to (search_path applied) */
-    const char *name;            /* its name */
-    const char *const *columns;  /* its column names in order, dropped columns left out */
+    const char *schema;         /* the schema it resolved to (search_path applied) */
+    const char *name;           /* its name */
+    const char *const *columns; /* its column names in order, dropped columns left out */
     size_t column_count;
 } guard_relation;
 
@@ -125,13 +125,13 @@ typedef struct guard_policy {
     /* The data owner's policy (guard_policy_validate checks the syntax; docs/policy.md).
      * Either set makes every relation go through the catalog's relation callback, and
      * refuses user-defined functions not in allowed_functions (they could read anything). */
-    const char *const *table_patterns;   /* NULL-terminated allow-list: "public.*",
-                                            "sales.orders", "!public.audit_log"; NULL: all */
-    const char *const *denied_columns;   /* NULL-terminated: "users.email", "*.ssn",
-                                            "hr.salaries.amount"; NULL: none */
-    const char *const *search_path;      /* NULL-terminated schemas searched after pg_catalog
-                                            when no relation callback resolves names;
-                                            NULL: "public" */
+    const char *const *table_patterns; /* NULL-terminated allow-list: "public.*",
+                                          "sales.orders", "!public.audit_log"; NULL: all */
+    const char *const *denied_columns; /* NULL-terminated: "users.email", "*.ssn",
+                                          "hr.salaries.amount"; NULL: none */
+    const char *const *search_path;    /* NULL-terminated schemas searched after pg_catalog
+                                          when no relation callback resolves names;
+                                          NULL: "public" */
 } guard_policy;
 
 typedef struct guard_result {

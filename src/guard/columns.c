@@ -117,11 +117,14 @@ static bool column_named(const range_column *column, const char *name) {
     return strcmp(column->name, name) == 0 || (column->alias != NULL && strcmp(column->alias, name) == 0);
 }
 
+/* The column of entry a name may mean; a denied one first, as an alias list can give an
+ * allowed column the name a denied one still has. */
 static const range_column *find_column(const range_entry *entry, const char *name) {
+    const range_column *found = NULL;
     for (size_t i = 0; i < entry->column_count; i++)
-        if (column_named(&entry->columns[i], name))
-            return &entry->columns[i];
-    return NULL;
+        if (column_named(&entry->columns[i], name) && (found == NULL || entry->columns[i].denied))
+            found = &entry->columns[i];
+    return found;
 }
 
 static const range_column *first_denied(const range_entry *entry) {
@@ -164,8 +167,8 @@ static bool reject_whole_row(analysis *state, const range_entry *entry, const ch
         return verdict_reject(state->verdict, GUARD_INTERNAL_ERROR, location, NULL, NULL, "denied column lost");
     char *allowed = allowed_list(entry);
     char *hint = str_printf("name the columns you need instead: %s", allowed && *allowed ? allowed : "(none)");
-    char *detail = str_printf("it would carry the denied column \"%s.%s\"", entry->table ? entry->table : "?",
-                              column->name);
+    char *detail =
+        str_printf("it would carry the denied column \"%s.%s\"", entry->table ? entry->table : "?", column->name);
     verdict_reject(state->verdict, GUARD_COLUMN_DENIED, location, detail, hint,
                    "%s would read a denied column of \"%s\"", shown, entry->table ? entry->table : "?");
     free(allowed);
@@ -195,8 +198,7 @@ static bool check_function_name(analysis *state, const char *schema, const char 
     bool user = false;
     if (policy->catalog != NULL && policy->catalog->function_volatility != NULL &&
         (schema == NULL || strcmp(schema, "pg_catalog") != 0))
-        user = policy->catalog->function_volatility(policy->catalog->context, schema, name) !=
-               GUARD_VOLATILITY_UNKNOWN;
+        user = policy->catalog->function_volatility(policy->catalog->context, schema, name) != GUARD_VOLATILITY_UNKNOWN;
     if (attribute_notation && !user)
         return true; /* a plain column or a built-in, decided elsewhere */
     if ((builtin && !user) || string_in_list(policy->allowed_functions, schema, name))
@@ -241,8 +243,8 @@ static bool visit_qualified(analysis *state, const range_entry *entry, const voi
     if (column != NULL && column->denied)
         return reject_denied_column(state, entry, column, location);
     if (column == NULL && entry->carries_denied) {
-        char *shown = str_printf("\"%s.%s\" (PostgreSQL reads it as %s(%s), the whole row)", entry->refname, name,
-                                 name, entry->refname);
+        char *shown = str_printf("\"%s.%s\" (PostgreSQL reads it as %s(%s), the whole row)", entry->refname, name, name,
+                                 entry->refname);
         bool ok = reject_whole_row(state, entry, shown ? shown : "a whole-row reference", location);
         free(shown);
         return ok;
@@ -403,8 +405,7 @@ static bool walk_expression(analysis *state, const ProtobufCMessage *message, co
         descriptor == &pg_query__common_table_expr__descriptor)
         return verdict_reject(state->verdict, GUARD_POLICY_UNVERIFIABLE, -1, NULL,
                               "write the query as a plain SELECT over named tables",
-                              "construct %s is not understood by the table and column policy",
-                              descriptor->short_name);
+                              "construct %s is not understood by the table and column policy", descriptor->short_name);
     return walk_fields(state, message, level, depth, NULL);
 }
 
@@ -619,8 +620,8 @@ static bool add_from_item(analysis *state, scope *level, const PgQuery__Node *it
     case PG_QUERY__NODE__NODE_RANGE_TABLE_SAMPLE: {
         const PgQuery__RangeTableSample *sample = item->range_table_sample;
         if (sample->relation == NULL || !add_from_item(state, level, sample->relation, depth + 1))
-            return sample->relation == NULL ? verdict_reject(state->verdict, GUARD_POLICY_UNVERIFIABLE, -1, NULL,
-                                                             NULL, "TABLESAMPLE without a relation")
+            return sample->relation == NULL ? verdict_reject(state->verdict, GUARD_POLICY_UNVERIFIABLE, -1, NULL, NULL,
+                                                             "TABLESAMPLE without a relation")
                                             : false;
         return walk_fields(state, &sample->base, level, depth, (const char *const[]){"relation", NULL});
     }

@@ -78,9 +78,9 @@ bool rewrite_wrap(PgQuery__RawStmt *raw, guard_arena *arena, long long bound, gu
 /* relations.c: the data owner's name patterns, parsed once per check. */
 typedef struct policy_pattern policy_pattern;
 typedef struct policy_patterns {
-    bool tables_set;         /* policy->table_patterns given: an allow-list applies */
-    bool columns_set;        /* at least one denied column pattern */
-    policy_pattern *tables;  /* table_count parsed table patterns */
+    bool tables_set;        /* policy->table_patterns given: an allow-list applies */
+    bool columns_set;       /* at least one denied column pattern */
+    policy_pattern *tables; /* table_count parsed table patterns */
     size_t table_count;
     policy_pattern *columns; /* column_count parsed column patterns */
     size_t column_count;

@@ -15,8 +15,8 @@
 #define PATTERN_MAX_PARTS 3
 
 struct policy_pattern {
-    bool negated;                  /* "!schema.name": excluded */
-    size_t part_count;             /* 1 .. PATTERN_MAX_PARTS */
+    bool negated;                   /* "!schema.name": excluded */
+    size_t part_count;              /* 1 .. PATTERN_MAX_PARTS */
     char *parts[PATTERN_MAX_PARTS]; /* NULL: the wildcard `*` */
 };
 

@@ -105,8 +105,8 @@ static const guard_catalog fake_catalog = {
     .relation = fake_relation_lookup,
 };
 
-static const char *const default_tables[] = {"public.*", "sales.orders", "hr.*", "\"Mixed Case\".*",
-                                             "!public.audit_log", NULL};
+static const char *const default_tables[] = {"public.*",         "sales.orders",      "hr.*",
+                                             "\"Mixed Case\".*", "!public.audit_log", NULL};
 static const char *const default_denied[] = {"users.email", "*.ssn", "hr.salaries.amount",
                                              "\"Mixed Case\".\"Big Table\".\"Secret\"", NULL};
 static const char *const allowed_functions[] = {"reviewed", NULL};
@@ -571,6 +571,8 @@ START_TEST(aliases_and_column_aliases) {
     denied("SELECT c FROM users AS x(a, b, c)", "users.email");
     denied("SELECT x.c FROM users AS x(a, b, c)", "users.email");
     allowed("SELECT a, b FROM users AS x(a, b)");
+    /* id renamed email: t.email may still mean the real email (PostgreSQL calls it ambiguous). */
+    denied("SELECT t.email FROM users AS t(email)", "users.email");
     /* An alias that looks like another table. */
     denied("SELECT orders.email FROM users AS orders", NULL);
     denied("SELECT contacts.email FROM users contacts", NULL);
@@ -732,8 +734,8 @@ START_TEST(corpus_entries_hold) {
         const char *sql = json_object_object_get_ex(entry, "sql", &field) ? json_object_get_string(field) : NULL;
         const char *expect = json_object_object_get_ex(entry, "expect", &field) ? json_object_get_string(field) : "";
         const char *reason = json_object_object_get_ex(entry, "reason", &field) ? json_object_get_string(field) : NULL;
-        char **tables = json_object_object_get_ex(entry, "tables", &field) ? split_patterns(json_object_get_string(field))
-                                                                           : NULL;
+        char **tables =
+            json_object_object_get_ex(entry, "tables", &field) ? split_patterns(json_object_get_string(field)) : NULL;
         char **columns = json_object_object_get_ex(entry, "deny_columns", &field)
                              ? split_patterns(json_object_get_string(field))
                              : NULL;
