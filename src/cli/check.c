@@ -12,6 +12,7 @@
 
 #include "cli/check.h"
 #include "cli/options.h"
+#include "cli/policy.h"
 #include "pgsafe/guard.h"
 
 #define MAX_LIST_ENTRIES 64
@@ -26,6 +27,7 @@ typedef struct check_options {
     const char *denied_functions[MAX_LIST_ENTRIES + 1];
     const char *allowed_relations[MAX_LIST_ENTRIES + 1];
     const char *denied_relations[MAX_LIST_ENTRIES + 1];
+    cli_policy data_policy; /* --tables, --deny-columns, --relation */
 } check_options;
 
 /* Appends value to a NULL-terminated list of at most MAX_LIST_ENTRIES names; false
@@ -80,6 +82,18 @@ static bool add_denied_relation(void *settings, const char *value, const char *s
     return append(((check_options *)settings)->denied_relations, value, source);
 }
 
+static bool set_tables(void *settings, const char *value, const char *source) {
+    return cli_policy_set_tables(&((check_options *)settings)->data_policy, value, "check", source);
+}
+
+static bool set_deny_columns(void *settings, const char *value, const char *source) {
+    return cli_policy_set_deny_columns(&((check_options *)settings)->data_policy, value, "check", source);
+}
+
+static bool add_relation(void *settings, const char *value, const char *source) {
+    return cli_policy_add_relation(&((check_options *)settings)->data_policy, value, "check", source);
+}
+
 static bool set_corpus(void *settings, const char *value, const char *source) {
     (void)source;
     ((check_options *)settings)->corpus_path = value;
@@ -108,6 +122,12 @@ static const cli_option option_rows[] = {
     {"--allow-relation", NULL, CLI_LIST, "NAME", "lift a default relation denial, e.g. pg_settings (repeatable)",
      add_allowed_relation},
     {"--deny-relation", NULL, CLI_LIST, "NAME", "deny a relation (repeatable)", add_denied_relation},
+    {"--tables", NULL, CLI_VALUE, "PATTERNS",
+     "allow only these relations, e.g. public.*,sales.orders,!public.audit_log (docs/policy.md)", set_tables},
+    {"--deny-columns", NULL, CLI_VALUE, "PATTERNS",
+     "columns no query may read, e.g. users.email,*.ssn (needs --relation for the tables queried)", set_deny_columns},
+    {"--relation", NULL, CLI_LIST, "SPEC",
+     "declare a relation and its columns for the policy, e.g. public.users(id,name,email) (repeatable)", add_relation},
     {"--corpus", NULL, CLI_VALUE, "FILE", "run a corpus file", set_corpus},
 };
 
@@ -138,6 +158,7 @@ static int parse_options(int argc, char **argv, check_options *options) {
     cli_options_free(&parsed);
     if (status != 0)
         return status;
+    cli_policy_apply(&options->data_policy, &options->policy);
     if (options->corpus_path != NULL && options->sql != NULL) {
         fprintf(stderr, "pgsafe check: give either --corpus or a query, not both\n");
         return 2;
@@ -376,10 +397,12 @@ int cli_check_main(int argc, char **argv) {
     check_options options;
     int status = parse_options(argc, argv, &options);
     if (status == 1) {
+        cli_policy_free(&options.data_policy);
         cli_check_usage(stdout);
         return 0;
     }
-    if (status != 0)
-        return status;
-    return options.corpus_path != NULL ? check_corpus(&options) : check_one(&options);
+    if (status == 0)
+        status = options.corpus_path != NULL ? check_corpus(&options) : check_one(&options);
+    cli_policy_free(&options.data_policy);
+    return status;
 }

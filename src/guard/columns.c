@@ -446,6 +446,7 @@ static bool allowed_offline(analysis *state, const char *schema, const char *nam
 
 /* A named relation in FROM: a CTE of an enclosing WITH, or a relation the catalog resolves. */
 static bool add_range_var(analysis *state, scope *level, const PgQuery__RangeVar *relation) {
+    static const char outside[] = "it does not exist, or it is outside the tables this server's data owner allows";
     const char *schema = relation->schemaname != NULL && relation->schemaname[0] ? relation->schemaname : NULL;
     const char *name = relation->relname;
     const char *refname = alias_name(relation->alias) ? alias_name(relation->alias) : name;
@@ -464,12 +465,14 @@ static bool add_range_var(analysis *state, scope *level, const PgQuery__RangeVar
     const guard_catalog *catalog = state->policy->catalog;
     if (catalog == NULL || catalog->relation == NULL) {
         if (!allowed_offline(state, schema, name))
-            return reject_relation(state, relation, "it is outside the tables this server's data owner allows");
+            return reject_relation(state, relation, outside);
         if (state->patterns.columns_set)
-            return verdict_reject(state->verdict, GUARD_POLICY_UNVERIFIABLE, relation->location,
-                                  "a column policy needs each relation's columns, and no database catalog is loaded",
-                                  "check the query against a connected database, or give the checker a catalog",
-                                  "the columns of relation \"%s\" are unknown", name);
+            return verdict_reject(
+                state->verdict, GUARD_POLICY_UNVERIFIABLE, relation->location,
+                "a column policy needs each relation's columns, and no database catalog is loaded",
+                "check the query against a connected database, or declare the relation's columns with "
+                "pgsafe check --relation",
+                "the columns of relation \"%s\" are unknown", name);
         range_entry *entry = new_entry(state, refname);
         return entry != NULL && push_entry(state, level, entry);
     }
@@ -477,9 +480,9 @@ static bool add_range_var(analysis *state, scope *level, const PgQuery__RangeVar
     memset(&resolved, 0, sizeof resolved);
     if (!catalog->relation(catalog->context, schema, name, &resolved) || resolved.schema == NULL ||
         resolved.name == NULL)
-        return reject_relation(state, relation, NULL); /* the same words as a denied one: no oracle */
+        return reject_relation(state, relation, outside); /* the same words as a denied one: no oracle */
     if (!policy_table_allowed(&state->patterns, resolved.schema, resolved.name))
-        return reject_relation(state, relation, "it is outside the tables this server's data owner allows");
+        return reject_relation(state, relation, outside);
     range_entry *entry = new_entry(state, refname);
     if (entry == NULL)
         return false;
