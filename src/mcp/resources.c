@@ -179,8 +179,14 @@ static void schema_done(mcp_request *request, db_result *result) {
     if (fail_if_bad(request, result))
         return;
     const char *text = result->row_count == 1 ? db_result_cell(result, 0, 0)->value : NULL;
-    json_object *answer = contents(SCHEMA_URI, text && *text ? text : "(no visible tables)");
+    char *fenced = tools_fenced(request, text && *text ? text : "(no visible tables)");
     db_result_free(result);
+    if (fenced == NULL) {
+        request_error(request, JSONRPC_INTERNAL_ERROR, "the schema text could not be fenced as untrusted data");
+        return;
+    }
+    json_object *answer = contents(SCHEMA_URI, fenced);
+    free(fenced);
     request_respond(request, answer);
 }
 
@@ -197,10 +203,12 @@ static void table_done(mcp_request *request, db_result *result) {
     const db_cell *cell = db_result_cell(result, 0, 1);
     json_object *table = cell->value ? jsonrpc_parse(cell->value, cell->length) : NULL;
     db_result_free(result);
-    char *text = table ? tools_describe_text(table) : NULL;
+    char *described = table ? tools_describe_text(table) : NULL;
     json_object_put(table);
+    char *text = described ? tools_fenced(request, described) : NULL;
+    free(described);
     if (text == NULL) {
-        request_error(request, JSONRPC_INTERNAL_ERROR, "the catalog answer could not be read");
+        request_error(request, JSONRPC_INTERNAL_ERROR, "the catalog answer could not be read or fenced");
         return;
     }
     json_object *answer = contents(uri, text);

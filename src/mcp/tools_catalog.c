@@ -1,5 +1,6 @@
 /* The schema tools: list_schemas, list_tables and describe_table. Each runs one fixed
  * catalog query (db/introspect.c) that returns JSON, and renders it as compact text. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,21 @@ static const char *or_dash(const char *text) {
     return text ? text : "-";
 }
 
+/* Answers with structured and text, which names and comments from the database make
+ * untrusted: fenced (head, which is ours, stays outside). Takes structured. */
+static void answer_fenced(mcp_request *request, json_object *structured, const char *head, const char *text) {
+    char *fenced = text ? tools_fenced(request, text) : NULL;
+    char *whole = fenced ? str_printf("%s%s", head, fenced) : NULL;
+    free(fenced);
+    if (whole == NULL) {
+        json_object_put(structured);
+        request_tool_error(request, "the catalog text could not be fenced as untrusted data; not sent");
+        return;
+    }
+    request_tool_result(request, structured, whole);
+    free(whole);
+}
+
 /* list_schemas' continuation: the catalog's JSON as structuredContent and a table of
  * names, owners and counts. Frees result; answers the request. */
 static void list_schemas_done(mcp_request *request, db_result *result) {
@@ -45,8 +61,10 @@ static void list_schemas_done(mcp_request *request, db_result *result) {
     db_result_free(result);
     strbuf text = {0};
     json_object *schemas = json_object_object_get(structured, "schemas");
-    strbuf_printf(&text, "%zu schema%s\nname\towner\ttables\tcomment\n", json_object_array_length(schemas),
-                  json_object_array_length(schemas) == 1 ? "" : "s");
+    char head[64];
+    snprintf(head, sizeof head, "%zu schema%s\n", json_object_array_length(schemas),
+             json_object_array_length(schemas) == 1 ? "" : "s");
+    strbuf_puts(&text, "name\towner\ttables\tcomment\n");
     for (size_t i = 0; i < json_object_array_length(schemas); i++) {
         json_object *schema = json_object_array_get_idx(schemas, i);
         strbuf_printf(&text, "%s\t%s\t%s\t%s\n", or_dash(json_string_member(schema, "name")),
@@ -55,7 +73,7 @@ static void list_schemas_done(mcp_request *request, db_result *result) {
                       or_dash(json_string_member(schema, "comment")));
     }
     char *rendered = strbuf_take(&text);
-    request_tool_result(request, structured, rendered ? rendered : "");
+    answer_fenced(request, structured, head, rendered);
     free(rendered);
 }
 
@@ -90,8 +108,10 @@ static void list_tables_done(mcp_request *request, db_result *result) {
         return;
     json_object *tables = json_object_object_get(structured, "tables");
     strbuf text = {0};
-    strbuf_printf(&text, "%zu table%s\nschema\tname\tkind\trows\tcomment\n", json_object_array_length(tables),
-                  json_object_array_length(tables) == 1 ? "" : "s");
+    char head[64];
+    snprintf(head, sizeof head, "%zu table%s\n", json_object_array_length(tables),
+             json_object_array_length(tables) == 1 ? "" : "s");
+    strbuf_puts(&text, "schema\tname\tkind\trows\tcomment\n");
     for (size_t i = 0; i < json_object_array_length(tables); i++) {
         json_object *table = json_object_array_get_idx(tables, i);
         json_object *rows = json_object_object_get(table, "row_estimate");
@@ -100,7 +120,7 @@ static void list_tables_done(mcp_request *request, db_result *result) {
                       rows ? json_object_get_string(rows) : "?", or_dash(json_string_member(table, "comment")));
     }
     char *rendered = strbuf_take(&text);
-    request_tool_result(request, structured, rendered ? rendered : "");
+    answer_fenced(request, structured, head, rendered);
     free(rendered);
 }
 
@@ -206,7 +226,7 @@ static void describe_table_done(mcp_request *request, db_result *result) {
     if (structured == NULL)
         return;
     char *text = tools_describe_text(structured);
-    request_tool_result(request, structured, text ? text : "");
+    answer_fenced(request, structured, "", text);
     free(text);
 }
 

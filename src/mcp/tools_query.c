@@ -7,6 +7,7 @@
 
 #include "db/format.h"
 #include "util/strings.h"
+#include "mcp/fence.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/tools.h"
 
@@ -133,9 +134,19 @@ static void query_done(mcp_request *request, db_result *result) {
     strbuf_printf(&text, "%zu row%s · limit %lld · %.1f ms\n", result->row_count, result->row_count == 1 ? "" : "s",
                   row_limit, result->elapsed_ms);
     char *rows = format_rows_text(result);
-    if (rows)
+    bool fenced = true;
+    if (rows && config->no_fence)
         strbuf_puts(&text, rows);
+    else if (rows)
+        fenced = fence_append(&text, rows, strlen(rows));
     free(rows);
+    if (!fenced) {
+        strbuf_free(&text);
+        json_object_put(structured);
+        db_result_free(result);
+        request_tool_error(request, "the rows could not be fenced as untrusted data (no random source); not sent");
+        return;
+    }
     if (result->truncated == DB_ROW_LIMIT)
         strbuf_printf(&text,
                       "truncated: more than %lld rows; only the first %lld are shown. Aggregate on the server or "
@@ -278,12 +289,24 @@ static void explain_done(mcp_request *request, db_result *result) {
         request_tool_error(request, "the plan was too large to return; explain a smaller part of the query");
         return;
     }
-    strbuf text = {0};
+    strbuf text = {0}, nodes = {0};
     strbuf_printf(&text, "plan%s for: %s\n", request->analyze ? " (analyzed)" : "", request->verdict.rewritten_sql);
     json_object *top = json_object_array_get_idx(plan, 0);
     json_object *root = NULL;
     if (top && json_object_object_get_ex(top, "Plan", &root))
-        append_plan_text(&text, root, 0);
+        append_plan_text(&nodes, root, 0);
+    /* Plan nodes name relations and show conditions from views: database content. */
+    char *node_text = strbuf_take(&nodes);
+    char *fenced = node_text ? tools_fenced(request, node_text) : NULL;
+    free(node_text);
+    if (fenced == NULL) {
+        strbuf_free(&text);
+        json_object_put(plan);
+        request_tool_error(request, "the plan could not be fenced as untrusted data; not sent");
+        return;
+    }
+    strbuf_puts(&text, fenced);
+    free(fenced);
     json_object *structured = mcp_json_object();
     mcp_json_add(structured, "plan", plan);
     mcp_json_add(structured, "executed_sql", mcp_json_string(request->verdict.rewritten_sql));
