@@ -9,9 +9,10 @@
  *
  * The guard parses with libpg_query (the PostgreSQL 15 grammar), walks the whole tree
  * against an allow-list of node types, applies the function, operator, type and relation
- * policy, rewrites the LIMIT, renders the tree as SQL (the query's own text with the LIMIT
- * appended when that suffices, else deparsed), and checks the output again. It does no I/O and
- * keeps no global state: it is safe to call from any thread with its own policy.
+ * policy (with the built-ins of the server's major version, policy.server_version), rewrites
+ * the LIMIT, renders the tree as SQL (the query's own text with the LIMIT appended when that
+ * suffices, else deparsed), and checks the output again. It does no I/O and keeps no global
+ * state: it is safe to call from any thread with its own policy.
  *
  * Other layers that need the parser use guard_fingerprint and guard_quote_identifier, so
  * that only this library links libpg_query. */
@@ -122,6 +123,8 @@ typedef struct guard_policy {
     const char *const *denied_relations;  /* NULL-terminated: added to the defaults */
     const char *const *allowed_relations; /* NULL-terminated: removed from the defaults */
     const guard_catalog *catalog;         /* NULL offline: built-ins only */
+    int server_version;                   /* the server's major version (15, 16, ...), whose
+                                             built-ins apply; 0: unknown, the newest table */
     /* The data owner's policy (guard_policy_validate checks the syntax; docs/policy.md).
      * Either set makes every relation go through the catalog's relation callback, and
      * refuses user-defined functions not in allowed_functions (they could read anything). */
@@ -148,7 +151,7 @@ typedef struct guard_result {
     guard_limit_action limit_action;
 } guard_result;
 
-/* Defaults: max_rows 1000, max_sql_bytes 1 MiB, no extra lists, no catalog. */
+/* Defaults: max_rows 1000, max_sql_bytes 1 MiB, no extra lists, no catalog, server_version 0. */
 PGSAFE_GUARD_API void guard_policy_init(guard_policy *policy);
 
 /* Checks the syntax of policy->table_patterns and policy->denied_columns. Returns true
@@ -185,6 +188,15 @@ PGSAFE_GUARD_API const char *guard_limit_action_name(guard_limit_action action);
 
 /* The PostgreSQL grammar version the guard parses with ("15.1"). */
 PGSAFE_GUARD_API const char *guard_grammar_version(void);
+
+/* The major version whose built-in table the guard uses for a server of `major`: the same
+ * major when a table exists, the newest table for 0 or a newer major, the oldest for an
+ * older one. guard_builtins_version(0) is the newest table's major. */
+PGSAFE_GUARD_API int guard_builtins_version(int major);
+
+/* The major version in a server_version string ("17.10", "15.4 (Debian 15.4-1)"), or 0 when
+ * the string is NULL or does not start with one. */
+PGSAFE_GUARD_API int guard_server_major(const char *server_version);
 
 /* Bytes of a fingerprint: 16 lower-case hexadecimal digits and a NUL. */
 #define GUARD_FINGERPRINT_SIZE 17

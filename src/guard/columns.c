@@ -194,7 +194,8 @@ static bool check_function_name(analysis *state, const char *schema, const char 
                                 bool attribute_notation) {
     const guard_policy *policy = state->policy;
     bool builtin_schema = schema == NULL || strcmp(schema, "pg_catalog") == 0;
-    bool builtin = builtin_schema && builtin_function_volatility(name) != GUARD_VOLATILITY_UNKNOWN;
+    bool builtin = builtin_schema && builtin_function_volatility(builtin_table_for(policy->server_version), name) !=
+                                         GUARD_VOLATILITY_UNKNOWN;
     bool user = false;
     if (policy->catalog != NULL && policy->catalog->function_volatility != NULL &&
         (schema == NULL || strcmp(schema, "pg_catalog") != 0))

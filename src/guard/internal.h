@@ -65,6 +65,11 @@ bool policy_check_operator(const guard_policy *policy, PgQuery__Node *const *nam
                            int location, guard_verdict *verdict);
 bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type_name, guard_verdict *verdict);
 bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *relation, guard_verdict *verdict);
+/* True when a list of the policy names this function exactly (a deny entry, the harmless
+ * or the refused-as-volatile list): its review is recorded. */
+bool policy_function_reviewed(const char *name);
+/* True when the built-in deny list refuses the name (exactly or by prefix). */
+bool policy_function_denied(const char *name);
 
 /* rewrite.c: bounds the LIMIT of the statement held by raw, a tree unpacked into arena,
  * from which the messages it adds are allocated. On success sets the applied limit and
