@@ -56,6 +56,9 @@ typedef enum guard_reason {
     GUARD_INVALID_INPUT,         /* not valid UTF-8, or a NUL byte */
     GUARD_REWRITE_FAILED,        /* deparse failed or its output did not pass (fail closed) */
     GUARD_INTERNAL_ERROR,        /* out of memory or a library failure */
+    GUARD_UNINTERRUPTIBLE,       /* work the statement timeout cannot stop (XPath) */
+    GUARD_VALUE_TOO_LARGE,       /* a value bounded from constants beyond max_value_bytes */
+    GUARD_HIDDEN_FUNCTION,       /* may reach a volatile function without naming it */
     GUARD_RELATION_NOT_ALLOWED,  /* outside the data owner's table allow-list (--tables) */
     GUARD_COLUMN_DENIED,         /* could read a column the data owner denied (--deny-columns) */
     GUARD_POLICY_UNVERIFIABLE,   /* a table or column policy is set and the guard cannot prove
@@ -70,6 +73,11 @@ typedef enum guard_volatility {
     GUARD_VOLATILITY_VOLATILE
 } guard_volatility;
 
+/* A relation's name as the catalog stores it (neither quoted nor case-folded). */
+typedef struct guard_relation_name {
+    const char *schema;
+    const char *name;
+} guard_relation_name;
 typedef enum guard_relation_kind {
     GUARD_RELATION_KIND_UNKNOWN = 0,
     GUARD_RELATION_KIND_TABLE,         /* ordinary or partitioned table */
@@ -96,6 +104,26 @@ typedef struct guard_catalog {
     guard_volatility (*function_volatility)(void *context, const char *schema, const char *name);
     guard_volatility (*operator_volatility)(void *context, const char *schema, const char *name);
     guard_volatility (*type_volatility)(void *context, const char *schema, const char *name);
+    /* Inheritance and partitioning, transitively, of every relation visible under the name
+     * (schema NULL: in any schema): lists ended by an entry whose name is NULL, owned by the
+     * catalog and valid while it is loaded; NULL when there is none. A denied relation is
+     * denied through its children (ancestors) and through a parent whose scan includes it
+     * (descendants). */
+    const guard_relation_name *(*relation_ancestors)(void *context, const char *schema, const char *name);
+    const guard_relation_name *(*relation_descendants)(void *context, const char *schema, const char *name);
+    /* Hazards: a volatile function a query can reach without naming it. Each returns NULL
+     * when the object is safe, or a short phrase saying why it is not ("its type's = operator
+     * calls volatile function lock_me"), owned by the catalog. A relation is hazardous when
+     * reading it can call one (a column of a hazardous type, a view or row security policy
+     * that calls one); a type when comparing, hashing, sorting, casting to, printing or
+     * checking a value of it can (domains and composites through their parts); a function
+     * when it returns or takes a hazardous type. global_hazard reports one that reaches
+     * built-in types (an implicit cast or default operator class added to them): then no
+     * query is safe and every query is refused. Any callback may be NULL. */
+    const char *(*relation_hazard)(void *context, const char *schema, const char *name);
+    const char *(*type_hazard)(void *context, const char *schema, const char *name);
+    const char *(*function_hazard)(void *context, const char *schema, const char *name);
+    const char *(*global_hazard)(void *context);
     void *context; /* passed back to every callback */
     /* Resolves a relation name as the pinned search_path would (schema NULL: unqualified)
      * and fills *relation; false when no such relation is visible. May be NULL: then the
@@ -125,6 +153,12 @@ typedef struct guard_policy {
     const guard_catalog *catalog;         /* NULL offline: built-ins only */
     int server_version;                   /* the server's major version (15, 16, ...), whose
                                              built-ins apply; 0: unknown, the newest table */
+    bool allow_xpath;                     /* true: the XPath family (xpath(), XMLEXISTS,
+                                             XMLTABLE, ...) is allowed although the statement
+                                             timeout cannot stop it */
+    size_t max_value_bytes;               /* largest value the guard can bound from constants
+                                             (repeat, lpad, string_agg over generate_series,
+                                             ...) that it lets through */
     /* The data owner's policy (guard_policy_validate checks the syntax; docs/policy.md).
      * Either set makes every relation go through the catalog's relation callback, and
      * refuses user-defined functions not in allowed_functions (they could read anything). */
@@ -151,7 +185,8 @@ typedef struct guard_result {
     guard_limit_action limit_action;
 } guard_result;
 
-/* Defaults: max_rows 1000, max_sql_bytes 1 MiB, no extra lists, no catalog, server_version 0. */
+/* Defaults: max_rows 1000, max_sql_bytes 1 MiB, max_value_bytes 4 MiB, no extra lists,
+ * no catalog, server_version 0, XPath refused. */
 PGSAFE_GUARD_API void guard_policy_init(guard_policy *policy);
 
 /* Checks the syntax of policy->table_patterns and policy->denied_columns. Returns true

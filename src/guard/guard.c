@@ -38,6 +38,9 @@ static const char *const reason_names[GUARD_REASON_COUNT] = {
     [GUARD_INVALID_INPUT] = "invalid_input",
     [GUARD_REWRITE_FAILED] = "rewrite_failed",
     [GUARD_INTERNAL_ERROR] = "internal_error",
+    [GUARD_UNINTERRUPTIBLE] = "uninterruptible",
+    [GUARD_VALUE_TOO_LARGE] = "value_too_large",
+    [GUARD_HIDDEN_FUNCTION] = "hidden_function",
     [GUARD_RELATION_NOT_ALLOWED] = "relation_not_allowed",
     [GUARD_COLUMN_DENIED] = "column_denied",
     [GUARD_POLICY_UNVERIFIABLE] = "policy_unverifiable",
@@ -76,6 +79,7 @@ void guard_policy_init(guard_policy *policy) {
     memset(policy, 0, sizeof *policy);
     policy->max_rows = 1000;
     policy->max_sql_bytes = 1024 * 1024;
+    policy->max_value_bytes = GUARD_DEFAULT_MAX_VALUE_BYTES;
 }
 
 void guard_result_free(guard_result *result) {
@@ -589,6 +593,7 @@ guard_result guard_check(const char *sql, const guard_policy *policy) {
         verdict_reject(&verdict, GUARD_INVALID_INPUT, (int)bad_offset, NULL, "send the query as valid UTF-8 text",
                        "the query text is not valid UTF-8");
     } else if (parse_one(sql, &arena, &tree, &verdict) && walk_tree(&tree->base, policy, &verdict) &&
+               statement_check(&tree->base, policy, &verdict) && size_check(&tree->base, policy, &verdict) &&
                columns_check(tree, policy, &verdict)) {
         rewritten = rewrite_and_render(sql, tree, &arena, policy, bound, &applied_limit, &action, &verdict);
     } else {

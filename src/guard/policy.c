@@ -53,6 +53,9 @@ static const deny_category category_transaction_ids = {
     "use pg_current_snapshot() or pg_current_xact_id_if_assigned() instead"};
 static const deny_category category_maintenance = {"it changes index, catalog or session state",
                                                    "remove it; pgsafe runs read-only queries only"};
+static const deny_category category_session_texts = {
+    "it returns other sessions' statements, with their literals (passwords of ALTER ROLE included)",
+    "read the other columns of pg_stat_activity or pg_stat_statements by name instead"};
 static const deny_category category_storage = {
     "it reveals where values are stored (TOAST), which pgsafe keeps out of reach",
     "remove it; query the values themselves"};
@@ -158,7 +161,47 @@ static const deny_entry deny_entries[] = {
     {"binary_upgrade_replorigin_advance", false, &category_maintenance},         /* 17 */
     /* 17: a TOAST chunk id points into pg_toast, whose tables are denied. */
     {"pg_column_toast_chunk_id", false, &category_storage},
+    {"pg_stat_get_activity", false, &category_session_texts},
+    {"pg_stat_get_backend_activity", false, &category_session_texts},
+    {"pg_stat_statements", false, &category_session_texts},
 };
+
+/* Work the statement timeout cannot stop: libxml2 evaluates XPath without ever checking for
+ * interrupts, so a crafted expression keeps its backend busy for minutes after the timeout,
+ * and pg_terminate_backend waits as long (docs/threat-model.md has the measurements). The
+ * parsers behind xml_is_well_formed* do not check either, and are refused with them. The
+ * names match in any schema: contrib's xml2 installs xpath_* where its owner chose. */
+static const char *const uninterruptible_functions[] = {
+    "xpath",
+    "xpath_exists",
+    "xmlexists", /* also what XMLEXISTS(...) calls */
+    "xpath_string",
+    "xpath_number",
+    "xpath_bool",
+    "xpath_nodeset",
+    "xpath_list",
+    "xslt_process",
+    "xml_is_well_formed",
+    "xml_is_well_formed_document",
+    "xml_is_well_formed_content",
+    "xml_valid",
+};
+
+bool policy_is_uninterruptible(const char *name) {
+    for (size_t i = 0; i < sizeof uninterruptible_functions / sizeof *uninterruptible_functions; i++)
+        if (strcmp(uninterruptible_functions[i], name) == 0)
+            return true;
+    return false;
+}
+
+bool policy_reject_xpath(guard_verdict *verdict, const char *what, int location) {
+    return verdict_reject(verdict, GUARD_UNINTERRUPTIBLE, location,
+                          "libxml2 never checks for interrupts while it evaluates XPath or parses XML: the statement "
+                          "timeout cannot stop it, and the backend stays busy after pgsafe gives up",
+                          "extract the values another way (string functions, or JSON instead of XML); the operator "
+                          "can allow the XPath family knowingly with --allow-xpath",
+                          "%s is not allowed", what);
+}
 
 /* Volatile built-ins reviewed as harmless: they change nothing and read no secrets. */
 static const char *const harmless_volatile[] = {
@@ -612,6 +655,56 @@ bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type
     return false;
 }
 
+typedef enum relation_denial {
+    RELATION_ALLOWED = 0,
+    RELATION_DENIED_BY_DEFAULT, /* a sensitive catalog */
+    RELATION_DENIED_BY_CONFIGURATION
+} relation_denial;
+
+static relation_denial relation_denied(const guard_policy *policy, const char *schema, const char *name) {
+    if (string_in(default_denied_relations, COUNT_OF(default_denied_relations), name) &&
+        !list_contains(policy->allowed_relations, schema, name, false))
+        return RELATION_DENIED_BY_DEFAULT;
+    if (list_contains(policy->denied_relations, schema, name, true))
+        return RELATION_DENIED_BY_CONFIGURATION;
+    return RELATION_ALLOWED;
+}
+
+/* Rejects name for denial; related, when given, is the denied relation it reaches. */
+static bool reject_relation(guard_verdict *verdict, relation_denial denial, int location, const char *name,
+                            const char *related_detail) {
+    const char *detail = denial == RELATION_DENIED_BY_DEFAULT
+                             ? "it holds passwords, server settings, statistics samples or other data pgsafe keeps "
+                               "from models"
+                             : "it is on this server's configured deny list";
+    const char *hint = denial == RELATION_DENIED_BY_DEFAULT
+                           ? "query another relation; for roles name the columns of pg_roles you need (not "
+                             "rolconfig), for settings use current_setting() with a harmless name"
+                           : "query another relation; this one is kept out of reach by the server's configuration";
+    char *combined = related_detail != NULL ? str_printf("%s, and %s", related_detail, detail) : NULL;
+    verdict_reject(verdict, GUARD_RELATION_DENIED, location, combined != NULL ? combined : detail, hint,
+                   "relation \"%s\" is not allowed", name);
+    free(combined);
+    return false;
+}
+
+/* Every member of family (ended by a NULL name; the list may be NULL) must be allowed. */
+static bool check_family(const guard_policy *policy, const guard_relation_name *family,
+                         const PgQuery__RangeVar *relation, const char *relationship, guard_verdict *verdict) {
+    for (; family != NULL && family->name != NULL; family++) {
+        relation_denial denial = relation_denied(policy, family->schema, family->name);
+        if (denial == RELATION_ALLOWED)
+            continue;
+        char *related = family->schema != NULL
+                            ? str_printf("it %s \"%s.%s\"", relationship, family->schema, family->name)
+                            : str_printf("it %s \"%s\"", relationship, family->name);
+        reject_relation(verdict, denial, relation->location, relation->relname, related);
+        free(related);
+        return false;
+    }
+    return true;
+}
+
 bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *relation, guard_verdict *verdict) {
     const char *schema = relation->schemaname != NULL && relation->schemaname[0] != '\0' ? relation->schemaname : NULL;
     const char *name = relation->relname;
@@ -624,19 +717,19 @@ bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *
                               "TOAST tables hold the stored values of other tables, denied catalogs included",
                               "query the table itself, not its TOAST table", "relation \"%s.%s\" is not allowed",
                               schema, name);
-    bool denied_by_default = string_in(default_denied_relations, COUNT_OF(default_denied_relations), name) &&
-                             !list_contains(policy->allowed_relations, schema, name, false);
-    if (denied_by_default)
-        return verdict_reject(verdict, GUARD_RELATION_DENIED, relation->location,
-                              "it holds passwords, server settings, statistics samples or other data pgsafe keeps "
-                              "from models",
-                              "query another relation; for roles use pg_roles, for settings current_setting() with "
-                              "a harmless name, for statistics pg_stats",
-                              "relation \"%s\" is not allowed", name);
-    if (list_contains(policy->denied_relations, schema, name, true))
-        return verdict_reject(verdict, GUARD_RELATION_DENIED, relation->location,
-                              "it is on this server's configured deny list",
-                              "query another relation; this one is kept out of reach by the server's configuration",
-                              "relation \"%s\" is not allowed", name);
+    relation_denial denial = relation_denied(policy, schema, name);
+    if (denial != RELATION_ALLOWED)
+        return reject_relation(verdict, denial, relation->location, name, NULL);
+    /* A denied table stays denied through its children and partitions (they hold its rows
+     * as their own), and through a parent whose scan includes it (unless ONLY). */
+    const guard_catalog *catalog = policy->catalog;
+    if (catalog != NULL && catalog->relation_ancestors != NULL &&
+        !check_family(policy, catalog->relation_ancestors(catalog->context, schema, name), relation, "inherits from",
+                      verdict))
+        return false;
+    if (catalog != NULL && catalog->relation_descendants != NULL && relation->inh &&
+        !check_family(policy, catalog->relation_descendants(catalog->context, schema, name), relation,
+                      "includes the rows of", verdict))
+        return false;
     return true;
 }

@@ -503,7 +503,7 @@ END_TEST
 START_TEST(other_catalogs_are_allowed) {
     expect_allowed("SELECT relname FROM pg_class");
     expect_allowed("SELECT proname FROM pg_catalog.pg_proc");
-    expect_allowed("SELECT * FROM pg_stat_activity");
+    expect_allowed("SELECT pid, state, wait_event FROM pg_stat_activity");
     expect_allowed("SELECT * FROM information_schema.columns");
 }
 END_TEST
@@ -1384,6 +1384,7 @@ static const char *top_level_limit_problem(const char *sql, long long *limit) {
 START_TEST(rewrite_is_one_select_with_a_constant_bounded_limit) {
     const char *sql = allowed_queries[_i];
     guard_policy policy = default_policy();
+    policy.allow_xpath = true; /* the list holds XML constructs the deparser gets wrong */
     guard_result result = run_guard(sql, &policy);
     guard_result *owned = &result;
     REQUIRE(result.allowed, guard_result_free(owned), "%s: expected allowed, got %s (%s; %s)", sql,
@@ -1402,6 +1403,7 @@ END_TEST
 START_TEST(rewrite_is_a_fixed_point) {
     const char *sql = allowed_queries[_i];
     guard_policy policy = default_policy();
+    policy.allow_xpath = true; /* the list holds XML constructs the deparser gets wrong */
     guard_result first = run_guard(sql, &policy);
     guard_result *owned = &first;
     REQUIRE(first.allowed, guard_result_free(owned), "%s: expected allowed, got %s (%s)", sql,
@@ -1475,6 +1477,9 @@ START_TEST(reason_names_are_stable_and_unique) {
         "invalid_input",
         "rewrite_failed",
         "internal_error",
+        "uninterruptible",
+        "value_too_large",
+        "hidden_function",
         "relation_not_allowed",
         "column_denied",
         "policy_unverifiable",
