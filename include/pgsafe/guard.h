@@ -78,6 +78,7 @@ typedef struct guard_relation_name {
     const char *schema;
     const char *name;
 } guard_relation_name;
+
 typedef enum guard_relation_kind {
     GUARD_RELATION_KIND_UNKNOWN = 0,
     GUARD_RELATION_KIND_TABLE,         /* ordinary or partitioned table */
@@ -94,6 +95,9 @@ typedef struct guard_relation {
     const char *name;           /* its name */
     const char *const *columns; /* its column names in order, dropped columns left out */
     size_t column_count;
+    const guard_relation_name *ancestors; /* the tables it is a partition or inheritance child
+                                             of, transitively (their columns' data is its own) */
+    size_t ancestor_count;
 } guard_relation;
 
 /* A live catalog the guard may consult (the server supplies one from pg_proc). Each

@@ -26,6 +26,8 @@ typedef struct catalog_relation {
     bool visible;   /* an unqualified name resolves to it under the pinned search_path */
     char **columns; /* in attnum order, dropped ones left out */
     size_t column_count;
+    guard_relation_name *ancestors; /* partitioned or inheritance parents, transitively */
+    size_t ancestor_count;
 } catalog_relation;
 
 /* A column row while loading, before it finds its relation. */
@@ -34,6 +36,13 @@ typedef struct pending_column {
     int attnum;
     char *name;
 } pending_column;
+
+/* An ancestor row while loading: relation oid, the ancestor's schema and name. */
+typedef struct pending_ancestor {
+    unsigned oid;
+    char *schema;
+    char *name;
+} pending_ancestor;
 
 struct db_catalog {
     nametable volatilities; /* key "kind\x1fschema\x1fname" (schema "" for the unqualified entry that
@@ -44,6 +53,8 @@ struct db_catalog {
     size_t relation_count;
     pending_column *pending; /* column rows while loading */
     size_t pending_count;
+    pending_ancestor *pending_ancestors; /* ancestor rows while loading */
+    size_t pending_ancestor_count;
     int64_t loaded_at;
     guard_catalog guard; /* callbacks with context = this */
 };
@@ -148,7 +159,12 @@ struct db_catalog {
     "  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"                                \
     "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                                                       \
     " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'"                   \
-    "   AND a.attnum > 0 AND NOT a.attisdropped"
+    "   AND a.attnum > 0 AND NOT a.attisdropped"                                                                       \
+    " UNION ALL "                                                                                                      \
+    "(WITH RECURSIVE up(child, parent) AS (SELECT i.inhrelid, i.inhparent FROM pg_catalog.pg_inherits i"               \
+    "   UNION SELECT u.child, i.inhparent FROM up u JOIN pg_catalog.pg_inherits i ON i.inhrelid = u.parent)"           \
+    " SELECT 'h', u.child::text, n.nspname, c.relname FROM up u JOIN pg_catalog.pg_class c ON c.oid = u.parent"        \
+    "   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace)"
 
 static const char load_sql[] = OBJECTS_SQL " UNION ALL " POSTURE_SQL;
 static const char load_relations_sql[] = OBJECTS_SQL " UNION ALL " RELATIONS_SQL " UNION ALL " POSTURE_SQL;
@@ -253,6 +269,8 @@ static void fill_relation(const catalog_relation *relation, guard_relation *out)
     out->name = relation->name;
     out->columns = (const char *const *)relation->columns;
     out->column_count = relation->column_count;
+    out->ancestors = relation->ancestors;
+    out->ancestor_count = relation->ancestor_count;
 }
 
 /* The guard's relation callback: a qualified name in its schema, an unqualified one as the
@@ -300,6 +318,11 @@ static void clear_relations(db_catalog *catalog) {
         for (size_t c = 0; c < relation->column_count; c++)
             free(relation->columns[c]);
         free(relation->columns);
+        for (size_t a = 0; a < relation->ancestor_count; a++) {
+            free((char *)relation->ancestors[a].schema);
+            free((char *)relation->ancestors[a].name);
+        }
+        free(relation->ancestors);
     }
     free(catalog->relations);
     catalog->relations = NULL;
@@ -309,6 +332,13 @@ static void clear_relations(db_catalog *catalog) {
     free(catalog->pending);
     catalog->pending = NULL;
     catalog->pending_count = 0;
+    for (size_t i = 0; i < catalog->pending_ancestor_count; i++) {
+        free(catalog->pending_ancestors[i].schema);
+        free(catalog->pending_ancestors[i].name);
+    }
+    free(catalog->pending_ancestors);
+    catalog->pending_ancestors = NULL;
+    catalog->pending_ancestor_count = 0;
 }
 
 static void clear_contents(db_catalog *catalog) {
@@ -388,6 +418,27 @@ static bool note_column(db_catalog *catalog, const db_result *rows, const char *
     return column->name != NULL;
 }
 
+/* An ancestor row: relation oid, the ancestor's schema and name. */
+static bool note_ancestor(db_catalog *catalog, const db_result *rows, const char *oid, const char *schema,
+                          const char *name) {
+    if (oid == NULL || schema == NULL || name == NULL)
+        return false;
+    if (catalog->pending_ancestors == NULL &&
+        (catalog->pending_ancestors = calloc(rows->row_count, sizeof *catalog->pending_ancestors)) == NULL)
+        return false;
+    assert(catalog->pending_ancestor_count < rows->row_count);
+    pending_ancestor *ancestor = &catalog->pending_ancestors[catalog->pending_ancestor_count++];
+    ancestor->oid = (unsigned)strtoul(oid, NULL, 10);
+    ancestor->schema = strdup(schema);
+    ancestor->name = strdup(name);
+    return ancestor->schema != NULL && ancestor->name != NULL;
+}
+
+static int compare_pending_ancestors(const void *left, const void *right) {
+    unsigned a = ((const pending_ancestor *)left)->oid, b = ((const pending_ancestor *)right)->oid;
+    return (a > b) - (a < b);
+}
+
 static int compare_pending(const void *left, const void *right) {
     const pending_column *a = left, *b = right;
     if (a->oid != b->oid)
@@ -426,6 +477,29 @@ static bool attach_columns(db_catalog *catalog) {
             catalog->pending[i].name = NULL; /* the relation owns it now */
         }
     }
+    /* Then each relation's ancestors, the same way. */
+    if (catalog->pending_ancestor_count > 0)
+        qsort(catalog->pending_ancestors, catalog->pending_ancestor_count, sizeof *catalog->pending_ancestors,
+              compare_pending_ancestors);
+    next = 0;
+    for (size_t r = 0; r < catalog->relation_count; r++) {
+        catalog_relation *relation = &catalog->relations[r];
+        while (next < catalog->pending_ancestor_count && catalog->pending_ancestors[next].oid < relation->oid)
+            next++;
+        size_t first = next;
+        while (next < catalog->pending_ancestor_count && catalog->pending_ancestors[next].oid == relation->oid)
+            next++;
+        if (next == first)
+            continue;
+        relation->ancestors = calloc(next - first, sizeof *relation->ancestors);
+        if (relation->ancestors == NULL)
+            return false;
+        for (size_t i = first; i < next; i++) {
+            relation->ancestors[relation->ancestor_count++] =
+                (guard_relation_name){catalog->pending_ancestors[i].schema, catalog->pending_ancestors[i].name};
+            catalog->pending_ancestors[i].schema = catalog->pending_ancestors[i].name = NULL; /* moved */
+        }
+    }
     qsort(catalog->relations, catalog->relation_count, sizeof *catalog->relations, compare_relations);
     return true;
 }
@@ -449,6 +523,8 @@ static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *
         return note_relation(catalog, rows, a, b, c);
     if (strcmp(kind, "a") == 0)
         return note_column(catalog, rows, a, b, c);
+    if (strcmp(kind, "h") == 0)
+        return note_ancestor(catalog, rows, a, b, c);
     if (strcmp(kind, "n") == 0) {
         if (a == NULL || b == NULL)
             return false;
@@ -483,6 +559,13 @@ static bool read_rows(const db_result *rows, db_catalog *fresh, db_posture *foun
     free(fresh->pending);
     fresh->pending = NULL;
     fresh->pending_count = 0;
+    for (size_t i = 0; i < fresh->pending_ancestor_count; i++) {
+        free(fresh->pending_ancestors[i].schema);
+        free(fresh->pending_ancestors[i].name);
+    }
+    free(fresh->pending_ancestors);
+    fresh->pending_ancestors = NULL;
+    fresh->pending_ancestor_count = 0;
     if (!ok) {
         clear_contents(fresh);
         posture_clear(found);

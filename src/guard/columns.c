@@ -484,6 +484,10 @@ static bool add_range_var(analysis *state, scope *level, const PgQuery__RangeVar
         return reject_relation(state, relation, outside); /* the same words as a denied one: no oracle */
     if (!policy_table_allowed(&state->patterns, resolved.schema, resolved.name))
         return reject_relation(state, relation, outside);
+    /* A partition or inheritance child holds its ancestors' rows: their policy is its own. */
+    for (size_t a = 0; a < resolved.ancestor_count; a++)
+        if (!policy_table_allowed(&state->patterns, resolved.ancestors[a].schema, resolved.ancestors[a].name))
+            return reject_relation(state, relation, outside);
     range_entry *entry = new_entry(state, refname);
     if (entry == NULL)
         return false;
@@ -499,6 +503,9 @@ static bool add_range_var(analysis *state, scope *level, const PgQuery__RangeVar
         range_column *column = &entry->columns[i];
         column->name = resolved.columns[i] != NULL ? resolved.columns[i] : "";
         column->denied = policy_column_denied(&state->patterns, resolved.schema, resolved.name, column->name);
+        for (size_t a = 0; a < resolved.ancestor_count && !column->denied; a++)
+            column->denied = policy_column_denied(&state->patterns, resolved.ancestors[a].schema,
+                                                  resolved.ancestors[a].name, column->name);
         if (alias != NULL && i < alias->n_colnames && alias->colnames[i]->node_case == PG_QUERY__NODE__NODE_STRING)
             column->alias = alias->colnames[i]->string->sval;
         entry->carries_denied |= column->denied;

@@ -30,26 +30,51 @@ typedef struct fake_relation {
     const char *name;
     guard_relation_kind kind;
     const char *columns[8];
+    guard_relation_name ancestors[2]; /* partition or inheritance parents, transitively */
 } fake_relation;
 
 static const fake_relation fake_relations[] = {
-    {"public", "users", GUARD_RELATION_KIND_TABLE, {"id", "name", "email", "ssn", "created_at", "profile"}},
-    {"public", "orders", GUARD_RELATION_KIND_TABLE, {"id", "user_id", "total", "status", "created_at"}},
-    {"public", "audit_log", GUARD_RELATION_KIND_TABLE, {"id", "action", "detail"}},
-    {"public", "customers", GUARD_RELATION_KIND_TABLE, {"id", "name", "phone", "ssn"}},
-    {"public", "user_names", GUARD_RELATION_KIND_VIEW, {"id", "name"}},
-    {"public", "contacts", GUARD_RELATION_KIND_TABLE, {"id", "email", "note"}},
-    {"sales", "orders", GUARD_RELATION_KIND_TABLE, {"id", "customer", "amount"}},
-    {"sales", "leads", GUARD_RELATION_KIND_TABLE, {"id", "email"}},
-    {"hr", "salaries", GUARD_RELATION_KIND_TABLE, {"id", "employee_id", "amount", "currency"}},
-    {"hr", "employees", GUARD_RELATION_KIND_TABLE, {"id", "name", "manager_id"}},
-    {"Mixed Case", "Big Table", GUARD_RELATION_KIND_TABLE, {"id", "Secret", "label"}},
-    {"secret", "keys", GUARD_RELATION_KIND_TABLE, {"id", "key"}},
-    {"pg_catalog", "pg_class", GUARD_RELATION_KIND_TABLE, {"oid", "relname", "relnamespace", "relkind"}},
-    {"pg_catalog", "pg_namespace", GUARD_RELATION_KIND_TABLE, {"oid", "nspname"}},
-    {"pg_catalog", "pg_stats", GUARD_RELATION_KIND_VIEW, {"schemaname", "tablename", "attname", "most_common_vals"}},
-    {"pg_catalog", "pg_stat_activity", GUARD_RELATION_KIND_VIEW, {"pid", "query"}},
-    {"information_schema", "columns", GUARD_RELATION_KIND_VIEW, {"table_schema", "table_name", "column_name"}},
+    {"public",
+     "users",
+     GUARD_RELATION_KIND_TABLE,
+     {"id", "name", "email", "ssn", "created_at", "profile"},
+     {{NULL, NULL}}},
+    {"public", "orders", GUARD_RELATION_KIND_TABLE, {"id", "user_id", "total", "status", "created_at"}, {{NULL, NULL}}},
+    {"public", "audit_log", GUARD_RELATION_KIND_TABLE, {"id", "action", "detail"}, {{NULL, NULL}}},
+    {"public", "customers", GUARD_RELATION_KIND_TABLE, {"id", "name", "phone", "ssn"}, {{NULL, NULL}}},
+    {"public", "user_names", GUARD_RELATION_KIND_VIEW, {"id", "name"}, {{NULL, NULL}}},
+    {"public", "contacts", GUARD_RELATION_KIND_TABLE, {"id", "email", "note"}, {{NULL, NULL}}},
+    {"sales", "orders", GUARD_RELATION_KIND_TABLE, {"id", "customer", "amount"}, {{NULL, NULL}}},
+    {"sales", "leads", GUARD_RELATION_KIND_TABLE, {"id", "email"}, {{NULL, NULL}}},
+    {"hr", "salaries", GUARD_RELATION_KIND_TABLE, {"id", "employee_id", "amount", "currency"}, {{NULL, NULL}}},
+    {"hr", "employees", GUARD_RELATION_KIND_TABLE, {"id", "name", "manager_id"}, {{NULL, NULL}}},
+    {"Mixed Case", "Big Table", GUARD_RELATION_KIND_TABLE, {"id", "Secret", "label"}, {{NULL, NULL}}},
+    {"secret", "keys", GUARD_RELATION_KIND_TABLE, {"id", "key"}, {{NULL, NULL}}},
+    /* A partition of users and a sub-partition of it; a partition of the excluded audit_log. */
+    {"public", "users_2024", GUARD_RELATION_KIND_TABLE, {"id", "name", "email", "ssn"}, {{"public", "users"}}},
+    {"public",
+     "users_2024_q1",
+     GUARD_RELATION_KIND_TABLE,
+     {"id", "name", "email", "ssn"},
+     {{"public", "users_2024"}, {"public", "users"}}},
+    {"public", "audit_log_2024", GUARD_RELATION_KIND_TABLE, {"id", "action", "detail"}, {{"public", "audit_log"}}},
+    {"pg_catalog",
+     "pg_class",
+     GUARD_RELATION_KIND_TABLE,
+     {"oid", "relname", "relnamespace", "relkind"},
+     {{NULL, NULL}}},
+    {"pg_catalog", "pg_namespace", GUARD_RELATION_KIND_TABLE, {"oid", "nspname"}, {{NULL, NULL}}},
+    {"pg_catalog",
+     "pg_stats",
+     GUARD_RELATION_KIND_VIEW,
+     {"schemaname", "tablename", "attname", "most_common_vals"},
+     {{NULL, NULL}}},
+    {"pg_catalog", "pg_stat_activity", GUARD_RELATION_KIND_VIEW, {"pid", "query"}, {{NULL, NULL}}},
+    {"information_schema",
+     "columns",
+     GUARD_RELATION_KIND_VIEW,
+     {"table_schema", "table_name", "column_name"},
+     {{NULL, NULL}}},
 };
 
 static const char *const search_path[] = {"pg_catalog", "public"};
@@ -74,6 +99,8 @@ static bool fake_relation_lookup(void *context, const char *schema, const char *
                 out->name = relation->name;
                 out->columns = relation->columns;
                 out->column_count = column_count(relation);
+                out->ancestors = relation->ancestors;
+                out->ancestor_count = relation->ancestors[1].name ? 2 : relation->ancestors[0].name ? 1 : 0;
                 return true;
             }
         }
@@ -613,6 +640,16 @@ START_TEST(function_forms_that_read_rows) {
 }
 END_TEST
 
+/* A partition holds its parent's rows: the parent's denied columns and exclusion apply. */
+START_TEST(partitions_inherit_the_policy) {
+    denied("SELECT email FROM users_2024", "users_2024.email");
+    denied("SELECT * FROM users_2024_q1", NULL);
+    denied("SELECT to_jsonb(p) FROM users_2024 p", NULL);
+    allowed("SELECT id, name FROM users_2024_q1");
+    not_allowed("SELECT action FROM audit_log_2024");
+}
+END_TEST
+
 START_TEST(views_count_as_named) {
     /* The view's own columns: user_names has no email. */
     allowed("SELECT id, name FROM user_names");
@@ -817,6 +854,7 @@ static Suite *columns_suite(void) {
     tcase_add_test(tc, quoted_and_qualified_spellings);
     tcase_add_test(tc, function_forms_that_read_rows);
     tcase_add_test(tc, views_count_as_named);
+    tcase_add_test(tc, partitions_inherit_the_policy);
     tcase_add_test(tc, columns_policy_alone);
     tcase_add_test(tc, denied_message_is_actionable);
     tcase_add_test(tc, reason_names);

@@ -719,6 +719,9 @@ START_TEST(relations_and_columns) {
         {"a", "16410", "1", "name"},
         {"a", "99999", "1", "orphan"},
         {"r", "public", "empty", "r+16420"},
+        {"r", "public", "users_2024", "r+16430"},
+        {"a", "16430", "1", "email"},
+        {"h", "16430", "public", "users"},
     };
     db_catalog *catalog = catalog_new();
     db_posture posture = {0};
@@ -726,7 +729,7 @@ START_TEST(relations_and_columns) {
     guard_relation relation;
     ck_assert(!guard->relation(guard->context, NULL, "users", &relation)); /* nothing loaded yet */
     ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
-    ck_assert_int_eq(catalog_count(catalog, 'r'), 4);
+    ck_assert_int_eq(catalog_count(catalog, 'r'), 5);
     ck_assert(guard->relation(guard->context, NULL, "users", &relation));
     ck_assert_str_eq(relation.schema, "public");
     ck_assert_int_eq(relation.kind, GUARD_RELATION_KIND_TABLE);
@@ -741,6 +744,9 @@ START_TEST(relations_and_columns) {
     ck_assert(guard->relation(guard->context, "public", "empty", &relation));
     ck_assert_int_eq(relation.column_count, 0);
     ck_assert(!guard->relation(guard->context, NULL, "missing", &relation));
+    ck_assert(guard->relation(guard->context, "public", "users_2024", &relation));
+    ck_assert_int_eq(relation.ancestor_count, 1);
+    ck_assert_str_eq(relation.ancestors[0].name, "users");
     ck_assert(!guard->relation(guard->context, "nowhere", "users", &relation));
 
     static const char *const denied[] = {"users.email", NULL};
@@ -753,6 +759,9 @@ START_TEST(relations_and_columns) {
     guard_result_free(&result);
     result = guard_check("SELECT * FROM archive.users", &policy);
     ck_assert(result.allowed);
+    guard_result_free(&result);
+    result = guard_check("SELECT email FROM users_2024", &policy); /* the parent's policy */
+    ck_assert_int_eq(result.code, GUARD_COLUMN_DENIED);
     guard_result_free(&result);
     posture_clear(&posture);
     catalog_free(catalog);
@@ -779,6 +788,7 @@ START_TEST(load_relations_sql_adds_relation_rows) {
     const char *sql = catalog_load_relations_sql();
     ck_assert_ptr_nonnull(strstr(sql, "SELECT 'r'"));
     ck_assert_ptr_nonnull(strstr(sql, "SELECT 'a'"));
+    ck_assert_ptr_nonnull(strstr(sql, "SELECT 'h'"));
     ck_assert_ptr_nonnull(strstr(sql, "pg_table_is_visible"));
     ck_assert_ptr_nonnull(strstr(sql, catalog_posture_sql()));
     ck_assert_ptr_null(strstr(catalog_load_sql(), "SELECT 'r'"));
