@@ -22,7 +22,8 @@ static void explain_guard(mcp_request *request);
 static bool catalog_may_be_stale(const mcp_request *request) {
     guard_reason code = request->verdict.code;
     return !request->catalog_refreshed &&
-           (code == GUARD_FUNCTION_UNKNOWN || code == GUARD_OPERATOR_NOT_ALLOWED || code == GUARD_TYPE_NOT_ALLOWED) &&
+           (code == GUARD_FUNCTION_UNKNOWN || code == GUARD_OPERATOR_NOT_ALLOWED || code == GUARD_TYPE_NOT_ALLOWED ||
+            code == GUARD_RELATION_NOT_ALLOWED) &&
            db_pool_state_now(request_pool(request)) == DB_POOL_READY;
 }
 
