@@ -62,6 +62,10 @@ static void list_schemas_done(mcp_request *request, db_result *result) {
     db_result_free(result);
     strbuf text = {0};
     json_object *schemas = json_object_object_get(structured, "schemas");
+    /* A count would tell how many tables the allow-list hides: none is given under one. */
+    if (request_config(request)->policy.table_patterns != NULL)
+        for (size_t i = 0; i < json_object_array_length(schemas); i++)
+            json_object_object_add(json_object_array_get_idx(schemas, i), "tables", NULL);
     char head[64];
     snprintf(head, sizeof head, "%zu schema%s\n", json_object_array_length(schemas),
              json_object_array_length(schemas) == 1 ? "" : "s");
@@ -70,7 +74,7 @@ static void list_schemas_done(mcp_request *request, db_result *result) {
         json_object *schema = json_object_array_get_idx(schemas, i);
         strbuf_printf(&text, "%s\t%s\t%s\t%s\n", or_dash(json_string_member(schema, "name")),
                       or_dash(json_string_member(schema, "owner")),
-                      json_object_get_string(json_object_object_get(schema, "tables")),
+                      or_dash(json_object_get_string(json_object_object_get(schema, "tables"))),
                       or_dash(json_string_member(schema, "comment")));
     }
     char *rendered = strbuf_take(&text);

@@ -150,6 +150,13 @@ describe('the table and column policy, superuser role', () => {
     assert.ok(!resultText(result).includes('audit_log'));
   });
 
+  test('list_schemas gives no table counts under an allow-list (they would count hidden tables)', async () => {
+    const raw = await callTool(session, 'list_schemas');
+    const { schemas } = okResult(raw);
+    assert.ok(schemas.length > 0);
+    for (const schema of schemas) assert.equal(schema.tables, null, JSON.stringify(schema));
+  });
+
   test('describe_table: a denied table is not found, denied columns are left out and counted', async () => {
     const hidden = errorResult(await callTool(session, 'describe_table', { table: 'audit_log' }));
     const missing = errorResult(await callTool(session, 'describe_table', { table: 'no_such_table' }));
