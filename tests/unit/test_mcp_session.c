@@ -19,6 +19,7 @@
 
 #include "mcp/audit.h"
 #include "mcp/dispatch.h"
+#include "mcp/internal.h"
 #include "mcp/json.h"
 #include "mcp/session.h"
 
@@ -205,6 +206,41 @@ START_TEST(check_sql_runs_without_the_database) {
 }
 END_TEST
 
+/* issue #13: a server newer than the newest built-in table is said so in the instructions
+ * (the pool logs it too); one the tables cover, or one not known yet, is not. The sentence is
+ * fed a posture, as no real server can report a faked version. */
+START_TEST(instructions_say_when_the_server_is_newer_than_the_tables) {
+    mcp_config config = test_config();
+    int newest = guard_builtins_version(0);
+    ck_assert_int_ge(newest, 18);
+    char newer[16], development[16], covered[16], expected[256];
+    snprintf(newer, sizeof newer, "%d.1", newest + 1);
+    snprintf(development, sizeof development, "%ddevel", newest + 1);
+    snprintf(covered, sizeof covered, "%d.4", newest);
+    snprintf(expected, sizeof expected,
+             "pgsafe knows the built-in functions of PostgreSQL %d and older: functions that PostgreSQL %d added "
+             "are refused as unknown; write queries with PostgreSQL %d's functions.\n",
+             newest, newest + 1, newest);
+    const struct {
+        const char *version;
+        bool known, said;
+    } cases[] = {{newer, true, true},   {development, true, true}, {covered, true, false},
+                 {"15.4", true, false}, {"?", true, false},        {newer, false, false}};
+    for (size_t i = 0; i < ARRAY_LENGTH(cases); i++) {
+        db_posture posture = {
+            .known = cases[i].known, .role = "alice", .database = "shop", .server_version = (char *)cases[i].version};
+        char *text = lifecycle_instructions(&config, &posture, NULL);
+        ck_assert_ptr_nonnull(text);
+        if (cases[i].said)
+            ck_assert_msg(strstr(text, expected) != NULL, "%s: %s", cases[i].version, text);
+        else
+            ck_assert_msg(strstr(text, "refused as unknown") == NULL, "%s (known %d): %s", cases[i].version,
+                          cases[i].known, text);
+        free(text);
+    }
+}
+END_TEST
+
 /* ---------------------------------------------------------------------------------------
  * Suite "audit": /dev/full opens for appending and fails every write with ENOSPC.
  * ------------------------------------------------------------------------------------- */
@@ -373,6 +409,7 @@ int main(void) {
     tcase_add_test(tc, the_method_table_knows_every_method);
     tcase_add_test(tc, notifications_are_never_answered);
     tcase_add_test(tc, check_sql_runs_without_the_database);
+    tcase_add_test(tc, instructions_say_when_the_server_is_newer_than_the_tables);
     Suite *audit = suite_create("audit");
     tc = add_case(audit, "audit");
     tcase_add_test(tc, a_failed_audit_write_is_reported_and_counted);
