@@ -682,10 +682,13 @@ static bool analyze_select(analysis *state, const PgQuery__SelectStmt *select, c
     }
     for (size_t i = 0; ok && i < select->n_from_clause; i++)
         ok = add_from_item(state, &level, select->from_clause[i], depth + 1);
+    /* GROUP BY 3, DISTINCT ON (3) or ORDER BY 3 would name a column the star expands to. */
+    bool star_is_unread = in_exists && select->op == PG_QUERY__SET_OPERATION__SETOP_NONE &&
+                          select->n_group_clause == 0 && select->having_clause == NULL &&
+                          select->n_distinct_clause == 0 && select->n_sort_clause == 0 && select->n_window_clause == 0;
     for (size_t i = 0; ok && i < select->n_target_list; i++) {
         const PgQuery__Node *target = select->target_list[i];
-        if (in_exists && select->op == PG_QUERY__SET_OPERATION__SETOP_NONE &&
-            target->node_case == PG_QUERY__NODE__NODE_RES_TARGET && target->res_target->val != NULL &&
+        if (star_is_unread && target->node_case == PG_QUERY__NODE__NODE_RES_TARGET && target->res_target->val != NULL &&
             target->res_target->val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF &&
             target->res_target->val->column_ref->n_fields == 1 &&
             target->res_target->val->column_ref->fields[0]->node_case == PG_QUERY__NODE__NODE_A_STAR)

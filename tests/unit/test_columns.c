@@ -532,6 +532,10 @@ START_TEST(stars) {
     allowed("WITH x AS (SELECT id, name FROM users) SELECT * FROM x");
     allowed("SELECT count(*) FROM users");
     allowed("SELECT id FROM orders o WHERE EXISTS (SELECT * FROM users u WHERE u.id = o.user_id)");
+    /* Inside EXISTS a star is unread, unless an ordinal names one of its columns. */
+    denied("SELECT 1 WHERE EXISTS (SELECT * FROM users GROUP BY 3 HAVING count(*) > 1)", NULL);
+    denied("SELECT 1 WHERE EXISTS (SELECT DISTINCT ON (3) * FROM users)", NULL);
+    denied("SELECT 1 WHERE EXISTS (SELECT * FROM users ORDER BY 3 LIMIT 1)", NULL);
 }
 END_TEST
 
