@@ -399,6 +399,14 @@ static bool walk_expression(analysis *state, const ProtobufCMessage *message, co
         return check_column_ref(state, (const PgQuery__ColumnRef *)message, level);
     if (descriptor == &pg_query__func_call__descriptor && !check_func_call(state, (const PgQuery__FuncCall *)message))
         return false;
+    if (descriptor == &pg_query__a__indirection__descriptor) {
+        /* (expr).f calls f(expr) when f is a function: a user one could read anything. */
+        const PgQuery__AIndirection *indirection = (const PgQuery__AIndirection *)message;
+        for (size_t i = 0; i < indirection->n_indirection; i++)
+            if (indirection->indirection[i]->node_case == PG_QUERY__NODE__NODE_STRING &&
+                !check_function_name(state, NULL, indirection->indirection[i]->string->sval, -1, true))
+                return false;
+    }
     if (descriptor == &pg_query__range_var__descriptor || descriptor == &pg_query__join_expr__descriptor ||
         descriptor == &pg_query__range_subselect__descriptor || descriptor == &pg_query__range_function__descriptor ||
         descriptor == &pg_query__range_table_func__descriptor ||

@@ -414,8 +414,9 @@ END_TEST
 START_TEST(user_functions_are_refused_under_a_policy) {
     unverifiable("SELECT peek(1)");
     unverifiable("SELECT public.peek(id) FROM users");
-    unverifiable("SELECT lower(id) FROM users"); /* a user overload of a built-in name */
-    unverifiable("SELECT o.peek FROM orders o"); /* attribute notation: peek(o) */
+    unverifiable("SELECT lower(id) FROM users");      /* a user overload of a built-in name */
+    unverifiable("SELECT o.peek FROM orders o");      /* attribute notation: peek(o) */
+    unverifiable("SELECT (o.id).peek FROM orders o"); /* (expr).f is f(expr) */
     unverifiable("SELECT * FROM peek(1) p");
     allowed("SELECT reviewed(1)"); /* allowed by name with --allow-function */
     allowed("SELECT upper(name), length(name) FROM users");
