@@ -106,8 +106,10 @@ void lifecycle_answer_initialize(mcp_request *request) {
     mcp_json_add(info, "title", mcp_json_string("pgsafe: read-only PostgreSQL"));
     mcp_json_add(info, "version", mcp_json_string(PGSAFE_VERSION));
     mcp_json_add(result, "serverInfo", info);
-    char *text = lifecycle_instructions(session->config, posture, db_pool_last_error(session->pool));
-    mcp_json_add(result, "instructions", mcp_json_string(text ? text : ""));
+    /* A few hundred bytes, not sized by any input: out of memory here exits (mcp_must). */
+    char *text = mcp_must(lifecycle_instructions(session->config, posture, db_pool_last_error(session->pool)),
+                          "the instructions");
+    mcp_json_add(result, "instructions", mcp_json_string(text));
     free(text);
     request_respond(request, result);
 }

@@ -103,7 +103,7 @@ static void list_tables_done(mcp_request *request, db_result *result) {
         db_result_free(result);
         char *message = str_printf("schema \"%s\" does not exist or is not visible; list_schemas shows the schemas",
                                    tools_string_argument(request, "schema"));
-        request_tool_error(request, message ? message : "schema not found");
+        request_tool_error(request, message);
         free(message);
         return;
     }
@@ -231,7 +231,7 @@ static void describe_table_done(mcp_request *request, db_result *result) {
             str_printf("table \"%s\" was not found in %s%s; list_tables shows the tables you can "
                        "describe",
                        table, schemas ? "the schemas " : "any schema the role can use", schemas ? schemas : "");
-        request_tool_error(request, message ? message : "table not found");
+        request_tool_error(request, message);
         free(message);
         return;
     }
@@ -245,7 +245,7 @@ static void describe_table_done(mcp_request *request, db_result *result) {
         strbuf_puts(&text, "); pass schema to say which");
         db_result_free(result);
         char *message = strbuf_take(&text);
-        request_tool_error(request, message ? message : "ambiguous table");
+        request_tool_error(request, message);
         free(message);
         return;
     }

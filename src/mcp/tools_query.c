@@ -68,7 +68,7 @@ static bool guard_sql(mcp_request *request, long long max_rows, mcp_resume_step 
     request->audit.verdict = "rejected";
     request->audit.reason = guard_reason_name(request->verdict.code);
     char *text = rejection_text(&request->verdict);
-    request_tool_error(request, text ? text : "rejected");
+    request_tool_error(request, text); /* NULL: out of memory, answered as such */
     free(text);
     return false;
 }
@@ -137,6 +137,7 @@ static void query_done(mcp_request *request, db_result *result) {
                   row_limit, result->elapsed_ms);
     char *rows = format_rows_text(result);
     bool fenced = true;
+    bool have_rows = rows != NULL; /* out of memory: no answer without its rows (request_tool_result says so) */
     if (rows && config->no_fence)
         strbuf_puts(&text, rows);
     else if (rows)
@@ -162,11 +163,12 @@ static void query_done(mcp_request *request, db_result *result) {
     if (result->cells_cut)
         strbuf_printf(&text, "%zu value%s cut at %zu bytes (marked …).\n", result->cells_cut,
                       result->cells_cut == 1 ? " was" : "s were", config->db.max_cell_bytes);
-    char *rendered = strbuf_take(&text);
+    char *rendered = have_rows ? strbuf_take(&text) : NULL;
+    strbuf_free(&text);
     request->audit.rows = (long long)result->row_count;
     request->audit.bytes = (long long)result->bytes;
     db_result_free(result);
-    request_tool_result(request, structured, rendered ? rendered : "");
+    request_tool_result(request, structured, rendered);
     free(rendered);
 }
 
@@ -235,7 +237,7 @@ void tools_check_sql_start(mcp_request *request, json_object *arguments) {
         text = noted;
     }
     guard_result_free(&verdict);
-    request_tool_result(request, structured, text ? text : "");
+    request_tool_result(request, structured, text);
     free(text);
 }
 
@@ -316,7 +318,7 @@ static void explain_done(mcp_request *request, db_result *result) {
     mcp_json_add(structured, "executed_sql", mcp_json_string(request->verdict.rewritten_sql));
     mcp_json_add(structured, "analyze", mcp_json_bool(request->analyze));
     char *rendered = strbuf_take(&text);
-    request_tool_result(request, structured, rendered ? rendered : "");
+    request_tool_result(request, structured, rendered);
     free(rendered);
 }
 

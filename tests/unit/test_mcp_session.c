@@ -7,10 +7,12 @@
  *   CK_FORK=no valgrind --leak-check=full --error-exitcode=1 ./test_mcp_session
  *                                      # without the out-of-memory suite, whose tests exit
  *
- * The binary is linked with --wrap=strdup and --wrap=json_object_new_object: fail_strdup and
- * fail_json make them return NULL, to test the out-of-memory policy (exit 70, loudly). */
+ * The binary is linked with --wrap=strdup, --wrap=json_object_new_object and
+ * --wrap=str_printf: fail_strdup, fail_json and fail_printf make them return NULL, to test
+ * the out-of-memory policy (exit 70, loudly; or an error answer for a text sized by input). */
 #include <check.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +28,7 @@
 #define ARRAY_LENGTH(array) (sizeof(array) / sizeof((array)[0]))
 #define MAX_MESSAGES        32
 
-static bool fail_strdup, fail_json;
+static bool fail_strdup, fail_json, fail_printf;
 
 char *__real_strdup(const char *text);
 char *__wrap_strdup(const char *text);
@@ -38,6 +40,23 @@ json_object *__real_json_object_new_object(void);
 json_object *__wrap_json_object_new_object(void);
 json_object *__wrap_json_object_new_object(void) {
     return fail_json ? NULL : __real_json_object_new_object();
+}
+
+char *__wrap_str_printf(const char *format, ...);
+char *__wrap_str_printf(const char *format, ...) {
+    if (fail_printf)
+        return NULL;
+    va_list arguments;
+    va_start(arguments, format);
+    int length = vsnprintf(NULL, 0, format, arguments);
+    va_end(arguments);
+    char *text = length < 0 ? NULL : malloc((size_t)length + 1);
+    if (text == NULL)
+        return NULL;
+    va_start(arguments, format);
+    vsnprintf(text, (size_t)length + 1, format, arguments);
+    va_end(arguments);
+    return text;
 }
 
 /* The fake transport: every message sent, serialized. */
@@ -62,7 +81,7 @@ static void transport_free(transport *fake) {
 static mcp_config test_config(void) {
     mcp_config config = {0};
     guard_policy_init(&config.policy);
-    db_options_init(&config.db);
+    db_pool_options_init(&config.db);
     config.db.conninfo = "host=/nonexistent-pgsafe-test port=1";
     config.db.pool_size = 1;
     config.max_message_bytes = 1 << 20;
@@ -202,6 +221,24 @@ START_TEST(check_sql_runs_without_the_database) {
     expect_last(&f, "built-ins only");
     send_line(&f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"nope\"}}");
     expect_last(&f, "unknown tool");
+    fixture_close(&f);
+}
+END_TEST
+
+/* A tool's text that cannot be built (out of memory) is answered as an error, never as a
+ * result with an empty text (it was, before the out-of-memory policy covered it). */
+START_TEST(a_text_that_cannot_be_built_is_an_error_answer) {
+    mcp_config config = test_config();
+    session_fixture f;
+    fixture_open(&f, &config);
+    initialize(&f);
+    fail_printf = true;
+    send_line(&f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"check_sql\","
+                  "\"arguments\":{\"sql\":\"SELECT 1\"}}}");
+    fail_printf = false;
+    expect_last(&f, "\"id\":1,\"error\":{\"code\":-32603");
+    expect_last(&f, "out of memory while rendering the answer");
+    ck_assert_ptr_null(strstr(f.fake.messages[f.fake.count - 1], "\"result\""));
     fixture_close(&f);
 }
 END_TEST
@@ -405,6 +442,7 @@ int main(void) {
     Suite *session = suite_create("session");
     TCase *tc = add_case(session, "dispatch");
     tcase_add_test(tc, ids_come_back_exactly_as_sent);
+    tcase_add_test(tc, a_text_that_cannot_be_built_is_an_error_answer);
     tcase_add_test(tc, methods_wait_for_initialize);
     tcase_add_test(tc, the_method_table_knows_every_method);
     tcase_add_test(tc, notifications_are_never_answered);
