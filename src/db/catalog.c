@@ -10,6 +10,7 @@
 
 #include "db/clock.h"
 #include "db/nametable.h"
+#include "db/relations.h"
 #include "util/strings.h"
 
 typedef struct type_name {
@@ -17,44 +18,12 @@ typedef struct type_name {
     char *name;
 } type_name;
 
-/* A relation a query may name, with its columns, for the table and column policy. */
-typedef struct catalog_relation {
-    unsigned oid;
-    char *schema;
-    char *name;
-    guard_relation_kind kind;
-    bool visible;   /* an unqualified name resolves to it under the pinned search_path */
-    char **columns; /* in attnum order, dropped ones left out */
-    size_t column_count;
-    guard_relation_name *ancestors; /* partitioned or inheritance parents, transitively */
-    size_t ancestor_count;
-} catalog_relation;
-
-/* A column row while loading, before it finds its relation. */
-typedef struct pending_column {
-    unsigned oid;
-    int attnum;
-    char *name;
-} pending_column;
-
-/* An ancestor row while loading: relation oid, the ancestor's schema and name. */
-typedef struct pending_ancestor {
-    unsigned oid;
-    char *schema;
-    char *name;
-} pending_ancestor;
-
 struct db_catalog {
     nametable volatilities; /* key "kind\x1fschema\x1fname" (schema "" for the unqualified entry that
                              * holds the worst over every schema), value a guard_volatility */
     type_name *types;       /* sorted by oid */
     size_t type_count;
-    catalog_relation *relations; /* sorted by (schema, name); only when loaded with relations */
-    size_t relation_count;
-    pending_column *pending; /* column rows while loading */
-    size_t pending_count;
-    pending_ancestor *pending_ancestors; /* ancestor rows while loading */
-    size_t pending_ancestor_count;
+    db_relations relations; /* only when loaded with relations (db/relations.h) */
     int64_t loaded_at;
     guard_catalog guard; /* callbacks with context = this */
 };
@@ -141,27 +110,6 @@ struct db_catalog {
     " WHERE m.rolname IN ('pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program',"               \
     "                     'pg_maintain', 'pg_create_subscription')"                                                    \
     "   AND " CATALOG_HOLDS_ROLE_SQL("m.oid")
-
-/* Every relation a query can name (tables, views, materialized views, foreign tables, in
- * every schema but TOAST and temporary ones) with whether an unqualified name resolves to
- * it: the load runs under the pinned search_path, so pg_table_is_visible answers exactly.
- * c is relkind, '+' or '-', then the oid. Then every column, by relation oid and attnum. */
-#define RELATIONS_SQL                                                                                                  \
-    "SELECT 'r', n.nspname, c.relname, c.relkind::text"                                                                \
-    "       || CASE WHEN pg_catalog.pg_table_is_visible(c.oid) THEN '+' ELSE '-' END || c.oid::text"                   \
-    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                            \
-    " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'"                   \
-    " UNION ALL "                                                                                                      \
-    "SELECT 'a', a.attrelid::text, a.attnum::text, a.attname::text"                                                    \
-    "  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"                                \
-    "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                                                       \
-    " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'"                   \
-    "   AND a.attnum > 0 AND NOT a.attisdropped"                                                                       \
-    " UNION ALL "                                                                                                      \
-    "(WITH RECURSIVE up(child, parent) AS (SELECT i.inhrelid, i.inhparent FROM pg_catalog.pg_inherits i"               \
-    "   UNION SELECT u.child, i.inhparent FROM up u JOIN pg_catalog.pg_inherits i ON i.inhrelid = u.parent)"           \
-    " SELECT 'h', u.child::text, n.nspname, c.relname FROM up u JOIN pg_catalog.pg_class c ON c.oid = u.parent"        \
-    "   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace)"
 
 static const char load_sql[] = OBJECTS_SQL " UNION ALL " POSTURE_SQL;
 static const char load_relations_sql[] = OBJECTS_SQL " UNION ALL " RELATIONS_SQL " UNION ALL " POSTURE_SQL;
@@ -253,45 +201,9 @@ static guard_volatility type_volatility(void *context, const char *schema, const
     return lookup(context, 't', schema, name);
 }
 
-/* Orders relations by (schema, name), for qsort and bsearch. */
-static int compare_relations(const void *left, const void *right) {
-    const catalog_relation *a = left, *b = right;
-    int by_schema = strcmp(a->schema, b->schema);
-    return by_schema != 0 ? by_schema : strcmp(a->name, b->name);
-}
-
-static void fill_relation(const catalog_relation *relation, guard_relation *out) {
-    out->kind = relation->kind;
-    out->schema = relation->schema;
-    out->name = relation->name;
-    out->columns = (const char *const *)relation->columns;
-    out->column_count = relation->column_count;
-    out->ancestors = relation->ancestors;
-    out->ancestor_count = relation->ancestor_count;
-}
-
-/* The guard's relation callback: a qualified name in its schema, an unqualified one as the
- * pinned search_path resolves it. */
+/* The guard's relation callback; context is the catalog. */
 static bool relation_lookup(void *context, const char *schema, const char *name, guard_relation *out) {
-    const db_catalog *catalog = context;
-    if (name == NULL)
-        return false;
-    if (schema != NULL) {
-        catalog_relation probe = {.schema = (char *)schema, .name = (char *)name};
-        const catalog_relation *found =
-            catalog->relation_count > 0
-                ? bsearch(&probe, catalog->relations, catalog->relation_count, sizeof probe, compare_relations)
-                : NULL;
-        if (found != NULL)
-            fill_relation(found, out);
-        return found != NULL;
-    }
-    for (size_t i = 0; i < catalog->relation_count; i++)
-        if (catalog->relations[i].visible && strcmp(catalog->relations[i].name, name) == 0) {
-            fill_relation(&catalog->relations[i], out);
-            return true;
-        }
-    return false;
+    return relations_lookup(&((const db_catalog *)context)->relations, schema, name, out);
 }
 
 db_catalog *catalog_new(void) {
@@ -307,39 +219,8 @@ db_catalog *catalog_new(void) {
 }
 
 /* Frees the tables (not the catalog itself nor its guard callbacks). */
-static void clear_relations(db_catalog *catalog) {
-    for (size_t i = 0; i < catalog->relation_count; i++) {
-        catalog_relation *relation = &catalog->relations[i];
-        free(relation->schema);
-        free(relation->name);
-        for (size_t c = 0; c < relation->column_count; c++)
-            free(relation->columns[c]);
-        free(relation->columns);
-        for (size_t a = 0; a < relation->ancestor_count; a++) {
-            free((char *)relation->ancestors[a].schema);
-            free((char *)relation->ancestors[a].name);
-        }
-        free(relation->ancestors);
-    }
-    free(catalog->relations);
-    catalog->relations = NULL;
-    catalog->relation_count = 0;
-    for (size_t i = 0; i < catalog->pending_count; i++)
-        free(catalog->pending[i].name);
-    free(catalog->pending);
-    catalog->pending = NULL;
-    catalog->pending_count = 0;
-    for (size_t i = 0; i < catalog->pending_ancestor_count; i++) {
-        free(catalog->pending_ancestors[i].schema);
-        free(catalog->pending_ancestors[i].name);
-    }
-    free(catalog->pending_ancestors);
-    catalog->pending_ancestors = NULL;
-    catalog->pending_ancestor_count = 0;
-}
-
 static void clear_contents(db_catalog *catalog) {
-    clear_relations(catalog);
+    relations_clear(&catalog->relations);
     nametable_clear(&catalog->volatilities);
     for (size_t i = 0; i < catalog->type_count; i++)
         free(catalog->types[i].name);
@@ -369,138 +250,6 @@ static bool types_sorted(const db_catalog *catalog) {
     return true;
 }
 
-static guard_relation_kind relation_kind(char relkind) {
-    switch (relkind) {
-    case 'r':
-    case 'p': return GUARD_RELATION_KIND_TABLE;
-    case 'v':
-    case 'm': return GUARD_RELATION_KIND_VIEW;
-    case 'f': return GUARD_RELATION_KIND_FOREIGN_TABLE;
-    default: return GUARD_RELATION_KIND_OTHER;
-    }
-}
-
-/* A relation row: schema, name, relkind '+'/'-' oid. relations has room for every row. */
-static bool note_relation(db_catalog *catalog, const db_result *rows, const char *schema, const char *name,
-                          const char *flags) {
-    if (schema == NULL || name == NULL || flags == NULL || strlen(flags) < 3 || (flags[1] != '+' && flags[1] != '-'))
-        return false;
-    if (catalog->relations == NULL &&
-        (catalog->relations = calloc(rows->row_count, sizeof *catalog->relations)) == NULL)
-        return false;
-    assert(catalog->relation_count < rows->row_count);
-    catalog_relation *relation = &catalog->relations[catalog->relation_count];
-    relation->oid = (unsigned)strtoul(flags + 2, NULL, 10);
-    relation->kind = relation_kind(flags[0]);
-    relation->visible = flags[1] == '+';
-    relation->schema = strdup(schema);
-    relation->name = strdup(name);
-    catalog->relation_count++; /* counted now, so that clear_relations frees what was copied */
-    return relation->schema != NULL && relation->name != NULL;
-}
-
-/* A column row: relation oid, attnum, name. pending has room for every row. */
-static bool note_column(db_catalog *catalog, const db_result *rows, const char *oid, const char *attnum,
-                        const char *name) {
-    if (oid == NULL || attnum == NULL || name == NULL)
-        return false;
-    if (catalog->pending == NULL && (catalog->pending = calloc(rows->row_count, sizeof *catalog->pending)) == NULL)
-        return false;
-    assert(catalog->pending_count < rows->row_count);
-    pending_column *column = &catalog->pending[catalog->pending_count];
-    column->oid = (unsigned)strtoul(oid, NULL, 10);
-    column->attnum = atoi(attnum);
-    column->name = strdup(name);
-    catalog->pending_count++;
-    return column->name != NULL;
-}
-
-/* An ancestor row: relation oid, the ancestor's schema and name. */
-static bool note_ancestor(db_catalog *catalog, const db_result *rows, const char *oid, const char *schema,
-                          const char *name) {
-    if (oid == NULL || schema == NULL || name == NULL)
-        return false;
-    if (catalog->pending_ancestors == NULL &&
-        (catalog->pending_ancestors = calloc(rows->row_count, sizeof *catalog->pending_ancestors)) == NULL)
-        return false;
-    assert(catalog->pending_ancestor_count < rows->row_count);
-    pending_ancestor *ancestor = &catalog->pending_ancestors[catalog->pending_ancestor_count++];
-    ancestor->oid = (unsigned)strtoul(oid, NULL, 10);
-    ancestor->schema = strdup(schema);
-    ancestor->name = strdup(name);
-    return ancestor->schema != NULL && ancestor->name != NULL;
-}
-
-static int compare_pending_ancestors(const void *left, const void *right) {
-    unsigned a = ((const pending_ancestor *)left)->oid, b = ((const pending_ancestor *)right)->oid;
-    return (a > b) - (a < b);
-}
-
-static int compare_pending(const void *left, const void *right) {
-    const pending_column *a = left, *b = right;
-    if (a->oid != b->oid)
-        return (a->oid > b->oid) - (a->oid < b->oid);
-    return (a->attnum > b->attnum) - (a->attnum < b->attnum);
-}
-
-static int compare_relation_oids(const void *left, const void *right) {
-    unsigned a = ((const catalog_relation *)left)->oid, b = ((const catalog_relation *)right)->oid;
-    return (a > b) - (a < b);
-}
-
-/* Hands each pending column to its relation, in attnum order, and sorts the relations by
- * name for lookups. False when memory runs out. */
-static bool attach_columns(db_catalog *catalog) {
-    if (catalog->relation_count == 0)
-        return true;
-    qsort(catalog->relations, catalog->relation_count, sizeof *catalog->relations, compare_relation_oids);
-    if (catalog->pending_count > 0)
-        qsort(catalog->pending, catalog->pending_count, sizeof *catalog->pending, compare_pending);
-    size_t next = 0;
-    for (size_t r = 0; r < catalog->relation_count; r++) {
-        catalog_relation *relation = &catalog->relations[r];
-        while (next < catalog->pending_count && catalog->pending[next].oid < relation->oid)
-            next++; /* a column of a relation not listed (it vanished between the two scans) */
-        size_t first = next;
-        while (next < catalog->pending_count && catalog->pending[next].oid == relation->oid)
-            next++;
-        if (next == first)
-            continue;
-        relation->columns = calloc(next - first, sizeof *relation->columns);
-        if (relation->columns == NULL)
-            return false;
-        for (size_t i = first; i < next; i++) {
-            relation->columns[relation->column_count++] = catalog->pending[i].name;
-            catalog->pending[i].name = NULL; /* the relation owns it now */
-        }
-    }
-    /* Then each relation's ancestors, the same way. */
-    if (catalog->pending_ancestor_count > 0)
-        qsort(catalog->pending_ancestors, catalog->pending_ancestor_count, sizeof *catalog->pending_ancestors,
-              compare_pending_ancestors);
-    next = 0;
-    for (size_t r = 0; r < catalog->relation_count; r++) {
-        catalog_relation *relation = &catalog->relations[r];
-        while (next < catalog->pending_ancestor_count && catalog->pending_ancestors[next].oid < relation->oid)
-            next++;
-        size_t first = next;
-        while (next < catalog->pending_ancestor_count && catalog->pending_ancestors[next].oid == relation->oid)
-            next++;
-        if (next == first)
-            continue;
-        relation->ancestors = calloc(next - first, sizeof *relation->ancestors);
-        if (relation->ancestors == NULL)
-            return false;
-        for (size_t i = first; i < next; i++) {
-            relation->ancestors[relation->ancestor_count++] =
-                (guard_relation_name){catalog->pending_ancestors[i].schema, catalog->pending_ancestors[i].name};
-            catalog->pending_ancestors[i].schema = catalog->pending_ancestors[i].name = NULL; /* moved */
-        }
-    }
-    qsort(catalog->relations, catalog->relation_count, sizeof *catalog->relations, compare_relations);
-    return true;
-}
-
 /* Records one row (kind, a, b, c) into a fresh catalog and posture. types has room for
  * every row. Returns false when the row is malformed or memory ran out. */
 static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *rows, size_t row, int *write_rows) {
@@ -516,12 +265,8 @@ static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *
         guard_volatility volatility = parse_volatility(c);
         return note(catalog, kind[0], a, b, volatility) && note(catalog, kind[0], NULL, b, volatility);
     }
-    if (strcmp(kind, "r") == 0)
-        return note_relation(catalog, rows, a, b, c);
-    if (strcmp(kind, "a") == 0)
-        return note_column(catalog, rows, a, b, c);
-    if (strcmp(kind, "h") == 0)
-        return note_ancestor(catalog, rows, a, b, c);
+    if (strcmp(kind, "r") == 0 || strcmp(kind, "a") == 0 || strcmp(kind, "h") == 0)
+        return relations_take_row(&catalog->relations, rows->row_count, kind[0], a, b, c);
     if (strcmp(kind, "n") == 0) {
         if (a == NULL || b == NULL)
             return false;
@@ -550,19 +295,7 @@ static bool read_rows(const db_result *rows, db_catalog *fresh, db_posture *foun
     int write_rows = 0;
     for (size_t row = 0; ok && row < rows->row_count; row++)
         ok = load_row(fresh, found, rows, row, &write_rows);
-    ok = ok && attach_columns(fresh);
-    for (size_t i = 0; i < fresh->pending_count; i++)
-        free(fresh->pending[i].name);
-    free(fresh->pending);
-    fresh->pending = NULL;
-    fresh->pending_count = 0;
-    for (size_t i = 0; i < fresh->pending_ancestor_count; i++) {
-        free(fresh->pending_ancestors[i].schema);
-        free(fresh->pending_ancestors[i].name);
-    }
-    free(fresh->pending_ancestors);
-    fresh->pending_ancestors = NULL;
-    fresh->pending_ancestor_count = 0;
+    ok = ok && relations_finish(&fresh->relations);
     if (!ok) {
         clear_contents(fresh);
         posture_clear(found);
@@ -589,7 +322,6 @@ bool catalog_load(db_catalog *catalog, db_posture *posture, const db_result *row
     catalog->types = fresh.types;
     catalog->type_count = fresh.type_count;
     catalog->relations = fresh.relations;
-    catalog->relation_count = fresh.relation_count;
     assert(types_sorted(catalog));
     catalog->loaded_at = db_now_ms();
     replace_posture(posture, &found);
@@ -602,8 +334,8 @@ bool catalog_load_posture(db_posture *posture, const db_result *rows) {
     if (!read_rows(rows, &scratch, &found))
         return false;
     /* Posture rows only: anything else means the wrong query's rows. */
-    bool ok =
-        scratch.volatilities.count == 0 && scratch.type_count == 0 && scratch.relation_count == 0 && found.role != NULL;
+    bool ok = scratch.volatilities.count == 0 && scratch.type_count == 0 && scratch.relations.relation_count == 0 &&
+              found.role != NULL;
     clear_contents(&scratch);
     if (!ok) {
         posture_clear(&found);
@@ -636,7 +368,7 @@ int64_t catalog_loaded_at(const db_catalog *catalog) {
 
 size_t catalog_count(const db_catalog *catalog, char kind) {
     if (kind == 'r')
-        return catalog->relation_count;
+        return catalog->relations.relation_count;
     size_t count = 0;
     /* Each object is noted twice: under "kind\x1fschema\x1fname" and under the bare name. */
     for (size_t i = 0; i < catalog->volatilities.capacity; i++) {

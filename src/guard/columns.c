@@ -13,51 +13,14 @@
 #include <string.h>
 
 #include "builtins.h"
-#include "internal.h"
+#include "columns.h"
 
-/* Bounds recursion over the tree; the walk has already bounded the depth. */
-#define COLUMNS_MAX_DEPTH (GUARD_MAX_DEPTH + 16)
-
-typedef struct range_column {
-    const char *name;  /* the relation's column name (catalog-owned) */
-    const char *alias; /* the name a column alias list gave it, or NULL */
-    bool denied;
-} range_column;
-
-/* One FROM item visible by a reference name. */
-typedef struct range_entry {
-    const char *refname;   /* alias, relation or CTE name; NULL when it has none */
-    const char *table;     /* the base relation's name for messages; NULL if derived */
-    range_column *columns; /* known columns (base relations and join aliases over them) */
-    size_t column_count;
-    bool carries_denied; /* some column is denied: whole-row references read it */
-} range_entry;
-
-typedef struct scope {
-    const struct scope *parent;
-    range_entry **entries; /* this level's FROM items, in order */
-    size_t entry_count;
-    size_t entry_capacity;
-    const char **ctes; /* CTE names visible at this level */
-    size_t cte_count;
-    size_t cte_capacity;
-} scope;
-
-typedef struct analysis {
-    const guard_policy *policy;
-    guard_verdict *verdict;
-    policy_patterns patterns;
-    void **owned; /* every allocation, released at the end */
-    size_t owned_count;
-    size_t owned_capacity;
-} analysis;
-
-static bool out_of_memory(analysis *state) {
+bool columns_out_of_memory(analysis *state) {
     return verdict_reject(state->verdict, GUARD_INTERNAL_ERROR, -1, NULL, NULL, "out of memory");
 }
 
 /* Remembers a pointer for release at the end; frees it and fails when that cannot be. */
-static void *own(analysis *state, void *pointer) {
+void *columns_own(analysis *state, void *pointer) {
     if (pointer == NULL)
         return NULL;
     if (state->owned_count == state->owned_capacity) {
@@ -74,12 +37,12 @@ static void *own(analysis *state, void *pointer) {
     return pointer;
 }
 
-static bool push_entry(analysis *state, scope *level, range_entry *entry) {
+bool columns_push_entry(analysis *state, scope *level, range_entry *entry) {
     if (level->entry_count == level->entry_capacity) {
         size_t capacity = level->entry_capacity ? level->entry_capacity * 2 : 8;
         range_entry **grown = realloc(level->entries, capacity * sizeof *grown);
         if (grown == NULL)
-            return out_of_memory(state);
+            return columns_out_of_memory(state);
         level->entries = grown;
         level->entry_capacity = capacity;
     }
@@ -87,12 +50,12 @@ static bool push_entry(analysis *state, scope *level, range_entry *entry) {
     return true;
 }
 
-static bool push_cte(analysis *state, scope *level, const char *name) {
+bool columns_push_cte(analysis *state, scope *level, const char *name) {
     if (level->cte_count == level->cte_capacity) {
         size_t capacity = level->cte_capacity ? level->cte_capacity * 2 : 4;
         const char **grown = realloc(level->ctes, capacity * sizeof *grown);
         if (grown == NULL)
-            return out_of_memory(state);
+            return columns_out_of_memory(state);
         level->ctes = grown;
         level->cte_capacity = capacity;
     }
@@ -105,7 +68,7 @@ static void scope_release(scope *level) {
     free(level->ctes);
 }
 
-static bool cte_visible(const scope *level, const char *name) {
+bool columns_cte_visible(const scope *level, const char *name) {
     for (; level != NULL; level = level->parent)
         for (size_t i = 0; i < level->cte_count; i++)
             if (strcmp(level->ctes[i], name) == 0)
@@ -119,7 +82,7 @@ static bool column_named(const range_column *column, const char *name) {
 
 /* The column of entry a name may mean; a denied one first, as an alias list can give an
  * allowed column the name a denied one still has. */
-static const range_column *find_column(const range_entry *entry, const char *name) {
+const range_column *columns_find_column(const range_entry *entry, const char *name) {
     const range_column *found = NULL;
     for (size_t i = 0; i < entry->column_count; i++)
         if (column_named(&entry->columns[i], name) && (found == NULL || entry->columns[i].denied))
@@ -147,7 +110,7 @@ static char *allowed_list(const range_entry *entry) {
     return strbuf_take(&list);
 }
 
-static bool reject_denied_column(analysis *state, const range_entry *entry, const range_column *column, int location) {
+bool columns_reject_denied(analysis *state, const range_entry *entry, const range_column *column, int location) {
     char *allowed = allowed_list(entry);
     char *hint = str_printf("leave \"%s\" out; the columns of \"%s\" you may use are: %s", column->name,
                             entry->table ? entry->table : "?", allowed && *allowed ? allowed : "(none)");
@@ -215,10 +178,6 @@ static bool check_function_name(analysis *state, const char *schema, const char 
     return false;
 }
 
-static bool analyze_select(analysis *state, const PgQuery__SelectStmt *select, const scope *parent, bool in_exists,
-                           int depth);
-static bool walk_expression(analysis *state, const ProtobufCMessage *message, const scope *level, int depth);
-
 /* Every entry named refname at any level, visited until visit returns false. */
 typedef bool (*entry_visitor)(analysis *state, const range_entry *entry, const void *argument, int location);
 
@@ -240,9 +199,9 @@ static bool each_entry_named(analysis *state, const scope *level, const char *re
  * functional notation name(entry), which takes the whole row. */
 static bool visit_qualified(analysis *state, const range_entry *entry, const void *argument, int location) {
     const char *name = argument;
-    const range_column *column = find_column(entry, name);
+    const range_column *column = columns_find_column(entry, name);
     if (column != NULL && column->denied)
-        return reject_denied_column(state, entry, column, location);
+        return columns_reject_denied(state, entry, column, location);
     if (column == NULL && entry->carries_denied) {
         char *shown = str_printf("\"%s.%s\" (PostgreSQL reads it as %s(%s), the whole row)", entry->refname, name, name,
                                  entry->refname);
@@ -278,9 +237,9 @@ static bool visit_whole_row(analysis *state, const range_entry *entry, const voi
 static bool check_unqualified(analysis *state, const scope *level, const char *name, int location, bool whole_row) {
     for (const scope *at = level; at != NULL; at = at->parent)
         for (size_t i = 0; i < at->entry_count; i++) {
-            const range_column *column = find_column(at->entries[i], name);
+            const range_column *column = columns_find_column(at->entries[i], name);
             if (column != NULL && column->denied)
-                return reject_denied_column(state, at->entries[i], column, location);
+                return columns_reject_denied(state, at->entries[i], column, location);
         }
     bool found = false;
     return !whole_row || each_entry_named(state, level, name, visit_whole_row, NULL, location, &found);
@@ -343,8 +302,8 @@ static bool check_func_call(analysis *state, const PgQuery__FuncCall *call) {
 
 /* Every message field of message, through protobuf-c's descriptors (none is skipped),
  * except those skip names; each child goes to walk_expression. */
-static bool walk_fields(analysis *state, const ProtobufCMessage *message, const scope *level, int depth,
-                        const char *const *skip) {
+bool columns_walk_fields(analysis *state, const ProtobufCMessage *message, const scope *level, int depth,
+                         const char *const *skip) {
     const ProtobufCMessageDescriptor *descriptor = message->descriptor;
     const char *base = (const char *)message;
     for (unsigned i = 0; i < descriptor->n_fields; i++) {
@@ -364,11 +323,11 @@ static bool walk_fields(analysis *state, const ProtobufCMessage *message, const 
             size_t count = *(const size_t *)(base + field->quantifier_offset);
             const ProtobufCMessage *const *items = *(const ProtobufCMessage *const *const *)(base + field->offset);
             for (size_t j = 0; j < count; j++)
-                if (items[j] != NULL && !walk_expression(state, items[j], level, depth + 1))
+                if (items[j] != NULL && !columns_walk_expression(state, items[j], level, depth + 1))
                     return false;
         } else {
             const ProtobufCMessage *child = *(const ProtobufCMessage *const *)(base + field->offset);
-            if (child != NULL && !walk_expression(state, child, level, depth + 1))
+            if (child != NULL && !columns_walk_expression(state, child, level, depth + 1))
                 return false;
         }
     }
@@ -377,23 +336,23 @@ static bool walk_fields(analysis *state, const ProtobufCMessage *message, const 
 
 /* Any node outside a FROM clause. A FROM item met here is a shape the analysis does not
  * know: refused. */
-static bool walk_expression(analysis *state, const ProtobufCMessage *message, const scope *level, int depth) {
+bool columns_walk_expression(analysis *state, const ProtobufCMessage *message, const scope *level, int depth) {
     if (depth > COLUMNS_MAX_DEPTH)
         return verdict_reject(state->verdict, GUARD_TOO_COMPLEX, -1, NULL,
                               "simplify the query: fewer nested expressions or subqueries",
                               "the query is nested too deeply");
     const ProtobufCMessageDescriptor *descriptor = message->descriptor;
     if (descriptor == &pg_query__select_stmt__descriptor)
-        return analyze_select(state, (const PgQuery__SelectStmt *)message, level, false, depth + 1);
+        return columns_analyze_select(state, (const PgQuery__SelectStmt *)message, level, false, depth + 1);
     if (descriptor == &pg_query__sub_link__descriptor) {
         const PgQuery__SubLink *link = (const PgQuery__SubLink *)message;
         if (link->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK && link->subselect != NULL &&
             link->subselect->node_case == PG_QUERY__NODE__NODE_SELECT_STMT) {
-            if (link->testexpr != NULL && !walk_expression(state, &link->testexpr->base, level, depth + 1))
+            if (link->testexpr != NULL && !columns_walk_expression(state, &link->testexpr->base, level, depth + 1))
                 return false;
-            return analyze_select(state, link->subselect->select_stmt, level, true, depth + 1);
+            return columns_analyze_select(state, link->subselect->select_stmt, level, true, depth + 1);
         }
-        return walk_fields(state, message, level, depth, NULL);
+        return columns_walk_fields(state, message, level, depth, NULL);
     }
     if (descriptor == &pg_query__column_ref__descriptor)
         return check_column_ref(state, (const PgQuery__ColumnRef *)message, level);
@@ -415,281 +374,27 @@ static bool walk_expression(analysis *state, const ProtobufCMessage *message, co
         return verdict_reject(state->verdict, GUARD_POLICY_UNVERIFIABLE, -1, NULL,
                               "write the query as a plain SELECT over named tables",
                               "construct %s is not understood by the table and column policy", descriptor->short_name);
-    return walk_fields(state, message, level, depth, NULL);
-}
-
-static range_entry *new_entry(analysis *state, const char *refname) {
-    range_entry *entry = own(state, calloc(1, sizeof *entry));
-    if (entry == NULL) {
-        out_of_memory(state);
-        return NULL;
-    }
-    entry->refname = refname;
-    return entry;
-}
-
-static const char *alias_name(const PgQuery__Alias *alias) {
-    return alias != NULL && alias->aliasname != NULL && alias->aliasname[0] != '\0' ? alias->aliasname : NULL;
-}
-
-static bool reject_relation(analysis *state, const PgQuery__RangeVar *relation, const char *detail) {
-    const char *schema = relation->schemaname != NULL && relation->schemaname[0] ? relation->schemaname : NULL;
-    return verdict_reject(state->verdict, GUARD_RELATION_NOT_ALLOWED, relation->location, detail,
-                          "query one of the tables this server allows; the list_tables tool shows them",
-                          "relation \"%s%s%s\" does not exist or is not allowed", schema ? schema : "",
-                          schema ? "." : "", relation->relname ? relation->relname : "?");
-}
-
-/* Without a catalog that resolves names: an unqualified name may land in any schema of
- * the search_path (after pg_catalog, which is exempt), so each must allow it. */
-static bool allowed_offline(analysis *state, const char *schema, const char *name) {
-    if (schema != NULL)
-        return policy_table_allowed(&state->patterns, schema, name);
-    static const char *const default_path[] = {"public", NULL};
-    const char *const *path = state->policy->search_path != NULL ? state->policy->search_path : default_path;
-    for (; *path != NULL; path++)
-        if (!policy_table_allowed(&state->patterns, *path, name))
-            return false;
-    return true;
-}
-
-/* A named relation in FROM: a CTE of an enclosing WITH, or a relation the catalog resolves. */
-static bool add_range_var(analysis *state, scope *level, const PgQuery__RangeVar *relation) {
-    static const char outside[] = "it does not exist, or it is outside the tables this server's data owner allows";
-    const char *schema = relation->schemaname != NULL && relation->schemaname[0] ? relation->schemaname : NULL;
-    const char *name = relation->relname;
-    const char *refname = alias_name(relation->alias) ? alias_name(relation->alias) : name;
-    if (name == NULL)
-        return reject_relation(state, relation, NULL);
-    if (relation->catalogname != NULL && relation->catalogname[0] != '\0' && schema == NULL)
-        return reject_relation(state, relation, NULL);
-    if (schema == NULL && cte_visible(level, name)) {
-        range_entry *entry = new_entry(state, refname);
-        return entry != NULL && push_entry(state, level, entry);
-    }
-    if (policy_is_side_door(name))
-        return reject_relation(state, relation,
-                               "it shows sample values or query texts of other relations, which the data owner's "
-                               "policy would not let through");
-    const guard_catalog *catalog = state->policy->catalog;
-    if (catalog == NULL || catalog->relation == NULL) {
-        if (!allowed_offline(state, schema, name))
-            return reject_relation(state, relation, outside);
-        if (state->patterns.columns_set)
-            return verdict_reject(
-                state->verdict, GUARD_POLICY_UNVERIFIABLE, relation->location,
-                "a column policy needs each relation's columns, and no database catalog is loaded",
-                "check the query against a connected database, or declare the relation's columns with "
-                "pgsafe check --relation",
-                "the columns of relation \"%s\" are unknown", name);
-        range_entry *entry = new_entry(state, refname);
-        return entry != NULL && push_entry(state, level, entry);
-    }
-    guard_relation resolved;
-    memset(&resolved, 0, sizeof resolved);
-    if (!catalog->relation(catalog->context, schema, name, &resolved) || resolved.schema == NULL ||
-        resolved.name == NULL)
-        return reject_relation(state, relation, outside); /* the same words as a denied one: no oracle */
-    if (!policy_table_allowed(&state->patterns, resolved.schema, resolved.name))
-        return reject_relation(state, relation, outside);
-    /* A partition or inheritance child holds its ancestors' rows: their policy is its own. */
-    for (size_t a = 0; a < resolved.ancestor_count; a++)
-        if (!policy_table_allowed(&state->patterns, resolved.ancestors[a].schema, resolved.ancestors[a].name))
-            return reject_relation(state, relation, outside);
-    range_entry *entry = new_entry(state, refname);
-    if (entry == NULL)
-        return false;
-    entry->table = resolved.name;
-    if (resolved.column_count > 0) {
-        entry->columns = own(state, calloc(resolved.column_count, sizeof *entry->columns));
-        if (entry->columns == NULL)
-            return out_of_memory(state);
-    }
-    entry->column_count = resolved.column_count;
-    const PgQuery__Alias *alias = relation->alias;
-    for (size_t i = 0; i < resolved.column_count; i++) {
-        range_column *column = &entry->columns[i];
-        column->name = resolved.columns[i] != NULL ? resolved.columns[i] : "";
-        column->denied = policy_column_denied(&state->patterns, resolved.schema, resolved.name, column->name);
-        for (size_t a = 0; a < resolved.ancestor_count && !column->denied; a++)
-            column->denied = policy_column_denied(&state->patterns, resolved.ancestors[a].schema,
-                                                  resolved.ancestors[a].name, column->name);
-        if (alias != NULL && i < alias->n_colnames && alias->colnames[i]->node_case == PG_QUERY__NODE__NODE_STRING)
-            column->alias = alias->colnames[i]->string->sval;
-        entry->carries_denied |= column->denied;
-    }
-    return push_entry(state, level, entry);
-}
-
-static bool add_from_item(analysis *state, scope *level, const PgQuery__Node *item, int depth);
-
-/* a JOIN b [USING (...) | NATURAL] [ON ...] [AS j]. */
-static bool add_join(analysis *state, scope *level, const PgQuery__JoinExpr *join, int depth) {
-    size_t left_start = level->entry_count;
-    if (join->larg == NULL || !add_from_item(state, level, join->larg, depth + 1))
-        return join->larg == NULL ? verdict_reject(state->verdict, GUARD_POLICY_UNVERIFIABLE, -1, NULL, NULL,
-                                                   "join without a left side")
-                                  : false;
-    size_t right_start = level->entry_count;
-    if (join->rarg == NULL || !add_from_item(state, level, join->rarg, depth + 1))
-        return join->rarg == NULL ? verdict_reject(state->verdict, GUARD_POLICY_UNVERIFIABLE, -1, NULL, NULL,
-                                                   "join without a right side")
-                                  : false;
-    size_t end = level->entry_count;
-    /* USING (c): compares c of both sides. */
-    for (size_t u = 0; u < join->n_using_clause; u++) {
-        if (join->using_clause[u]->node_case != PG_QUERY__NODE__NODE_STRING)
-            continue;
-        const char *name = join->using_clause[u]->string->sval;
-        for (size_t i = left_start; i < end; i++) {
-            const range_column *column = find_column(level->entries[i], name);
-            if (column != NULL && column->denied)
-                return reject_denied_column(state, level->entries[i], column, -1);
-        }
-    }
-    /* NATURAL: compares every common name, which a side without known columns may have. */
-    if (join->is_natural) {
-        for (size_t i = left_start; i < end; i++) {
-            const range_entry *entry = level->entries[i];
-            bool on_left = i < right_start;
-            size_t other_start = on_left ? right_start : left_start, other_end = on_left ? end : right_start;
-            for (size_t c = 0; c < entry->column_count; c++) {
-                if (!entry->columns[c].denied)
-                    continue;
-                for (size_t j = other_start; j < other_end; j++) {
-                    const range_entry *other = level->entries[j];
-                    if (other->table == NULL || find_column(other, entry->columns[c].name) != NULL)
-                        return reject_denied_column(state, entry, &entry->columns[c], -1);
-                }
-            }
-        }
-    }
-    if (join->quals != NULL && !walk_expression(state, &join->quals->base, level, depth + 1))
-        return false;
-    const char *alias = alias_name(join->alias);
-    if (alias == NULL)
-        return true;
-    /* The join alias shows the columns of both sides. */
-    range_entry *combined = new_entry(state, alias);
-    if (combined == NULL)
-        return false;
-    size_t total = 0;
-    for (size_t i = left_start; i < end; i++)
-        total += level->entries[i]->column_count;
-    if (total > 0) {
-        combined->columns = own(state, calloc(total, sizeof *combined->columns));
-        if (combined->columns == NULL)
-            return out_of_memory(state);
-    }
-    for (size_t i = left_start; i < end; i++) {
-        const range_entry *entry = level->entries[i];
-        for (size_t c = 0; c < entry->column_count; c++)
-            combined->columns[combined->column_count++] = entry->columns[c];
-        combined->carries_denied |= entry->carries_denied;
-        if (combined->table == NULL && entry->carries_denied)
-            combined->table = entry->table;
-    }
-    if (combined->table == NULL)
-        combined->table = alias;
-    return push_entry(state, level, combined);
-}
-
-/* One FROM item; its entries are appended to level. Subqueries and function arguments
- * see everything already in level (LATERAL or not: more visibility only refuses more). */
-static bool add_from_item(analysis *state, scope *level, const PgQuery__Node *item, int depth) {
-    if (depth > COLUMNS_MAX_DEPTH)
-        return verdict_reject(state->verdict, GUARD_TOO_COMPLEX, -1, NULL,
-                              "simplify the query: fewer nested joins or subqueries", "the query is nested too deeply");
-    switch (item->node_case) {
-    case PG_QUERY__NODE__NODE_RANGE_VAR: return add_range_var(state, level, item->range_var);
-    case PG_QUERY__NODE__NODE_JOIN_EXPR: return add_join(state, level, item->join_expr, depth);
-    case PG_QUERY__NODE__NODE_RANGE_SUBSELECT: {
-        const PgQuery__RangeSubselect *sub = item->range_subselect;
-        if (sub->subquery == NULL || sub->subquery->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
-            return verdict_reject(state->verdict, GUARD_POLICY_UNVERIFIABLE, -1, NULL, NULL, "malformed subquery");
-        if (!analyze_select(state, sub->subquery->select_stmt, level, false, depth + 1))
-            return false;
-        range_entry *entry = new_entry(state, alias_name(sub->alias));
-        return entry != NULL && push_entry(state, level, entry);
-    }
-    case PG_QUERY__NODE__NODE_RANGE_FUNCTION: {
-        const PgQuery__RangeFunction *function = item->range_function;
-        if (!walk_fields(state, &function->base, level, depth, (const char *const[]){"alias", NULL}))
-            return false;
-        const char *refname = alias_name(function->alias);
-        /* Without an alias a single function is known by its name. */
-        if (refname == NULL && function->n_functions == 1 &&
-            function->functions[0]->node_case == PG_QUERY__NODE__NODE_LIST &&
-            function->functions[0]->list->n_items > 0 &&
-            function->functions[0]->list->items[0]->node_case == PG_QUERY__NODE__NODE_FUNC_CALL) {
-            const PgQuery__FuncCall *call = function->functions[0]->list->items[0]->func_call;
-            if (call->n_funcname > 0 && call->funcname[call->n_funcname - 1]->node_case == PG_QUERY__NODE__NODE_STRING)
-                refname = call->funcname[call->n_funcname - 1]->string->sval;
-        }
-        range_entry *entry = new_entry(state, refname);
-        return entry != NULL && push_entry(state, level, entry);
-    }
-    case PG_QUERY__NODE__NODE_RANGE_TABLE_FUNC: {
-        const PgQuery__RangeTableFunc *table = item->range_table_func;
-        if (!walk_fields(state, &table->base, level, depth, (const char *const[]){"alias", NULL}))
-            return false;
-        range_entry *entry = new_entry(state, alias_name(table->alias));
-        return entry != NULL && push_entry(state, level, entry);
-    }
-    case PG_QUERY__NODE__NODE_RANGE_TABLE_SAMPLE: {
-        const PgQuery__RangeTableSample *sample = item->range_table_sample;
-        if (sample->relation == NULL || !add_from_item(state, level, sample->relation, depth + 1))
-            return sample->relation == NULL ? verdict_reject(state->verdict, GUARD_POLICY_UNVERIFIABLE, -1, NULL, NULL,
-                                                             "TABLESAMPLE without a relation")
-                                            : false;
-        return walk_fields(state, &sample->base, level, depth, (const char *const[]){"relation", NULL});
-    }
-    default:
-        return verdict_reject(state->verdict, GUARD_POLICY_UNVERIFIABLE, -1, NULL,
-                              "write the FROM clause with tables, joins, subqueries or functions",
-                              "this FROM item is not understood by the table and column policy");
-    }
-}
-
-/* WITH: each CTE is analyzed in a scope that sees the earlier ones (and itself when
- * RECURSIVE); its name then shadows any table of that name below. */
-static bool add_ctes(analysis *state, scope *level, const PgQuery__WithClause *with, int depth) {
-    for (size_t i = 0; i < with->n_ctes; i++) {
-        if (with->ctes[i]->node_case != PG_QUERY__NODE__NODE_COMMON_TABLE_EXPR)
-            return verdict_reject(state->verdict, GUARD_POLICY_UNVERIFIABLE, -1, NULL, NULL, "malformed WITH");
-        const PgQuery__CommonTableExpr *cte = with->ctes[i]->common_table_expr;
-        if (cte->ctename == NULL || cte->ctequery == NULL ||
-            cte->ctequery->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
-            return verdict_reject(state->verdict, GUARD_POLICY_UNVERIFIABLE, cte->location, NULL,
-                                  "use SELECT in every WITH clause", "this WITH clause is not understood");
-        if (with->recursive && !push_cte(state, level, cte->ctename))
-            return false;
-        if (!analyze_select(state, cte->ctequery->select_stmt, level, false, depth + 1))
-            return false;
-        if (!with->recursive && !push_cte(state, level, cte->ctename))
-            return false;
-    }
-    return true;
+    return columns_walk_fields(state, message, level, depth, NULL);
 }
 
 /* One SELECT (or set operation, or VALUES) with its own scope under parent. in_exists:
  * the target list of EXISTS (...) is never evaluated, so a plain `*` there reads nothing. */
-static bool analyze_select(analysis *state, const PgQuery__SelectStmt *select, const scope *parent, bool in_exists,
-                           int depth) {
+bool columns_analyze_select(analysis *state, const PgQuery__SelectStmt *select, const scope *parent, bool in_exists,
+                            int depth) {
     if (depth > COLUMNS_MAX_DEPTH)
         return verdict_reject(state->verdict, GUARD_TOO_COMPLEX, -1, NULL,
                               "simplify the query: fewer nested subqueries", "the query is nested too deeply");
     scope level = {.parent = parent};
     bool ok = true;
     if (select->with_clause != NULL)
-        ok = add_ctes(state, &level, select->with_clause, depth);
+        ok = from_add_ctes(state, &level, select->with_clause, depth);
     if (ok && select->op != PG_QUERY__SET_OPERATION__SETOP_NONE) {
         /* Set operations compare whole rows: their branches are analyzed as plain SELECTs. */
-        ok = (select->larg == NULL || analyze_select(state, select->larg, &level, false, depth + 1)) &&
-             (select->rarg == NULL || analyze_select(state, select->rarg, &level, false, depth + 1));
+        ok = (select->larg == NULL || columns_analyze_select(state, select->larg, &level, false, depth + 1)) &&
+             (select->rarg == NULL || columns_analyze_select(state, select->rarg, &level, false, depth + 1));
     }
     for (size_t i = 0; ok && i < select->n_from_clause; i++)
-        ok = add_from_item(state, &level, select->from_clause[i], depth + 1);
+        ok = from_add_item(state, &level, select->from_clause[i], depth + 1);
     /* GROUP BY 3, DISTINCT ON (3) or ORDER BY 3 would name a column the star expands to. */
     bool star_is_unread = in_exists && select->op == PG_QUERY__SET_OPERATION__SETOP_NONE &&
                           select->n_group_clause == 0 && select->having_clause == NULL &&
@@ -701,11 +406,11 @@ static bool analyze_select(analysis *state, const PgQuery__SelectStmt *select, c
             target->res_target->val->column_ref->n_fields == 1 &&
             target->res_target->val->column_ref->fields[0]->node_case == PG_QUERY__NODE__NODE_A_STAR)
             continue;
-        ok = walk_expression(state, &target->base, &level, depth + 1);
+        ok = columns_walk_expression(state, &target->base, &level, depth + 1);
     }
     static const char *const handled[] = {"with_clause", "larg", "rarg", "from_clause", "target_list", NULL};
     if (ok)
-        ok = walk_fields(state, &select->base, &level, depth, handled);
+        ok = columns_walk_fields(state, &select->base, &level, depth, handled);
     scope_release(&level);
     return ok;
 }
@@ -728,7 +433,7 @@ bool columns_check(const PgQuery__ParseResult *tree, const guard_policy *policy,
         if (statement == NULL || statement->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
             ok = verdict_reject(verdict, GUARD_NOT_SELECT, -1, NULL, NULL, "only SELECT is allowed");
         else
-            ok = analyze_select(&state, statement->select_stmt, NULL, false, 0);
+            ok = columns_analyze_select(&state, statement->select_stmt, NULL, false, 0);
     }
     for (size_t i = 0; i < state.owned_count; i++)
         free(state.owned[i]);

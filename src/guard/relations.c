@@ -30,6 +30,48 @@ static bool identifier_character(unsigned char c) {
     return isalnum(c) || c == '_' || c == '$' || c >= 0x80;
 }
 
+/* Reads one name part at *at: `*` (*wildcard set, *part NULL), a quoted name, or an
+ * unquoted one folded to lower case. False with *why set when there is none. */
+static bool parse_part(const char **at, char **part, bool *wildcard, const char **why) {
+    strbuf name = {0};
+    const char *p = *at;
+    *part = NULL;
+    *wildcard = false;
+    if (*p == '*') {
+        *wildcard = true;
+        *at = p + 1;
+        return true;
+    }
+    if (*p == '"') {
+        for (p++;; p++) {
+            if (*p == '\0') {
+                strbuf_free(&name);
+                *why = "a quoted name is not closed";
+                return false;
+            }
+            if (*p == '"' && p[1] != '"')
+                break;
+            strbuf_append(&name, p, 1);
+            p += *p == '"'; /* "" stands for one quote */
+        }
+        p++;
+    } else {
+        for (; identifier_character((unsigned char)*p); p++) {
+            char lower = (char)((unsigned char)*p < 0x80 ? tolower((unsigned char)*p) : *p);
+            strbuf_append(&name, &lower, 1);
+        }
+    }
+    if (name.length == 0) {
+        strbuf_free(&name);
+        *why = **at == '"' ? "a quoted name is empty" : "a name is missing: write name, \"Quoted Name\" or *";
+        return false;
+    }
+    *at = p;
+    if ((*part = strbuf_take(&name)) == NULL)
+        *why = "out of memory";
+    return *part != NULL;
+}
+
 /* Parses one pattern into *pattern. On failure returns false and *why is a static reason. */
 static bool pattern_parse(const char *text, size_t max_parts, bool allow_negation, policy_pattern *pattern,
                           const char **why) {
@@ -44,78 +86,30 @@ static bool pattern_parse(const char *text, size_t max_parts, bool allow_negatio
         }
         pattern->negated = true;
         at++;
-        while (isspace((unsigned char)*at))
-            at++;
     }
     for (;;) {
+        while (isspace((unsigned char)*at))
+            at++;
         if (pattern->part_count == max_parts) {
             *why = max_parts == 2 ? "a table pattern has at most two parts (schema.name)"
                                   : "a column pattern has at most three parts (schema.table.column)";
-            goto failed;
+            break;
         }
-        strbuf part = {0};
-        bool wildcard = false;
-        if (*at == '*') {
-            wildcard = true;
-            at++;
-        } else if (*at == '"') {
-            at++;
-            for (;;) {
-                if (*at == '\0') {
-                    strbuf_free(&part);
-                    *why = "a quoted name is not closed";
-                    goto failed;
-                }
-                if (*at == '"' && at[1] == '"') {
-                    strbuf_append(&part, "\"", 1);
-                    at += 2;
-                } else if (*at == '"') {
-                    at++;
-                    break;
-                } else {
-                    strbuf_append(&part, at++, 1);
-                }
-            }
-            if (part.length == 0) {
-                strbuf_free(&part);
-                *why = "a quoted name is empty";
-                goto failed;
-            }
-        } else {
-            while (identifier_character((unsigned char)*at)) {
-                char lower = (char)((unsigned char)*at < 0x80 ? tolower((unsigned char)*at) : *at);
-                strbuf_append(&part, &lower, 1);
-                at++;
-            }
-            if (part.length == 0) {
-                strbuf_free(&part);
-                *why = "a name is missing: write name, \"Quoted Name\" or *";
-                goto failed;
-            }
-        }
-        if (wildcard) {
-            pattern->parts[pattern->part_count++] = NULL;
-        } else {
-            char *taken = strbuf_take(&part);
-            if (taken == NULL) {
-                *why = "out of memory";
-                goto failed;
-            }
-            pattern->parts[pattern->part_count++] = taken;
-        }
+        char *part;
+        bool wildcard;
+        if (!parse_part(&at, &part, &wildcard, why))
+            break;
+        pattern->parts[pattern->part_count++] = part; /* NULL for the wildcard */
         while (isspace((unsigned char)*at))
             at++;
         if (*at == '\0')
             return true;
         if (*at != '.') {
             *why = "unexpected character: names are separated by dots";
-            goto failed;
+            break;
         }
         at++;
-        while (isspace((unsigned char)*at))
-            at++;
     }
-failed:
     pattern_clear(pattern);
     return false;
 }

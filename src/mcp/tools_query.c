@@ -84,6 +84,21 @@ static long long request_row_limit(const mcp_request *request) {
     return max_rows;
 }
 
+/* Appends the rows' text to text, fenced unless no_fence. *have_rows is false when memory
+ * ran out rendering them; returns false when they could not be fenced (then they must not
+ * be sent). */
+static bool append_rows(strbuf *text, const db_result *result, bool no_fence, bool *have_rows) {
+    char *rows = format_rows_text(result);
+    bool fenced = true;
+    *have_rows = rows != NULL;
+    if (rows && no_fence)
+        strbuf_puts(text, rows);
+    else if (rows)
+        fenced = fence_append(text, rows, strlen(rows));
+    free(rows);
+    return fenced;
+}
+
 /* query's continuation: rows, columns and truncation as structuredContent, and a text
  * rendering that says what was cut and why. Frees result; answers the request. */
 static void query_done(mcp_request *request, db_result *result) {
@@ -135,15 +150,8 @@ static void query_done(mcp_request *request, db_result *result) {
     strbuf text = {0};
     strbuf_printf(&text, "%zu row%s · limit %lld · %.1f ms\n", result->row_count, result->row_count == 1 ? "" : "s",
                   row_limit, result->elapsed_ms);
-    char *rows = format_rows_text(result);
-    bool fenced = true;
-    bool have_rows = rows != NULL; /* out of memory: no answer without its rows (request_tool_result says so) */
-    if (rows && config->no_fence)
-        strbuf_puts(&text, rows);
-    else if (rows)
-        fenced = fence_append(&text, rows, strlen(rows));
-    free(rows);
-    if (!fenced) {
+    bool have_rows = true; /* out of memory: no answer without its rows (request_tool_result says so) */
+    if (!append_rows(&text, result, config->no_fence, &have_rows)) {
         strbuf_free(&text);
         json_object_put(structured);
         db_result_free(result);
