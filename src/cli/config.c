@@ -186,6 +186,21 @@ static bool set_explain_analyze(void *settings, const char *value, const char *s
     return true;
 }
 
+static bool set_allow_xpath(void *settings, const char *value, const char *source) {
+    (void)value, (void)source;
+    ((cli_config *)settings)->server.policy.allow_xpath = true;
+    return true;
+}
+
+static bool set_max_value_bytes(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    long long bytes;
+    if (!number(config, value, source, 1024, 1LL << 30, &bytes))
+        return false;
+    config->server.policy.max_value_bytes = (size_t)bytes;
+    return true;
+}
+
 static bool set_refuse_writable_role(void *settings, const char *value, const char *source) {
     (void)value, (void)source;
     ((cli_config *)settings)->server.refuse_writable_role = true;
@@ -235,6 +250,10 @@ static const cli_option options[] = {
      "allow a relation denied by default (e.g. pg_settings)", add_allowed_relation},
     {"--deny-relation", "PGSAFE_DENY_RELATION", CLI_LIST, "NAME", "deny this table or view (name or schema.name)",
      add_denied_relation},
+    {"--allow-xpath", "PGSAFE_ALLOW_XPATH", CLI_SWITCH, NULL,
+     "allow the XPath family (xpath, XMLEXISTS, XMLTABLE), which the statement timeout cannot stop", set_allow_xpath},
+    {"--max-value-bytes", "PGSAFE_MAX_VALUE_BYTES", CLI_VALUE, "N",
+     "largest value a query may build from constants, e.g. repeat('x', N) (4194304)", set_max_value_bytes},
     {"--tables", "PGSAFE_TABLES", CLI_VALUE, "PATTERNS",
      "the only relations a query may name, e.g. public.*,sales.orders,!public.audit_log (every relation)", set_tables},
     {"--deny-columns", "PGSAFE_DENY_COLUMNS", CLI_VALUE, "PATTERNS",

@@ -71,6 +71,10 @@ char *lifecycle_instructions(const mcp_config *config, const db_posture *posture
                           "Warning: the role can write (%s). pgsafe still allows only read-only queries, but the "
                           "operator should connect with a read-only role.\n",
                           posture->write_reasons ? posture->write_reasons : "write privileges");
+        char *hazards = posture_hazard_warning(posture);
+        if (hazards != NULL)
+            strbuf_printf(&text, "Warning: %s.\n", hazards);
+        free(hazards);
     }
     return strbuf_take(&text);
 }
