@@ -162,6 +162,12 @@ static bool set_audit_sql(void *settings, const char *value, const char *source)
     return true;
 }
 
+static bool set_audit_required(void *settings, const char *value, const char *source) {
+    (void)value, (void)source;
+    ((cli_config *)settings)->server.audit_required = true;
+    return true;
+}
+
 static bool set_log_level(void *settings, const char *value, const char *source) {
     cli_config *config = settings;
     int level = mcp_log_level_parse(value);
@@ -215,6 +221,8 @@ static const cli_option options[] = {
      add_denied_relation},
     {"--audit-log", "PGSAFE_AUDIT_LOG", CLI_VALUE, "FILE", "append one JSON line per tool call to FILE", set_audit_log},
     {"--audit-sql", "PGSAFE_AUDIT_SQL", CLI_SWITCH, NULL, "put the SQL text in audit lines", set_audit_sql},
+    {"--audit-required", "PGSAFE_AUDIT_REQUIRED", CLI_SWITCH, NULL,
+     "refuse tool calls while the audit log cannot be written", set_audit_required},
     {"--log-level", "PGSAFE_LOG_LEVEL", CLI_VALUE, "LEVEL",
      "stderr log level: debug, info, notice, warning, error (info)", set_log_level},
     {"--explain-analyze", "PGSAFE_EXPLAIN_ANALYZE", CLI_SWITCH, NULL,

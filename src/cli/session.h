@@ -12,7 +12,7 @@
 
 #include <libpq-fe.h>
 
-#include "db/db.h"
+#include "db/result.h"
 
 /* Connects and waits. Returns the connection, or NULL with *error set to libpq's reason on
  * one line (caller frees). Never puts a password in *error. */

@@ -1,21 +1,16 @@
 /* The live catalog: volatility of user objects for the guard, type names for results, and
- * the role's posture, all from one query so that loading is one round trip. */
+ * the role's posture, all from one query so that loading is one round trip. The rows come
+ * in as a db_result (from the pool, or from a one-shot command's session); this file knows
+ * nothing of connections. */
 #include "db/catalog.h"
 
 #include <assert.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/clock.h"
+#include "db/nametable.h"
 #include "util/strings.h"
-
-/* One entry of a string-keyed table: key "kind\x1fschema\x1fname" (schema "" for the
- * unqualified entry that holds the worst over every schema). */
-typedef struct entry {
-    char *key;
-    guard_volatility volatility;
-} entry;
 
 typedef struct type_name {
     unsigned oid;
@@ -23,10 +18,9 @@ typedef struct type_name {
 } type_name;
 
 struct db_catalog {
-    entry *entries; /* open addressing, capacity a power of two */
-    size_t entry_capacity;
-    size_t entry_count;
-    type_name *types; /* sorted by oid */
+    nametable volatilities; /* key "kind\x1fschema\x1fname" (schema "" for the unqualified entry that
+                             * holds the worst over every schema), value a guard_volatility */
+    type_name *types;       /* sorted by oid */
     size_t type_count;
     int64_t loaded_at;
     guard_catalog guard; /* callbacks with context = this */
@@ -117,6 +111,7 @@ const char *catalog_posture_sql(void) {
     return posture_sql;
 }
 
+/* pg_proc.provolatile's code; UNKNOWN for NULL or anything else. */
 static guard_volatility parse_volatility(const char *code) {
     if (code == NULL)
         return GUARD_VOLATILITY_UNKNOWN;
@@ -138,71 +133,46 @@ static int rank(guard_volatility volatility) {
     }
 }
 
-static uint64_t hash_key(const char *key) {
-    uint64_t hash = 1469598103934665603ULL; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-        hash ^= *p;
-        hash *= 1099511628211ULL;
-    }
-    return hash;
-}
-
-static entry *find_slot(entry *entries, size_t capacity, const char *key) {
-    size_t mask = capacity - 1;
-    for (size_t i = hash_key(key) & mask;; i = (i + 1) & mask)
-        if (entries[i].key == NULL || strcmp(entries[i].key, key) == 0)
-            return &entries[i];
-}
-
-static bool grow(db_catalog *catalog) {
-    size_t capacity = catalog->entry_capacity ? catalog->entry_capacity * 2 : 256;
-    entry *entries = calloc(capacity, sizeof *entries);
-    if (entries == NULL)
-        return false;
-    for (size_t i = 0; i < catalog->entry_capacity; i++)
-        if (catalog->entries[i].key != NULL)
-            *find_slot(entries, capacity, catalog->entries[i].key) = catalog->entries[i];
-    free(catalog->entries);
-    catalog->entries = entries;
-    catalog->entry_capacity = capacity;
-    return true;
-}
-
+/* The table key of an object (caller frees), or NULL when out of memory. */
 static char *make_key(char kind, const char *schema, const char *name) {
     return str_printf("%c\x1f%s\x1f%s", kind, schema ? schema : "", name);
 }
 
-/* Records volatility under the key, keeping the worst seen. */
+/* Records volatility under the key, keeping the worst seen. Returns false when out of
+ * memory (the table holds what it held). */
 static bool note(db_catalog *catalog, char kind, const char *schema, const char *name, guard_volatility volatility) {
-    if ((catalog->entry_count + 1) * 2 > catalog->entry_capacity && !grow(catalog))
+    if (!nametable_reserve(&catalog->volatilities))
         return false;
     char *key = make_key(kind, schema, name);
     if (key == NULL)
         return false;
-    entry *slot = find_slot(catalog->entries, catalog->entry_capacity, key);
+    nametable_entry *slot = nametable_slot(&catalog->volatilities, key);
+    assert(slot != NULL); /* nametable_reserve left room */
     if (slot->key == NULL) {
-        slot->key = key;
-        slot->volatility = volatility;
-        catalog->entry_count++;
+        slot->key = key; /* the table owns it now */
+        slot->value = (int)volatility;
+        catalog->volatilities.count++;
         return true;
     }
     free(key);
-    if (rank(volatility) > rank(slot->volatility))
-        slot->volatility = volatility;
+    if (rank(volatility) > rank((guard_volatility)slot->value))
+        slot->value = (int)volatility;
     return true;
 }
 
+/* The worst volatility recorded for the object; UNKNOWN when absent or out of memory. */
 static guard_volatility lookup(const db_catalog *catalog, char kind, const char *schema, const char *name) {
-    if (catalog->entry_capacity == 0 || name == NULL)
+    if (catalog->volatilities.capacity == 0 || name == NULL)
         return GUARD_VOLATILITY_UNKNOWN;
     char *key = make_key(kind, schema, name);
     if (key == NULL)
         return GUARD_VOLATILITY_UNKNOWN;
-    const entry *slot = find_slot(catalog->entries, catalog->entry_capacity, key);
+    const nametable_entry *slot = nametable_slot(&catalog->volatilities, key);
     free(key);
-    return slot->key ? slot->volatility : GUARD_VOLATILITY_UNKNOWN;
+    return slot && slot->key ? (guard_volatility)slot->value : GUARD_VOLATILITY_UNKNOWN;
 }
 
+/* The guard_catalog callbacks; context is the catalog. */
 static guard_volatility function_volatility(void *context, const char *schema, const char *name) {
     return lookup(context, 'f', schema, name);
 }
@@ -226,15 +196,12 @@ db_catalog *catalog_new(void) {
     return catalog;
 }
 
+/* Frees the tables (not the catalog itself nor its guard callbacks). */
 static void clear_contents(db_catalog *catalog) {
-    for (size_t i = 0; i < catalog->entry_capacity; i++)
-        free(catalog->entries[i].key);
-    free(catalog->entries);
+    nametable_clear(&catalog->volatilities);
     for (size_t i = 0; i < catalog->type_count; i++)
         free(catalog->types[i].name);
     free(catalog->types);
-    catalog->entries = NULL;
-    catalog->entry_capacity = catalog->entry_count = 0;
     catalog->types = NULL;
     catalog->type_count = 0;
 }
@@ -246,38 +213,23 @@ void catalog_free(db_catalog *catalog) {
     free(catalog);
 }
 
-void posture_clear(db_posture *posture) {
-    free(posture->role);
-    free(posture->database);
-    free(posture->server_version);
-    free(posture->write_reasons);
-    memset(posture, 0, sizeof *posture);
-}
-
+/* Orders type names by oid, for qsort and bsearch. */
 static int compare_types(const void *left, const void *right) {
     unsigned a = ((const type_name *)left)->oid, b = ((const type_name *)right)->oid;
     return (a > b) - (a < b);
 }
 
-/* Adds one reason, formatted, to the comma-separated list of why the role can write. The
- * role can write even when the text cannot be had. */
-__attribute__((format(printf, 2, 3))) static void add_reason(db_posture *posture, const char *format, ...) {
-    posture->can_write = true;
-    if (posture->superuser && posture->write_reasons)
-        return; /* "superuser" says it all */
-    char reason[512];
-    va_list arguments;
-    va_start(arguments, format);
-    vsnprintf(reason, sizeof reason, format, arguments);
-    va_end(arguments);
-    char *joined = posture->write_reasons ? str_printf("%s, %s", posture->write_reasons, reason) : strdup(reason);
-    if (joined == NULL)
-        return;
-    free(posture->write_reasons);
-    posture->write_reasons = joined;
+/* The types are in ascending oid order, as bsearch needs them. */
+static bool types_sorted(const db_catalog *catalog) {
+    for (size_t i = 1; i < catalog->type_count; i++)
+        if (catalog->types[i - 1].oid > catalog->types[i].oid)
+            return false;
+    return true;
 }
 
-static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *rows, size_t row, int *write_seen) {
+/* Records one row (kind, a, b, c) into a fresh catalog and posture. types has room for
+ * every row. Returns false when the row is malformed or memory ran out. */
+static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *rows, size_t row, int *write_rows) {
     const char *kind = db_result_cell(rows, row, 0)->value;
     const char *a = db_result_cell(rows, row, 1)->value;
     const char *b = db_result_cell(rows, row, 2)->value;
@@ -293,6 +245,7 @@ static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *
     if (strcmp(kind, "n") == 0) {
         if (a == NULL || b == NULL)
             return false;
+        assert(catalog->type_count < rows->row_count);
         type_name *slot = &catalog->types[catalog->type_count];
         slot->oid = (unsigned)strtoul(a, NULL, 10);
         slot->name = strdup(b);
@@ -301,45 +254,12 @@ static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *
         catalog->type_count++;
         return true;
     }
-    if (strcmp(kind, "role") == 0) {
-        posture->role = a ? strdup(a) : NULL;
-        posture->database = b ? strdup(b) : NULL;
-        posture->server_version = c ? strdup(c) : NULL;
-        return true;
-    }
-    if (strcmp(kind, "attribute") == 0 && a != NULL) {
-        if (strcmp(a, "superuser") == 0) {
-            /* Superuser says it all, whatever was found before it. */
-            posture->superuser = true;
-            free(posture->write_reasons);
-            posture->write_reasons = NULL;
-        }
-        add_reason(posture, "role attribute %s", a);
-        return true;
-    }
-    if (strcmp(kind, "write") == 0 && a != NULL) {
-        long total = b ? strtol(b, NULL, 10) : 1;
-        add_reason(posture, "write privilege on %s", a);
-        /* The query names at most three; the count of the rest follows the last one named. */
-        *write_seen = *write_seen + 1;
-        if (*write_seen == 3 && total > 3)
-            add_reason(posture, "and on %ld more tables or sequences", total - 3);
-        return true;
-    }
-    if (strcmp(kind, "member") == 0 && a != NULL) {
-        /* These roles reach past the tables (files, programs on the server): not read-only. */
-        add_reason(posture, "member of %s", a);
-        return true;
-    }
-    if (strcmp(kind, "create") == 0 && a != NULL) {
-        add_reason(posture, "CREATE on %s%s", strncmp(a, "database ", 9) == 0 ? "" : "schema ", a);
-        return true;
-    }
-    return false;
+    return posture_take_row(posture, kind, a, b, c, write_rows) == POSTURE_ROW_TAKEN;
 }
 
-/* Reads every row into a fresh catalog and posture. Returns false (both cleared) when the
- * result failed or a row is malformed. */
+/* Reads every row into a fresh catalog and posture (the caller's, overwritten). Returns
+ * false (both cleared) when the result failed or a row is malformed; on true the caller
+ * owns what both hold. */
 static bool read_rows(const db_result *rows, db_catalog *fresh, db_posture *found) {
     *fresh = (db_catalog){0};
     *found = (db_posture){0};
@@ -347,9 +267,9 @@ static bool read_rows(const db_result *rows, db_catalog *fresh, db_posture *foun
         return false;
     fresh->types = calloc(rows->row_count ? rows->row_count : 1, sizeof *fresh->types);
     bool ok = fresh->types != NULL;
-    int write_seen = 0;
+    int write_rows = 0;
     for (size_t row = 0; ok && row < rows->row_count; row++)
-        ok = load_row(fresh, found, rows, row, &write_seen);
+        ok = load_row(fresh, found, rows, row, &write_rows);
     if (!ok) {
         clear_contents(fresh);
         posture_clear(found);
@@ -357,10 +277,12 @@ static bool read_rows(const db_result *rows, db_catalog *fresh, db_posture *foun
     return ok;
 }
 
+/* Moves found into posture (marked known), freeing what posture held. */
 static void replace_posture(db_posture *posture, db_posture *found) {
     found->known = true;
     posture_clear(posture);
     *posture = *found;
+    *found = (db_posture){0};
 }
 
 bool catalog_load(db_catalog *catalog, db_posture *posture, const db_result *rows) {
@@ -370,11 +292,10 @@ bool catalog_load(db_catalog *catalog, db_posture *posture, const db_result *row
         return false;
     qsort(fresh.types, fresh.type_count, sizeof *fresh.types, compare_types);
     clear_contents(catalog);
-    catalog->entries = fresh.entries;
-    catalog->entry_capacity = fresh.entry_capacity;
-    catalog->entry_count = fresh.entry_count;
+    catalog->volatilities = fresh.volatilities;
     catalog->types = fresh.types;
     catalog->type_count = fresh.type_count;
+    assert(types_sorted(catalog));
     catalog->loaded_at = db_now_ms();
     replace_posture(posture, &found);
     return true;
@@ -386,7 +307,7 @@ bool catalog_load_posture(db_posture *posture, const db_result *rows) {
     if (!read_rows(rows, &scratch, &found))
         return false;
     /* Posture rows only: anything else means the wrong query's rows. */
-    bool ok = scratch.entry_count == 0 && scratch.type_count == 0 && found.role != NULL;
+    bool ok = scratch.volatilities.count == 0 && scratch.type_count == 0 && found.role != NULL;
     clear_contents(&scratch);
     if (!ok) {
         posture_clear(&found);
@@ -401,10 +322,16 @@ const guard_catalog *catalog_for_guard(db_catalog *catalog) {
 }
 
 const char *catalog_type_name(const db_catalog *catalog, unsigned type_oid) {
+    if (catalog == NULL || catalog->type_count == 0)
+        return NULL;
+    assert(catalog->types[0].oid <= catalog->types[catalog->type_count - 1].oid); /* sorted at load */
     type_name probe = {.oid = type_oid};
-    const type_name *found =
-        catalog->type_count ? bsearch(&probe, catalog->types, catalog->type_count, sizeof probe, compare_types) : NULL;
+    const type_name *found = bsearch(&probe, catalog->types, catalog->type_count, sizeof probe, compare_types);
     return found ? found->name : NULL;
+}
+
+const char *catalog_type_name_fn(const void *catalog, unsigned type_oid) {
+    return catalog_type_name(catalog, type_oid);
 }
 
 int64_t catalog_loaded_at(const db_catalog *catalog) {
@@ -414,8 +341,8 @@ int64_t catalog_loaded_at(const db_catalog *catalog) {
 size_t catalog_count(const db_catalog *catalog, char kind) {
     size_t count = 0;
     /* Each object is noted twice: under "kind\x1fschema\x1fname" and under the bare name. */
-    for (size_t i = 0; i < catalog->entry_capacity; i++) {
-        const char *key = catalog->entries[i].key;
+    for (size_t i = 0; i < catalog->volatilities.capacity; i++) {
+        const char *key = catalog->volatilities.entries[i].key;
         if (key != NULL && key[0] == kind && key[2] != '\x1f')
             count++;
     }

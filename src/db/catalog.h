@@ -5,9 +5,12 @@
 #ifndef PGSAFE_DB_CATALOG_H
 #define PGSAFE_DB_CATALOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#include "db/db.h"
+#include "db/posture.h"
+#include "db/result.h"
+#include "pgsafe/guard.h"
 
 typedef struct db_catalog db_catalog;
 
@@ -32,8 +35,11 @@ bool catalog_load(db_catalog *catalog, db_posture *posture, const db_result *row
 /* The guard's view of it; valid for the catalog's life. */
 const guard_catalog *catalog_for_guard(db_catalog *catalog);
 
-/* format_type() of a type oid, or NULL if the catalog does not know it. */
+/* format_type() of a type oid, or NULL if the catalog does not know it (or is NULL). */
 const char *catalog_type_name(const db_catalog *catalog, unsigned type_oid);
+
+/* catalog_type_name as a db_type_name_fn, the context being the catalog. */
+const char *catalog_type_name_fn(const void *catalog, unsigned type_oid);
 
 /* How many distinct schema-qualified objects of a kind it holds: 'f' functions (and
  * aggregates), 'o' operators, 't' types. */
@@ -41,7 +47,5 @@ size_t catalog_count(const db_catalog *catalog, char kind);
 
 /* When the catalog was last loaded (db_now_ms), 0 if never. */
 int64_t catalog_loaded_at(const db_catalog *catalog);
-
-void posture_clear(db_posture *posture);
 
 #endif

@@ -24,10 +24,12 @@ enum {
 /* Integers beyond 2^53 lose precision in a JSON number read as a double, so they stay strings. */
 #define JSON_SAFE_INTEGER 9007199254740992LL
 
+/* The cell's value was shortened to the cell cap. */
 static bool is_cut(const db_cell *cell) {
     return cell->length < cell->full_length;
 }
 
+/* A cut value as a string with the cut mark (caller owns), or NULL when out of memory. */
 static json_object *cut_string(const db_cell *cell) {
     strbuf text = {0};
     strbuf_append(&text, cell->value, cell->length);
@@ -38,6 +40,8 @@ static json_object *cut_string(const db_cell *cell) {
     return value;
 }
 
+/* An integer column's value: a JSON number when a double holds it exactly, else the text.
+ * Caller owns; NULL when out of memory. */
 static json_object *integer_or_string(const db_cell *cell) {
     errno = 0;
     char *end = NULL;
@@ -47,6 +51,8 @@ static json_object *integer_or_string(const db_cell *cell) {
     return json_object_new_string_len(cell->value, (int)cell->length);
 }
 
+/* A float column's value: a number with PostgreSQL's digits, or the text for NaN and the
+ * infinities, which JSON has no number for. Caller owns; NULL when out of memory. */
 static json_object *float_or_string(const db_cell *cell) {
     char *end = NULL;
     double value = strtod(cell->value, &end);
@@ -107,67 +113,120 @@ static bool json_integers_fit(const char *text, size_t length) {
     return true;
 }
 
-static json_object *embedded_json(const db_cell *cell) {
+/* A json or jsonb value embedded as JSON, or kept as its exact text when json-c would change
+ * it (an integer beyond 64 bits) or cannot hold it (too deep). Sets *out (caller owns; NULL
+ * for the JSON null, which json-c represents so). Returns false when out of memory. */
+static bool embedded_json(const db_cell *cell, json_object **out) {
+    *out = NULL;
     if (!json_integers_fit(cell->value, cell->length))
-        return json_object_new_string_len(cell->value, (int)cell->length);
+        return (*out = json_object_new_string_len(cell->value, (int)cell->length)) != NULL;
     json_tokener *tokener = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH * 4);
     if (tokener == NULL)
-        return NULL;
+        return false;
     /* With the terminating NUL, so a scalar document (42, true, null) is complete. */
     json_object *value = json_tokener_parse_ex(tokener, cell->value, (int)cell->length + 1);
     size_t end = json_tokener_get_parse_end(tokener);
     bool complete =
         json_tokener_get_error(tokener) == json_tokener_success && (end == cell->length || end == cell->length + 1);
     json_tokener_free(tokener);
-    if (complete)
-        return value ? value : json_object_new_null();
+    if (complete) {
+        *out = value;
+        return true;
+    }
     json_object_put(value);
     /* Too deep for us to embed: the text is still exact. */
-    return json_object_new_string_len(cell->value, (int)cell->length);
+    return (*out = json_object_new_string_len(cell->value, (int)cell->length)) != NULL;
 }
 
-json_object *format_cell_json(const db_column *column, const db_cell *cell) {
+/* One cell as JSON into *out (caller owns; NULL for SQL NULL and the JSON null). Returns false
+ * when out of memory: a value that could not be built must not pass for a null. */
+static bool cell_json(const db_column *column, const db_cell *cell, json_object **out) {
+    *out = NULL;
     if (cell->value == NULL)
-        return NULL;
+        return true;
     if (is_cut(cell))
-        return cut_string(cell);
+        return (*out = cut_string(cell)) != NULL;
     switch (column->type_oid) {
-    case OID_BOOL: return json_object_new_boolean(cell->value[0] == 't');
+    case OID_BOOL: *out = json_object_new_boolean(cell->value[0] == 't'); break;
     case OID_INT2:
     case OID_INT4:
     case OID_INT8:
-    case OID_OID: return integer_or_string(cell);
+    case OID_OID: *out = integer_or_string(cell); break;
     case OID_FLOAT4:
-    case OID_FLOAT8: return float_or_string(cell);
+    case OID_FLOAT8: *out = float_or_string(cell); break;
     case OID_JSON:
-    case OID_JSONB: return embedded_json(cell);
+    case OID_JSONB: return embedded_json(cell, out);
     case OID_NUMERIC:
-    default: return json_object_new_string_len(cell->value, (int)cell->length);
+    default: *out = json_object_new_string_len(cell->value, (int)cell->length); break;
     }
+    return *out != NULL;
+}
+
+json_object *format_cell_json(const db_column *column, const db_cell *cell) {
+    json_object *value;
+    return cell_json(column, cell, &value) ? value : NULL;
+}
+
+/* Adds value (taken; NULL is a failure) under key. Returns false, value released, when
+ * value is NULL or memory ran out. */
+static bool add_member(json_object *object, const char *key, json_object *value) {
+    if (value == NULL)
+        return false;
+    if (json_object_object_add(object, key, value) != 0) {
+        json_object_put(value);
+        return false;
+    }
+    return true;
+}
+
+/* Appends value (taken; NULL is JSON null) to array. Returns false, value released, when
+ * memory ran out. */
+static bool add_element(json_object *array, json_object *value) {
+    if (json_object_array_add(array, value) != 0) {
+        json_object_put(value);
+        return false;
+    }
+    return true;
 }
 
 json_object *format_columns_json(const db_result *result) {
     json_object *columns = json_object_new_array();
     for (int i = 0; columns && i < result->column_count; i++) {
         json_object *column = json_object_new_object();
-        json_object_object_add(column, "name", json_object_new_string(result->columns[i].name));
-        json_object_object_add(column, "type", json_object_new_string(result->columns[i].type_name));
-        json_object_array_add(columns, column);
+        bool ok = column != NULL && add_member(column, "name", json_object_new_string(result->columns[i].name)) &&
+                  add_member(column, "type", json_object_new_string(result->columns[i].type_name));
+        if (!ok || !add_element(columns, column)) {
+            if (!ok)
+                json_object_put(column);
+            json_object_put(columns);
+            return NULL;
+        }
     }
     return columns;
+}
+
+/* One row as [v, v, ...] (caller owns), or NULL when out of memory: a value that could not
+ * be built must not turn into a JSON null, which would say SQL NULL. */
+static json_object *row_json(const db_result *result, size_t row) {
+    json_object *values = json_object_new_array_ext(result->column_count);
+    for (int i = 0; values && i < result->column_count; i++) {
+        json_object *value;
+        if (!cell_json(&result->columns[i], db_result_cell(result, row, i), &value) || !add_element(values, value)) {
+            json_object_put(values);
+            return NULL;
+        }
+    }
+    return values;
 }
 
 json_object *format_rows_json(const db_result *result) {
     json_object *rows = json_object_new_array_ext((int)result->row_count);
     for (size_t row = 0; rows && row < result->row_count; row++) {
-        json_object *values = json_object_new_array_ext(result->column_count);
-        if (values == NULL) {
+        json_object *values = row_json(result, row);
+        if (values == NULL || !add_element(rows, values)) {
             json_object_put(rows);
             return NULL;
         }
-        for (int i = 0; i < result->column_count; i++)
-            json_object_array_add(values, format_cell_json(&result->columns[i], db_result_cell(result, row, i)));
-        json_object_array_add(rows, values);
     }
     return rows;
 }

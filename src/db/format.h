@@ -5,15 +5,17 @@
 
 #include <json-c/json.h>
 
-#include "db/db.h"
+#include "db/result.h"
 
 /* The marker appended to a value cut at the per-cell cap. */
 #define FORMAT_CUT_MARK "\xE2\x80\xA6"
 
-/* One cell as JSON, typed by its column (NULL for SQL NULL). Caller owns the object. */
+/* One cell as JSON, typed by its column (NULL for SQL NULL and for a json value null).
+ * Caller owns the object. NULL also when memory runs out: format_rows_json tells the two
+ * apart. */
 json_object *format_cell_json(const db_column *column, const db_cell *cell);
 
-/* [{"name", "type"}, ...]. Caller owns. */
+/* [{"name", "type"}, ...]. Caller owns. NULL when memory runs out. */
 json_object *format_columns_json(const db_result *result);
 
 /* [[v, v, ...], ...]. Caller owns. NULL when memory runs out. */

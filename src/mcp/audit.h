@@ -23,8 +23,16 @@ typedef struct audit_entry {
 audit_log *audit_open(const char *path, bool include_sql, char **error);
 void audit_close(audit_log *log);
 
-/* Writes one line for a finished call. */
-void audit_write(audit_log *log, json_object *id, const char *tool, const audit_entry *entry, double elapsed_ms);
+/* Writes one line for a finished call (log NULL: no audit log, true). Returns false when the
+ * line could not be written whole (disk full, I/O error): the failure is reported on stderr
+ * with the count of lines lost, and the log is failing until a later line is written. */
+bool audit_write(audit_log *log, json_object *id, const char *tool, const audit_entry *entry, double elapsed_ms);
+
+/* True while the last line written failed. */
+bool audit_failing(const audit_log *log);
+
+/* Lines lost since the log was opened. */
+unsigned long audit_failures(const audit_log *log);
 
 void audit_entry_clear(audit_entry *entry);
 

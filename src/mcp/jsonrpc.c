@@ -1,11 +1,17 @@
-/* Line framing and message construction for JSON-RPC over stdio. */
+/* Line framing and message construction for JSON-RPC over stdio: the reader hands out
+ * complete lines without copying them (so no line can be lost to a failed allocation), the
+ * parser accepts only RFC 8259 JSON and keeps a numeric id's text exactly as sent, and the
+ * writer writes each message whole. */
 #include "mcp/jsonrpc.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "mcp/json.h"
 
 #define READ_CHUNK 65536
 
@@ -15,8 +21,7 @@ void jsonrpc_reader_init(jsonrpc_reader *reader, int fd, size_t max_line) {
 
 void jsonrpc_reader_free(jsonrpc_reader *reader) {
     free(reader->buffer);
-    free(reader->line);
-    reader->buffer = reader->line = NULL;
+    reader->buffer = NULL;
     reader->start = reader->length = reader->capacity = reader->scanned = 0;
 }
 
@@ -28,8 +33,10 @@ bool jsonrpc_reader_fill(jsonrpc_reader *reader) {
         reader->scanned -= reader->start;
         reader->start = 0;
     }
-    if (reader->capacity - reader->length < READ_CHUNK) {
-        size_t capacity = reader->length + READ_CHUNK;
+    /* One byte more than a read can fill: room for the newline a last line without one gets
+     * at end of input, so handing that line out never needs an allocation. */
+    if (reader->capacity - reader->length < READ_CHUNK + 1) {
+        size_t capacity = reader->length + READ_CHUNK + 1;
         char *buffer = realloc(reader->buffer, capacity);
         if (buffer == NULL)
             return false;
@@ -79,20 +86,14 @@ jsonrpc_line_kind jsonrpc_reader_next(jsonrpc_reader *reader, const char **line,
                 return JSONRPC_LINE_OVERSIZED;
             }
             if (reader->eof && reader->length > reader->start) {
-                /* A last line without its newline still counts. */
-                if (reader->length == reader->capacity) {
-                    char *buffer = realloc(reader->buffer, reader->capacity + 1);
-                    if (buffer == NULL)
-                        return JSONRPC_LINE_NONE;
-                    reader->buffer = buffer;
-                    reader->capacity++;
-                }
+                /* A last line without its newline still counts; fill left room for it. */
+                assert(reader->length < reader->capacity);
                 reader->buffer[reader->length++] = '\n';
                 continue;
             }
             return JSONRPC_LINE_NONE;
         }
-        const char *text = reader->buffer + reader->start;
+        char *text = reader->buffer + reader->start;
         size_t line_length = (size_t)(newline - text);
         reader->start += line_length + 1;
         reader->scanned = reader->start;
@@ -105,16 +106,12 @@ jsonrpc_line_kind jsonrpc_reader_next(jsonrpc_reader *reader, const char **line,
             text_length--;
         if (text_length > reader->max_line)
             return JSONRPC_LINE_OVERSIZED;
-        /* The line is copied out so the buffer can move on; the copy lives until the next call. */
-        free(reader->line);
-        reader->line = malloc(text_length + 1);
-        if (reader->line == NULL)
-            return JSONRPC_LINE_NONE;
-        memcpy(reader->line, text, text_length);
-        reader->line[text_length] = '\0';
+        /* The line is handed out in place, terminated where its newline (or CR) was: those
+         * bytes are consumed, and the buffer moves only in the next fill. */
+        text[text_length] = '\0';
         if (reader->start == reader->length)
             reset(reader);
-        *line = reader->line;
+        *line = text;
         *length = text_length;
         return JSONRPC_LINE_TEXT;
     }
@@ -133,13 +130,22 @@ jsonrpc_line_kind jsonrpc_reader_next(jsonrpc_reader *reader, const char **line,
 typedef struct json_scan {
     const unsigned char *at, *end;
     int depth;
+    bool in_params; /* inside the value of the top-level "params" member */
+    /* The texts of the integers an id is compared by: the message's "id" and a cancellation's
+     * "params"."requestId" (the last of each, as json-c keeps the last of duplicate keys). */
+    const unsigned char *id_start, *id_end;
+    const unsigned char *request_id_start, *request_id_end;
 } json_scan;
+
+/* The members whose value's text json_scan keeps (or, for params, whose inside it tracks). */
+typedef enum scan_member { MEMBER_OTHER, MEMBER_ID, MEMBER_PARAMS, MEMBER_REQUEST_ID } scan_member;
 
 static void skip_space(json_scan *scan) {
     while (scan->at < scan->end && (*scan->at == ' ' || *scan->at == '\t' || *scan->at == '\n' || *scan->at == '\r'))
         scan->at++;
 }
 
+/* Takes byte if it is next; true when it was. */
 static bool take_byte(json_scan *scan, unsigned char byte) {
     if (scan->at < scan->end && *scan->at == byte) {
         scan->at++;
@@ -148,6 +154,7 @@ static bool take_byte(json_scan *scan, unsigned char byte) {
     return false;
 }
 
+/* Takes the next byte if it lies in [low, high]; true when it did. */
 static bool byte_between(json_scan *scan, unsigned char low, unsigned char high) {
     if (scan->at < scan->end && *scan->at >= low && *scan->at <= high) {
         scan->at++;
@@ -186,6 +193,7 @@ static bool scan_utf8(json_scan *scan) {
     return true;
 }
 
+/* Four hex digits (after \\u) into *value; false when any is missing or not hex. */
 static bool scan_hex4(json_scan *scan, unsigned *value) {
     *value = 0;
     for (int i = 0; i < 4; i++) {
@@ -244,6 +252,7 @@ static bool scan_string(json_scan *scan) {
     return false;
 }
 
+/* One or more decimal digits; false when there is none. */
 static bool scan_digits(json_scan *scan) {
     if (!byte_between(scan, '0', '9'))
         return false;
@@ -268,6 +277,7 @@ static bool scan_number(json_scan *scan) {
     return true;
 }
 
+/* Exactly word (true, false, null); false otherwise, nothing taken. */
 static bool scan_literal(json_scan *scan, const char *word) {
     size_t length = strlen(word);
     if ((size_t)(scan->end - scan->at) < length || memcmp(scan->at, word, length) != 0)
@@ -277,6 +287,56 @@ static bool scan_literal(json_scan *scan, const char *word) {
 }
 
 static bool scan_value(json_scan *scan);
+
+/* True when the key text (between its quotes, escapes undone as json-c undoes them) is word. */
+static bool key_is(const unsigned char *key, size_t length, const char *word) {
+    if (memchr(key, '\\', length) == NULL)
+        return length == strlen(word) && memcmp(key, word, length) == 0;
+    /* A key spelled with escapes ("\u0069d"): json-c decodes it, so we must too. */
+    json_tokener *tokener = mcp_must(json_tokener_new(), "a JSON parser");
+    json_object *decoded = json_tokener_parse_ex(tokener, (const char *)key - 1, (int)length + 2);
+    bool same = decoded != NULL && strcmp(json_object_get_string(decoded), word) == 0;
+    json_object_put(decoded);
+    json_tokener_free(tokener);
+    return same;
+}
+
+/* Which member a key names, at the scan's depth (1: the message's own members). */
+static scan_member member_of(const json_scan *scan, const unsigned char *key, size_t length) {
+    if (scan->depth == 1 && key_is(key, length, "id"))
+        return MEMBER_ID;
+    if (scan->depth == 1 && key_is(key, length, "params"))
+        return MEMBER_PARAMS;
+    if (scan->depth == 2 && scan->in_params && key_is(key, length, "requestId"))
+        return MEMBER_REQUEST_ID;
+    return MEMBER_OTHER;
+}
+
+/* A member's value; for an id or a requestId its text (without the space around it) is kept. */
+static bool scan_member_value(json_scan *scan, scan_member member) {
+    skip_space(scan);
+    const unsigned char *start = scan->at;
+    if (member == MEMBER_PARAMS) {
+        scan->in_params = true;
+        scan->request_id_start = scan->request_id_end = NULL; /* a later params replaces an earlier one */
+    }
+    bool ok = scan_value(scan);
+    if (member == MEMBER_PARAMS)
+        scan->in_params = false;
+    if (!ok)
+        return false;
+    const unsigned char *end = scan->at;
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+        end--;
+    if (member == MEMBER_ID) {
+        scan->id_start = start;
+        scan->id_end = end;
+    } else if (member == MEMBER_REQUEST_ID) {
+        scan->request_id_start = start;
+        scan->request_id_end = end;
+    }
+    return true;
+}
 
 /* The members of an object or the elements of an array, the opening bracket already taken. */
 static bool scan_container(json_scan *scan, bool object) {
@@ -289,14 +349,19 @@ static bool scan_container(json_scan *scan, bool object) {
         return true;
     }
     for (;;) {
+        scan_member member = MEMBER_OTHER;
         if (object) {
-            if (!take_byte(scan, '"') || !scan_string(scan))
+            if (!take_byte(scan, '"'))
                 return false;
+            const unsigned char *key = scan->at;
+            if (!scan_string(scan))
+                return false;
+            member = member_of(scan, key, (size_t)(scan->at - 1 - key));
             skip_space(scan);
             if (!take_byte(scan, ':'))
                 return false;
         }
-        if (!scan_value(scan))
+        if (!scan_member_value(scan, member))
             return false;
         if (take_byte(scan, close)) {
             scan->depth--;
@@ -327,18 +392,42 @@ static bool scan_value(json_scan *scan) {
     return ok;
 }
 
-/* True when the bytes are exactly one JSON text (RFC 8259), nested at most JSON_MAX_DEPTH deep. */
-static bool json_text_valid(const char *text, size_t length) {
-    json_scan scan = {.at = (const unsigned char *)text, .end = (const unsigned char *)text + length};
-    return scan_value(&scan) && scan.at == scan.end;
+/* True when the bytes are exactly one JSON text (RFC 8259), nested at most JSON_MAX_DEPTH
+ * deep; *scan tells where the top-level "id" member's value was. */
+static bool json_text_valid(const char *text, size_t length, json_scan *scan) {
+    *scan = (json_scan){.at = (const unsigned char *)text, .end = (const unsigned char *)text + length};
+    return scan_value(scan) && scan->at == scan->end;
+}
+
+/* Makes object[name], when it is an integer, serialize as the text [start, end). */
+static void keep_integer_text(json_object *object, const char *name, const unsigned char *start,
+                              const unsigned char *end) {
+    json_object *value = NULL;
+    if (start == NULL || !json_object_is_type(object, json_type_object) ||
+        !json_object_object_get_ex(object, name, &value) || !json_object_is_type(value, json_type_int))
+        return;
+    size_t length = (size_t)(end - start);
+    char *text = mcp_must(malloc(length + 1), "an id");
+    memcpy(text, start, length);
+    text[length] = '\0';
+    json_object_set_serializer(value, json_object_userdata_to_json_string, text, json_object_free_userdata);
+}
+
+/* An integer id comes back exactly as it was sent: json-c reads 99999999999999999999999 as
+ * 18446744073709551615 and -0 as 0, so the id keeps its own text as its serialization. A
+ * cancellation's requestId does too, so that it finds the request by the same text. */
+static void keep_id_text(json_object *message, const json_scan *scan) {
+    keep_integer_text(message, "id", scan->id_start, scan->id_end);
+    json_object *params = NULL;
+    if (json_object_is_type(message, json_type_object) && json_object_object_get_ex(message, "params", &params))
+        keep_integer_text(params, "requestId", scan->request_id_start, scan->request_id_end);
 }
 
 json_object *jsonrpc_parse(const char *line, size_t length) {
-    if (!json_text_valid(line, length))
+    json_scan scan;
+    if (!json_text_valid(line, length, &scan))
         return NULL; /* a raw NUL is caught here too: it is neither whitespace nor allowed in a string */
-    json_tokener *tokener = json_tokener_new_ex(JSON_MAX_DEPTH);
-    if (tokener == NULL)
-        return NULL;
+    json_tokener *tokener = mcp_must(json_tokener_new_ex(JSON_MAX_DEPTH), "a JSON parser");
     json_tokener_set_flags(tokener, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     json_object *value = json_tokener_parse_ex(tokener, line, (int)length);
     size_t end = json_tokener_get_parse_end(tokener);
@@ -347,6 +436,8 @@ json_object *jsonrpc_parse(const char *line, size_t length) {
         value = json_tokener_parse_ex(tokener, "", 1);
         end = length;
     }
+    /* json-c 0.16 has no error code for running out of memory: such a line is answered as a
+     * parse error, which is still an answer. */
     bool ok = value != NULL && json_tokener_get_error(tokener) == json_tokener_success;
     json_tokener_free(tokener);
     /* Only whitespace may follow the value. */
@@ -357,6 +448,7 @@ json_object *jsonrpc_parse(const char *line, size_t length) {
         json_object_put(value);
         return NULL;
     }
+    keep_id_text(value, &scan);
     return value;
 }
 
@@ -393,33 +485,34 @@ bool jsonrpc_write(int fd, json_object *message) {
     return ok;
 }
 
+/* {"jsonrpc": "2.0", "id": id or null}: the start of every answer (id not taken). */
 static json_object *envelope(json_object *id) {
-    json_object *message = json_object_new_object();
-    json_object_object_add(message, "jsonrpc", json_object_new_string("2.0"));
-    json_object_object_add(message, "id", id ? json_object_get(id) : NULL);
+    json_object *message = mcp_json_object();
+    mcp_json_add(message, "jsonrpc", mcp_json_string("2.0"));
+    mcp_json_add(message, "id", id ? json_object_get(id) : NULL);
     return message;
 }
 
 json_object *jsonrpc_response(json_object *id, json_object *result) {
     json_object *message = envelope(id);
-    json_object_object_add(message, "result", result);
+    mcp_json_add(message, "result", result);
     return message;
 }
 
 json_object *jsonrpc_error(json_object *id, int code, const char *text) {
     json_object *message = envelope(id);
-    json_object *error = json_object_new_object();
-    json_object_object_add(error, "code", json_object_new_int(code));
-    json_object_object_add(error, "message", json_object_new_string(text));
-    json_object_object_add(message, "error", error);
+    json_object *error = mcp_json_object();
+    mcp_json_add(error, "code", mcp_json_int64(code));
+    mcp_json_add(error, "message", mcp_json_string(text));
+    mcp_json_add(message, "error", error);
     return message;
 }
 
 json_object *jsonrpc_notification(const char *method, json_object *params) {
-    json_object *message = json_object_new_object();
-    json_object_object_add(message, "jsonrpc", json_object_new_string("2.0"));
-    json_object_object_add(message, "method", json_object_new_string(method));
+    json_object *message = mcp_json_object();
+    mcp_json_add(message, "jsonrpc", mcp_json_string("2.0"));
+    mcp_json_add(message, "method", mcp_json_string(method));
     if (params)
-        json_object_object_add(message, "params", params);
+        mcp_json_add(message, "params", params);
     return message;
 }

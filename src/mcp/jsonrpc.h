@@ -21,7 +21,6 @@ typedef struct jsonrpc_reader {
     int fd;
     size_t max_line; /* bytes, without the newline */
     char *buffer;
-    char *line;     /* the line last handed out */
     size_t start;   /* offset of the first byte not yet handed out */
     size_t length;  /* bytes held (end offset) */
     size_t scanned; /* offset up to which the buffer was searched for a newline */
@@ -40,10 +39,12 @@ void jsonrpc_reader_init(jsonrpc_reader *reader, int fd, size_t max_line);
 void jsonrpc_reader_free(jsonrpc_reader *reader);
 
 /* One read() from the descriptor (call when poll says it is readable). Sets eof at end of
- * input. Returns false only when memory runs out. */
+ * input. Returns false only when memory runs out (nothing read is lost: a later call may
+ * succeed, but the caller's policy is to stop: mcp/json.h). */
 bool jsonrpc_reader_fill(jsonrpc_reader *reader);
 
-/* The next complete line held, if any. The line stays valid until the next call. */
+/* The next complete line held, if any, NUL-terminated in the reader's buffer: it stays
+ * valid until the next jsonrpc_reader_fill or jsonrpc_reader_free. Allocates nothing. */
 jsonrpc_line_kind jsonrpc_reader_next(jsonrpc_reader *reader, const char **line, size_t *length);
 
 /* Parses one line of length bytes as JSON (strict, UTF-8 validated, nothing after the

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "util/strings.h"
-#include "mcp/internal.h"
+#include "mcp/dispatch.h"
 #include "mcp/jsonrpc.h"
 
 typedef struct prompt_argument {
@@ -35,28 +35,30 @@ static const prompt prompts[] = {
 
 void prompts_list(mcp_request *request, json_object *params) {
     (void)params;
-    json_object *list = json_object_new_array();
+    json_object *list = mcp_json_array();
     for (size_t i = 0; i < PROMPT_COUNT; i++) {
-        json_object *entry = json_object_new_object();
-        json_object_object_add(entry, "name", json_object_new_string(prompts[i].name));
-        json_object_object_add(entry, "title", json_object_new_string(prompts[i].title));
-        json_object_object_add(entry, "description", json_object_new_string(prompts[i].description));
-        json_object *arguments = json_object_new_array();
+        json_object *entry = mcp_json_object();
+        mcp_json_add(entry, "name", mcp_json_string(prompts[i].name));
+        mcp_json_add(entry, "title", mcp_json_string(prompts[i].title));
+        mcp_json_add(entry, "description", mcp_json_string(prompts[i].description));
+        json_object *arguments = mcp_json_array();
         for (const prompt_argument *argument = prompts[i].arguments; argument->name; argument++) {
-            json_object *item = json_object_new_object();
-            json_object_object_add(item, "name", json_object_new_string(argument->name));
-            json_object_object_add(item, "description", json_object_new_string(argument->description));
-            json_object_object_add(item, "required", json_object_new_boolean(argument->required));
-            json_object_array_add(arguments, item);
+            json_object *item = mcp_json_object();
+            mcp_json_add(item, "name", mcp_json_string(argument->name));
+            mcp_json_add(item, "description", mcp_json_string(argument->description));
+            mcp_json_add(item, "required", mcp_json_bool(argument->required));
+            mcp_json_append(arguments, item);
         }
-        json_object_object_add(entry, "arguments", arguments);
-        json_object_array_add(list, entry);
+        mcp_json_add(entry, "arguments", arguments);
+        mcp_json_append(list, entry);
     }
-    json_object *answer = json_object_new_object();
-    json_object_object_add(answer, "prompts", list);
+    json_object *answer = mcp_json_object();
+    mcp_json_add(answer, "prompts", list);
     request_respond(request, answer);
 }
 
+/* The analyst prompt's text, with the limits of config and the topic if given (caller
+ * frees; NULL when memory runs out). */
 static char *analyst_text(const mcp_config *config, const char *topic) {
     strbuf text = {0};
     strbuf_puts(&text, "You are a careful data analyst with read-only access to a PostgreSQL database through "
@@ -80,6 +82,7 @@ static char *analyst_text(const mcp_config *config, const char *topic) {
     return strbuf_take(&text);
 }
 
+/* The explore_table prompt's text for table (caller frees; NULL when memory runs out). */
 static char *explore_text(const char *table) {
     return str_printf("Explore the table %s before querying it:\n"
                       "1. describe_table {\"table\": \"%s\"}: columns, types, keys, indexes and comments.\n"
@@ -132,23 +135,23 @@ void prompts_get(mcp_request *request, json_object *params) {
             return;
         }
     char *text = strcmp(name, "analyst") == 0
-                     ? analyst_text(request->server->config, json_string_member(arguments, "topic"))
+                     ? analyst_text(request_config(request), json_string_member(arguments, "topic"))
                      : explore_text(json_string_member(arguments, "table"));
     if (text == NULL) {
         request_error(request, JSONRPC_INTERNAL_ERROR, "out of memory");
         return;
     }
-    json_object *content = json_object_new_object();
-    json_object_object_add(content, "type", json_object_new_string("text"));
-    json_object_object_add(content, "text", json_object_new_string(text));
+    json_object *content = mcp_json_object();
+    mcp_json_add(content, "type", mcp_json_string("text"));
+    mcp_json_add(content, "text", mcp_json_string(text));
     free(text);
-    json_object *message = json_object_new_object();
-    json_object_object_add(message, "role", json_object_new_string("user"));
-    json_object_object_add(message, "content", content);
-    json_object *messages = json_object_new_array();
-    json_object_array_add(messages, message);
-    json_object *answer = json_object_new_object();
-    json_object_object_add(answer, "description", json_object_new_string(found->description));
-    json_object_object_add(answer, "messages", messages);
+    json_object *message = mcp_json_object();
+    mcp_json_add(message, "role", mcp_json_string("user"));
+    mcp_json_add(message, "content", content);
+    json_object *messages = mcp_json_array();
+    mcp_json_append(messages, message);
+    json_object *answer = mcp_json_object();
+    mcp_json_add(answer, "description", mcp_json_string(found->description));
+    mcp_json_add(answer, "messages", messages);
     request_respond(request, answer);
 }

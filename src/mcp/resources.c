@@ -7,7 +7,8 @@
 
 #include "db/introspect.h"
 #include "util/strings.h"
-#include "mcp/internal.h"
+#include "mcp/dispatch.h"
+#include "mcp/tools.h"
 #include "mcp/jsonrpc.h"
 
 #define RESOURCE_PAGE 100
@@ -48,18 +49,22 @@ static char *decode_segment(const char *text, size_t length) {
     return strbuf_take(&out);
 }
 
+/* One resources/list entry (a new object; the strings are copied). title and description
+ * may be NULL. */
 static json_object *resource_entry(const char *uri, const char *name, const char *title, const char *description) {
-    json_object *entry = json_object_new_object();
-    json_object_object_add(entry, "uri", json_object_new_string(uri));
-    json_object_object_add(entry, "name", json_object_new_string(name));
+    json_object *entry = mcp_json_object();
+    mcp_json_add(entry, "uri", mcp_json_string(uri));
+    mcp_json_add(entry, "name", mcp_json_string(name));
     if (title)
-        json_object_object_add(entry, "title", json_object_new_string(title));
+        mcp_json_add(entry, "title", mcp_json_string(title));
     if (description)
-        json_object_object_add(entry, "description", json_object_new_string(description));
-    json_object_object_add(entry, "mimeType", json_object_new_string("text/plain"));
+        mcp_json_add(entry, "description", mcp_json_string(description));
+    mcp_json_add(entry, "mimeType", mcp_json_string("text/plain"));
     return entry;
 }
 
+/* True (request answered with -32603, result freed) when the catalog query failed or was
+ * cut; false, with result untouched, when it can be used. */
 static bool fail_if_bad(mcp_request *request, db_result *result) {
     if (result->status == DB_OK && result->truncated == DB_COMPLETE)
         return false;
@@ -87,15 +92,17 @@ static long long parse_cursor(const char *cursor) {
     return position;
 }
 
+/* resources/list's continuation: one page of table resources (after the schema resource
+ * on the first page) and the next cursor. Frees result; answers the request. */
 static void list_done(mcp_request *request, db_result *result) {
     if (fail_if_bad(request, result))
         return;
     long long position = parse_cursor(json_string_member(request->arguments, "cursor"));
-    json_object *resources = json_object_new_array();
+    json_object *resources = mcp_json_array();
     if (position == 0)
-        json_object_array_add(resources, resource_entry(SCHEMA_URI, "schema", "Database schema",
-                                                        "Every visible table with its columns, keys and row "
-                                                        "estimates, one line per table"));
+        mcp_json_append(resources, resource_entry(SCHEMA_URI, "schema", "Database schema",
+                                                  "Every visible table with its columns, keys and row "
+                                                  "estimates, one line per table"));
     long long total = 0;
     for (size_t row = 0; row < result->row_count; row++) {
         const char *schema = db_result_cell(result, row, 0)->value;
@@ -112,19 +119,19 @@ static void list_done(mcp_request *request, db_result *result) {
         char *uri_text = strbuf_take(&uri), *name_text = strbuf_take(&name);
         char *description = str_printf("%s%s%s", kind ? kind : "table", comment ? ": " : "", comment ? comment : "");
         if (uri_text && name_text)
-            json_object_array_add(resources, resource_entry(uri_text, name_text, NULL, description));
+            mcp_json_append(resources, resource_entry(uri_text, name_text, NULL, description));
         free(uri_text);
         free(name_text);
         free(description);
     }
     long long next = position + (long long)json_object_array_length(resources);
     db_result_free(result);
-    json_object *answer = json_object_new_object();
-    json_object_object_add(answer, "resources", resources);
+    json_object *answer = mcp_json_object();
+    mcp_json_add(answer, "resources", resources);
     if (next < total + 1) {
         char cursor[24];
         snprintf(cursor, sizeof cursor, "p%lld", next);
-        json_object_object_add(answer, "nextCursor", json_object_new_string(cursor));
+        mcp_json_add(answer, "nextCursor", mcp_json_string(cursor));
     }
     request_respond(request, answer);
 }
@@ -144,9 +151,9 @@ void resources_list(mcp_request *request, json_object *params) {
         request_error(request, JSONRPC_INVALID_PARAMS, "invalid cursor: pass back a nextCursor exactly as received");
         return;
     }
-    request->arguments = json_object_new_object();
+    request->arguments = mcp_json_object();
     if (cursor)
-        json_object_object_add(request->arguments, "cursor", json_object_new_string(cursor));
+        mcp_json_add(request->arguments, "cursor", mcp_json_string(cursor));
     /* The first page also carries the schema resource, so it holds one table fewer. */
     char offset[24], limit[24];
     snprintf(offset, sizeof offset, "%lld", position > 0 ? position - 1 : 0);
@@ -154,18 +161,20 @@ void resources_list(mcp_request *request, json_object *params) {
     request_introspect(request, introspect_resource_page_sql, offset, limit, 3, list_done);
 }
 
+/* resources/read's answer: {contents: [{uri, mimeType, text}]} (a new object; strings copied). */
 static json_object *contents(const char *uri, const char *text) {
-    json_object *list = json_object_new_array();
-    json_object *item = json_object_new_object();
-    json_object_object_add(item, "uri", json_object_new_string(uri));
-    json_object_object_add(item, "mimeType", json_object_new_string("text/plain"));
-    json_object_object_add(item, "text", json_object_new_string(text));
-    json_object_array_add(list, item);
-    json_object *answer = json_object_new_object();
-    json_object_object_add(answer, "contents", list);
+    json_object *list = mcp_json_array();
+    json_object *item = mcp_json_object();
+    mcp_json_add(item, "uri", mcp_json_string(uri));
+    mcp_json_add(item, "mimeType", mcp_json_string("text/plain"));
+    mcp_json_add(item, "text", mcp_json_string(text));
+    mcp_json_append(list, item);
+    json_object *answer = mcp_json_object();
+    mcp_json_add(answer, "contents", list);
     return answer;
 }
 
+/* resources/read of postgres://schema: the schema text. Frees result; answers. */
 static void schema_done(mcp_request *request, db_result *result) {
     if (fail_if_bad(request, result))
         return;
@@ -175,6 +184,7 @@ static void schema_done(mcp_request *request, db_result *result) {
     request_respond(request, answer);
 }
 
+/* resources/read of one table: describe_table's text for it. Frees result; answers. */
 static void table_done(mcp_request *request, db_result *result) {
     if (fail_if_bad(request, result))
         return;
@@ -204,8 +214,8 @@ void resources_read(mcp_request *request, json_object *params) {
         request_error(request, JSONRPC_INVALID_PARAMS, "resources/read needs params.uri, a string");
         return;
     }
-    request->arguments = json_object_new_object();
-    json_object_object_add(request->arguments, "uri", json_object_new_string(uri));
+    request->arguments = mcp_json_object();
+    mcp_json_add(request->arguments, "uri", mcp_json_string(uri));
     if (strcmp(uri, SCHEMA_URI) == 0) {
         request_introspect(request, introspect_schema_text_sql, NULL, NULL, 1, schema_done);
         return;
@@ -230,16 +240,16 @@ void resources_read(mcp_request *request, json_object *params) {
 
 void resources_templates_list(mcp_request *request, json_object *params) {
     (void)params;
-    json_object *template = json_object_new_object();
-    json_object_object_add(template, "uriTemplate", json_object_new_string(TABLE_PREFIX "{schema}/{table}"));
-    json_object_object_add(template, "name", json_object_new_string("table"));
-    json_object_object_add(template, "title", json_object_new_string("One table"));
-    json_object_object_add(template, "description",
-                           json_object_new_string("A table's columns, keys, indexes and comments as compact text"));
-    json_object_object_add(template, "mimeType", json_object_new_string("text/plain"));
-    json_object *list = json_object_new_array();
-    json_object_array_add(list, template);
-    json_object *answer = json_object_new_object();
-    json_object_object_add(answer, "resourceTemplates", list);
+    json_object *template = mcp_json_object();
+    mcp_json_add(template, "uriTemplate", mcp_json_string(TABLE_PREFIX "{schema}/{table}"));
+    mcp_json_add(template, "name", mcp_json_string("table"));
+    mcp_json_add(template, "title", mcp_json_string("One table"));
+    mcp_json_add(template, "description",
+                 mcp_json_string("A table's columns, keys, indexes and comments as compact text"));
+    mcp_json_add(template, "mimeType", mcp_json_string("text/plain"));
+    json_object *list = mcp_json_array();
+    mcp_json_append(list, template);
+    json_object *answer = mcp_json_object();
+    mcp_json_add(answer, "resourceTemplates", list);
     request_respond(request, answer);
 }

@@ -1,7 +1,8 @@
-/* `pgsafe serve`: the MCP server over stdio. One process serves one client; a single
- * poll() loop watches stdin, the database connections and a signal pipe, so several calls
- * can be in flight, ping answers while a query runs, and a cancellation reaches the
- * running statement. */
+/* `pgsafe serve`'s face: the server's configuration, its log levels, and mcp_serve, the
+ * stdio transport's entry point (stdio.c). One process serves one client. The parts:
+ * stdio.c (transport and loop), session.c (the session that answers JSON-RPC), dispatch.c
+ * (the method table), request.c (a request's lifecycle), lifecycle.c, tools*.c,
+ * resources.c, prompts.c (the methods), jsonrpc.c (framing and messages), audit.c. */
 #ifndef PGSAFE_MCP_SERVER_H
 #define PGSAFE_MCP_SERVER_H
 
@@ -35,14 +36,16 @@ typedef struct mcp_config {
     size_t max_message_bytes;    /* cap on one incoming line */
     const char *audit_log_path;  /* NULL: no audit log */
     bool audit_sql;              /* put the SQL text in audit lines */
+    bool audit_required;         /* refuse tool calls while the audit log cannot be written */
     mcp_log_level log_level;     /* stderr threshold */
     bool explain_analyze;        /* allow explain {analyze: true} */
     bool refuse_writable_role;   /* exit 2 once the role is found able to write */
 } mcp_config;
 
-/* Serves MCP on in_fd/out_fd until end of input or SIGTERM/SIGINT. Returns the exit
- * status: 0 after a clean stop, 2 when refusing a writable role or when the audit log
- * cannot be opened (the reason goes to stderr). */
+/* Serves MCP on in_fd/out_fd until end of input or SIGTERM/SIGINT; either way the calls in
+ * flight get a short drain (a second signal ends it). Returns the exit status: 0 after a
+ * clean stop, 2 when refusing a writable role or when the audit log cannot be opened (the
+ * reason goes to stderr), 70 when memory runs out (mcp/json.h). */
 int mcp_serve(const mcp_config *config, int in_fd, int out_fd);
 
 #endif

@@ -131,6 +131,33 @@ describe('audit log', () => {
     assert.equal(run.status, 2, run.stderr);
     assert.match(run.stderr, /nonexistent-dir|audit/);
   });
+
+  test('a failed audit write is reported on stderr and counted; calls go on', async () => {
+    // /dev/full takes the open and fails every write (ENOSPC).
+    const session = await connect({ args: ['--audit-log', '/dev/full'] });
+    try {
+      okResult(await callTool(session, 'query', { sql: 'SELECT 1 AS one' }));
+      okResult(await callTool(session, 'check_sql', { sql: 'SELECT 2' }));
+      await pollUntil(() => /2 lines lost so far/.test(session.stderr()), { what: 'the second failure on stderr' });
+      assert.match(session.stderr(), /pgsafe: error: cannot write the audit log: No space left on device; 1 line lost so far/);
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('--audit-required: no result while the audit log cannot be written', async () => {
+    const session = await connect({ args: ['--audit-log', '/dev/full'], env: { PGSAFE_AUDIT_REQUIRED: '1' } });
+    try {
+      // The first call's line fails: its result is withheld (a JSON-RPC error).
+      await assert.rejects(callTool(session, 'query', { sql: 'SELECT 1 AS one' }), /result is withheld/);
+      // While the log is failing, calls are refused; their own lines fail too.
+      await assert.rejects(callTool(session, 'check_sql', { sql: 'SELECT 1' }), /audit log cannot be written/);
+      // Methods without an audit line go on.
+      assert.deepEqual(await session.client.ping(), {});
+    } finally {
+      await session.close();
+    }
+  });
 });
 
 describe('the connection secret', () => {

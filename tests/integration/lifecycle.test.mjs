@@ -2,11 +2,11 @@
 // posture warning and --refuse-writable-role, flags and their environment variables,
 // SIGTERM and EOF.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 import {
   BIN, PG, READER, RawSession, WRITER, activeStatements, assertCleanSession, baseEnv, callTool, connect,
-  describe, okResult, pgEnv, pollUntil, psql, slowSql, test,
+  describe, okResult, pgEnv, pollUntil, psql, psqlValue, slowSql, test,
 } from './lib/harness.mjs';
 
 const EXPECTED_CAPABILITIES = {
@@ -167,6 +167,65 @@ describe('process lifecycle', () => {
     assert.equal(code, 0, raw.stderr());
     await pollUntil(() => activeStatements(marker) === 0, { timeoutMs: 15_000, what: 'the statement to be cancelled' });
     raw.assertCleanStdout();
+  });
+});
+
+describe('SIGTERM drains', () => {
+  test('a call in flight that finishes within the drain is answered, then pgsafe exits 0', async () => {
+    // The call waits on a lock another session holds; SIGTERM comes while it waits, and the
+    // lock is released once pgsafe says it is draining. Its own table, so no other test waits.
+    psql(`DROP TABLE IF EXISTS drain_probe; CREATE TABLE drain_probe (x int); INSERT INTO drain_probe VALUES (1), (2);
+          GRANT SELECT ON drain_probe TO ${READER}`);
+    const holder = spawn('psql', ['-X', '-q', '-c', 'BEGIN; LOCK TABLE drain_probe IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120)'], {
+      env: { ...process.env, ...pgEnv(PG.superuser), PGAPPNAME: 'pgsafe_drain_holder' },
+      stdio: 'ignore',
+    });
+    const raw = new RawSession({ args: ['--lock-timeout', '60000', '--statement-timeout', '60000'] });
+    try {
+      await pollUntil(() => psqlValue("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation " +
+        "WHERE c.relname = 'drain_probe' AND l.mode = 'AccessExclusiveLock' AND l.granted") === '1',
+      { what: 'the lock to be held' });
+      await raw.initialize();
+      raw.send({ jsonrpc: '2.0', id: 'drained', method: 'tools/call', params: { name: 'query', arguments: { sql: 'SELECT count(*) AS n FROM drain_probe' } } });
+      await pollUntil(() => psqlValue("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' " +
+        "AND query LIKE '%drain_probe%' AND pid <> pg_backend_pid()") === '1', { what: 'the call to wait on the lock' });
+      raw.child.kill('SIGTERM');
+      await pollUntil(() => /stopping on a signal/.test(raw.stderr()), { what: 'pgsafe to start draining' });
+      psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgsafe_drain_holder'");
+      const response = await raw.waitFor((m) => m.id === 'drained', { what: 'the drained call\'s answer' });
+      assert.equal(response.result?.isError, false, JSON.stringify(response));
+      assert.deepEqual(response.result.structuredContent.rows, [[2]]);
+      const { code, signal } = await raw.waitExit(10_000);
+      assert.equal(signal, null);
+      assert.equal(code, 0, raw.stderr());
+      raw.assertCleanStdout();
+    } finally {
+      holder.kill('SIGKILL');
+      await raw.close();
+      psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgsafe_drain_holder'");
+      psql('DROP TABLE IF EXISTS drain_probe');
+    }
+  });
+
+  test('a second signal ends the drain at once', async () => {
+    const marker = '10039';
+    const raw = new RawSession({ args: ['--statement-timeout', '120000'] });
+    try {
+      await raw.initialize();
+      raw.send({ jsonrpc: '2.0', id: 'slow', method: 'tools/call', params: { name: 'query', arguments: { sql: slowSql(marker) } } });
+      await pollUntil(() => activeStatements(marker) > 0, { what: 'the slow statement to run' });
+      raw.child.kill('SIGTERM');
+      await pollUntil(() => /stopping on a signal/.test(raw.stderr()), { what: 'pgsafe to start draining' });
+      raw.child.kill('SIGTERM');
+      const { code, signal } = await raw.waitExit(10_000);
+      assert.equal(signal, null);
+      assert.equal(code, 0, raw.stderr());
+      assert.match(raw.stderr(), /stopping at once on a second signal/);
+      await pollUntil(() => activeStatements(marker) === 0, { timeoutMs: 15_000, what: 'the statement to be cancelled' });
+      raw.assertCleanStdout();
+    } finally {
+      await raw.close();
+    }
   });
 });
 

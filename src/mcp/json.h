@@ -1,0 +1,45 @@
+/* Building JSON under the out-of-memory policy (docs/architecture.md, "Out of memory").
+ *
+ * A failed small allocation (a JSON node, a request, a short string: each bounded by the
+ * message cap) means the process can no longer keep its promises, so it stops loudly:
+ * mcp_out_of_memory writes one line to stderr and exits with MCP_EXIT_OUT_OF_MEMORY. These
+ * wrappers apply that to every json-c constructor the server uses, so no caller checks for
+ * NULL and none can forget to. Allocations sized by the input (a line buffer, a result) are
+ * checked where they happen and answered with -32603 instead. */
+#ifndef PGSAFE_MCP_JSON_H
+#define PGSAFE_MCP_JSON_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The exit status after an allocation failed (EX_SOFTWARE in sysexits.h). */
+#define MCP_EXIT_OUT_OF_MEMORY 70
+
+/* Writes "pgsafe: out of memory (what)" to stderr and exits; never returns. */
+_Noreturn void mcp_out_of_memory(const char *what);
+
+/* The pointer, or mcp_out_of_memory(what) when it is NULL. */
+void *mcp_must(void *pointer, const char *what);
+
+/* json-c constructors that never return NULL. */
+json_object *mcp_json_object(void);
+json_object *mcp_json_array(void);
+json_object *mcp_json_string(const char *text);
+json_object *mcp_json_int64(int64_t value);
+json_object *mcp_json_bool(bool value);
+json_object *mcp_json_double(double value);
+
+/* A JSON text compiled into the program (a schema), parsed; never NULL. */
+json_object *mcp_json_literal(const char *text);
+
+/* object[key] = value (taken; NULL adds a JSON null). */
+void mcp_json_add(json_object *object, const char *key, json_object *value);
+
+/* Appends value (taken) to array. */
+void mcp_json_append(json_object *array, json_object *value);
+
+/* A string member of an object, or NULL. */
+const char *json_string_member(json_object *object, const char *name);
+
+#endif

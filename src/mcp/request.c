@@ -1,0 +1,250 @@
+/* The request lifecycle (request.h): creating a request, answering it (audit line, then the
+ * answer handed to the transport), running database calls for it, and freeing it in one
+ * place. Also the session's output: session_send and the log that goes to stderr and, when
+ * the client asked for it, to the client. */
+#include "mcp/request.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcp/internal.h"
+#include "mcp/jsonrpc.h"
+
+static const char *const level_names[MCP_LOG_LEVEL_COUNT] = {"emergency", "alert",  "critical", "error",
+                                                             "warning",   "notice", "info",     "debug"};
+
+const char *mcp_log_level_name(mcp_log_level level) {
+    return level >= 0 && level < MCP_LOG_LEVEL_COUNT ? level_names[level] : "info";
+}
+
+int mcp_log_level_parse(const char *name) {
+    for (int i = 0; i < MCP_LOG_LEVEL_COUNT; i++)
+        if (strcmp(name, level_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* ---- output and logging ---- */
+
+void session_send(mcp_session *session, json_object *message) {
+    assert(message != NULL);
+    session->send(session->transport, message);
+    json_object_put(message);
+}
+
+/* Formats and writes one log line; the client gets it as notifications/message. */
+static void session_vlog(mcp_session *session, mcp_log_level level, const char *format, va_list arguments) {
+    bool to_stderr = level <= session->config->log_level;
+    bool to_client = session->client_log_level >= 0 && (int)level <= session->client_log_level;
+    if (!to_stderr && !to_client)
+        return;
+    char text[2048];
+    vsnprintf(text, sizeof text, format, arguments);
+    if (to_stderr)
+        fprintf(stderr, "pgsafe: %s: %s\n", mcp_log_level_name(level), text);
+    if (to_client) {
+        json_object *params = mcp_json_object();
+        mcp_json_add(params, "level", mcp_json_string(mcp_log_level_name(level)));
+        mcp_json_add(params, "logger", mcp_json_string("pgsafe"));
+        mcp_json_add(params, "data", mcp_json_string(text));
+        session_send(session, jsonrpc_notification("notifications/message", params));
+    }
+}
+
+void session_log(mcp_session *session, mcp_log_level level, const char *format, ...) {
+    va_list arguments;
+    va_start(arguments, format);
+    session_vlog(session, level, format, arguments);
+    va_end(arguments);
+}
+
+void request_log(const mcp_request *request, mcp_log_level level, const char *format, ...) {
+    va_list arguments;
+    va_start(arguments, format);
+    session_vlog(request->session, level, format, arguments);
+    va_end(arguments);
+}
+
+/* ---- the list of requests in flight ---- */
+
+mcp_request *request_new(mcp_session *session, json_object *id, const char *method) {
+    assert(id != NULL && method != NULL);
+    mcp_request *request = mcp_must(calloc(1, sizeof *request), "a request");
+    request->session = session;
+    request->id = json_object_get(id);
+    request->method = mcp_must(strdup(method), "a method name");
+    request->started_ms = db_now_ms();
+    request->audit = (audit_entry){.rows = -1, .bytes = -1};
+    assert((session->requests == NULL) == (session->request_count == 0));
+    assert(session->requests == NULL || session->requests->previous == NULL);
+    request->next = session->requests;
+    if (session->requests)
+        session->requests->previous = request;
+    session->requests = request;
+    session->request_count++;
+    return request;
+}
+
+void request_free(mcp_request *request) {
+    mcp_session *session = request->session;
+    /* Linked exactly once: the head has no previous, every other request has one. */
+    assert(session->request_count > 0);
+    assert((request->previous == NULL) == (session->requests == request));
+    assert(request->previous == NULL || request->previous->next == request);
+    assert(request->next == NULL || request->next->previous == request);
+    /* The pool owns a call until its done callback: freeing the request before would leave
+     * the callback a dangling pointer. */
+    assert(request->call == NULL);
+    if (request->previous)
+        request->previous->next = request->next;
+    else
+        session->requests = request->next;
+    if (request->next)
+        request->next->previous = request->previous;
+    session->request_count--;
+    if (session->pending_initialize == request)
+        session->pending_initialize = NULL;
+    json_object_put(request->id);
+    json_object_put(request->arguments);
+    free(request->method);
+    audit_entry_clear(&request->audit);
+    guard_result_free(&request->verdict);
+    free(request);
+}
+
+mcp_request *request_find(mcp_session *session, json_object *id) {
+    const char *wanted = json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN);
+    for (mcp_request *request = session->requests; request; request = request->next) {
+        /* Ids compare by their JSON text, so 1 and "1" stay different. */
+        if (strcmp(json_object_to_json_string_ext(request->id, JSON_C_TO_STRING_PLAIN), wanted) == 0)
+            return request;
+    }
+    return NULL;
+}
+
+/* ---- answering ---- */
+
+/* Writes the audit line of a tools/call, sends message (taken; NULL for none) unless the
+ * request was cancelled, and frees the request. With --audit-required, a call whose audit
+ * line cannot be written gets an error instead of its result. */
+static void finish_request(mcp_request *request, json_object *message) {
+    mcp_session *session = request->session;
+    if (request->tool) {
+        if (request->cancelled && request->audit.verdict == NULL)
+            request->audit.verdict = "cancelled";
+        bool written = audit_write(session->audit, request->id, request->tool, &request->audit,
+                                   (double)(db_now_ms() - request->started_ms));
+        if (!written && session->config->audit_required && message) {
+            json_object_put(message);
+            message = jsonrpc_error(request->id, JSONRPC_INTERNAL_ERROR,
+                                    "the audit log cannot be written and --audit-required is set: the call's "
+                                    "result is withheld; the operator must fix the audit log");
+        }
+    }
+    if (message) {
+        if (request->cancelled)
+            json_object_put(message); /* the spec: no response for a cancelled request */
+        else
+            session_send(session, message);
+    }
+    request_free(request);
+}
+
+void request_respond(mcp_request *request, json_object *result) {
+    finish_request(request, jsonrpc_response(request->id, result));
+}
+
+void request_error(mcp_request *request, int code, const char *format, ...) {
+    char text[1024];
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(text, sizeof text, format, arguments);
+    va_end(arguments);
+    finish_request(request, jsonrpc_error(request->id, code, text));
+}
+
+/* [{type: "text", text}]: a tool result's content. */
+static json_object *text_content(const char *text) {
+    json_object *content = mcp_json_array();
+    json_object *item = mcp_json_object();
+    mcp_json_add(item, "type", mcp_json_string("text"));
+    mcp_json_add(item, "text", mcp_json_string(text ? text : ""));
+    mcp_json_append(content, item);
+    return content;
+}
+
+void request_tool_error(mcp_request *request, const char *text) {
+    if (request->audit.verdict == NULL)
+        request->audit.verdict = "error";
+    json_object *result = mcp_json_object();
+    mcp_json_add(result, "content", text_content(text));
+    mcp_json_add(result, "isError", mcp_json_bool(true));
+    request_respond(request, result);
+}
+
+void request_tool_result(mcp_request *request, json_object *structured, const char *text) {
+    json_object *result = mcp_json_object();
+    mcp_json_add(result, "content", text_content(text));
+    mcp_json_add(result, "structuredContent", structured);
+    mcp_json_add(result, "isError", mcp_json_bool(false));
+    request_respond(request, result);
+}
+
+/* ---- database calls ---- */
+
+/* The pool's done callback: hands the result (owned) to the request's continuation, or
+ * drops the request when it was cancelled. */
+static void request_db_done(void *user, db_result *result) {
+    mcp_request *request = user;
+    assert(request->call != NULL && request->continuation != NULL);
+    request->call = NULL;
+    mcp_db_continuation continuation = request->continuation;
+    request->continuation = NULL;
+    if (request->cancelled || result->status == DB_CANCELLED) {
+        request->cancelled = true;
+        db_result_free(result);
+        finish_request(request, NULL);
+        return;
+    }
+    continuation(request, result);
+}
+
+bool request_run(mcp_request *request, const db_request *call, mcp_db_continuation continuation) {
+    /* One call at a time per request: its continuation starts the next. */
+    assert(request->call == NULL && request->continuation == NULL);
+    request->continuation = continuation;
+    request->call = db_submit(request->session->pool, call, request_db_done, request);
+    if (request->call == NULL) {
+        request->continuation = NULL;
+        request_error(request, JSONRPC_INTERNAL_ERROR, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+void request_introspect(mcp_request *request, const char *sql, const char *second, const char *third, int count,
+                        mcp_db_continuation continuation) {
+    const char *params[3] = {request->session->config->visible_schemas, second, third};
+    db_request call = {.sql = sql,
+                       .param_count = count,
+                       .params = params,
+                       .row_limit = -1,
+                       .max_result_bytes = INTROSPECTION_BYTES,
+                       .max_cell_bytes = INTROSPECTION_BYTES};
+    request_run(request, &call, continuation);
+}
+
+const mcp_config *request_config(const mcp_request *request) {
+    return request->session->config;
+}
+
+db_pool *request_pool(const mcp_request *request) {
+    return request->session->pool;
+}
+
+bool request_audit_failing(const mcp_request *request) {
+    return audit_failing(request->session->audit);
+}

@@ -1,0 +1,83 @@
+/* The request lifecycle: one JSON-RPC request from the moment the session accepts it until
+ * it is answered (or dropped after a cancellation). This is the whole API the method
+ * handlers (tools, resources, prompts, the lifecycle methods) see: they answer a request,
+ * run database calls for it and read the session's settings through it, and never reach the
+ * transport or the loop. A request owns everything hung on it; request_respond and its
+ * siblings write the audit line, send the answer and free it, in one place. */
+#ifndef PGSAFE_MCP_REQUEST_H
+#define PGSAFE_MCP_REQUEST_H
+
+#include <json-c/json.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "mcp/audit.h"
+#include "mcp/json.h"
+#include "mcp/server.h"
+
+typedef struct mcp_session mcp_session;
+typedef struct mcp_request mcp_request;
+
+/* Called with the result of a database call made for a request (owns result). */
+typedef void (*mcp_db_continuation)(mcp_request *request, db_result *result);
+
+/* A step a tool resumes with once the pool is ready (see tools_when_ready). */
+typedef void (*mcp_resume_step)(mcp_request *request);
+
+struct mcp_request {
+    mcp_session *session;
+    mcp_request *next, *previous; /* the session's list of requests in flight */
+    json_object *id;              /* owned reference; never NULL */
+    char *method;                 /* owned, never NULL */
+    const char *protocol_version; /* the version this request is answered under (static), or
+                                     NULL before initialize; set by dispatch_request */
+    const char *tool;             /* tools/call: the tool's name (static, from the tool table), else NULL */
+    json_object *arguments;       /* owned reference, or NULL */
+    db_call *call;                /* the database call in flight, owned by the pool */
+    mcp_db_continuation continuation;
+    mcp_resume_step resume; /* after a barrier call: the step to run again */
+    bool cancelled;         /* notifications/cancelled arrived: answer nothing */
+    bool catalog_refreshed; /* the catalog was reloaded once for this request */
+    guard_result verdict;   /* query and explain: the guard's verdict and rewrite */
+    bool analyze;           /* explain: with ANALYZE */
+    int64_t started_ms;
+    audit_entry audit; /* filled as the call goes */
+};
+
+/* Answers the request with a result (takes ownership), writes its audit line and frees the
+ * request. A cancelled request is freed without an answer. */
+void request_respond(mcp_request *request, json_object *result);
+
+/* Answers with a JSON-RPC error and frees the request. */
+void request_error(mcp_request *request, int code, const char *format, ...) __attribute__((format(printf, 3, 4)));
+
+/* Answers a tools/call with {content: [text], isError: true} and frees the request. */
+void request_tool_error(mcp_request *request, const char *text);
+
+/* Answers a tools/call with structuredContent (owned) and its text rendering (copied). */
+void request_tool_result(mcp_request *request, json_object *structured, const char *text);
+
+/* Runs a database call for the request; continuation gets its result. A cancelled request
+ * is freed instead. Returns false (request answered with an error) when memory runs out. */
+bool request_run(mcp_request *request, const db_request *call, mcp_db_continuation continuation);
+
+/* Catalog answers are not a model's result rows: they get a larger budget of their own. */
+#define INTROSPECTION_BYTES (8u * 1024 * 1024)
+
+/* Runs one of db/introspect.h's queries for the request: $1 the visible schemas, then
+ * second and third; count is how many parameters the query takes (1 to 3). */
+void request_introspect(mcp_request *request, const char *sql, const char *second, const char *third, int count,
+                        mcp_db_continuation continuation);
+
+/* The session's settings and pool, read through the request. */
+const mcp_config *request_config(const mcp_request *request);
+db_pool *request_pool(const mcp_request *request);
+
+/* True while the session's audit log cannot be written (its last line failed). */
+bool request_audit_failing(const mcp_request *request);
+
+/* Logs through the session (stderr and the client, each at its own level). */
+void request_log(const mcp_request *request, mcp_log_level level, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,823 @@
+/* Unit tests of the live catalog (src/db/catalog.h), the posture it reads
+ * (src/db/posture.h) and the table behind its lookups (src/db/nametable.h), with Check.
+ * Rows are built by hand as (kind, a, b, c), the shape catalog_load_sql returns; no
+ * database is needed.
+ *
+ *   ./test_db_catalog
+ *   CK_FORK=no valgrind --leak-check=full --error-exitcode=1 ./test_db_catalog */
+#include <check.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/catalog.h"
+#include "db/clock.h"
+#include "db/nametable.h"
+#include "db_fixtures.h"
+#include "util/strings.h"
+
+/* ---------------------------------------------------------------------------------------
+ * Suite "catalog": rows (kind, a, b, c) as catalog_load_sql returns them.
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct catalog_row {
+    const char *kind, *a, *b, *c;
+} catalog_row;
+
+static db_result *catalog_result(const catalog_row *rows, size_t count) {
+    db_result *result = result_new(4, count);
+    static const char *const names[] = {"kind", "a", "b", "c"};
+    for (int column = 0; column < 4; column++)
+        result_column(result, column, names[column], OID_TEXT, "text");
+    for (size_t row = 0; row < count; row++) {
+        result_set(result, row, 0, rows[row].kind);
+        result_set(result, row, 1, rows[row].a);
+        result_set(result, row, 2, rows[row].b);
+        result_set(result, row, 3, rows[row].c);
+    }
+    return result;
+}
+
+static bool load(db_catalog *catalog, db_posture *posture, const catalog_row *rows, size_t count) {
+    db_result *result = catalog_result(rows, count);
+    bool loaded = catalog_load(catalog, posture, result);
+    db_result_free(result);
+    return loaded;
+}
+
+static guard_volatility function_of(db_catalog *catalog, const char *schema, const char *name) {
+    const guard_catalog *guard = catalog_for_guard(catalog);
+    return guard->function_volatility(guard->context, schema, name);
+}
+
+static guard_volatility operator_of(db_catalog *catalog, const char *schema, const char *name) {
+    const guard_catalog *guard = catalog_for_guard(catalog);
+    return guard->operator_volatility(guard->context, schema, name);
+}
+
+static guard_volatility type_of(db_catalog *catalog, const char *schema, const char *name) {
+    const guard_catalog *guard = catalog_for_guard(catalog);
+    return guard->type_volatility(guard->context, schema, name);
+}
+
+START_TEST(empty_catalog_knows_nothing) {
+    db_catalog *catalog = catalog_new();
+    ck_assert_ptr_nonnull(catalog);
+    ck_assert_int_eq(function_of(catalog, NULL, "f"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(function_of(catalog, "public", "f"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(operator_of(catalog, NULL, "+"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(type_of(catalog, NULL, "mood"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_ptr_null(catalog_type_name(catalog, 23));
+    ck_assert_int_eq(catalog_loaded_at(catalog), 0);
+    catalog_free(catalog);
+    catalog_free(NULL);
+}
+END_TEST
+
+START_TEST(functions_by_schema_and_name) {
+    static const catalog_row rows[] = {
+        {"f", "public", "imm", "i"},
+        {"f", "public", "stab", "s"},
+        {"f", "public", "vol", "v"},
+        {"f", "app", "Mixed Case", "s"},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    int64_t before = db_now_ms();
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert_int_ge(catalog_loaded_at(catalog), before);
+    ck_assert_int_gt(catalog_loaded_at(catalog), 0);
+    ck_assert_int_eq(function_of(catalog, "public", "imm"), GUARD_VOLATILITY_IMMUTABLE);
+    ck_assert_int_eq(function_of(catalog, "public", "stab"), GUARD_VOLATILITY_STABLE);
+    ck_assert_int_eq(function_of(catalog, "public", "vol"), GUARD_VOLATILITY_VOLATILE);
+    ck_assert_int_eq(function_of(catalog, NULL, "imm"), GUARD_VOLATILITY_IMMUTABLE);
+    ck_assert_int_eq(function_of(catalog, NULL, "stab"), GUARD_VOLATILITY_STABLE);
+    ck_assert_int_eq(function_of(catalog, NULL, "vol"), GUARD_VOLATILITY_VOLATILE);
+    ck_assert_int_eq(function_of(catalog, "app", "Mixed Case"), GUARD_VOLATILITY_STABLE);
+    /* Names are exact: no case folding, no other schema, no prefix. */
+    ck_assert_int_eq(function_of(catalog, "app", "mixed case"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(function_of(catalog, "app", "imm"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(function_of(catalog, "public", "im"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(function_of(catalog, "pg_catalog", "imm"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(function_of(catalog, NULL, "missing"), GUARD_VOLATILITY_UNKNOWN);
+    /* A read-only role: the posture is known and says so. */
+    ck_assert(posture.known);
+    ck_assert(!posture.superuser);
+    ck_assert(!posture.can_write);
+    ck_assert_ptr_null(posture.write_reasons);
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(unqualified_name_gives_the_worst_over_schemas) {
+    /* Both orders: the worst wins whichever comes first. */
+    static const catalog_row rows[] = {
+        {"f", "a", "dup", "i"},   {"f", "b", "dup", "v"},   {"f", "c", "dup", "s"},
+        {"f", "b", "other", "v"}, {"f", "a", "other", "i"},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert_int_eq(function_of(catalog, NULL, "dup"), GUARD_VOLATILITY_VOLATILE);
+    ck_assert_int_eq(function_of(catalog, "a", "dup"), GUARD_VOLATILITY_IMMUTABLE);
+    ck_assert_int_eq(function_of(catalog, "b", "dup"), GUARD_VOLATILITY_VOLATILE);
+    ck_assert_int_eq(function_of(catalog, "c", "dup"), GUARD_VOLATILITY_STABLE);
+    ck_assert_int_eq(function_of(catalog, NULL, "other"), GUARD_VOLATILITY_VOLATILE);
+    ck_assert_int_eq(function_of(catalog, "a", "other"), GUARD_VOLATILITY_IMMUTABLE);
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(overloads_keep_the_worst) {
+    /* One row per overload, aggregate support function or type I/O function. */
+    static const catalog_row rows[] = {
+        {"f", "public", "over", "i"}, {"f", "public", "over", "s"}, {"f", "public", "over", "i"},
+        {"f", "public", "agg", "v"},  {"f", "public", "agg", "i"},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert_int_eq(function_of(catalog, "public", "over"), GUARD_VOLATILITY_STABLE);
+    ck_assert_int_eq(function_of(catalog, NULL, "over"), GUARD_VOLATILITY_STABLE);
+    ck_assert_int_eq(function_of(catalog, "public", "agg"), GUARD_VOLATILITY_VOLATILE);
+    ck_assert_int_eq(function_of(catalog, NULL, "agg"), GUARD_VOLATILITY_VOLATILE);
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(unknown_volatility_is_the_worst) {
+    /* 'u': an operator without a function; NULL or an odd code: nothing we can classify. */
+    static const catalog_row rows[] = {
+        {"o", "public", "===", "u"}, {"o", "other", "===", "i"}, {"f", "x", "odd", "?"},  {"f", "y", "odd", "i"},
+        {"t", "x", "nul", NULL},     {"t", "y", "nul", "v"},     {"o", "z", "##", "i"},   {"o", "z", "##", "u"},
+        {"f", "z", "late", "v"},     {"f", "z", "late", "u"},    {"f", "z", "late", "i"},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert_int_eq(operator_of(catalog, NULL, "==="), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(operator_of(catalog, "public", "==="), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(operator_of(catalog, "other", "==="), GUARD_VOLATILITY_IMMUTABLE);
+    ck_assert_int_eq(function_of(catalog, NULL, "odd"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(function_of(catalog, "y", "odd"), GUARD_VOLATILITY_IMMUTABLE);
+    ck_assert_int_eq(type_of(catalog, NULL, "nul"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(type_of(catalog, "x", "nul"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(type_of(catalog, "y", "nul"), GUARD_VOLATILITY_VOLATILE);
+    /* Unknown after a known one still wins, and a later better one does not undo it. */
+    ck_assert_int_eq(operator_of(catalog, "z", "##"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(function_of(catalog, "z", "late"), GUARD_VOLATILITY_UNKNOWN);
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(functions_operators_and_types_are_separate) {
+    static const catalog_row rows[] = {
+        {"f", "public", "same", "i"}, {"o", "public", "same", "s"}, {"t", "public", "same", "v"},
+        {"t", "public", "mood", "i"}, {"o", "public", "<=>", "i"},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert_int_eq(function_of(catalog, NULL, "same"), GUARD_VOLATILITY_IMMUTABLE);
+    ck_assert_int_eq(operator_of(catalog, NULL, "same"), GUARD_VOLATILITY_STABLE);
+    ck_assert_int_eq(type_of(catalog, NULL, "same"), GUARD_VOLATILITY_VOLATILE);
+    ck_assert_int_eq(type_of(catalog, "public", "mood"), GUARD_VOLATILITY_IMMUTABLE);
+    ck_assert_int_eq(type_of(catalog, NULL, "mood"), GUARD_VOLATILITY_IMMUTABLE);
+    ck_assert_int_eq(function_of(catalog, NULL, "mood"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(operator_of(catalog, "public", "<=>"), GUARD_VOLATILITY_IMMUTABLE);
+    ck_assert_int_eq(function_of(catalog, "public", "<=>"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(type_of(catalog, "public", "<=>"), GUARD_VOLATILITY_UNKNOWN);
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(type_names) {
+    static const catalog_row rows[] = {
+        {"n", "25", "text", NULL},
+        {"n", "16", "boolean", NULL},
+        {"n", "1043", "character varying", NULL},
+        {"n", "23", "integer", NULL},
+        {"n", "4294967295", "the last oid", NULL},
+        {"n", "0", "-", NULL},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert_str_eq(catalog_type_name(catalog, 23), "integer");
+    ck_assert_str_eq(catalog_type_name(catalog, 25), "text");
+    ck_assert_str_eq(catalog_type_name(catalog, 16), "boolean");
+    ck_assert_str_eq(catalog_type_name(catalog, 1043), "character varying");
+    ck_assert_str_eq(catalog_type_name(catalog, 4294967295u), "the last oid");
+    ck_assert_str_eq(catalog_type_name(catalog, 0), "-");
+    ck_assert_ptr_null(catalog_type_name(catalog, 24));
+    ck_assert_ptr_null(catalog_type_name(catalog, 99999));
+    ck_assert_ptr_null(catalog_type_name(catalog, 1));
+    /* Type names are not volatility entries. */
+    ck_assert_int_eq(type_of(catalog, NULL, "integer"), GUARD_VOLATILITY_UNKNOWN);
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+/* Thousands of objects and types, as a large database has: the tables grow and every one
+ * is still found. */
+START_TEST(many_objects_and_types) {
+    enum { FUNCTIONS = 3000, TYPES = 2000 };
+    catalog_row *rows = calloc(FUNCTIONS + TYPES, sizeof *rows);
+    char **texts = calloc(2 * (FUNCTIONS + TYPES), sizeof *texts);
+    ck_assert(rows != NULL && texts != NULL);
+    static const char *const codes[] = {"i", "s", "v"};
+    for (int i = 0; i < FUNCTIONS; i++) {
+        texts[2 * i] = str_printf("schema_%d", i % 7);
+        texts[2 * i + 1] = str_printf("function_%d", i);
+        rows[i] = (catalog_row){"f", texts[2 * i], texts[2 * i + 1], codes[i % 3]};
+    }
+    for (int i = 0; i < TYPES; i++) {
+        /* Descending oids, so that the loader must sort them. */
+        int slot = FUNCTIONS + i;
+        texts[2 * slot] = str_printf("%d", 100000 - 3 * i);
+        texts[2 * slot + 1] = str_printf("type %d", 100000 - 3 * i);
+        rows[slot] = (catalog_row){"n", texts[2 * slot], texts[2 * slot + 1], NULL};
+    }
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    bool loaded = load(catalog, &posture, rows, FUNCTIONS + TYPES);
+    for (int i = 0; i < 2 * (FUNCTIONS + TYPES); i++)
+        free(texts[i]);
+    free(texts);
+    free(rows);
+    ck_assert(loaded);
+    static const guard_volatility expected[] = {GUARD_VOLATILITY_IMMUTABLE, GUARD_VOLATILITY_STABLE,
+                                                GUARD_VOLATILITY_VOLATILE};
+    for (int i = 0; i < FUNCTIONS; i++) {
+        char schema[32], name[32];
+        snprintf(schema, sizeof schema, "schema_%d", i % 7);
+        snprintf(name, sizeof name, "function_%d", i);
+        ck_assert_int_eq(function_of(catalog, schema, name), expected[i % 3]);
+        ck_assert_int_eq(function_of(catalog, NULL, name), expected[i % 3]);
+    }
+    ck_assert_int_eq(function_of(catalog, NULL, "function_3000"), GUARD_VOLATILITY_UNKNOWN);
+    for (int i = 0; i < TYPES; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "type %d", 100000 - 3 * i);
+        const char *found = catalog_type_name(catalog, (unsigned)(100000 - 3 * i));
+        ck_assert_ptr_nonnull(found);
+        ck_assert_str_eq(found, name);
+        ck_assert_ptr_null(catalog_type_name(catalog, (unsigned)(100000 - 3 * i - 1)));
+    }
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(role_row_fills_the_posture) {
+    static const catalog_row rows[] = {
+        {"role", "reader", "shop", "15.4 (Debian 15.4-1)"},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert(posture.known);
+    ck_assert_str_eq(posture.role, "reader");
+    ck_assert_str_eq(posture.database, "shop");
+    ck_assert_str_eq(posture.server_version, "15.4 (Debian 15.4-1)");
+    ck_assert(!posture.superuser);
+    ck_assert(!posture.can_write);
+    ck_assert_ptr_null(posture.write_reasons);
+    posture_clear(&posture);
+    ck_assert(!posture.known);
+    ck_assert_ptr_null(posture.role);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(superuser_can_write_and_says_it_all) {
+    static const catalog_row rows[] = {
+        {"role", "postgres", "shop", "15.4"},    {"attribute", "superuser", NULL, NULL},
+        {"attribute", "createrole", NULL, NULL}, {"attribute", "bypassrls", NULL, NULL},
+        {"write", "public.orders", "12", NULL},  {"create", "public", NULL, NULL},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert(posture.superuser);
+    ck_assert(posture.can_write);
+    ck_assert_str_eq(posture.role, "postgres");
+    ck_assert_str_eq(posture.write_reasons, "role attribute superuser");
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(superuser_is_named_whatever_the_row_order) {
+    static const catalog_row rows[] = {
+        {"role", "postgres", "shop", "15.4"},
+        {"attribute", "createrole", NULL, NULL},
+        {"attribute", "superuser", NULL, NULL},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert(posture.superuser);
+    ck_assert_str_eq(posture.write_reasons, "role attribute superuser");
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(other_attributes_can_write) {
+    static const catalog_row rows[] = {
+        {"role", "maker", "shop", "15.4"},
+        {"attribute", "createdb", NULL, NULL},
+        {"attribute", "createrole", NULL, NULL},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert(!posture.superuser);
+    ck_assert(posture.can_write);
+    ck_assert_str_eq(posture.write_reasons, "role attribute createdb, role attribute createrole");
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+/* Server-file roles reach past the tables: a member is not a read-only role. */
+START_TEST(server_file_roles_can_write) {
+    static const catalog_row rows[] = {
+        {"role", "reader", "shop", "15.4"},
+        {"member", "pg_read_server_files", NULL, NULL},
+        {"member", "pg_execute_server_program", NULL, NULL},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert(!posture.superuser);
+    ck_assert(posture.can_write);
+    ck_assert_str_eq(posture.write_reasons, "member of pg_read_server_files, member of pg_execute_server_program");
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(write_rows_name_the_tables_and_how_many_more) {
+    /* The query returns the first three tables and the total count of them. */
+    static const catalog_row rows[] = {
+        {"role", "writer", "shop", "15.4"},
+        {"write", "public.a", "5", NULL},
+        {"write", "public.b", "5", NULL},
+        {"write", "public.c", "5", NULL},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert(!posture.superuser);
+    ck_assert(posture.can_write);
+    ck_assert_ptr_nonnull(posture.write_reasons);
+    ck_assert_ptr_nonnull(strstr(posture.write_reasons, "write privilege on public.a"));
+    ck_assert_ptr_nonnull(strstr(posture.write_reasons, "write privilege on public.b"));
+    ck_assert_ptr_nonnull(strstr(posture.write_reasons, "write privilege on public.c"));
+    /* How many more, said once and after the last table named, not once per row. */
+    const char *more = strstr(posture.write_reasons, " 2 more ");
+    ck_assert_ptr_nonnull(more);
+    ck_assert_ptr_null(strstr(more + strlen(" 2 more "), "more"));
+    ck_assert(strstr(posture.write_reasons, "public.a") < strstr(posture.write_reasons, "public.b"));
+    ck_assert(strstr(posture.write_reasons, "public.b") < strstr(posture.write_reasons, "public.c"));
+    ck_assert(strstr(posture.write_reasons, "public.c") < more);
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(write_rows_without_more) {
+    static const catalog_row rows[] = {
+        {"write", "public.a", "3", NULL},
+        {"write", "public.b", "3", NULL},
+        {"write", "\"Odd Schema\".\"T\"", "3", NULL},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert(posture.can_write);
+    ck_assert_str_eq(posture.write_reasons, "write privilege on public.a, write privilege on public.b, "
+                                            "write privilege on \"Odd Schema\".\"T\"");
+    posture_clear(&posture);
+    catalog_free(catalog);
+
+    static const catalog_row one[] = {{"write", "public.only", "1", NULL}};
+    catalog = catalog_new();
+    ck_assert(load(catalog, &posture, one, ARRAY_LENGTH(one)));
+    ck_assert_str_eq(posture.write_reasons, "write privilege on public.only");
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(create_rows) {
+    static const catalog_row rows[] = {
+        {"role", "owner", "shop", "15.4"},
+        {"create", "public", NULL, NULL},
+        {"create", "database shop", NULL, NULL},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert(!posture.superuser);
+    ck_assert(posture.can_write);
+    ck_assert_str_eq(posture.write_reasons, "CREATE on schema public, CREATE on database shop");
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+/* The catalog every malformed load must leave in place. */
+static const catalog_row good_rows[] = {
+    {"f", "public", "old_fn", "s"},
+    {"n", "23", "integer", NULL},
+    {"role", "first", "shop", "15.4"},
+};
+
+/* Each is preceded by rows that would change the catalog, so that a half-done load shows. */
+static const catalog_row malformed_rows[] = {
+    {NULL, "public", "fn", "i"},       {"x", "public", "fn", "i"},
+    {"", "public", "fn", "i"},         {"F", "public", "fn", "i"},
+    {"function", "public", "fn", "i"}, {"f", NULL, "fn", "i"},
+    {"f", "public", NULL, "i"},        {"o", NULL, "+", "i"},
+    {"t", "public", NULL, "i"},        {"n", "99", NULL, NULL},
+    {"n", NULL, "integer", NULL},      {"attribute", NULL, NULL, NULL},
+    {"write", NULL, "5", NULL},        {"create", NULL, NULL, NULL},
+};
+
+START_TEST(malformed_rows_leave_the_catalog_intact) {
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, good_rows, ARRAY_LENGTH(good_rows)));
+    int64_t loaded_at = catalog_loaded_at(catalog);
+
+    const catalog_row rows[] = {
+        {"f", "public", "new_fn", "i"},         {"n", "99", "new type", NULL},    {"role", "second", "other", "16"},
+        {"attribute", "superuser", NULL, NULL}, {"write", "public.t", "9", NULL}, malformed_rows[_i],
+        {"f", "public", "after", "i"},
+    };
+    ck_assert_msg(!load(catalog, &posture, rows, ARRAY_LENGTH(rows)), "malformed row %d was accepted", _i);
+
+    ck_assert_int_eq(function_of(catalog, "public", "old_fn"), GUARD_VOLATILITY_STABLE);
+    ck_assert_int_eq(function_of(catalog, NULL, "old_fn"), GUARD_VOLATILITY_STABLE);
+    ck_assert_int_eq(function_of(catalog, NULL, "new_fn"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(function_of(catalog, NULL, "after"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_str_eq(catalog_type_name(catalog, 23), "integer");
+    ck_assert_ptr_null(catalog_type_name(catalog, 99));
+    ck_assert_int_eq(catalog_loaded_at(catalog), loaded_at);
+    ck_assert(posture.known);
+    ck_assert_str_eq(posture.role, "first");
+    ck_assert(!posture.superuser);
+    ck_assert(!posture.can_write);
+    ck_assert_ptr_null(posture.write_reasons);
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(a_failed_or_odd_result_is_refused) {
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, good_rows, ARRAY_LENGTH(good_rows)));
+    static const catalog_row rows[] = {{"f", "public", "new_fn", "i"}, {"role", "second", "other", "16"}};
+
+    static const db_status failures[] = {DB_SQL_ERROR, DB_UNAVAILABLE, DB_CONNECTION_LOST, DB_CANCELLED, DB_SHUTDOWN};
+    for (size_t i = 0; i < ARRAY_LENGTH(failures); i++) {
+        db_result *result = catalog_result(rows, ARRAY_LENGTH(rows));
+        result->status = failures[i];
+        result->message = strdup("permission denied for table pg_proc");
+        ck_assert(!catalog_load(catalog, &posture, result));
+        db_result_free(result);
+    }
+    /* Rows cut by a limit or the byte budget are not the whole catalog. */
+    static const db_truncation cuts[] = {DB_ROW_LIMIT, DB_BYTE_BUDGET};
+    for (size_t i = 0; i < ARRAY_LENGTH(cuts); i++) {
+        db_result *result = catalog_result(rows, ARRAY_LENGTH(rows));
+        result->truncated = cuts[i];
+        ck_assert(!catalog_load(catalog, &posture, result));
+        db_result_free(result);
+    }
+    /* Not the four columns of catalog_load_sql. */
+    db_result *result = result_new(3, 1);
+    for (int column = 0; column < 3; column++) {
+        result_column(result, column, "x", OID_TEXT, "text");
+        result_set(result, 0, column, "f");
+    }
+    ck_assert(!catalog_load(catalog, &posture, result));
+    db_result_free(result);
+
+    ck_assert_int_eq(function_of(catalog, NULL, "old_fn"), GUARD_VOLATILITY_STABLE);
+    ck_assert_int_eq(function_of(catalog, NULL, "new_fn"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_str_eq(posture.role, "first");
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(a_reload_replaces_everything) {
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    static const catalog_row first[] = {
+        {"f", "public", "old_fn", "s"},
+        {"n", "23", "integer", NULL},
+        {"role", "postgres", "shop", "15.4"},
+        {"attribute", "superuser", NULL, NULL},
+    };
+    ck_assert(load(catalog, &posture, first, ARRAY_LENGTH(first)));
+    ck_assert(posture.superuser);
+    static const catalog_row second[] = {
+        {"f", "public", "new_fn", "i"},
+        {"n", "25", "text", NULL},
+        {"role", "reader", "shop", "15.5"},
+    };
+    ck_assert(load(catalog, &posture, second, ARRAY_LENGTH(second)));
+    ck_assert_int_eq(function_of(catalog, NULL, "old_fn"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_int_eq(function_of(catalog, "public", "new_fn"), GUARD_VOLATILITY_IMMUTABLE);
+    ck_assert_ptr_null(catalog_type_name(catalog, 23));
+    ck_assert_str_eq(catalog_type_name(catalog, 25), "text");
+    ck_assert_str_eq(posture.role, "reader");
+    ck_assert_str_eq(posture.server_version, "15.5");
+    ck_assert(!posture.superuser);
+    ck_assert(!posture.can_write);
+    ck_assert_ptr_null(posture.write_reasons);
+
+    /* No rows at all: an empty catalog, and a posture that is known but names nobody. */
+    ck_assert(load(catalog, &posture, NULL, 0));
+    ck_assert_int_eq(function_of(catalog, NULL, "new_fn"), GUARD_VOLATILITY_UNKNOWN);
+    ck_assert_ptr_null(catalog_type_name(catalog, 25));
+    ck_assert(posture.known);
+    ck_assert_ptr_null(posture.role);
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+/* catalog_load_posture: the posture rows alone, from the quick query. */
+START_TEST(posture_alone) {
+    static const catalog_row rows[] = {
+        {"role", "writer", "shop", "15.4"},
+        {"attribute", "createdb", NULL, NULL},
+        {"write", "public.a", "1", NULL},
+        {"create", "database shop", NULL, NULL},
+    };
+    db_posture posture = {0};
+    db_result *result = catalog_result(rows, ARRAY_LENGTH(rows));
+    ck_assert(catalog_load_posture(&posture, result));
+    db_result_free(result);
+    ck_assert(posture.known);
+    ck_assert(!posture.superuser);
+    ck_assert(posture.can_write);
+    ck_assert_str_eq(posture.role, "writer");
+    ck_assert_str_eq(posture.database, "shop");
+    ck_assert_str_eq(posture.server_version, "15.4");
+    ck_assert_str_eq(posture.write_reasons,
+                     "role attribute createdb, write privilege on public.a, CREATE on database shop");
+
+    /* Replaced whole by the next one. */
+    static const catalog_row reader[] = {{"role", "reader", "shop", "15.5"}};
+    result = catalog_result(reader, ARRAY_LENGTH(reader));
+    ck_assert(catalog_load_posture(&posture, result));
+    db_result_free(result);
+    ck_assert_str_eq(posture.role, "reader");
+    ck_assert(!posture.can_write);
+    ck_assert_ptr_null(posture.write_reasons);
+    posture_clear(&posture);
+}
+END_TEST
+
+START_TEST(posture_alone_refuses_other_rows) {
+    db_posture posture = {0};
+    static const catalog_row first[] = {{"role", "first", "shop", "15.4"}};
+    db_result *result = catalog_result(first, ARRAY_LENGTH(first));
+    ck_assert(catalog_load_posture(&posture, result));
+    db_result_free(result);
+
+    /* The rows of the whole catalog query, or posture rows without the role, or malformed. */
+    static const catalog_row with_function[] = {{"role", "second", "shop", "15.4"}, {"f", "public", "fn", "i"}};
+    static const catalog_row with_type[] = {{"n", "23", "integer", NULL}, {"role", "second", "shop", "15.4"}};
+    static const catalog_row without_role[] = {{"attribute", "superuser", NULL, NULL}};
+    static const catalog_row malformed[] = {{"role", "second", "shop", "15.4"}, {"attribute", NULL, NULL, NULL}};
+    static const catalog_row unknown[] = {{"role", "second", "shop", "15.4"}, {"x", NULL, NULL, NULL}};
+    static const struct {
+        const catalog_row *rows;
+        size_t count;
+    } cases[] = {
+        {with_function, ARRAY_LENGTH(with_function)},
+        {with_type, ARRAY_LENGTH(with_type)},
+        {without_role, ARRAY_LENGTH(without_role)},
+        {malformed, ARRAY_LENGTH(malformed)},
+        {unknown, ARRAY_LENGTH(unknown)},
+        {NULL, 0},
+    };
+    for (size_t i = 0; i < ARRAY_LENGTH(cases); i++) {
+        result = catalog_result(cases[i].rows, cases[i].count);
+        bool loaded = catalog_load_posture(&posture, result);
+        db_result_free(result);
+        ck_assert_msg(!loaded, "case %zu accepted", i);
+    }
+    static const catalog_row second[] = {{"role", "second", "shop", "15.4"}};
+    result = catalog_result(second, ARRAY_LENGTH(second));
+    result->status = DB_SQL_ERROR;
+    ck_assert(!catalog_load_posture(&posture, result));
+    result->status = DB_OK;
+    result->truncated = DB_BYTE_BUDGET;
+    ck_assert(!catalog_load_posture(&posture, result));
+    db_result_free(result);
+
+    ck_assert(posture.known);
+    ck_assert_str_eq(posture.role, "first");
+    posture_clear(&posture);
+}
+END_TEST
+
+START_TEST(load_sql_returns_the_four_columns) {
+    const char *sql = catalog_load_sql();
+    ck_assert_ptr_nonnull(sql);
+    ck_assert_int_eq(strncmp(sql, "SELECT 'f'", 10), 0);
+    static const char *const kinds[] = {"'f'", "'o'", "'t'", "'n'", "'role'", "'attribute'", "'write'", "'create'"};
+    for (size_t i = 0; i < ARRAY_LENGTH(kinds); i++)
+        ck_assert_msg(strstr(sql, kinds[i]) != NULL, "no %s rows", kinds[i]);
+    /* One statement. */
+    ck_assert_ptr_null(strchr(sql, ';'));
+    /* The quick posture query is the whole query's posture part. */
+    const char *posture_sql = catalog_posture_sql();
+    ck_assert_int_eq(strncmp(posture_sql, "SELECT 'role'", 13), 0);
+    ck_assert_ptr_nonnull(strstr(sql, posture_sql));
+    ck_assert_ptr_null(strstr(posture_sql, "SELECT 'f'"));
+    ck_assert_ptr_null(strstr(posture_sql, "SELECT 'n'"));
+    ck_assert_ptr_null(strchr(posture_sql, ';'));
+}
+END_TEST
+
+/* Runs the guard with the catalog and returns whether it allowed sql; *code is the reason. */
+static bool guard_allows(db_catalog *catalog, const char *sql, guard_reason *code) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    policy.catalog = catalog_for_guard(catalog);
+    guard_result result = guard_check(sql, &policy);
+    bool allowed = result.allowed;
+    *code = result.code;
+    guard_result_free(&result);
+    return allowed;
+}
+
+static void expect_guard(db_catalog *catalog, const char *sql, guard_reason expected) {
+    guard_reason code;
+    bool allowed = guard_allows(catalog, sql, &code);
+    ck_assert_msg(allowed == (expected == GUARD_OK) && code == expected, "%s: %s, expected %s", sql,
+                  guard_reason_name(code), guard_reason_name(expected));
+}
+
+START_TEST(the_guard_consults_the_catalog) {
+    static const catalog_row rows[] = {
+        {"f", "public", "safe_fn", "s"}, {"f", "other", "safe_fn", "v"}, {"f", "public", "bad_fn", "v"},
+        {"o", "public", "<=>", "i"},     {"o", "public", "===", "u"},    {"t", "public", "mood", "i"},
+        {"t", "public", "risky", "v"},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    /* Before the catalog is loaded, user objects are unknown. */
+    expect_guard(catalog, "SELECT public.safe_fn(1)", GUARD_FUNCTION_UNKNOWN);
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    expect_guard(catalog, "SELECT public.safe_fn(1)", GUARD_OK);
+    /* Unqualified, the name could reach other.safe_fn, which is volatile. */
+    expect_guard(catalog, "SELECT safe_fn(1)", GUARD_FUNCTION_VOLATILE);
+    expect_guard(catalog, "SELECT other.safe_fn(1)", GUARD_FUNCTION_VOLATILE);
+    expect_guard(catalog, "SELECT public.bad_fn()", GUARD_FUNCTION_VOLATILE);
+    expect_guard(catalog, "SELECT missing_fn()", GUARD_FUNCTION_UNKNOWN);
+    expect_guard(catalog, "SELECT 1 <=> 2", GUARD_OK);
+    expect_guard(catalog, "SELECT 1 === 2", GUARD_OPERATOR_NOT_ALLOWED);
+    expect_guard(catalog, "SELECT 'happy'::mood", GUARD_OK);
+    expect_guard(catalog, "SELECT 'x'::public.risky", GUARD_TYPE_NOT_ALLOWED);
+    /* The catalog cannot lift the deny list. */
+    expect_guard(catalog, "SELECT pg_sleep(1)", GUARD_FUNCTION_DENIED);
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------------------
+ * Suite "catalog", case "nametable": the table behind the volatility lookups.
+ * ------------------------------------------------------------------------------------- */
+
+/* A table of capacity slots, every one holding a key: more than nametable_reserve ever
+ * allows, as a caller's bug or a future change could leave it. */
+static nametable full_table(size_t capacity) {
+    nametable table = {.capacity = capacity, .count = capacity};
+    table.entries = calloc(capacity, sizeof *table.entries);
+    ck_assert_ptr_nonnull(table.entries);
+    for (size_t i = 0; i < capacity; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "key %zu", i);
+        table.entries[i].key = strdup(key);
+        table.entries[i].value = (int)i;
+        ck_assert_ptr_nonnull(table.entries[i].key);
+    }
+    return table;
+}
+
+/* Used to probe forever: a key absent from a full table must come back NULL. */
+START_TEST(a_full_table_answers_absent_keys) {
+    nametable table = full_table(8);
+    ck_assert_ptr_null(nametable_slot(&table, "not there"));
+    nametable_entry *present = nametable_slot(&table, "key 5");
+    ck_assert_ptr_nonnull(present);
+    ck_assert_int_eq(present->value, 5);
+    nametable_clear(&table);
+    ck_assert_ptr_null(table.entries);
+    ck_assert_uint_eq(table.capacity, 0);
+}
+END_TEST
+
+START_TEST(an_empty_table_has_no_slot) {
+    nametable table = {0};
+    ck_assert_ptr_null(nametable_slot(&table, "x"));
+    nametable_clear(&table);
+}
+END_TEST
+
+START_TEST(reserve_keeps_the_table_at_most_half_full) {
+    nametable table = {0};
+    for (int i = 0; i < 1000; i++) {
+        ck_assert(nametable_reserve(&table));
+        char key[32];
+        snprintf(key, sizeof key, "k%d", i);
+        nametable_entry *slot = nametable_slot(&table, key);
+        ck_assert_ptr_nonnull(slot);
+        ck_assert_ptr_null(slot->key);
+        slot->key = strdup(key);
+        ck_assert_ptr_nonnull(slot->key);
+        slot->value = i;
+        table.count++;
+        ck_assert_uint_le(table.count * 2, table.capacity);
+    }
+    for (int i = 0; i < 1000; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "k%d", i);
+        nametable_entry *slot = nametable_slot(&table, key);
+        ck_assert(slot != NULL && slot->key != NULL && slot->value == i);
+    }
+    nametable_clear(&table);
+}
+END_TEST
+
+static TCase *add_case(Suite *suite, const char *name) {
+    TCase *test_case = tcase_create(name);
+    tcase_set_timeout(test_case, 120);
+    suite_add_tcase(suite, test_case);
+    return test_case;
+}
+
+static Suite *catalog_suite(void) {
+    Suite *suite = suite_create("catalog");
+    TCase *tc = add_case(suite, "volatility");
+    tcase_add_test(tc, empty_catalog_knows_nothing);
+    tcase_add_test(tc, functions_by_schema_and_name);
+    tcase_add_test(tc, unqualified_name_gives_the_worst_over_schemas);
+    tcase_add_test(tc, overloads_keep_the_worst);
+    tcase_add_test(tc, unknown_volatility_is_the_worst);
+    tcase_add_test(tc, functions_operators_and_types_are_separate);
+    tcase_add_test(tc, type_names);
+    tcase_add_test(tc, many_objects_and_types);
+    tcase_add_test(tc, the_guard_consults_the_catalog);
+    tc = add_case(suite, "posture");
+    tcase_add_test(tc, role_row_fills_the_posture);
+    tcase_add_test(tc, superuser_can_write_and_says_it_all);
+    tcase_add_test(tc, superuser_is_named_whatever_the_row_order);
+    tcase_add_test(tc, other_attributes_can_write);
+    tcase_add_test(tc, server_file_roles_can_write);
+    tcase_add_test(tc, write_rows_name_the_tables_and_how_many_more);
+    tcase_add_test(tc, write_rows_without_more);
+    tcase_add_test(tc, create_rows);
+    tc = add_case(suite, "loading");
+    tcase_add_loop_test(tc, malformed_rows_leave_the_catalog_intact, 0, (int)ARRAY_LENGTH(malformed_rows));
+    tcase_add_test(tc, a_failed_or_odd_result_is_refused);
+    tcase_add_test(tc, a_reload_replaces_everything);
+    tcase_add_test(tc, posture_alone);
+    tcase_add_test(tc, posture_alone_refuses_other_rows);
+    tcase_add_test(tc, load_sql_returns_the_four_columns);
+    tc = tcase_create("nametable");
+    tcase_set_timeout(tc, 10); /* a probe that never ends fails here rather than hanging the run */
+    suite_add_tcase(suite, tc);
+    tcase_add_test(tc, a_full_table_answers_absent_keys);
+    tcase_add_test(tc, an_empty_table_has_no_slot);
+    tcase_add_test(tc, reserve_keeps_the_table_at_most_half_full);
+    return suite;
+}
+
+int main(void) {
+    SRunner *runner = srunner_create(catalog_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
