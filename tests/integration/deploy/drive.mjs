@@ -339,6 +339,13 @@ async function main() {
   check('every call during the faults succeeded or failed clearly (no hang, no garbage)',
     counts.hang === 0 && counts.garbage === 0 && outcomes.length > 0);
   check('calls kept succeeding during the faults', counts.ok > 0);
+  if (TRANSPORT === 'http') {
+    // nginx sends a call that failed on the killed instance to the other one, so no error
+    // may come from the HTTP side: every error is pgsafe's answer about the database.
+    const transport = outcomes.filter((outcome) => outcome.kind === 'error' && /HTTP \d{3}|fetch failed|ECONN|socket/i.test(outcome.message));
+    check('killing an instance cost no call (nginx retried it on the other)', transport.length === 0,
+      transport.length ? transport[0].message : '');
+  }
 
   // 5. After recovery every call succeeds, on both instances, and reaches the standby again.
   const logMark = TRANSPORT === 'http' ? fs.statSync(`${env.DEPLOY_NGINX_DIR}/access.log`).size : 0;
