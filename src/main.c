@@ -1,4 +1,4 @@
-/* pgsafe's command line: one table of commands (check, version, serve, setup-sql, doctor),
+/* pgsafe's command line: one table of commands (check, version, serve, setup-sql, doctor, catalog),
  * each with its own options (src/cli/); `pgsafe help` lists them. */
 #include <json-c/json.h>
 #include <libpq-fe.h>
@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/catalog_export.h"
 #include "cli/check.h"
 #include "cli/doctor.h"
 #include "cli/options.h"
@@ -73,6 +74,8 @@ static const struct command {
     {"setup-sql", cli_setup_sql_main,
      "print the SQL that creates a read-only role for pgsafe (pgsafe setup-sql --help)"},
     {"doctor", cli_doctor_main, "check what serve's configuration can do: role, TLS, limits (pgsafe doctor --help)"},
+    {"catalog", cli_catalog_main,
+     "export the database's functions, operators and types for check --catalog (pgsafe catalog --help)"},
 };
 
 static void usage(FILE *stream) {

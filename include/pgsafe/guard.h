@@ -9,9 +9,10 @@
  *
  * The guard parses with libpg_query (the PostgreSQL 15 grammar), walks the whole tree
  * against an allow-list of node types, applies the function, operator, type and relation
- * policy, rewrites the LIMIT, renders the tree as SQL (the query's own text with the LIMIT
- * appended when that suffices, else deparsed), and checks the output again. It does no I/O and
- * keeps no global state: it is safe to call from any thread with its own policy.
+ * policy (with the built-ins of the server's major version, policy.server_version), rewrites
+ * the LIMIT, renders the tree as SQL (the query's own text with the LIMIT appended when that
+ * suffices, else deparsed), and checks the output again. It does no I/O and keeps no global
+ * state: it is safe to call from any thread with its own policy.
  *
  * Other layers that need the parser use guard_fingerprint and guard_quote_identifier, so
  * that only this library links libpg_query. */
@@ -55,6 +56,9 @@ typedef enum guard_reason {
     GUARD_INVALID_INPUT,         /* not valid UTF-8, or a NUL byte */
     GUARD_REWRITE_FAILED,        /* deparse failed or its output did not pass (fail closed) */
     GUARD_INTERNAL_ERROR,        /* out of memory or a library failure */
+    GUARD_UNINTERRUPTIBLE,       /* work the statement timeout cannot stop (XPath) */
+    GUARD_VALUE_TOO_LARGE,       /* a value bounded from constants beyond max_value_bytes */
+    GUARD_HIDDEN_FUNCTION,       /* may reach a volatile function without naming it */
     GUARD_REASON_COUNT
 } guard_reason;
 
@@ -65,6 +69,12 @@ typedef enum guard_volatility {
     GUARD_VOLATILITY_VOLATILE
 } guard_volatility;
 
+/* A relation's name as the catalog stores it (neither quoted nor case-folded). */
+typedef struct guard_relation_name {
+    const char *schema;
+    const char *name;
+} guard_relation_name;
+
 /* A live catalog the guard may consult (the server supplies one from pg_proc). Each
  * callback returns the worst volatility over every object visible under the name, or
  * UNKNOWN; schema is NULL for an unqualified name. Callbacks must not call the guard. */
@@ -72,6 +82,26 @@ typedef struct guard_catalog {
     guard_volatility (*function_volatility)(void *context, const char *schema, const char *name);
     guard_volatility (*operator_volatility)(void *context, const char *schema, const char *name);
     guard_volatility (*type_volatility)(void *context, const char *schema, const char *name);
+    /* Inheritance and partitioning, transitively, of every relation visible under the name
+     * (schema NULL: in any schema): lists ended by an entry whose name is NULL, owned by the
+     * catalog and valid while it is loaded; NULL when there is none. A denied relation is
+     * denied through its children (ancestors) and through a parent whose scan includes it
+     * (descendants). */
+    const guard_relation_name *(*relation_ancestors)(void *context, const char *schema, const char *name);
+    const guard_relation_name *(*relation_descendants)(void *context, const char *schema, const char *name);
+    /* Hazards: a volatile function a query can reach without naming it. Each returns NULL
+     * when the object is safe, or a short phrase saying why it is not ("its type's = operator
+     * calls volatile function lock_me"), owned by the catalog. A relation is hazardous when
+     * reading it can call one (a column of a hazardous type, a view or row security policy
+     * that calls one); a type when comparing, hashing, sorting, casting to, printing or
+     * checking a value of it can (domains and composites through their parts); a function
+     * when it returns or takes a hazardous type. global_hazard reports one that reaches
+     * built-in types (an implicit cast or default operator class added to them): then no
+     * query is safe and every query is refused. Any callback may be NULL. */
+    const char *(*relation_hazard)(void *context, const char *schema, const char *name);
+    const char *(*type_hazard)(void *context, const char *schema, const char *name);
+    const char *(*function_hazard)(void *context, const char *schema, const char *name);
+    const char *(*global_hazard)(void *context);
     void *context; /* passed back to every callback */
 } guard_catalog;
 
@@ -94,6 +124,14 @@ typedef struct guard_policy {
     const char *const *denied_relations;  /* NULL-terminated: added to the defaults */
     const char *const *allowed_relations; /* NULL-terminated: removed from the defaults */
     const guard_catalog *catalog;         /* NULL offline: built-ins only */
+    int server_version;                   /* the server's major version (15, 16, ...), whose
+                                             built-ins apply; 0: unknown, the newest table */
+    bool allow_xpath;                     /* true: the XPath family (xpath(), XMLEXISTS,
+                                             XMLTABLE, ...) is allowed although the statement
+                                             timeout cannot stop it */
+    size_t max_value_bytes;               /* largest value the guard can bound from constants
+                                             (repeat, lpad, string_agg over generate_series,
+                                             ...) that it lets through */
 } guard_policy;
 
 typedef struct guard_result {
@@ -110,7 +148,8 @@ typedef struct guard_result {
     guard_limit_action limit_action;
 } guard_result;
 
-/* Defaults: max_rows 1000, max_sql_bytes 1 MiB, no extra lists, no catalog. */
+/* Defaults: max_rows 1000, max_sql_bytes 1 MiB, max_value_bytes 4 MiB, no extra lists,
+ * no catalog, server_version 0, XPath refused. */
 PGSAFE_GUARD_API void guard_policy_init(guard_policy *policy);
 
 /* Checks sql (a NUL-terminated string; the caller keeps it) under policy. Never returns a
@@ -134,6 +173,15 @@ PGSAFE_GUARD_API const char *guard_limit_action_name(guard_limit_action action);
 
 /* The PostgreSQL grammar version the guard parses with ("15.1"). */
 PGSAFE_GUARD_API const char *guard_grammar_version(void);
+
+/* The major version whose built-in table the guard uses for a server of `major`: the same
+ * major when a table exists, the newest table for 0 or a newer major, the oldest for an
+ * older one. guard_builtins_version(0) is the newest table's major. */
+PGSAFE_GUARD_API int guard_builtins_version(int major);
+
+/* The major version in a server_version string ("17.10", "15.4 (Debian 15.4-1)"), or 0 when
+ * the string is NULL or does not start with one. */
+PGSAFE_GUARD_API int guard_server_major(const char *server_version);
 
 /* Bytes of a fingerprint: 16 lower-case hexadecimal digits and a NUL. */
 #define GUARD_FINGERPRINT_SIZE 17

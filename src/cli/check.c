@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/catalog_file.h"
 #include "cli/check.h"
+#include "cli/check_dir.h"
+#include "cli/check_jsonl.h"
 #include "cli/options.h"
 #include "pgsafe/guard.h"
 
@@ -18,9 +21,12 @@
 #define MAX_STDIN_BYTES  (64u * 1024 * 1024)
 
 typedef struct check_options {
-    bool json;               /* one JSON object instead of text */
-    const char *corpus_path; /* run a corpus instead of one query */
-    const char *sql;         /* from the command line, or NULL */
+    bool json;                /* one JSON object instead of text */
+    bool jsonl;               /* answer request lines until end of input */
+    const char *corpus_path;  /* run a corpus instead of one query */
+    const char *catalog_path; /* a catalog snapshot to judge user objects by */
+    const char *dir_path;     /* check the .sql files under it */
+    const char *sql;          /* from the command line, or NULL */
     guard_policy policy;
     const char *allowed_functions[MAX_LIST_ENTRIES + 1];
     const char *denied_functions[MAX_LIST_ENTRIES + 1];
@@ -54,6 +60,24 @@ static bool set_json(void *settings, const char *value, const char *source) {
     return true;
 }
 
+static bool set_jsonl(void *settings, const char *value, const char *source) {
+    (void)value, (void)source;
+    ((check_options *)settings)->jsonl = true;
+    return true;
+}
+
+static bool set_dir(void *settings, const char *value, const char *source) {
+    (void)source;
+    ((check_options *)settings)->dir_path = value;
+    return true;
+}
+
+static bool set_catalog(void *settings, const char *value, const char *source) {
+    (void)source;
+    ((check_options *)settings)->catalog_path = value;
+    return true;
+}
+
 static bool set_max_rows(void *settings, const char *value, const char *source) {
     check_options *options = settings;
     (void)source;
@@ -61,6 +85,22 @@ static bool set_max_rows(void *settings, const char *value, const char *source) 
         fprintf(stderr, "pgsafe check: --max-rows needs a whole number from 0 to 1000000000\n");
         return false;
     }
+    return true;
+}
+
+/* A major version with no table of its own uses the nearest one, and says so. */
+static bool set_server_version(void *settings, const char *value, const char *source) {
+    check_options *options = settings;
+    long long major = 0;
+    (void)source;
+    if (!cli_parse_integer(value, 10, 99, &major)) {
+        fprintf(stderr, "pgsafe check: --server-version needs a PostgreSQL major version such as 17\n");
+        return false;
+    }
+    options->policy.server_version = (int)major;
+    if (guard_builtins_version((int)major) != major)
+        fprintf(stderr, "pgsafe check: no built-in table for PostgreSQL %lld; using PostgreSQL %d's\n", major,
+                guard_builtins_version((int)major));
     return true;
 }
 
@@ -102,6 +142,8 @@ static bool set_sql(void *settings, const char *argument) {
 static const cli_option option_rows[] = {
     {"--json", NULL, CLI_SWITCH, NULL, "print the verdict as one JSON object", set_json},
     {"--max-rows", NULL, CLI_VALUE, "N", "rows a result may show (default 1000); LIMIT becomes <= N+1", set_max_rows},
+    {"--server-version", NULL, CLI_VALUE, "N",
+     "check for a PostgreSQL N server's built-ins and syntax (default: the newest pgsafe knows)", set_server_version},
     {"--allow-function", NULL, CLI_LIST, "NAME", "treat a volatile function as harmless (repeatable)",
      add_allowed_function},
     {"--deny-function", NULL, CLI_LIST, "NAME", "deny a function (repeatable)", add_denied_function},
@@ -109,6 +151,13 @@ static const cli_option option_rows[] = {
      add_allowed_relation},
     {"--deny-relation", NULL, CLI_LIST, "NAME", "deny a relation (repeatable)", add_denied_relation},
     {"--corpus", NULL, CLI_VALUE, "FILE", "run a corpus file", set_corpus},
+    {"--dir", NULL, CLI_VALUE, "DIR", "check every .sql file under DIR, one query a file", set_dir},
+    {"--jsonl", NULL, CLI_SWITCH, NULL,
+     "answer JSON request lines from standard input until its end, one verdict line each", set_jsonl},
+    {"--catalog", NULL, CLI_VALUE, "FILE",
+     "judge user functions, operators and types by a catalog snapshot\n"
+     "(pgsafe catalog export)",
+     set_catalog},
 };
 
 static const cli_command command = {"check", option_rows, sizeof option_rows / sizeof *option_rows, set_sql};
@@ -116,11 +165,19 @@ static const cli_command command = {"check", option_rows, sizeof option_rows / s
 void cli_check_usage(FILE *stream) {
     fputs("usage: pgsafe check [options] [SQL]\n"
           "       pgsafe check --corpus FILE.jsonl [options]\n"
+          "       pgsafe check --dir DIR [options]\n"
+          "       pgsafe check --jsonl [options] < requests.jsonl\n"
           "\n"
           "Checks one SQL query with the guard, without a database. The query is the argument,\n"
           "or standard input when there is none. Exit status: 0 allowed, 1 rejected, 2 usage or\n"
-          "internal error. With --corpus, runs every entry of a JSON Lines corpus against its\n"
-          "expected verdict, prints each mismatch and ends with `N passed, N failed`.\n"
+          "internal error.\n"
+          "  --corpus runs every entry of a JSON Lines corpus against its expected verdict,\n"
+          "    prints each mismatch and ends with `N passed, N failed`.\n"
+          "  --dir checks each .sql file under DIR as one query, prints each rejection and ends\n"
+          "    with `N allowed, N rejected` (status 1 if any was rejected).\n"
+          "  --jsonl reads one request a line, {\"id\", \"sql\", \"max_rows\"?, \"server_version\"?},\n"
+          "    and writes one verdict a line, {\"id\", then the fields of --json}, until the end\n"
+          "    of input (status 0); a bad line is answered with reason invalid_request.\n"
           "\n"
           "options:\n",
           stream);
@@ -138,8 +195,12 @@ static int parse_options(int argc, char **argv, check_options *options) {
     cli_options_free(&parsed);
     if (status != 0)
         return status;
-    if (options->corpus_path != NULL && options->sql != NULL) {
-        fprintf(stderr, "pgsafe check: give either --corpus or a query, not both\n");
+    if ((options->corpus_path != NULL) + (options->dir_path != NULL) + (options->sql != NULL) + options->jsonl > 1) {
+        fprintf(stderr, "pgsafe check: give one of --corpus, --dir, --jsonl or a query\n");
+        return 2;
+    }
+    if (options->jsonl && options->json) {
+        fprintf(stderr, "pgsafe check: --jsonl answers in JSON already; drop --json\n");
         return 2;
     }
     options->policy.allowed_functions = options->allowed_functions;
@@ -183,11 +244,9 @@ static char *read_stream(FILE *stream, size_t *text_length) {
     return text;
 }
 
-/* The verdict as one JSON object (caller puts it); its strings are copies. */
-static json_object *result_to_json(const guard_result *result) {
+void cli_check_verdict_add(json_object *object, const guard_result *result) {
     /* The guard's contract: an allowed query has its SQL, a rejected one its message. */
     assert(result->allowed ? result->rewritten_sql != NULL : result->message != NULL);
-    json_object *object = json_object_new_object();
     json_object_object_add(object, "allowed", json_object_new_boolean(result->allowed));
     json_object_object_add(object, "reason", json_object_new_string(guard_reason_name(result->code)));
     if (result->allowed) {
@@ -195,7 +254,7 @@ static json_object *result_to_json(const guard_result *result) {
         json_object_object_add(object, "applied_limit", json_object_new_int64(result->applied_limit));
         json_object_object_add(object, "limit_action",
                                json_object_new_string(guard_limit_action_name(result->limit_action)));
-        return object;
+        return;
     }
     json_object_object_add(object, "message", json_object_new_string(result->message));
     if (result->detail != NULL)
@@ -204,7 +263,6 @@ static json_object *result_to_json(const guard_result *result) {
         json_object_object_add(object, "hint", json_object_new_string(result->hint));
     if (result->cursor_position > 0)
         json_object_object_add(object, "position", json_object_new_int(result->cursor_position));
-    return object;
 }
 
 /* The line of sql holding the cursor, with a caret under it, as psql shows errors. */
@@ -260,7 +318,8 @@ static int check_one(const check_options *options) {
     guard_result result = guard_check_bytes(sql, length, &options->policy);
     int status = result.allowed ? 0 : result.code == GUARD_INTERNAL_ERROR ? 2 : 1;
     if (options->json) {
-        json_object *object = result_to_json(&result);
+        json_object *object = json_object_new_object();
+        cli_check_verdict_add(object, &result);
         puts(json_object_to_json_string_ext(object, JSON_C_TO_STRING_PLAIN));
         json_object_put(object);
     } else {
@@ -381,5 +440,22 @@ int cli_check_main(int argc, char **argv) {
     }
     if (status != 0)
         return status;
-    return options.corpus_path != NULL ? check_corpus(&options) : check_one(&options);
+    cli_catalog_file snapshot = {0};
+    if (options.catalog_path != NULL) {
+        char *error = NULL;
+        if (!cli_catalog_file_load(options.catalog_path, &snapshot, &error)) {
+            fprintf(stderr, "pgsafe check: --catalog: %s\n", error ? error : "out of memory");
+            free(error);
+            return 2;
+        }
+        options.policy.catalog = catalog_for_guard(snapshot.catalog);
+    }
+    if (options.jsonl)
+        status = cli_check_jsonl(stdin, stdout, &options.policy);
+    else if (options.dir_path != NULL)
+        status = cli_check_dir(options.dir_path, &options.policy, options.json);
+    else
+        status = options.corpus_path != NULL ? check_corpus(&options) : check_one(&options);
+    cli_catalog_file_free(&snapshot);
+    return status;
 }

@@ -71,7 +71,12 @@ struct db_catalog {
     " UNION ALL "                                                                                                      \
     "SELECT 'n', t.oid::text, pg_catalog.format_type(t.oid, NULL), NULL FROM pg_catalog.pg_type t"
 
-/* Who we are and why we could write, if we could. */
+/* Who we are and why we could write, if we could. Newer majors: 17's MAINTAIN privilege
+ * and pg_maintain role (VACUUM, ANALYZE, REFRESH MATERIALIZED VIEW, LOCK TABLE) and 16's
+ * pg_create_subscription (subscriptions write into tables) count as writing; from 16 a
+ * membership counts only when it conveys something (INHERIT, or SET to become the role).
+ * 16's pg_use_reserved_connections and 18's pg_signal_autovacuum_worker change no data and
+ * are not counted, like pg_signal_backend. */
 #define POSTURE_SQL                                                                                                    \
     "SELECT 'role', current_user, pg_catalog.current_database(), pg_catalog.current_setting('server_version')"         \
     " UNION ALL "                                                                                                      \
@@ -86,7 +91,10 @@ struct db_catalog {
     "  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'"   \
     "    AND ((c.relkind IN ('r', 'p', 'v', 'm', 'f')"                                                                 \
     "          AND (pg_catalog.has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')"                         \
-    "               OR pg_catalog.has_any_column_privilege(c.oid, 'INSERT, UPDATE')))"                                 \
+    "               OR pg_catalog.has_any_column_privilege(c.oid, 'INSERT, UPDATE')"                                   \
+    "               OR CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 170000"                      \
+    "                    AND c.relkind IN ('r', 'p', 'm')"                                                             \
+    "                  THEN pg_catalog.has_table_privilege(c.oid, 'MAINTAIN') ELSE false END))"                        \
     "         OR (c.relkind = 'S' AND pg_catalog.has_sequence_privilege(c.oid, 'USAGE, UPDATE')))"                     \
     "  ORDER BY 2 LIMIT 3)"                                                                                            \
     " UNION ALL "                                                                                                      \
@@ -97,8 +105,12 @@ struct db_catalog {
     " WHERE pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')"                                \
     " UNION ALL "                                                                                                      \
     "SELECT 'member', m.rolname::text, NULL, NULL FROM pg_catalog.pg_roles m"                                          \
-    " WHERE m.rolname IN ('pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program')"               \
-    "   AND pg_catalog.pg_has_role(current_user, m.oid, 'MEMBER')"
+    " WHERE m.rolname IN ('pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program',"               \
+    "                     'pg_maintain', 'pg_create_subscription')"                                                    \
+    "   AND CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 160000"                                 \
+    "       THEN pg_catalog.pg_has_role(current_user, m.oid, 'USAGE')"                                                 \
+    "            OR pg_catalog.pg_has_role(current_user, m.oid, 'SET')"                                                \
+    "       ELSE pg_catalog.pg_has_role(current_user, m.oid, 'MEMBER') END"
 
 static const char load_sql[] = OBJECTS_SQL " UNION ALL " POSTURE_SQL;
 static const char posture_sql[] = POSTURE_SQL;

@@ -119,6 +119,12 @@ static void log_first_ready(db_pool *pool) {
     LOG(pool, 2, "connected to database \"%s\" as role \"%s\" (PostgreSQL %s)",
         posture->database ? posture->database : "?", posture->role ? posture->role : "?",
         posture->server_version ? posture->server_version : "?");
+    int major = guard_server_major(posture->server_version);
+    if (major > guard_builtins_version(0))
+        LOG(pool, 1,
+            "PostgreSQL %d is newer than the newest built-in table pgsafe has (PostgreSQL %d): functions that "
+            "PostgreSQL %d added are refused as unknown",
+            major, guard_builtins_version(0), major);
     if (posture->can_write)
         LOG(pool, 1,
             "the role can write (%s): pgsafe still runs only read-only queries, but connect "

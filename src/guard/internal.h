@@ -10,6 +10,11 @@
 #include "pgsafe/guard.h"
 #include "util/strings.h"
 
+/* The default of guard_policy.max_value_bytes: no analyst query builds a larger value from
+ * constants, and parsing one (a cast to json, jsonb or xml) runs for a second or more
+ * without checking for interrupts (scripts/survey-timeouts). */
+#define GUARD_DEFAULT_MAX_VALUE_BYTES (4 * 1024 * 1024)
+
 /* Deeper trees are rejected as too complex; keeps every recursion bounded. */
 #define GUARD_MAX_DEPTH 1000
 
@@ -65,6 +70,28 @@ bool policy_check_operator(const guard_policy *policy, PgQuery__Node *const *nam
                            int location, guard_verdict *verdict);
 bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type_name, guard_verdict *verdict);
 bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *relation, guard_verdict *verdict);
+/* True when a list of the policy names this function exactly (a deny entry, the harmless
+ * or the refused-as-volatile list): its review is recorded. */
+bool policy_function_reviewed(const char *name);
+/* True when the built-in deny list refuses the name (exactly or by prefix). */
+bool policy_function_denied(const char *name);
+
+/* The XPath family (policy.c): libxml2 never checks for interrupts while it evaluates an
+ * XPath expression. Sets the verdict for `what` (a function or construct name); false. */
+bool policy_reject_xpath(guard_verdict *verdict, const char *what, int location);
+bool policy_is_uninterruptible(const char *function_name); /* in any schema */
+
+/* statement.c: a pre-order visit of every message below (and including) message; stops
+ * and returns false when the visitor does, or beyond GUARD_MAX_DEPTH. */
+typedef bool (*tree_visitor)(const ProtobufCMessage *message, void *context);
+bool tree_each(const ProtobufCMessage *message, tree_visitor visitor, void *context, int depth);
+
+/* statement.c: the checks over the whole statement (XMLTABLE, catalog views with secret
+ * columns, keywords of newer servers, the catalog's hazards); false with the verdict set. */
+bool statement_check(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict);
+
+/* size.c: refuses values whose size, bounded from constants, exceeds max_value_bytes. */
+bool size_check(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict);
 
 /* rewrite.c: bounds the LIMIT of the statement held by raw, a tree unpacked into arena,
  * from which the messages it adds are allocated. On success sets the applied limit and

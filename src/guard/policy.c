@@ -2,7 +2,10 @@
  * A function passes when it is not denied and every overload visible under its name is
  * immutable or stable, or when it is on the short list of harmless volatile functions.
  * The deny list always wins; it matches the name in any schema. Built-ins come from the
- * generated PostgreSQL 15 tables; anything else only from a connected catalog. */
+ * generated table of the server's major version (builtins.c); anything else only from a
+ * connected catalog. Every function a major version added is reviewed here: a deny entry,
+ * the harmless list or the refused-as-volatile list names it, with the version in a comment,
+ * and a unit test fails on a volatile or denied name of a table that no list names. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,9 @@ static const deny_category category_locks = {"it takes advisory locks that can b
                                              "remove it; reading needs no locks"};
 static const deny_category category_backends = {"it acts on other sessions or on the server process",
                                                 "remove it; pgsafe cannot act on other sessions or the server"};
+static const deny_category category_server_state = {
+    "it reads the internal state of other sessions or of the server process",
+    "remove it; read the pg_stat_* views instead"};
 static const deny_category category_settings = {
     "it reads or changes server settings",
     "remove it; current_setting() may read only: server_version, server_version_num, TimeZone, "
@@ -33,7 +39,7 @@ static const deny_category category_settings = {
     "transaction_isolation, transaction_read_only, statement_timeout"};
 static const deny_category category_replication = {"it controls replication, WAL or backups",
                                                    "remove it; pgsafe cannot change replication or backup state"};
-static const deny_category category_statistics = {"it resets the server's statistics",
+static const deny_category category_statistics = {"it changes or resets the server's statistics",
                                                   "remove it; read statistics from the pg_stat_* views instead"};
 static const deny_category category_sleep = {"it sleeps while holding a connection",
                                              "remove it; the server enforces its own statement timeout"};
@@ -47,6 +53,12 @@ static const deny_category category_transaction_ids = {
     "use pg_current_snapshot() or pg_current_xact_id_if_assigned() instead"};
 static const deny_category category_maintenance = {"it changes index, catalog or session state",
                                                    "remove it; pgsafe runs read-only queries only"};
+static const deny_category category_session_texts = {
+    "it returns other sessions' statements, with their literals (passwords of ALTER ROLE included)",
+    "read the other columns of pg_stat_activity or pg_stat_statements by name instead"};
+static const deny_category category_storage = {
+    "it reveals where values are stored (TOAST), which pgsafe keeps out of reach",
+    "remove it; query the values themselves"};
 static const deny_category category_configured = {"it is on this server's configured deny list",
                                                   "remove it; ask the operator if you need it"};
 
@@ -67,25 +79,36 @@ static const deny_entry deny_entries[] = {
     {"xpath_table", false, &category_sql_from_string},
     {"pg_read_file", false, &category_files},
     {"pg_read_binary_file", false, &category_files},
+    {"pg_read_file_old", false, &category_files}, /* 15 and 16 only: left unknown on 17 and later */
     {"pg_stat_file", false, &category_files},
     {"pg_ls_", true, &category_files},
     {"pg_file_", true, &category_files},
     {"pg_logdir_ls", false, &category_files},
     {"pg_current_logfile", false, &category_files},
     {"pg_hba_file_rules", false, &category_files},
+    {"pg_ls_summariesdir", false, &category_files}, /* 18 (also under pg_ls_) */
     {"pg_ident_file_mappings", false, &category_files},
     {"pg_show_all_file_settings", false, &category_files},
     {"lo_", true, &category_large_objects},
     {"loread", false, &category_large_objects},
     {"lowrite", false, &category_large_objects},
+    /* 18: tells whether a large object exists and who may read it. */
+    {"has_largeobject_privilege", false, &category_large_objects},
     {"pg_advisory_", true, &category_locks},
     {"pg_try_advisory_", true, &category_locks},
     {"pg_terminate_backend", false, &category_backends},
     {"pg_cancel_backend", false, &category_backends},
     {"pg_reload_conf", false, &category_backends},
     {"pg_rotate_logfile", false, &category_backends},
+    {"pg_rotate_logfile_old", false, &category_backends}, /* 15 and 16 only */
     {"pg_promote", false, &category_backends},
     {"pg_log_backend_memory_contexts", false, &category_backends},
+    /* 18: other backends' I/O, asynchronous I/O, loaded libraries and shared memory. */
+    {"pg_stat_get_backend_io", false, &category_server_state},
+    {"pg_stat_get_backend_wal", false, &category_server_state},
+    {"pg_get_aios", false, &category_server_state},
+    {"pg_get_loaded_modules", false, &category_server_state},
+    {"pg_get_shmem_allocations_numa", false, &category_server_state},
     {"set_config", false, &category_settings},
     {"pg_show_all_settings", false, &category_settings},
     {"pg_config", false, &category_settings},
@@ -104,13 +127,25 @@ static const deny_entry deny_entries[] = {
     {"pg_stop_backup", false, &category_replication},
     {"pg_create_restore_point", false, &category_replication},
     {"pg_export_snapshot", false, &category_replication},
+    {"pg_log_standby_snapshot", false, &category_replication},     /* 16: writes a WAL record */
+    {"pg_sync_replication_slots", false, &category_replication},   /* 17 */
+    {"pg_wal_summary_contents", false, &category_replication},     /* 17: reads WAL summary files */
+    {"pg_available_wal_summaries", false, &category_replication},  /* 17 */
+    {"pg_get_wal_summarizer_state", false, &category_replication}, /* 17 */
     {"pg_stat_reset", true, &category_statistics},
+    {"pg_stat_reset_backend_stats", false, &category_statistics}, /* 18 (also under pg_stat_reset) */
+    {"pg_restore_relation_stats", false, &category_statistics},   /* 18: overwrites planner statistics */
+    {"pg_restore_attribute_stats", false, &category_statistics},  /* 18 */
+    {"pg_clear_relation_stats", false, &category_statistics},     /* 18 */
+    {"pg_clear_attribute_stats", false, &category_statistics},    /* 18 */
     {"pg_sleep", true, &category_sleep},
     {"pg_notify", false, &category_notify},
     {"nextval", false, &category_sequences},
     {"setval", false, &category_sequences},
     {"currval", false, &category_sequences},
     {"lastval", false, &category_sequences},
+    /* 18: a sequence's state; reading the sequence as a relation shows the same. */
+    {"pg_get_sequence_data", false, &category_sequences},
     {"txid_current", false, &category_transaction_ids},
     {"pg_current_xact_id", false, &category_transaction_ids},
     {"gin_clean_pending_list", false, &category_maintenance},
@@ -121,7 +156,52 @@ static const deny_entry deny_entries[] = {
     {"pg_nextoid", false, &category_maintenance},
     {"binary_upgrade_", true, &category_maintenance},
     {"setseed", false, &category_maintenance},
+    {"binary_upgrade_add_sub_rel_state", false, &category_maintenance},          /* 17 */
+    {"binary_upgrade_logical_slot_has_caught_up", false, &category_maintenance}, /* 17 */
+    {"binary_upgrade_replorigin_advance", false, &category_maintenance},         /* 17 */
+    /* 17: a TOAST chunk id points into pg_toast, whose tables are denied. */
+    {"pg_column_toast_chunk_id", false, &category_storage},
+    {"pg_stat_get_activity", false, &category_session_texts},
+    {"pg_stat_get_backend_activity", false, &category_session_texts},
+    {"pg_stat_statements", false, &category_session_texts},
 };
+
+/* Work the statement timeout cannot stop: libxml2 evaluates XPath without ever checking for
+ * interrupts, so a crafted expression keeps its backend busy for minutes after the timeout,
+ * and pg_terminate_backend waits as long (docs/threat-model.md has the measurements). The
+ * parsers behind xml_is_well_formed* do not check either, and are refused with them. The
+ * names match in any schema: contrib's xml2 installs xpath_* where its owner chose. */
+static const char *const uninterruptible_functions[] = {
+    "xpath",
+    "xpath_exists",
+    "xmlexists", /* also what XMLEXISTS(...) calls */
+    "xpath_string",
+    "xpath_number",
+    "xpath_bool",
+    "xpath_nodeset",
+    "xpath_list",
+    "xslt_process",
+    "xml_is_well_formed",
+    "xml_is_well_formed_document",
+    "xml_is_well_formed_content",
+    "xml_valid",
+};
+
+bool policy_is_uninterruptible(const char *name) {
+    for (size_t i = 0; i < sizeof uninterruptible_functions / sizeof *uninterruptible_functions; i++)
+        if (strcmp(uninterruptible_functions[i], name) == 0)
+            return true;
+    return false;
+}
+
+bool policy_reject_xpath(guard_verdict *verdict, const char *what, int location) {
+    return verdict_reject(verdict, GUARD_UNINTERRUPTIBLE, location,
+                          "libxml2 never checks for interrupts while it evaluates XPath or parses XML: the statement "
+                          "timeout cannot stop it, and the backend stays busy after pgsafe gives up",
+                          "extract the values another way (string functions, or JSON instead of XML); the operator "
+                          "can allow the XPath family knowingly with --allow-xpath",
+                          "%s is not allowed", what);
+}
 
 /* Volatile built-ins reviewed as harmless: they change nothing and read no secrets. */
 static const char *const harmless_volatile[] = {
@@ -141,6 +221,25 @@ static const char *const harmless_volatile[] = {
     "pg_current_wal_lsn",
     "pg_last_wal_receive_lsn",
     "pg_last_wal_replay_lsn",
+    /* 16: random values. */
+    "random_normal",
+    "array_sample",
+    "array_shuffle",
+    /* 17: the names of wait events, for reading pg_stat_activity. */
+    "pg_get_wait_events",
+    /* 18: random UUIDs, like gen_random_uuid. */
+    "uuidv4",
+    "uuidv7",
+};
+
+/* Volatile built-ins added after PostgreSQL 15, reviewed and left refused as volatile (the
+ * view over each is readable). Stable and immutable additions reviewed and allowed as such
+ * include any_value, date_add, date_subtract, erf, to_bin, to_oct, array_reverse, array_sort,
+ * casefold, crc32, gamma, uuid_extract_timestamp, system_user, pg_input_is_valid, pg_basetype,
+ * pg_get_acl (18; ACLs are readable in the catalogs anyway) and pg_stat_get_backend_subxact. */
+static const char *const reviewed_volatile[] = {
+    "pg_stat_get_io",                          /* 16: pg_stat_io */
+    "pg_stat_get_xact_tuples_newpage_updated", /* 16: pg_stat_xact_user_tables */
 };
 
 /* Settings current_setting() may read: none reveals paths, secrets or the host. */
@@ -258,6 +357,120 @@ static const deny_category *denied_category(const guard_policy *policy, const ch
     return NULL;
 }
 
+bool policy_function_reviewed(const char *name) {
+    for (size_t i = 0; i < COUNT_OF(deny_entries); i++)
+        if (!deny_entries[i].prefix && strcmp(deny_entries[i].name, name) == 0)
+            return true;
+    return string_in(harmless_volatile, COUNT_OF(harmless_volatile), name) ||
+           string_in(reviewed_volatile, COUNT_OF(reviewed_volatile), name);
+}
+
+bool policy_function_denied(const char *name) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    return denied_category(&policy, NULL, name) != NULL;
+}
+
+/* Functions of other SQL dialects, and SQL/JSON syntax read as calls, with what PostgreSQL
+ * (15) writes instead. */
+typedef struct dialect_function {
+    const char *name;
+    const char *hint;
+} dialect_function;
+
+static const char date_hint[] = "use PostgreSQL's date functions: EXTRACT(YEAR FROM d) rather than YEAR(d), "
+                                "to_char(d, 'YYYY-MM') rather than strftime or DATE_FORMAT, d + interval '1 day' "
+                                "rather than DATEADD, now() rather than GETDATE()";
+static const dialect_function dialect_functions[] = {
+    {"year", date_hint},
+    {"month", date_hint},
+    {"day", date_hint},
+    {"hour", date_hint},
+    {"minute", date_hint},
+    {"second", date_hint},
+    {"week", date_hint},
+    {"quarter", date_hint},
+    {"dayofweek", date_hint},
+    {"dayofmonth", date_hint},
+    {"dayofyear", date_hint},
+    {"weekday", date_hint},
+    {"dayname", date_hint},
+    {"monthname", date_hint},
+    {"strftime", date_hint},
+    {"date_format", date_hint},
+    {"datediff", date_hint},
+    {"dateadd", date_hint},
+    {"datepart", date_hint},
+    {"datename", date_hint},
+    {"getdate", date_hint},
+    {"curdate", date_hint},
+    {"curtime", date_hint},
+    {"sysdate", date_hint},
+    {"str_to_date", date_hint},
+    {"unix_timestamp", date_hint},
+    {"from_unixtime", date_hint},
+    {"julianday", date_hint},
+    {"ifnull", "use COALESCE(a, b)"},
+    {"nvl", "use COALESCE(a, b)"},
+    {"isnull", "use COALESCE(a, b), or a IS NULL"},
+    {"iif", "use CASE WHEN condition THEN a ELSE b END"},
+    {"group_concat", "use string_agg(x, ',')"},
+    {"len", "use length(s)"},
+    {"instr", "use strpos(s, substring)"},
+    {"locate", "use strpos(s, substring)"},
+    /* SQL/JSON syntax of PostgreSQL 16 and 17 that the PostgreSQL 15 grammar reads as a call. */
+    {"json_object", "pgsafe parses PostgreSQL 15 syntax, without SQL/JSON: use jsonb_build_object('a', 1)"},
+    {"json_array", "pgsafe parses PostgreSQL 15 syntax, without SQL/JSON: use jsonb_build_array(1, 2)"},
+    {"json_scalar", "pgsafe parses PostgreSQL 15 syntax, without SQL/JSON: use to_jsonb(value)"},
+    {"json_serialize", "pgsafe parses PostgreSQL 15 syntax, without SQL/JSON: use doc::text"},
+    {"json_value", "pgsafe parses PostgreSQL 15 syntax, without SQL/JSON: use doc->>'a'"},
+    {"json_query", "pgsafe parses PostgreSQL 15 syntax, without SQL/JSON: use jsonb_path_query_first(doc, '$.a')"},
+    {"json_arrayagg", "pgsafe parses PostgreSQL 15 syntax, without SQL/JSON: use jsonb_agg(value)"},
+    {"json_exists", "pgsafe parses PostgreSQL 15 syntax, without SQL/JSON: use jsonb_path_exists(doc, '$.a')"},
+};
+
+/* The first table newer than `table` that has the function, or NULL. */
+static const guard_builtin_table *newer_table_with(const guard_builtin_table *table, const char *name) {
+    for (size_t i = 0; i < guard_builtin_table_count; i++) {
+        const guard_builtin_table *other = guard_builtin_tables[i];
+        if (other->major > table->major && builtin_function_volatility(other, name) != GUARD_VOLATILITY_UNKNOWN)
+            return other;
+    }
+    return NULL;
+}
+
+/* function_unknown, with a detail naming the built-ins' version and a hint that fits. */
+static bool reject_unknown_function(const guard_policy *policy, const guard_builtin_table *table,
+                                    const qualified_name *name, const char *shown, int location,
+                                    guard_verdict *verdict) {
+    const guard_builtin_table *newer = is_builtin_schema(name->schema) ? newer_table_with(table, name->name) : NULL;
+    const char *where =
+        policy->catalog != NULL ? " nor in the connected database" : ", and no database catalog is loaded";
+    char *detail = newer != NULL ? str_printf("it is not a PostgreSQL %d built-in%s (PostgreSQL %d added it)",
+                                              table->major, where, newer->major)
+                                 : str_printf("it is not a PostgreSQL %d built-in%s", table->major, where);
+    char *hint = NULL;
+    const char *fixed_hint = NULL;
+    for (size_t i = 0; i < COUNT_OF(dialect_functions) && name->schema == NULL; i++)
+        if (strcasecmp(dialect_functions[i].name, name->name) == 0)
+            fixed_hint = dialect_functions[i].hint;
+    if (fixed_hint == NULL && newer != NULL)
+        hint = str_printf("it needs PostgreSQL %d or later; on PostgreSQL %d write it with the functions that version "
+                          "has",
+                          newer->major, table->major);
+    else if (fixed_hint == NULL)
+        fixed_hint = policy->catalog != NULL
+                         ? "check the name and its schema: pgsafe knows PostgreSQL's built-ins and the functions "
+                           "of the connected database"
+                         : "use PostgreSQL's built-in functions; functions of your database are checked when "
+                           "pgsafe is connected to it";
+    verdict_reject(verdict, GUARD_FUNCTION_UNKNOWN, location, detail, fixed_hint != NULL ? fixed_hint : hint,
+                   "function \"%s\" does not exist", shown);
+    free(detail);
+    free(hint);
+    return false;
+}
+
 static const char *volatility_word(guard_volatility volatility) {
     switch (volatility) {
     case GUARD_VOLATILITY_IMMUTABLE: return "immutable";
@@ -324,8 +537,9 @@ static bool check_function_name(const guard_policy *policy, const qualified_name
         goto done;
     }
 
-    /* Built-ins from the PostgreSQL 15 table; user and extension functions from the catalog. */
-    guard_volatility builtin = builtin_name ? builtin_function_volatility(name->name) : GUARD_VOLATILITY_UNKNOWN;
+    /* Built-ins from the server's version's table; user and extension functions from the catalog. */
+    const guard_builtin_table *table = builtin_table_for(policy->server_version);
+    guard_volatility builtin = builtin_name ? builtin_function_volatility(table, name->name) : GUARD_VOLATILITY_UNKNOWN;
     if (is_ts_rewrite && argument_count == 3)
         builtin = GUARD_VOLATILITY_IMMUTABLE; /* the tsquery-only form; the 2-argument one runs SQL */
     guard_volatility user = GUARD_VOLATILITY_UNKNOWN;
@@ -337,14 +551,7 @@ static bool check_function_name(const guard_policy *policy, const qualified_name
             allowed = true; /* a column */
             goto done;
         }
-        verdict_reject(verdict, GUARD_FUNCTION_UNKNOWN, use->location,
-                       policy->catalog != NULL
-                           ? "it is neither a PostgreSQL 15 built-in nor in the connected database"
-                           : "it is not a PostgreSQL 15 built-in, and no database catalog is loaded",
-                       "use PostgreSQL's own functions (for example EXTRACT(YEAR FROM d) rather than YEAR(d), "
-                       "to_char(d, 'YYYY-MM') rather than strftime); functions of your database are checked "
-                       "when pgsafe is connected to it",
-                       "function \"%s\" does not exist", shown);
+        reject_unknown_function(policy, table, name, shown, use->location, verdict);
         goto done;
     }
     bool explicitly_allowed = list_contains(policy->allowed_functions, name->schema, name->name, false);
@@ -386,10 +593,11 @@ bool policy_check_attribute_function(const guard_policy *policy, const char *nam
 /* Shared by operators and types: built-in table for unqualified or pg_catalog names,
  * the catalog for everything visible under the name outside pg_catalog. */
 static guard_volatility resolve(const guard_policy *policy, const qualified_name *name,
-                                guard_volatility (*builtin_lookup)(const char *),
+                                guard_volatility (*builtin_lookup)(const guard_builtin_table *, const char *),
                                 guard_volatility (*catalog_lookup)(void *, const char *, const char *)) {
     bool builtin_name = is_builtin_schema(name->schema);
-    guard_volatility builtin = builtin_name ? builtin_lookup(name->name) : GUARD_VOLATILITY_UNKNOWN;
+    guard_volatility builtin =
+        builtin_name ? builtin_lookup(builtin_table_for(policy->server_version), name->name) : GUARD_VOLATILITY_UNKNOWN;
     guard_volatility user = GUARD_VOLATILITY_UNKNOWN;
     if (policy->catalog != NULL && catalog_lookup != NULL && (name->schema == NULL || !builtin_name))
         user = catalog_lookup(policy->catalog->context, name->schema, name->name);
@@ -410,7 +618,8 @@ bool policy_check_operator(const guard_policy *policy, PgQuery__Node *const *nam
         return true;
     char *shown = display_name(&name);
     char *detail = volatility == GUARD_VOLATILITY_UNKNOWN
-                       ? str_printf("it is not a PostgreSQL 15 built-in operator%s",
+                       ? str_printf("it is not a PostgreSQL %d built-in operator%s",
+                                    builtin_table_for(policy->server_version)->major,
                                     policy->catalog ? " nor in the connected database" : "")
                        : str_printf("it runs a %s function", volatility_word(volatility));
     verdict_reject(verdict, GUARD_OPERATOR_NOT_ALLOWED, location, detail, "use PostgreSQL's built-in operators",
@@ -433,16 +642,67 @@ bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type
     if (volatility == GUARD_VOLATILITY_IMMUTABLE || volatility == GUARD_VOLATILITY_STABLE)
         return true;
     char *shown = display_name(&name);
-    char *detail = volatility == GUARD_VOLATILITY_UNKNOWN
-                       ? str_printf("it is not a PostgreSQL 15 built-in type%s",
-                                    policy->catalog ? " nor in the connected database" : "")
-                       : str_printf("its input or cast function is %s", volatility_word(volatility));
+    char *detail =
+        volatility == GUARD_VOLATILITY_UNKNOWN
+            ? str_printf("it is not a PostgreSQL %d built-in type%s", builtin_table_for(policy->server_version)->major,
+                         policy->catalog ? " nor in the connected database" : "")
+            : str_printf("its input or cast function is %s", volatility_word(volatility));
     verdict_reject(verdict, GUARD_TYPE_NOT_ALLOWED, type_name->location, detail,
                    "cast to a PostgreSQL type such as integer, numeric, text, date or timestamp",
                    "type \"%s\" is not allowed", shown ? shown : "?");
     free(shown);
     free(detail);
     return false;
+}
+
+typedef enum relation_denial {
+    RELATION_ALLOWED = 0,
+    RELATION_DENIED_BY_DEFAULT, /* a sensitive catalog */
+    RELATION_DENIED_BY_CONFIGURATION
+} relation_denial;
+
+static relation_denial relation_denied(const guard_policy *policy, const char *schema, const char *name) {
+    if (string_in(default_denied_relations, COUNT_OF(default_denied_relations), name) &&
+        !list_contains(policy->allowed_relations, schema, name, false))
+        return RELATION_DENIED_BY_DEFAULT;
+    if (list_contains(policy->denied_relations, schema, name, true))
+        return RELATION_DENIED_BY_CONFIGURATION;
+    return RELATION_ALLOWED;
+}
+
+/* Rejects name for denial; related, when given, is the denied relation it reaches. */
+static bool reject_relation(guard_verdict *verdict, relation_denial denial, int location, const char *name,
+                            const char *related_detail) {
+    const char *detail = denial == RELATION_DENIED_BY_DEFAULT
+                             ? "it holds passwords, server settings, statistics samples or other data pgsafe keeps "
+                               "from models"
+                             : "it is on this server's configured deny list";
+    const char *hint = denial == RELATION_DENIED_BY_DEFAULT
+                           ? "query another relation; for roles name the columns of pg_roles you need (not "
+                             "rolconfig), for settings use current_setting() with a harmless name"
+                           : "query another relation; this one is kept out of reach by the server's configuration";
+    char *combined = related_detail != NULL ? str_printf("%s, and %s", related_detail, detail) : NULL;
+    verdict_reject(verdict, GUARD_RELATION_DENIED, location, combined != NULL ? combined : detail, hint,
+                   "relation \"%s\" is not allowed", name);
+    free(combined);
+    return false;
+}
+
+/* Every member of family (ended by a NULL name; the list may be NULL) must be allowed. */
+static bool check_family(const guard_policy *policy, const guard_relation_name *family,
+                         const PgQuery__RangeVar *relation, const char *relationship, guard_verdict *verdict) {
+    for (; family != NULL && family->name != NULL; family++) {
+        relation_denial denial = relation_denied(policy, family->schema, family->name);
+        if (denial == RELATION_ALLOWED)
+            continue;
+        char *related = family->schema != NULL
+                            ? str_printf("it %s \"%s.%s\"", relationship, family->schema, family->name)
+                            : str_printf("it %s \"%s\"", relationship, family->name);
+        reject_relation(verdict, denial, relation->location, relation->relname, related);
+        free(related);
+        return false;
+    }
+    return true;
 }
 
 bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *relation, guard_verdict *verdict) {
@@ -457,19 +717,19 @@ bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *
                               "TOAST tables hold the stored values of other tables, denied catalogs included",
                               "query the table itself, not its TOAST table", "relation \"%s.%s\" is not allowed",
                               schema, name);
-    bool denied_by_default = string_in(default_denied_relations, COUNT_OF(default_denied_relations), name) &&
-                             !list_contains(policy->allowed_relations, schema, name, false);
-    if (denied_by_default)
-        return verdict_reject(verdict, GUARD_RELATION_DENIED, relation->location,
-                              "it holds passwords, server settings, statistics samples or other data pgsafe keeps "
-                              "from models",
-                              "query another relation; for roles use pg_roles, for settings current_setting() with "
-                              "a harmless name, for statistics pg_stats",
-                              "relation \"%s\" is not allowed", name);
-    if (list_contains(policy->denied_relations, schema, name, true))
-        return verdict_reject(verdict, GUARD_RELATION_DENIED, relation->location,
-                              "it is on this server's configured deny list",
-                              "query another relation; this one is kept out of reach by the server's configuration",
-                              "relation \"%s\" is not allowed", name);
+    relation_denial denial = relation_denied(policy, schema, name);
+    if (denial != RELATION_ALLOWED)
+        return reject_relation(verdict, denial, relation->location, name, NULL);
+    /* A denied table stays denied through its children and partitions (they hold its rows
+     * as their own), and through a parent whose scan includes it (unless ONLY). */
+    const guard_catalog *catalog = policy->catalog;
+    if (catalog != NULL && catalog->relation_ancestors != NULL &&
+        !check_family(policy, catalog->relation_ancestors(catalog->context, schema, name), relation, "inherits from",
+                      verdict))
+        return false;
+    if (catalog != NULL && catalog->relation_descendants != NULL && relation->inh &&
+        !check_family(policy, catalog->relation_descendants(catalog->context, schema, name), relation,
+                      "includes the rows of", verdict))
+        return false;
     return true;
 }

@@ -47,6 +47,7 @@ static bool guard_sql(mcp_request *request, long long max_rows, mcp_resume_step 
     const char *sql = tools_string_argument(request, "sql");
     guard_policy policy = config->policy;
     policy.catalog = db_pool_catalog(request_pool(request));
+    policy.server_version = guard_server_major(db_pool_posture(request_pool(request))->server_version);
     policy.max_rows = max_rows;
     guard_result_free(&request->verdict);
     request->verdict = guard_check_bytes(
@@ -185,8 +186,10 @@ void tools_check_sql_start(mcp_request *request, json_object *arguments) {
     const char *sql = tools_string_argument(request, "sql");
     guard_policy policy = config->policy;
     bool live = db_pool_state_now(request_pool(request)) == DB_POOL_READY;
-    if (live)
+    if (live) {
         policy.catalog = db_pool_catalog(request_pool(request));
+        policy.server_version = guard_server_major(db_pool_posture(request_pool(request))->server_version);
+    }
     guard_result verdict = guard_check_bytes(
         sql, (size_t)json_object_get_string_len(json_object_object_get(request->arguments, "sql")), &policy);
     request->audit.sql = mcp_must(strdup(sql), "the audit copy of the SQL");

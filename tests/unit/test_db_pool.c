@@ -64,11 +64,12 @@ typedef struct fake_conn {
 static struct {
     int connects, finishes, cancels, syncs, single_row_calls;
     int notifies_made, notifies_freed;
-    bool refuse;     /* connect_poll fails */
-    bool release;    /* SELECT hold answers */
-    int rows;        /* rows of SELECT rows */
-    int statements;  /* SELECT statements sent, the pool's own included */
-    fake_conn *last; /* the last connection made */
+    bool refuse;                /* connect_poll fails */
+    bool release;               /* SELECT hold answers */
+    int rows;                   /* rows of SELECT rows */
+    int statements;             /* SELECT statements sent, the pool's own included */
+    fake_conn *last;            /* the last connection made */
+    const char *server_version; /* what the posture query reports; NULL: "15.4" */
 } fake;
 
 static const char *const four_names[] = {"kind", "a", "b", "c"};
@@ -131,9 +132,9 @@ static void put_statement_rows(fake_conn *conn, bool single_row, int rows) {
 
 /* Fills out with the answer to items[0], as PostgreSQL would give it now. */
 static void answer(fake_conn *conn) {
-    static const char *const posture[] = {"role", "alice", "shop", "15.4"};
-    static const char *const catalog[] = {"n",  "25", "text", NULL,    "f",    "public",
-                                          "f1", "i",  "role", "alice", "shop", "15.4"};
+    const char *version = fake.server_version != NULL ? fake.server_version : "15.4";
+    const char *const posture[] = {"role", "alice", "shop", version};
+    const char *const catalog[] = {"n", "25", "text", NULL, "f", "public", "f1", "i", "role", "alice", "shop", version};
     const char *sql = conn->items[0];
     bool single_row = conn->single_row_next;
     conn->single_row_next = false;
@@ -416,6 +417,37 @@ static db_call *submit(db_pool *pool, const char *sql, long long row_limit, outc
 /* ---------------------------------------------------------------------------------------
  * Suite "pool"
  * ------------------------------------------------------------------------------------- */
+
+/* The log lines a pool wrote, joined, for tests that read them. */
+static char logged[4096];
+
+static void log_into_buffer(void *context, int level, const char *message) {
+    (void)context, (void)level;
+    size_t used = strlen(logged);
+    snprintf(logged + used, sizeof logged - used, "%s\n", message);
+}
+
+/* A server newer than the newest built-in table: the first connection says so. */
+START_TEST(a_server_newer_than_the_built_in_tables_is_reported) {
+    const char *const versions[] = {"19.1", "18.4"};
+    for (size_t i = 0; i < ARRAY_LENGTH(versions); i++) {
+        fake.server_version = versions[i];
+        logged[0] = '\0';
+        db_options options;
+        db_options_init(&options);
+        char *error = NULL;
+        db_pool *pool = db_pool_new_with_ops(&options, &fake_ops, log_into_buffer, NULL, &error);
+        ck_assert_ptr_nonnull(pool);
+        turns(pool, 4);
+        ck_assert_int_eq(db_pool_state_now(pool), DB_POOL_READY);
+        bool warned = strstr(logged, "is newer than the newest built-in table") != NULL;
+        ck_assert_msg(warned == (i == 0), "%s: %s", versions[i], logged);
+        if (i == 0)
+            ck_assert_msg(strstr(logged, "PostgreSQL 19 is newer") != NULL, "%s", logged);
+        db_pool_free(pool);
+    }
+}
+END_TEST
 
 START_TEST(the_first_connection_loads_posture_then_catalog) {
     db_pool *pool = new_pool(2);
@@ -762,6 +794,7 @@ static Suite *pool_suite(void) {
     tcase_add_checked_fixture(tc, setup, NULL);
     suite_add_tcase(suite, tc);
     tcase_add_test(tc, the_first_connection_loads_posture_then_catalog);
+    tcase_add_test(tc, a_server_newer_than_the_built_in_tables_is_reported);
     tcase_add_test(tc, a_statement_runs_in_one_pipeline_row_by_row);
     tcase_add_test(tc, the_row_limit_cuts_the_result);
     tcase_add_test(tc, the_byte_budget_cancels_and_the_connection_starts_afresh);

@@ -503,7 +503,7 @@ END_TEST
 START_TEST(other_catalogs_are_allowed) {
     expect_allowed("SELECT relname FROM pg_class");
     expect_allowed("SELECT proname FROM pg_catalog.pg_proc");
-    expect_allowed("SELECT * FROM pg_stat_activity");
+    expect_allowed("SELECT pid, state, wait_event FROM pg_stat_activity");
     expect_allowed("SELECT * FROM information_schema.columns");
 }
 END_TEST
@@ -1189,9 +1189,12 @@ static bool builtins_sorted(const guard_builtin *table, size_t count) {
 
 START_TEST(tables_searched_with_bsearch_are_sorted) {
     ck_assert(walk_allow_list_is_sorted());
-    ck_assert(builtins_sorted(guard_builtin_functions, guard_builtin_function_count));
-    ck_assert(builtins_sorted(guard_builtin_operators, guard_builtin_operator_count));
-    ck_assert(builtins_sorted(guard_builtin_types, guard_builtin_type_count));
+    for (size_t i = 0; i < guard_builtin_table_count; i++) {
+        const guard_builtin_table *table = guard_builtin_tables[i];
+        ck_assert(builtins_sorted(table->functions, table->function_count));
+        ck_assert(builtins_sorted(table->operators, table->operator_count));
+        ck_assert(builtins_sorted(table->types, table->type_count));
+    }
 }
 END_TEST
 
@@ -1381,6 +1384,7 @@ static const char *top_level_limit_problem(const char *sql, long long *limit) {
 START_TEST(rewrite_is_one_select_with_a_constant_bounded_limit) {
     const char *sql = allowed_queries[_i];
     guard_policy policy = default_policy();
+    policy.allow_xpath = true; /* the list holds XML constructs the deparser gets wrong */
     guard_result result = run_guard(sql, &policy);
     guard_result *owned = &result;
     REQUIRE(result.allowed, guard_result_free(owned), "%s: expected allowed, got %s (%s; %s)", sql,
@@ -1399,6 +1403,7 @@ END_TEST
 START_TEST(rewrite_is_a_fixed_point) {
     const char *sql = allowed_queries[_i];
     guard_policy policy = default_policy();
+    policy.allow_xpath = true; /* the list holds XML constructs the deparser gets wrong */
     guard_result first = run_guard(sql, &policy);
     guard_result *owned = &first;
     REQUIRE(first.allowed, guard_result_free(owned), "%s: expected allowed, got %s (%s)", sql,
@@ -1472,6 +1477,9 @@ START_TEST(reason_names_are_stable_and_unique) {
         "invalid_input",
         "rewrite_failed",
         "internal_error",
+        "uninterruptible",
+        "value_too_large",
+        "hidden_function",
     };
     for (int code = 0; code < GUARD_REASON_COUNT; code++) {
         const char *name = guard_reason_name((guard_reason)code);

@@ -17,6 +17,8 @@ CREATE ROLE live_canary LOGIN;
 -- Role settings that must not change.
 ALTER ROLE live_reader SET work_mem = '4MB';
 ALTER ROLE live_owner SET live.canary = 'owner-setting';
+-- A secret kept in a role setting, as PostgREST keeps its JWT secret (pg_roles.rolconfig).
+ALTER ROLE live_canary SET app.jwt_secret = 'LIVE-SECRET-MARKER-3f8e2b-rolconfig';
 
 -- Everything below is the owner's, except the secrets and the SECURITY DEFINER function.
 GRANT CREATE ON SCHEMA public TO live_owner;

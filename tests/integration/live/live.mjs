@@ -133,6 +133,7 @@ async function restoreGlobals(admin, pristine) {
     ALTER ROLE live_canary RESET ALL;
     ALTER ROLE live_reader SET work_mem = '4MB';
     ALTER ROLE live_owner SET live.canary = 'owner-setting';
+    ALTER ROLE live_canary SET app.jwt_secret = 'LIVE-SECRET-MARKER-3f8e2b-rolconfig';
     SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots;`);
   for (const { gid } of (await admin.query('SELECT gid FROM pg_prepared_xacts')).rows) {
     await admin.query(`ROLLBACK PREPARED '${gid.replaceAll("'", "''")}'`);
@@ -283,7 +284,9 @@ async function runRole(admin, { name, role }) {
     let klass;
     const problems = [];
     try {
-      result = await callTool(session, 'query', { sql: entry.sql }, { timeout: boundMs + 20_000 });
+      // Most entries go through the query tool; those with "tool": "explain" through the
+      // explain tool, whose planning runs immutable calls on constants too.
+      result = await callTool(session, entry.tool ?? 'query', { sql: entry.sql }, { timeout: boundMs + 20_000 });
       klass = classify(result);
     } catch (error) {
       // A JSON-RPC error is a refusal by the server (not the guard's text); a timeout is not.

@@ -52,6 +52,10 @@ export function oracleFor(entry) {
       leak.add('password_hash');
       leak.add('secret');
       break;
+    case 'uninterruptible':
+    case 'memory':
+      canaries.add('gateway');
+      break;
     case 'unseen_sql':
       ['data', 'relations', 'log_table'].forEach((c) => canaries.add(c));
       leak.add('password_hash');
@@ -95,7 +99,7 @@ export function oracleFor(entry) {
   const oracle = {};
   if (entry.expect === 'reject') oracle.refused = true;
   else oracle.max_rows = entry.applied_limit; // allowed: bounded by its rewrite, never refused
-  const bounded = entry.threat === 'locks_stalls' || entry.threat === 'unbounded' ||
+  const bounded = ['locks_stalls', 'unbounded', 'uninterruptible', 'memory'].includes(entry.threat) ||
     has(sql, /sleep|advisory|\block\b|\bfor\s+(update|share)\b|recursive|generate_series/i);
   if (canaries.size) oracle.canaries = [...canaries].sort((a, b) => CANARIES.indexOf(a) - CANARIES.indexOf(b));
   if (leak.size) oracle.leak = [...leak].sort((a, b) => LEAKS.indexOf(a) - LEAKS.indexOf(b));

@@ -21,6 +21,7 @@ const ROLE = process.env.WL_ROLE;
 const DATA = process.env.WL_DATA || '';
 const REPORT = process.env.WL_REPORT;
 const BIRD = (process.env.WL_BIRD || '').split(/\s+/).filter(Boolean);
+const SMOKE = process.env.WL_SMOKE === '1'; // no BIRD: the smoke subset
 const HOST = process.env.PGHOST;
 const PORT = Number(process.env.PGPORT);
 
@@ -72,6 +73,8 @@ if (DATA) {
     name: 'TPC-H Q1–Q22',
     items: readJsonl(path.join(DATA, 'tpch/queries.jsonl')).map((e) => ({ id: e.id, sql: e.sql, db: 'wl_tpch' })),
   });
+}
+if (DATA && !SMOKE) {
   const gold = readJsonl(path.join(DATA, 'bird-minidev/gold.jsonl'));
   workloads.push({
     name: 'BIRD gold, DDL as shipped',

@@ -1,0 +1,125 @@
+-- The hazards of a database: the objects through which a query can reach a volatile
+-- function without naming it (guard_catalog's relation_hazard, type_hazard, function_hazard
+-- and global_hazard, include/pgsafe/guard.h). One row per hazardous object: kind (type,
+-- relation, function, global), schema, name and a one-line reason for the model. The
+-- server's catalog loader is meant to run it beside its volatility query and to report the
+-- rows in its posture at start; tried on PostgreSQL 15 and 18:
+--   psql -X -At -f scripts/hazard-catalog.sql
+-- An empty database gives no row (no built-in type is hazardous as shipped).
+-- Volatile functions a query can reach without naming them, and the objects that reach them.
+WITH RECURSIVE
+volatile_fn AS (
+  SELECT p.oid, p.oid::regprocedure::text AS name FROM pg_proc p WHERE p.provolatile = 'v'
+),
+-- Direct hazards of a type: its own support functions, the functions of operators and
+-- casts on it, of its default operator classes' operators and support functions, and of
+-- its domain CHECK constraints; ranges through their support functions.
+direct_type AS (
+  SELECT t.oid AS type_oid, format('its %s function %s is volatile', f.role, v.name) AS why
+  FROM pg_type t
+  CROSS JOIN LATERAL (VALUES ('input', t.typinput), ('output', t.typoutput), ('receive', t.typreceive),
+                             ('send', t.typsend), ('type modifier input', t.typmodin),
+                             ('type modifier output', t.typmodout), ('analyze', t.typanalyze),
+                             ('subscript', t.typsubscript)) AS f(role, fn)
+  JOIN volatile_fn v ON v.oid = f.fn
+  UNION ALL
+  SELECT ty, format('its %s operator calls volatile function %s', o.oprname, v.name)
+  FROM pg_operator o JOIN volatile_fn v ON v.oid = o.oprcode
+  CROSS JOIN LATERAL (VALUES (o.oprleft), (o.oprright)) AS s(ty) WHERE s.ty <> 0
+  UNION ALL
+  SELECT c.opcintype, format('its default %s operator class calls volatile function %s', am.amname, v.name)
+  FROM pg_opclass c JOIN pg_am am ON am.oid = c.opcmethod
+  JOIN pg_amproc ap ON ap.amprocfamily = c.opcfamily
+  JOIN volatile_fn v ON v.oid = ap.amproc
+  WHERE c.opcdefault
+  UNION ALL
+  SELECT s.ty, format('a cast %s calls volatile function %s', format_type(ca.castsource, NULL) || ' -> ' || format_type(ca.casttarget, NULL), v.name)
+  FROM pg_cast ca JOIN volatile_fn v ON v.oid = ca.castfunc
+  CROSS JOIN LATERAL (VALUES (ca.castsource), (ca.casttarget)) AS s(ty)
+  UNION ALL
+  SELECT con.contypid, format('its CHECK constraint %s calls volatile function %s', con.conname, v.name)
+  FROM pg_constraint con
+  JOIN pg_depend d ON d.classid = 'pg_constraint'::regclass AND d.objid = con.oid AND d.refclassid = 'pg_proc'::regclass
+  JOIN volatile_fn v ON v.oid = d.refobjid
+  WHERE con.contypid <> 0
+  UNION ALL
+  SELECT r.rngtypid, format('its range support function %s is volatile', v.name)
+  FROM pg_range r JOIN volatile_fn v ON v.oid IN (r.rngcanonical, r.rngsubdiff)
+),
+-- What contains what: domains their base type, arrays their element, row types their
+-- columns' types, ranges their subtype.
+contains(outer_type, inner_type) AS (
+  SELECT t.oid, t.typbasetype FROM pg_type t WHERE t.typbasetype <> 0
+  UNION ALL
+  SELECT t.oid, t.typelem FROM pg_type t WHERE t.typelem <> 0 AND t.typsubscript = 'array_subscript_handler'::regproc
+  UNION ALL
+  SELECT c.reltype, a.atttypid FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+  WHERE a.attnum > 0 AND NOT a.attisdropped AND c.reltype <> 0
+  UNION ALL
+  SELECT r.rngtypid, r.rngsubtype FROM pg_range r
+),
+-- Through composition: domains over, arrays of, composites and ranges containing a hazard.
+hazard_type(type_oid, why, depth) AS (
+  SELECT type_oid, why, 0 FROM direct_type
+  UNION
+  SELECT c.outer_type, format('it contains %s, where %s', format_type(h.type_oid, NULL), h.why), h.depth + 1
+  FROM hazard_type h JOIN contains c ON c.inner_type = h.type_oid
+  WHERE h.depth < 8
+),
+hazard_relation AS (
+  -- A column of a hazardous type (the relation's row type is then hazardous too).
+  SELECT c.oid AS rel_oid, format('column %s has type %s, where %s', a.attname, format_type(h.type_oid, NULL), h.why) AS why
+  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  JOIN hazard_type h ON h.type_oid = a.atttypid
+  UNION ALL
+  -- A view or materialized view whose rule calls a volatile function (materialized views
+  -- ran it at refresh; listing them is conservative).
+  SELECT rw.ev_class, format('its definition calls volatile function %s', v.name)
+  FROM pg_rewrite rw
+  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid AND d.refclassid = 'pg_proc'::regclass
+  JOIN volatile_fn v ON v.oid = d.refobjid
+  UNION ALL
+  -- A view whose rule uses an operator that calls one (DISTINCT, GROUP BY, ORDER BY, joins).
+  SELECT rw.ev_class, format('its definition uses operator %s, which calls volatile function %s', o.oprname, v.name)
+  FROM pg_rewrite rw
+  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid AND d.refclassid = 'pg_operator'::regclass
+  JOIN pg_operator o ON o.oid = d.refobjid JOIN volatile_fn v ON v.oid = o.oprcode
+  UNION ALL
+  -- A view whose rule reads a column of a hazardous type (comparing or printing it calls one).
+  SELECT rw.ev_class, format('its definition reads %s.%s of type %s, where %s', d.refobjid::regclass, a.attname, format_type(h.type_oid, NULL), h.why)
+  FROM pg_rewrite rw
+  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
+  JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+  JOIN hazard_type h ON h.type_oid = a.atttypid
+  WHERE rw.ev_class <> d.refobjid
+  UNION ALL
+  -- A row security policy that calls one (it runs for roles the policy applies to).
+  SELECT pol.polrelid, format('row security policy %s calls volatile function %s', pol.polname, v.name)
+  FROM pg_policy pol
+  JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = pol.oid AND d.refclassid = 'pg_proc'::regclass
+  JOIN volatile_fn v ON v.oid = d.refobjid
+)
+SELECT 'type' AS kind, n.nspname, t.typname AS name, min(h.why) AS why
+FROM hazard_type h JOIN pg_type t ON t.oid = h.type_oid JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') OR t.oid >= 16384
+GROUP BY n.nspname, t.typname
+UNION ALL
+SELECT 'relation', n.nspname, c.relname, min(h.why)
+FROM hazard_relation h JOIN pg_class c ON c.oid = h.rel_oid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+GROUP BY n.nspname, c.relname
+UNION ALL
+SELECT 'function', n.nspname, p.proname, min(format('it returns or takes type %s, where %s', format_type(h.type_oid, NULL), h.why))
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+CROSS JOIN LATERAL unnest(p.proargtypes::oid[] || p.prorettype) AS u(type_oid)
+JOIN hazard_type h ON h.type_oid = u.type_oid
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+GROUP BY n.nspname, p.proname
+UNION ALL
+-- Global: a hazard on a built-in type (an implicit or assignment cast, an operator or a
+-- default operator class added to it) can run inside any query.
+SELECT 'global', n.nspname, t.typname, min(h.why)
+FROM direct_type h JOIN pg_type t ON t.oid = h.type_oid JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.oid < 16384
+GROUP BY n.nspname, t.typname
+ORDER BY 1, 2, 3;

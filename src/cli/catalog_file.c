@@ -1,0 +1,368 @@
+/* The catalog snapshot format: written from the catalog query's rows, read back through
+ * catalog_load, so that a snapshot and a live connection fill one and the same lookup. */
+#include "cli/catalog_file.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/strings.h"
+
+/* The object kinds of the catalog query ('f', 'o', 't') and their arrays in the file. */
+static const struct kind {
+    char code;
+    const char *member;
+} kinds[] = {{'f', "functions"}, {'o', "operators"}, {'t', "types"}};
+
+#define KIND_COUNT (sizeof kinds / sizeof *kinds)
+
+/* The volatility codes of pg_proc.provolatile ('u': no function behind an operator) and
+ * their names in the file, from harmless to worst. */
+static const struct volatility {
+    char code;
+    const char *name;
+} volatilities[] = {{'i', "immutable"}, {'s', "stable"}, {'v', "volatile"}, {'u', "unknown"}};
+
+#define VOLATILITY_COUNT (sizeof volatilities / sizeof *volatilities)
+
+/* The rank of a volatility code: anything unrecognised is as bad as unknown. */
+static size_t volatility_rank(const char *code) {
+    for (size_t i = 0; code != NULL && i < VOLATILITY_COUNT; i++)
+        if (code[0] == volatilities[i].code && code[1] == '\0')
+            return i;
+    return VOLATILITY_COUNT - 1;
+}
+
+/* One object row of the catalog query. */
+typedef struct object_row {
+    char kind;
+    const char *schema, *name; /* borrowed from the rows */
+    size_t rank;
+} object_row;
+
+static int compare_rows(const void *left, const void *right) {
+    const object_row *a = left, *b = right;
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    int order = strcmp(a->schema, b->schema);
+    return order != 0 ? order : strcmp(a->name, b->name);
+}
+
+static json_object *new_string_or_null(const char *text) {
+    return text != NULL ? json_object_new_string(text) : NULL;
+}
+
+/* The major version at the start of a server_version string ("15.8 (Debian ...)"), or 0. */
+static int major_of(const char *server_version) {
+    if (server_version == NULL)
+        return 0;
+    int major = 0;
+    for (const char *p = server_version; *p >= '0' && *p <= '9' && major < 1000; p++)
+        major = major * 10 + (*p - '0');
+    return major;
+}
+
+json_object *cli_catalog_file_from_rows(const db_result *rows, const char *exported_by, const char **error) {
+    if (rows->status != DB_OK || rows->column_count != 4 || rows->truncated != DB_COMPLETE) {
+        *error = "the catalog query did not return its four columns";
+        return NULL;
+    }
+    object_row *objects = calloc(rows->row_count ? rows->row_count : 1, sizeof *objects);
+    if (objects == NULL) {
+        *error = "out of memory";
+        return NULL;
+    }
+    size_t count = 0;
+    const char *server_version = NULL, *database = NULL;
+    for (size_t row = 0; row < rows->row_count; row++) {
+        const char *kind = db_result_cell(rows, row, 0)->value;
+        const char *a = db_result_cell(rows, row, 1)->value, *b = db_result_cell(rows, row, 2)->value;
+        if (kind == NULL) {
+            free(objects);
+            *error = "a catalog row has no kind";
+            return NULL;
+        }
+        if (strcmp(kind, "role") == 0) {
+            database = b;
+            server_version = db_result_cell(rows, row, 3)->value;
+            continue;
+        }
+        if (strcmp(kind, "f") != 0 && strcmp(kind, "o") != 0 && strcmp(kind, "t") != 0)
+            continue; /* type names and the posture: not the guard's business */
+        if (a == NULL || b == NULL) {
+            free(objects);
+            *error = "a catalog row has no schema or name";
+            return NULL;
+        }
+        objects[count++] = (object_row){kind[0], a, b, volatility_rank(db_result_cell(rows, row, 3)->value)};
+    }
+    qsort(objects, count, sizeof *objects, compare_rows);
+
+    json_object *document = json_object_new_object();
+    json_object *arrays[KIND_COUNT];
+    json_object_object_add(document, "format", json_object_new_string("pgsafe-catalog"));
+    json_object_object_add(document, "version", json_object_new_int(CLI_CATALOG_FORMAT_VERSION));
+    json_object_object_add(document, "server_version", new_string_or_null(server_version));
+    json_object_object_add(document, "server_major", json_object_new_int(major_of(server_version)));
+    json_object_object_add(document, "database", new_string_or_null(database));
+    json_object_object_add(document, "exported_by", json_object_new_string(exported_by));
+    for (size_t k = 0; k < KIND_COUNT; k++) {
+        arrays[k] = json_object_new_array();
+        json_object_object_add(document, kinds[k].member, arrays[k]);
+    }
+    /* One entry per (kind, schema, name): the worst volatility of its rows. */
+    for (size_t i = 0; i < count;) {
+        size_t worst = objects[i].rank, next = i + 1;
+        for (; next < count && compare_rows(&objects[i], &objects[next]) == 0; next++)
+            if (objects[next].rank > worst)
+                worst = objects[next].rank;
+        json_object *entry = json_object_new_object();
+        json_object_object_add(entry, "schema", json_object_new_string(objects[i].schema));
+        json_object_object_add(entry, "name", json_object_new_string(objects[i].name));
+        json_object_object_add(entry, "volatility", json_object_new_string(volatilities[worst].name));
+        size_t k = 0;
+        while (kinds[k].code != objects[i].kind)
+            k++;
+        assert(k < KIND_COUNT);
+        json_object_array_add(arrays[k], entry);
+        i = next;
+    }
+    free(objects);
+    return document;
+}
+
+char *cli_catalog_file_text(json_object *document) {
+    const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+    strbuf text = {0};
+    strbuf_puts(&text, "{");
+    bool first = true;
+    json_object_object_foreach(document, name, value) {
+        json_object *key = json_object_new_string(name);
+        strbuf_printf(&text, "%s\n  %s: ", first ? "" : ",", json_object_to_json_string_ext(key, flags));
+        json_object_put(key);
+        first = false;
+        if (!json_object_is_type(value, json_type_array) || json_object_array_length(value) == 0) {
+            strbuf_puts(&text, json_object_to_json_string_ext(value, flags));
+            continue;
+        }
+        strbuf_puts(&text, "[");
+        for (size_t i = 0; i < json_object_array_length(value); i++)
+            strbuf_printf(&text, "%s\n    %s", i ? "," : "",
+                          json_object_to_json_string_ext(json_object_array_get_idx(value, i), flags));
+        strbuf_puts(&text, "\n  ]");
+    }
+    strbuf_puts(&text, "\n}\n");
+    return strbuf_take(&text);
+}
+
+/* Reads the whole file, at most CLI_CATALOG_MAX_BYTES. NULL with *error set when it cannot. */
+static char *read_file(const char *path, size_t *length, char **error) {
+    FILE *file = fopen(path, "rb");
+    if (file == NULL) {
+        *error = str_printf("cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    /* One byte more than the bound, so a file that fills it is known to be too large; and
+     * one more for the NUL that ends the text. */
+    size_t capacity = 65536, used = 0;
+    char *text = malloc(capacity + 1);
+    bool too_large = false;
+    while (text != NULL) {
+        used += fread(text + used, 1, capacity - used, file);
+        if (used < capacity)
+            break;
+        if (capacity == CLI_CATALOG_MAX_BYTES + 1) {
+            too_large = true;
+            break;
+        }
+        size_t bigger = capacity * 2 > CLI_CATALOG_MAX_BYTES + 1 ? CLI_CATALOG_MAX_BYTES + 1 : capacity * 2;
+        char *grown = realloc(text, bigger + 1);
+        if (grown == NULL)
+            free(text);
+        text = grown;
+        capacity = bigger;
+    }
+    if (text == NULL)
+        *error = strdup("out of memory");
+    else if (too_large)
+        *error = str_printf("%s is larger than %u bytes", path, CLI_CATALOG_MAX_BYTES);
+    else if (ferror(file))
+        *error = str_printf("cannot read %s: %s", path, strerror(errno));
+    fclose(file);
+    if (text == NULL || too_large || *error != NULL) {
+        free(text);
+        return NULL;
+    }
+    text[used] = '\0';
+    *length = used;
+    return text;
+}
+
+/* Parses text (NUL-terminated after length bytes) as one JSON document with nothing but
+ * white space after it. */
+static json_object *parse_document(const char *text, size_t length, const char *path, char **error) {
+    assert(text[length] == '\0');
+    json_tokener *tokener = json_tokener_new();
+    if (tokener == NULL) {
+        *error = strdup("out of memory");
+        return NULL;
+    }
+    int flags = JSON_TOKENER_STRICT;
+#ifdef JSON_TOKENER_VALIDATE_UTF8
+    flags |= JSON_TOKENER_VALIDATE_UTF8;
+#endif
+    json_tokener_set_flags(tokener, flags);
+    json_object *document = length <= 0x7fffffff ? json_tokener_parse_ex(tokener, text, (int)length) : NULL;
+    enum json_tokener_error status = json_tokener_get_error(tokener);
+    size_t end = json_tokener_get_parse_end(tokener);
+    if (document == NULL)
+        *error = str_printf("%s is not valid JSON: %s", path,
+                            status == json_tokener_continue ? "it ends early" : json_tokener_error_desc(status));
+    else if (end > length || strspn(text + end, " \t\r\n") != length - end) {
+        *error = str_printf("%s is not valid JSON: there is more after the document", path);
+        json_object_put(document);
+        document = NULL;
+    }
+    json_tokener_free(tokener);
+    return document;
+}
+
+/* A string member of object that is present, non-empty and holds no NUL byte, or NULL. */
+static const char *name_member(json_object *object, const char *name) {
+    json_object *value = NULL;
+    if (!json_object_object_get_ex(object, name, &value) || !json_object_is_type(value, json_type_string))
+        return NULL;
+    const char *text = json_object_get_string(value);
+    size_t length = (size_t)json_object_get_string_len(value);
+    return length > 0 && strlen(text) == length ? text : NULL;
+}
+
+/* Appends a cell holding a copy of text to the rows (the catalog query's shape). */
+static bool set_cell(db_result *rows, size_t row, int column, const char *text) {
+    db_cell *cell = &rows->cells[row * 4 + (size_t)column];
+    cell->value = strdup(text);
+    cell->length = cell->full_length = strlen(text);
+    return cell->value != NULL;
+}
+
+/* The file's objects as rows of the catalog query, for catalog_load. NULL with *error set. */
+static db_result *rows_from_document(json_object *document, const char *path, char **error) {
+    size_t total = 0;
+    json_object *arrays[KIND_COUNT];
+    for (size_t k = 0; k < KIND_COUNT; k++) {
+        if (!json_object_object_get_ex(document, kinds[k].member, &arrays[k]) ||
+            !json_object_is_type(arrays[k], json_type_array)) {
+            *error = str_printf("%s has no \"%s\" array", path, kinds[k].member);
+            return NULL;
+        }
+        total += json_object_array_length(arrays[k]);
+    }
+    db_result *rows = calloc(1, sizeof *rows);
+    if (rows == NULL || (rows->columns = calloc(4, sizeof *rows->columns)) == NULL ||
+        (rows->cells = calloc(total ? total * 4 : 1, sizeof *rows->cells)) == NULL) {
+        db_result_free(rows);
+        *error = strdup("out of memory");
+        return NULL;
+    }
+    rows->status = DB_OK;
+    rows->column_count = 4;
+    for (size_t k = 0; k < KIND_COUNT; k++) {
+        for (size_t i = 0; i < json_object_array_length(arrays[k]); i++) {
+            json_object *entry = json_object_array_get_idx(arrays[k], i);
+            const char *schema = NULL, *name = NULL, *volatility = NULL;
+            if (json_object_is_type(entry, json_type_object)) {
+                schema = name_member(entry, "schema");
+                name = name_member(entry, "name");
+                volatility = name_member(entry, "volatility");
+            }
+            char code[2] = {0, 0};
+            for (size_t v = 0; volatility != NULL && v < VOLATILITY_COUNT; v++)
+                if (strcmp(volatility, volatilities[v].name) == 0)
+                    code[0] = volatilities[v].code;
+            if (schema == NULL || name == NULL || code[0] == 0) {
+                *error = str_printf("%s: entry %zu of \"%s\" is not {\"schema\", \"name\", \"volatility\": "
+                                    "\"immutable\"|\"stable\"|\"volatile\"|\"unknown\"}",
+                                    path, i + 1, kinds[k].member);
+                db_result_free(rows);
+                return NULL;
+            }
+            size_t row = rows->row_count++;
+            char kind[2] = {kinds[k].code, 0};
+            if (!set_cell(rows, row, 0, kind) || !set_cell(rows, row, 1, schema) || !set_cell(rows, row, 2, name) ||
+                !set_cell(rows, row, 3, code)) {
+                db_result_free(rows);
+                *error = strdup("out of memory");
+                return NULL;
+            }
+        }
+    }
+    return rows;
+}
+
+/* The header: format and version this pgsafe reads; the server's version if given. */
+static bool read_header(json_object *document, const char *path, cli_catalog_file *loaded, char **error) {
+    json_object *format = NULL, *version = NULL, *server_version = NULL;
+    if (!json_object_is_type(document, json_type_object) || !json_object_object_get_ex(document, "format", &format) ||
+        !json_object_is_type(format, json_type_string) ||
+        strcmp(json_object_get_string(format), "pgsafe-catalog") != 0) {
+        *error = str_printf("%s is not a pgsafe catalog (no \"format\": \"pgsafe-catalog\")", path);
+        return false;
+    }
+    if (!json_object_object_get_ex(document, "version", &version) || !json_object_is_type(version, json_type_int) ||
+        json_object_get_int64(version) < 1) {
+        *error = str_printf("%s has no format \"version\"", path);
+        return false;
+    }
+    if (json_object_get_int64(version) > CLI_CATALOG_FORMAT_VERSION) {
+        *error = str_printf("%s is format version %lld; this pgsafe reads version %d (export it again with this "
+                            "pgsafe, or upgrade)",
+                            path, (long long)json_object_get_int64(version), CLI_CATALOG_FORMAT_VERSION);
+        return false;
+    }
+    if (json_object_object_get_ex(document, "server_version", &server_version) &&
+        json_object_is_type(server_version, json_type_string)) {
+        loaded->server_version = strdup(json_object_get_string(server_version));
+        if (loaded->server_version == NULL) {
+            *error = strdup("out of memory");
+            return false;
+        }
+        loaded->server_major = major_of(loaded->server_version);
+    }
+    return true;
+}
+
+bool cli_catalog_file_load(const char *path, cli_catalog_file *loaded, char **error) {
+    memset(loaded, 0, sizeof *loaded);
+    *error = NULL;
+    size_t length = 0;
+    char *text = read_file(path, &length, error);
+    if (text == NULL)
+        return false;
+    json_object *document = parse_document(text, length, path, error);
+    free(text);
+    if (document == NULL)
+        return false;
+    db_result *rows = NULL;
+    bool ok = read_header(document, path, loaded, error) && (rows = rows_from_document(document, path, error)) != NULL;
+    json_object_put(document);
+    if (ok) {
+        db_posture posture = {0};
+        loaded->catalog = catalog_new();
+        ok = loaded->catalog != NULL && catalog_load(loaded->catalog, &posture, rows);
+        posture_clear(&posture);
+        if (!ok)
+            *error = str_printf("%s could not be loaded (out of memory)", path);
+    }
+    db_result_free(rows);
+    if (!ok)
+        cli_catalog_file_free(loaded);
+    return ok;
+}
+
+void cli_catalog_file_free(cli_catalog_file *loaded) {
+    catalog_free(loaded->catalog);
+    free(loaded->server_version);
+    memset(loaded, 0, sizeof *loaded);
+}

@@ -1,0 +1,689 @@
+/* Unit tests of the guard's security classes of issue #12, with Check: work the statement
+ * timeout cannot stop (the XPath family), catalog side doors (secret columns of catalog
+ * views, a denied relation's partitions and children), functions reached without being
+ * named (the catalog's hazards, with a hand-built catalog), values too large to build
+ * (constant size bounds), and names newer grammars parse as keywords.
+ *
+ *   ./test_policy                                  # forks per test
+ *   CK_FORK=no valgrind --leak-check=full --error-exitcode=1 ./test_policy */
+#include <check.h>
+#include <pg_query.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgsafe/guard.h"
+
+#define ARRAY_LENGTH(array) (sizeof(array) / sizeof((array)[0]))
+
+static guard_result check_with(const char *sql, const guard_policy *policy) {
+    return guard_check(sql, policy);
+}
+
+static void expect_code(const char *sql, const guard_policy *policy, guard_reason code) {
+    guard_result result = check_with(sql, policy);
+    if (code == GUARD_OK)
+        ck_assert_msg(result.allowed, "expected allowed: %s\n  got %s: %s", sql, guard_reason_name(result.code),
+                      result.message ? result.message : "");
+    else
+        ck_assert_msg(!result.allowed && result.code == code, "expected %s: %s\n  got %s: %s", guard_reason_name(code),
+                      sql, result.allowed ? "allowed" : guard_reason_name(result.code),
+                      result.message ? result.message : "");
+    guard_result_free(&result);
+}
+
+static void expect_default(const char *sql, guard_reason code) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    expect_code(sql, &policy, code);
+}
+
+/* ---- a hand-built catalog ------------------------------------------------------------ */
+
+typedef struct fake_object {
+    const char *name;
+    guard_volatility volatility;
+    const char *hazard;
+} fake_object;
+
+static const fake_object fake_functions[] = {
+    {"lock_me", GUARD_VOLATILITY_VOLATILE, NULL},
+    {"make_point", GUARD_VOLATILITY_STABLE, "it returns type locking_point, whose = operator calls lock_me"},
+    {"json_query", GUARD_VOLATILITY_STABLE, NULL},
+    {"json_table", GUARD_VOLATILITY_STABLE, NULL},
+    {"xpath_string", GUARD_VOLATILITY_IMMUTABLE, NULL},
+};
+static const fake_object fake_types[] = {
+    {"locking_point", GUARD_VOLATILITY_IMMUTABLE, "its = operator calls volatile function lock_me"},
+    {"checked_domain", GUARD_VOLATILITY_IMMUTABLE, "its CHECK constraint calls volatile function lock_me"},
+    {"plain_point", GUARD_VOLATILITY_IMMUTABLE, NULL},
+};
+static const fake_object fake_relations[] = {
+    {"points", GUARD_VOLATILITY_IMMUTABLE, "column p has type locking_point, whose = operator calls lock_me"},
+    {"locking_view", GUARD_VOLATILITY_IMMUTABLE, "its definition calls volatile function lock_me"},
+    {"policed", GUARD_VOLATILITY_IMMUTABLE, "a row security policy calls volatile function lock_me"},
+    {"orders", GUARD_VOLATILITY_IMMUTABLE, NULL},
+};
+
+static const fake_object *find(const fake_object *objects, size_t count, const char *name) {
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(objects[i].name, name) == 0)
+            return &objects[i];
+    return NULL;
+}
+
+static guard_volatility fake_function_volatility(void *context, const char *schema, const char *name) {
+    (void)context, (void)schema;
+    const fake_object *found = find(fake_functions, ARRAY_LENGTH(fake_functions), name);
+    return found ? found->volatility : GUARD_VOLATILITY_UNKNOWN;
+}
+
+static guard_volatility fake_type_volatility(void *context, const char *schema, const char *name) {
+    (void)context, (void)schema;
+    const fake_object *found = find(fake_types, ARRAY_LENGTH(fake_types), name);
+    return found ? found->volatility : GUARD_VOLATILITY_UNKNOWN;
+}
+
+static const char *fake_function_hazard(void *context, const char *schema, const char *name) {
+    (void)context, (void)schema;
+    const fake_object *found = find(fake_functions, ARRAY_LENGTH(fake_functions), name);
+    return found ? found->hazard : NULL;
+}
+
+static const char *fake_type_hazard(void *context, const char *schema, const char *name) {
+    (void)context, (void)schema;
+    const fake_object *found = find(fake_types, ARRAY_LENGTH(fake_types), name);
+    return found ? found->hazard : NULL;
+}
+
+static const char *fake_relation_hazard(void *context, const char *schema, const char *name) {
+    (void)context, (void)schema;
+    const fake_object *found = find(fake_relations, ARRAY_LENGTH(fake_relations), name);
+    return found ? found->hazard : NULL;
+}
+
+static const char *global_hazard_text;
+static const char *fake_global_hazard(void *context) {
+    (void)context;
+    return global_hazard_text;
+}
+
+/* Inheritance: measurements is partitioned into measurements_2025 and measurements_2026;
+ * legacy_log has the child legacy_log_archive, which has its own child legacy_log_old. */
+static const guard_relation_name measurements_children[] = {
+    {"public", "measurements_2025"}, {"public", "measurements_2026"}, {NULL, NULL}};
+static const guard_relation_name measurement_partition_parents[] = {{"public", "measurements"}, {NULL, NULL}};
+static const guard_relation_name legacy_descendants[] = {
+    {"public", "legacy_log_archive"}, {"public", "legacy_log_old"}, {NULL, NULL}};
+static const guard_relation_name archive_ancestors[] = {{"public", "legacy_log"}, {NULL, NULL}};
+static const guard_relation_name old_ancestors[] = {
+    {"public", "legacy_log_archive"}, {"public", "legacy_log"}, {NULL, NULL}};
+static const guard_relation_name old_parent_descendants[] = {{"public", "legacy_log_old"}, {NULL, NULL}};
+/* A schema whose name holds a dot: names are never split on one. */
+static const guard_relation_name dotted_ancestors[] = {{"odd.schema", "hidden"}, {NULL, NULL}};
+
+static const guard_relation_name *fake_ancestors(void *context, const char *schema, const char *name) {
+    (void)context, (void)schema;
+    if (strncmp(name, "measurements_", 13) == 0)
+        return measurement_partition_parents;
+    if (strcmp(name, "legacy_log_archive") == 0)
+        return archive_ancestors;
+    if (strcmp(name, "legacy_log_old") == 0)
+        return old_ancestors;
+    if (strcmp(name, "dotted_child") == 0)
+        return dotted_ancestors;
+    return NULL;
+}
+
+static const guard_relation_name *fake_descendants(void *context, const char *schema, const char *name) {
+    (void)context, (void)schema;
+    if (strcmp(name, "measurements") == 0)
+        return measurements_children;
+    if (strcmp(name, "legacy_log") == 0)
+        return legacy_descendants;
+    if (strcmp(name, "legacy_log_archive") == 0)
+        return old_parent_descendants;
+    return NULL;
+}
+
+static guard_catalog fake_catalog(void) {
+    guard_catalog catalog;
+    memset(&catalog, 0, sizeof catalog);
+    catalog.function_volatility = fake_function_volatility;
+    catalog.type_volatility = fake_type_volatility;
+    catalog.relation_ancestors = fake_ancestors;
+    catalog.relation_descendants = fake_descendants;
+    catalog.relation_hazard = fake_relation_hazard;
+    catalog.type_hazard = fake_type_hazard;
+    catalog.function_hazard = fake_function_hazard;
+    catalog.global_hazard = fake_global_hazard;
+    return catalog;
+}
+
+/* ---- XPath: work the statement timeout cannot stop ----------------------------------- */
+
+static const char *const xpath_queries[] = {
+    "SELECT xpath('/a', '<a/>'::xml)",
+    "SELECT pg_catalog.xpath('/a', '<a/>'::xml)",
+    "SELECT xpath_exists('/a', '<a/>'::xml)",
+    "SELECT XMLEXISTS('//a' PASSING BY REF '<a/>')",
+    "SELECT 1 WHERE XMLEXISTS('//a' PASSING BY VALUE '<a/>')",
+    "SELECT * FROM XMLTABLE('/r' PASSING '<r/>' COLUMNS a int PATH 'a')",
+    "SELECT t.a FROM orders, LATERAL XMLTABLE('/r' PASSING ('<r/>') COLUMNS a int PATH 'a') t",
+    "WITH x AS (SELECT xpath('/a', '<a/>'::xml) v) SELECT v FROM x",
+    "SELECT (SELECT xpath('/a', '<a/>'::xml))",
+    "SELECT xml_is_well_formed('<a/>')",
+    "SELECT xml_is_well_formed_document('<a/>')",
+    "SELECT xml_is_well_formed_content('<a/>')",
+    "SELECT count(*) FROM orders WHERE xpath_exists('/a', '<a/>'::xml)",
+};
+
+START_TEST(xpath_family_is_refused_by_default) {
+    expect_default(xpath_queries[_i], GUARD_UNINTERRUPTIBLE);
+}
+END_TEST
+
+START_TEST(xpath_family_is_allowed_knowingly) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    policy.allow_xpath = true;
+    expect_code(xpath_queries[_i], &policy, GUARD_OK);
+}
+END_TEST
+
+START_TEST(xpath_refusal_says_why_and_how_to_allow) {
+    guard_result result = guard_check("SELECT xpath('/a', '<a/>'::xml)", NULL);
+    ck_assert(!result.allowed);
+    ck_assert_str_eq(guard_reason_name(result.code), "uninterruptible");
+    ck_assert_str_eq(result.message, "function \"xpath\" is not allowed");
+    ck_assert_ptr_nonnull(strstr(result.detail, "statement timeout cannot stop it"));
+    ck_assert_ptr_nonnull(strstr(result.hint, "--allow-xpath"));
+    ck_assert_int_eq(result.cursor_position, 8);
+    guard_result_free(&result);
+    result = guard_check("SELECT * FROM XMLTABLE('/r' PASSING '<r/>' COLUMNS a int PATH 'a')", NULL);
+    ck_assert_str_eq(result.message, "XMLTABLE is not allowed");
+    guard_result_free(&result);
+}
+END_TEST
+
+START_TEST(a_denied_function_inside_xpath_is_reported_as_denied) {
+    expect_default("SELECT xpath('//text()', query_to_xml('DELETE FROM t RETURNING *', true, false, ''))",
+                   GUARD_FUNCTION_DENIED);
+    guard_policy policy;
+    guard_policy_init(&policy);
+    policy.allow_xpath = true;
+    expect_code("SELECT xpath('//text()', query_to_xml('SELECT 1', true, false, ''))", &policy, GUARD_FUNCTION_DENIED);
+    expect_code("SELECT xpath_table('id', 'doc', 't', '/a', 'true')", &policy, GUARD_FUNCTION_DENIED);
+}
+END_TEST
+
+START_TEST(session_query_texts_are_denied_through_functions) {
+    expect_default("SELECT query FROM pg_stat_get_activity(NULL)", GUARD_FUNCTION_DENIED);
+    expect_default("SELECT pg_stat_get_backend_activity(1)", GUARD_FUNCTION_DENIED);
+    expect_default("SELECT query FROM pg_stat_statements(true)", GUARD_FUNCTION_DENIED);
+}
+END_TEST
+
+START_TEST(extension_xpath_functions_are_refused_in_any_schema) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = fake_catalog();
+    policy.catalog = &catalog;
+    expect_code("SELECT public.xpath_string('<a>x</a>', '/a')", &policy, GUARD_UNINTERRUPTIBLE);
+    expect_code("SELECT xpath_string('<a>x</a>', '/a')", &policy, GUARD_UNINTERRUPTIBLE);
+}
+END_TEST
+
+START_TEST(other_xml_functions_stay_allowed) {
+    expect_default("SELECT xmlelement(name a, 'x')", GUARD_OK);
+    expect_default("SELECT xmlparse(document '<a/>')", GUARD_OK);
+    expect_default("SELECT xmlserialize(document '<a/>'::xml AS text)", GUARD_OK);
+}
+END_TEST
+
+/* ---- catalog views with secret columns ----------------------------------------------- */
+
+static const char *const secret_view_queries[] = {
+    "SELECT most_common_vals FROM pg_stats",
+    "SELECT histogram_bounds FROM pg_catalog.pg_stats WHERE tablename = 'pg_authid'",
+    "SELECT most_common_elems FROM pg_stats",
+    "SELECT range_bounds_histogram FROM pg_stats",
+    "SELECT s.most_common_vals FROM pg_stats s",
+    "SELECT (s).most_common_vals FROM pg_stats s",
+    "SELECT * FROM pg_stats",
+    "SELECT s.* FROM pg_stats s",
+    "TABLE pg_stats",
+    "SELECT s FROM pg_stats s",
+    "SELECT pg_stats FROM pg_stats",
+    "SELECT to_jsonb(s) FROM pg_stats s",
+    "SELECT row_to_json(s.*) FROM pg_stats s",
+    "SELECT x FROM pg_stats AS s(a, b, c, d, e, f, g, x)",
+    "SELECT most_common_vals FROM pg_stats_ext",
+    "SELECT * FROM pg_stats_ext",
+    "SELECT histogram_bounds FROM pg_stats_ext_exprs",
+    "SELECT rolconfig FROM pg_roles",
+    "SELECT r.rolconfig FROM pg_roles r",
+    "SELECT pg_catalog.pg_roles.rolconfig FROM pg_catalog.pg_roles",
+    "SELECT unnest(rolconfig) FROM pg_roles",
+    "SELECT * FROM pg_roles",
+    "SELECT r FROM pg_roles r",
+    "SELECT 1 FROM pg_roles a JOIN pg_roles b USING (rolconfig)",
+    "SELECT 1 FROM pg_roles NATURAL JOIN pg_user",
+    "SELECT useconfig FROM pg_user",
+    "SELECT * FROM pg_user",
+    "WITH r AS (SELECT * FROM pg_roles) SELECT rolname FROM r",
+    "SELECT (SELECT rolconfig FROM pg_roles LIMIT 1)",
+    "SELECT rolname FROM pg_roles WHERE rolconfig IS NOT NULL",
+    "SELECT rolname FROM pg_roles ORDER BY rolconfig",
+    "SELECT query FROM pg_stat_activity",
+    "SELECT * FROM pg_stat_activity",
+    "SELECT a FROM pg_stat_activity a",
+    "SELECT query FROM pg_stat_statements",
+    "SELECT * FROM public.pg_stat_statements",
+    "SELECT s FROM extensions.pg_stat_statements s",
+};
+
+START_TEST(secret_columns_of_catalog_views_are_refused) {
+    expect_default(secret_view_queries[_i], GUARD_RELATION_DENIED);
+}
+END_TEST
+
+static const char *const harmless_view_queries[] = {
+    "SELECT rolname, rolsuper, rolcanlogin FROM pg_roles ORDER BY rolname",
+    "SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.rolcanlogin",
+    "SELECT count(*) FROM pg_roles",
+    "SELECT attname, n_distinct, null_frac FROM pg_stats WHERE schemaname = 'public' AND tablename = 'orders'",
+    "SELECT usename FROM pg_user",
+    "SELECT statistics_name, n_distinct FROM pg_stats_ext",
+    "SELECT pid, usename, state, now() - query_start AS runtime FROM pg_stat_activity WHERE state <> 'idle'",
+    "SELECT queryid, calls, total_exec_time FROM public.pg_stat_statements ORDER BY total_exec_time DESC",
+    /* A relation of the same name in another schema is the user's own. */
+    "SELECT * FROM app.pg_roles",
+    /* Star and whole rows are fine when no guarded view is read. */
+    "SELECT * FROM orders",
+};
+
+START_TEST(harmless_columns_of_catalog_views_stay_allowed) {
+    expect_default(harmless_view_queries[_i], GUARD_OK);
+}
+END_TEST
+
+START_TEST(secret_column_refusal_names_view_and_column) {
+    guard_result result = guard_check("SELECT rolname, rolconfig FROM pg_roles", NULL);
+    ck_assert(!result.allowed);
+    ck_assert_str_eq(result.message, "column \"rolconfig\" of \"pg_roles\" is not allowed");
+    ck_assert_ptr_nonnull(strstr(result.hint, "rolname"));
+    ck_assert_ptr_null(strstr(result.hint, "pg_stats"));
+    guard_result_free(&result);
+    result = guard_check("SELECT * FROM pg_stats", NULL);
+    ck_assert_str_eq(result.message, "* is not allowed in a query that reads \"pg_stats\"");
+    guard_result_free(&result);
+}
+END_TEST
+
+START_TEST(relation_denial_hint_no_longer_advertises_pg_stats) {
+    guard_result result = guard_check("SELECT * FROM pg_statistic", NULL);
+    ck_assert(!result.allowed);
+    ck_assert_ptr_null(strstr(result.hint, "pg_stats"));
+    guard_result_free(&result);
+}
+END_TEST
+
+/* ---- partitions and inheritance children of denied relations ------------------------- */
+
+START_TEST(denied_relation_is_denied_through_its_children) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = fake_catalog();
+    policy.catalog = &catalog;
+    const char *const denied[] = {"measurements", "public.legacy_log", NULL};
+    policy.denied_relations = denied;
+    expect_code("SELECT * FROM measurements", &policy, GUARD_RELATION_DENIED);
+    expect_code("SELECT * FROM measurements_2025", &policy, GUARD_RELATION_DENIED);
+    expect_code("SELECT count(*) FROM public.measurements_2026 m", &policy, GUARD_RELATION_DENIED);
+    expect_code("SELECT * FROM legacy_log_archive", &policy, GUARD_RELATION_DENIED);
+    expect_code("SELECT * FROM legacy_log_old", &policy, GUARD_RELATION_DENIED);
+    expect_code("SELECT * FROM orders", &policy, GUARD_OK);
+    const char *const dotted[] = {"odd.schema.hidden", NULL};
+    policy.denied_relations = dotted;
+    expect_code("SELECT * FROM dotted_child", &policy, GUARD_RELATION_DENIED);
+    policy.denied_relations = denied;
+
+    guard_result result = guard_check("SELECT * FROM legacy_log_old", &policy);
+    ck_assert_ptr_nonnull(strstr(result.detail, "inherits from \"public.legacy_log\""));
+    guard_result_free(&result);
+}
+END_TEST
+
+START_TEST(parent_scan_including_a_denied_child_is_denied) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = fake_catalog();
+    policy.catalog = &catalog;
+    const char *const denied[] = {"legacy_log_old", NULL};
+    policy.denied_relations = denied;
+    expect_code("SELECT * FROM legacy_log", &policy, GUARD_RELATION_DENIED);
+    expect_code("SELECT * FROM legacy_log_archive", &policy, GUARD_RELATION_DENIED);
+    /* ONLY reads the parent's own rows. */
+    expect_code("SELECT * FROM ONLY legacy_log", &policy, GUARD_OK);
+    expect_code("SELECT * FROM ONLY legacy_log_archive", &policy, GUARD_OK);
+    guard_result result = guard_check("SELECT * FROM legacy_log", &policy);
+    ck_assert_ptr_nonnull(strstr(result.detail, "includes the rows of \"public.legacy_log_old\""));
+    guard_result_free(&result);
+}
+END_TEST
+
+START_TEST(family_without_catalog_callbacks_is_unchanged) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog;
+    memset(&catalog, 0, sizeof catalog);
+    policy.catalog = &catalog;
+    const char *const denied[] = {"measurements", NULL};
+    policy.denied_relations = denied;
+    expect_code("SELECT * FROM measurements_2025", &policy, GUARD_OK);
+    expect_code("SELECT * FROM measurements", &policy, GUARD_RELATION_DENIED);
+}
+END_TEST
+
+/* ---- hazards: volatile functions reached without being named ------------------------- */
+
+/* Every way the issue names to reach a hazardous = without writing it: all refused because
+ * the query reads a hazardous relation, casts to a hazardous type or calls a function that
+ * returns one. */
+static const char *const hazard_queries[] = {
+    "SELECT CASE p WHEN p THEN 1 END FROM points",
+    "SELECT 1 FROM points a JOIN points b USING (p)",
+    "SELECT 1 FROM points WHERE p IN (SELECT p FROM points)",
+    "SELECT DISTINCT p FROM points",
+    "SELECT p FROM points GROUP BY p",
+    "SELECT p FROM points ORDER BY p",
+    "SELECT p FROM points UNION SELECT p FROM points",
+    "SELECT ROW(p) = ROW(p) FROM points",
+    "SELECT ARRAY[p] = ARRAY[p] FROM points",
+    "SELECT count(*) FROM points",
+    "SELECT * FROM public.points",
+    "SELECT * FROM locking_view",
+    "SELECT * FROM policed",
+    "SELECT NULL::locking_point",
+    "SELECT CAST('(1,2)' AS public.locking_point)",
+    "SELECT jsonb_populate_record(NULL::checked_domain, '{}')",
+    "SELECT '1'::checked_domain",
+    "SELECT make_point() = make_point()",
+    "SELECT CASE make_point() WHEN make_point() THEN 1 END",
+    "SELECT * FROM make_point()",
+};
+
+START_TEST(hazards_from_the_catalog_are_refused) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = fake_catalog();
+    policy.catalog = &catalog;
+    global_hazard_text = NULL;
+    expect_code(hazard_queries[_i], &policy, GUARD_HIDDEN_FUNCTION);
+}
+END_TEST
+
+START_TEST(objects_without_hazards_stay_allowed) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = fake_catalog();
+    policy.catalog = &catalog;
+    global_hazard_text = NULL;
+    expect_code("SELECT DISTINCT customer_id FROM orders ORDER BY 1", &policy, GUARD_OK);
+    expect_code("SELECT NULL::plain_point", &policy, GUARD_OK);
+    expect_code("SELECT CASE 1 WHEN 1 THEN 2 END", &policy, GUARD_OK);
+}
+END_TEST
+
+START_TEST(hazard_refusal_names_object_and_reason) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = fake_catalog();
+    policy.catalog = &catalog;
+    global_hazard_text = NULL;
+    guard_result result = guard_check("SELECT 1 FROM points a JOIN points b USING (p)", &policy);
+    ck_assert(!result.allowed);
+    ck_assert_str_eq(guard_reason_name(result.code), "hidden_function");
+    ck_assert_str_eq(result.message, "relation \"points\" can run a volatile function without naming it");
+    ck_assert_str_eq(result.detail, "column p has type locking_point, whose = operator calls lock_me");
+    guard_result_free(&result);
+}
+END_TEST
+
+START_TEST(global_hazard_refuses_every_query) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = fake_catalog();
+    policy.catalog = &catalog;
+    global_hazard_text = "an implicit cast from integer to text calls volatile function lock_me";
+    expect_code("SELECT 1", &policy, GUARD_HIDDEN_FUNCTION);
+    guard_result result = guard_check("SELECT 1", &policy);
+    ck_assert_str_eq(result.detail, global_hazard_text);
+    guard_result_free(&result);
+    global_hazard_text = NULL;
+    expect_code("SELECT 1", &policy, GUARD_OK);
+}
+END_TEST
+
+/* ---- values too large to build -------------------------------------------------------- */
+
+static const char *const oversized_queries[] = {
+    "SELECT repeat(repeat(repeat('x', 1000), 1000), 1000)",
+    "SELECT repeat(md5('a'), 10000000)",
+    "SELECT repeat('x', 1000000000)",
+    "SELECT repeat('x', 1e9::int)",
+    "SELECT repeat('x', 1000 * 1000 * 1000)",
+    "SELECT repeat('x', (10 ^ 9)::int)",
+    "SELECT repeat('x', power(10, 9)::int)",
+    "SELECT repeat('x', (SELECT 1000000000))",
+    "SELECT repeat('x', '1000000000'::int)",
+    "SELECT repeat('x', greatest(1, 500000000))",
+    "SELECT repeat('x', -(-1000000000))",
+    "SELECT repeat('x', 1 << 30)",
+    "SELECT lpad('', 500000000, 'ab')",
+    "SELECT rpad('x', 400000000)",
+    "SELECT upper(repeat('x', 100000000))",
+    "SELECT repeat(upper(repeat('x', 100000)), 10000)",
+    "SELECT repeat(btrim(repeat('x', 100000)), 10000)",
+    "SELECT repeat(CASE WHEN true THEN repeat('x', 100000) END, 10000)",
+    "SELECT repeat((SELECT repeat('x', 100000)), 10000)",
+    "SELECT repeat(s, 10000) FROM (SELECT repeat('x', 100000) AS s) t",
+    "SELECT repeat(repeat('x', id), 1000000) FROM orders",
+    "SELECT repeat(repeat('x', 1000), id) FROM orders",
+    "SELECT string_agg(g::text, ',') FROM generate_series(1, 100000000) g",
+    "SELECT array_agg(g) FROM generate_series(1, 1e9) g",
+    "SELECT jsonb_agg(g) FROM generate_series(1, 50000000) g",
+    "SELECT string_agg(repeat('x', 1000), '') FROM generate_series(1, 100000)",
+    "SELECT count(*), array_agg(a) FROM generate_series(1, 10000) a, generate_series(1, 10000) b",
+    "SELECT string_agg(repeat('x', 100000), '') FROM orders",
+    "SELECT array(SELECT generate_series(1, 100000000))",
+    "SELECT array(SELECT g FROM generate_series(1, 100000000) g)",
+    "SELECT array_fill(0, ARRAY[100000, 1000])",
+    "SELECT format('%1000000000s', 'x')",
+    "SELECT format('%-1000000000s|', 'x')",
+    "SELECT format('%*s', 900000000, 'x')",
+    "SELECT replace(repeat('a', 100000), 'a', repeat('b', 10000))",
+    "SELECT repeat('ab', 10000000) || repeat('cd', 10000000)",
+    "SELECT concat(repeat('ab', 5000000), repeat('cd', 5000000))",
+    "SELECT ARRAY[repeat('a', 10000000), repeat('b', 10000000)]",
+    "SELECT repeat('x', 200000000) a, repeat('y', 200000000) b",
+    "SELECT 1 WHERE length(repeat('x', 100000000)) > 0",
+    /* Sizes that are not constants cannot be bounded, whatever feeds them. */
+    "SELECT repeat('*', (count(*) / 10)::int) FROM orders GROUP BY customer_id",
+    "SELECT repeat('x', n) FROM (SELECT 1000000000 AS n) t",
+    "SELECT repeat('x', g) FROM generate_series(1000000000, 1000000000) g",
+    "SELECT lpad('x', n) FROM (VALUES (500000000)) v(n)",
+    "SELECT format('%*s', n, 'x') FROM (SELECT 900000000 n) t",
+    "SELECT array_fill(0, ARRAY[n]) FROM (SELECT 100000000 n) t",
+    /* Values fed through a subquery's column are bounded by what the statement builds. */
+    "SELECT repeat(s, 100000) FROM (SELECT repeat('x', 16000) s) t",
+    "SELECT repeat(s, 100000) FROM (SELECT lpad('', 5000, 'x') s) t",
+    "WITH c AS (SELECT repeat('ab', 8000) s) SELECT repeat(s, 10000) FROM c",
+    "SELECT repeat(btrim(repeat('x', 16000)), 10000)",
+    "SELECT replace(s, 'a', repeat('b', 10000)) FROM (SELECT repeat('a', 10000) s) t",
+    /* Aggregates may collect a built value over rows nobody counted. */
+    "SELECT string_agg(s, '') FROM (SELECT repeat('x', 16000) s FROM generate_series(1, 100000)) t",
+    "SELECT array_agg(s) FROM (SELECT repeat('x', 2000) s FROM orders a, orders b) t",
+    "SELECT array(SELECT repeat('x', 10000) FROM generate_series(1, 100000))",
+};
+
+START_TEST(values_beyond_the_bound_are_refused) {
+    expect_default(oversized_queries[_i], GUARD_VALUE_TOO_LARGE);
+}
+END_TEST
+
+static const char *const modest_queries[] = {
+    "SELECT repeat('-', 80)",
+    "SELECT lpad(id::text, 8, '0') FROM orders",
+    "SELECT rpad(name, 20) FROM customers",
+    "SELECT lpad(a::text, 5, '0'), lpad(b::text, 5, '0') FROM t",
+    "SELECT repeat(name, 3) FROM customers",
+    "SELECT string_agg(name, ', ') FROM customers",
+    "SELECT array_agg(g) FROM generate_series(1, 1000) g",
+    "SELECT string_agg(g::text, ',') FROM generate_series(1, 100000000) g WHERE g < 10",
+    "SELECT count(*) FROM generate_series(1, 100000000)",
+    "SELECT format('%10s|%-10s|', 'a', 'b')",
+    "SELECT replace(name, 'a', 'b') FROM customers",
+    "SELECT lpad('', 1000000000, '')",
+    "SELECT repeat('x', 0)",
+    "SELECT repeat(md5(name), 3) FROM customers",
+    "SELECT array_fill(0, ARRAY[3, 3])",
+    "SELECT string_agg(name, ', ') FROM customers WHERE city = 'Paris'",
+    "SELECT lpad(id::text, 8, '0'), repeat('-', 10) FROM orders",
+    "SELECT repeat(s, 3) FROM (SELECT 'abc' s) t",
+    "SELECT array(SELECT generate_series(1, 100))",
+};
+
+START_TEST(modest_values_stay_allowed) {
+    expect_default(modest_queries[_i], GUARD_OK);
+}
+END_TEST
+
+START_TEST(max_value_bytes_is_configurable) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    ck_assert_uint_eq(policy.max_value_bytes, 4 * 1024 * 1024);
+    policy.max_value_bytes = 1000;
+    expect_code("SELECT repeat('x', 1000)", &policy, GUARD_OK);
+    expect_code("SELECT repeat('x', 1001)", &policy, GUARD_VALUE_TOO_LARGE);
+    policy.max_value_bytes = 2000000000;
+    expect_code("SELECT repeat('x', 1000000000)", &policy, GUARD_OK);
+    policy.max_value_bytes = 0; /* zero means the default */
+    expect_code("SELECT repeat('x', 4194304)", &policy, GUARD_OK);
+    expect_code("SELECT repeat('x', 4194305)", &policy, GUARD_VALUE_TOO_LARGE);
+}
+END_TEST
+
+START_TEST(size_refusal_names_the_size_and_the_way_out) {
+    guard_result result = guard_check("SELECT repeat(repeat(repeat('x', 1000), 1000), 1000)", NULL);
+    ck_assert(!result.allowed);
+    ck_assert_str_eq(guard_reason_name(result.code), "value_too_large");
+    ck_assert_str_eq(result.message, "the value built by repeat would take at least 1000000000 bytes");
+    ck_assert_ptr_nonnull(strstr(result.detail, "4194304 bytes"));
+    ck_assert_ptr_nonnull(strstr(result.hint, "lower the count"));
+    ck_assert_int_eq(result.cursor_position, 8);
+    guard_result_free(&result);
+}
+END_TEST
+
+/* ---- keywords of newer grammars ------------------------------------------------------- */
+
+START_TEST(system_user_is_refused_unless_qualified) {
+    expect_default("SELECT system_user", GUARD_CONSTRUCT_NOT_ALLOWED);
+    expect_default("SELECT system_user AS who", GUARD_CONSTRUCT_NOT_ALLOWED);
+    expect_default("SELECT 1 WHERE system_user LIKE 'scram%'", GUARD_CONSTRUCT_NOT_ALLOWED);
+    expect_default("SELECT \"system_user\" FROM t", GUARD_CONSTRUCT_NOT_ALLOWED);
+    expect_default("SELECT t.system_user FROM t", GUARD_OK);
+    expect_default("SELECT current_user, session_user", GUARD_OK);
+}
+END_TEST
+
+START_TEST(sql_json_keywords_are_refused_even_when_the_catalog_knows_the_name) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = fake_catalog();
+    policy.catalog = &catalog;
+    global_hazard_text = NULL;
+    expect_code("SELECT json_query('{}', '$')", &policy, GUARD_CONSTRUCT_NOT_ALLOWED);
+    expect_code("SELECT * FROM json_table('{}', '$')", &policy, GUARD_CONSTRUCT_NOT_ALLOWED);
+    expect_code("SELECT public.json_query('{}', '$')", &policy, GUARD_OK);
+    /* json_object keeps its PostgreSQL 15 meaning for the old argument forms. */
+    expect_code("SELECT json_object('{a,1}')", &policy, GUARD_OK);
+}
+END_TEST
+
+/* ---- the reason names ---------------------------------------------------------------- */
+
+START_TEST(new_reason_names_are_stable) {
+    ck_assert_str_eq(guard_reason_name(GUARD_UNINTERRUPTIBLE), "uninterruptible");
+    ck_assert_str_eq(guard_reason_name(GUARD_VALUE_TOO_LARGE), "value_too_large");
+    ck_assert_str_eq(guard_reason_name(GUARD_HIDDEN_FUNCTION), "hidden_function");
+}
+END_TEST
+
+static TCase *add_case(Suite *suite, const char *name) {
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, 30);
+    suite_add_tcase(suite, tc);
+    return tc;
+}
+
+static Suite *policy_suite(void) {
+    Suite *suite = suite_create("issue12");
+    TCase *tc = add_case(suite, "xpath");
+    tcase_add_loop_test(tc, xpath_family_is_refused_by_default, 0, (int)ARRAY_LENGTH(xpath_queries));
+    tcase_add_loop_test(tc, xpath_family_is_allowed_knowingly, 0, (int)ARRAY_LENGTH(xpath_queries));
+    tcase_add_test(tc, xpath_refusal_says_why_and_how_to_allow);
+    tcase_add_test(tc, a_denied_function_inside_xpath_is_reported_as_denied);
+    tcase_add_test(tc, extension_xpath_functions_are_refused_in_any_schema);
+    tcase_add_test(tc, other_xml_functions_stay_allowed);
+
+    tc = add_case(suite, "catalog_views");
+    tcase_add_loop_test(tc, secret_columns_of_catalog_views_are_refused, 0, (int)ARRAY_LENGTH(secret_view_queries));
+    tcase_add_loop_test(tc, harmless_columns_of_catalog_views_stay_allowed, 0,
+                        (int)ARRAY_LENGTH(harmless_view_queries));
+    tcase_add_test(tc, secret_column_refusal_names_view_and_column);
+    tcase_add_test(tc, relation_denial_hint_no_longer_advertises_pg_stats);
+    tcase_add_test(tc, session_query_texts_are_denied_through_functions);
+
+    tc = add_case(suite, "relation_family");
+    tcase_add_test(tc, denied_relation_is_denied_through_its_children);
+    tcase_add_test(tc, parent_scan_including_a_denied_child_is_denied);
+    tcase_add_test(tc, family_without_catalog_callbacks_is_unchanged);
+
+    tc = add_case(suite, "hazards");
+    tcase_add_loop_test(tc, hazards_from_the_catalog_are_refused, 0, (int)ARRAY_LENGTH(hazard_queries));
+    tcase_add_test(tc, objects_without_hazards_stay_allowed);
+    tcase_add_test(tc, hazard_refusal_names_object_and_reason);
+    tcase_add_test(tc, global_hazard_refuses_every_query);
+
+    tc = add_case(suite, "size");
+    tcase_add_loop_test(tc, values_beyond_the_bound_are_refused, 0, (int)ARRAY_LENGTH(oversized_queries));
+    tcase_add_loop_test(tc, modest_values_stay_allowed, 0, (int)ARRAY_LENGTH(modest_queries));
+    tcase_add_test(tc, max_value_bytes_is_configurable);
+    tcase_add_test(tc, size_refusal_names_the_size_and_the_way_out);
+
+    tc = add_case(suite, "differential");
+    tcase_add_test(tc, system_user_is_refused_unless_qualified);
+    tcase_add_test(tc, sql_json_keywords_are_refused_even_when_the_catalog_knows_the_name);
+    tcase_add_test(tc, new_reason_names_are_stable);
+    return suite;
+}
+
+/* See test_guard.c: create libpg_query's per-thread context before releasing it. */
+static void release_parser_memory(void) {
+    PgQueryProtobufParseResult parsed = pg_query_parse_protobuf("SELECT 1");
+    pg_query_free_protobuf_parse_result(parsed);
+    pg_query_exit();
+}
+
+int main(void) {
+    SRunner *runner = srunner_create(policy_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    release_parser_memory();
+    return failed != 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
