@@ -39,6 +39,7 @@ struct db_pool {
     int64_t catalog_retry_at_ms; /* after a failed load */
     bool posture_tried;          /* the quick posture check ran once */
     bool ever_ready;             /* a catalog load succeeded once */
+    bool submitted;              /* db_submit queued a call since the last db_pool_process */
     int failures;                /* consecutive failed connection attempts (or first catalog loads) */
     char *last_error;
 };
@@ -487,7 +488,9 @@ int db_pool_pollfds(db_pool *pool, struct pollfd *fds, int max) {
 }
 
 int db_pool_timeout(const db_pool *pool) {
-    if (pool->finished.head)
+    /* A call submitted outside db_pool_process (by a transport's handler, after this turn's
+     * dispatch) starts only in the next one: poll() must not sleep until then. */
+    if (pool->finished.head || pool->submitted)
         return 0;
     int64_t now = db_now_ms(), soonest = -1;
     for (int i = 0; i < pool->connection_count; i++) {
@@ -523,6 +526,7 @@ void db_pool_process(db_pool *pool, const struct pollfd *fds, int count) {
         dispatch(pool);
         assert(pool_consistent(pool));
     } while (run_done(pool));
+    pool->submitted = false; /* every call queued so far had its dispatch */
 }
 
 /* Copies the request's SQL and parameters into the call. Returns false when out of memory
@@ -561,6 +565,7 @@ db_call *db_submit(db_pool *pool, const db_request *request, db_done_fn done, vo
         return NULL;
     }
     call_queue_push(&pool->queue, call);
+    pool->submitted = true;
     return call;
 }
 
