@@ -247,6 +247,20 @@ async function main() {
   const direct = await psql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'pgsafe_reader' AND client_addr = '127.0.0.1'");
   check('the standby\'s pgsafe_reader backends are PgBouncer\'s (pg_stat_activity)', Number(direct) >= 1, `${direct} backends`);
 
+  // pgsafe doctor, with an instance's environment, connects as serve does and judges the
+  // deployment: through PgBouncer to the standby, with the read-only role.
+  const envFile = TRANSPORT === 'http' ? env.DEPLOY_PGSAFE_ENV_1 : env.DEPLOY_PGSAFE_ENV;
+  let doctor;
+  try {
+    const { stdout } = await run('bash', ['-c', 'set -a; . "$0"; set +a; exec "$@"', envFile, env.PGSAFE_BIN, 'doctor'], {
+      timeout: CALL_TIMEOUT_MS, env: { PATH: env.PATH, HOME: env.HOME || '/root', LANG: 'C.UTF-8' } });
+    doctor = { status: 0, out: stdout };
+  } catch (error) {
+    doctor = { status: error.code, out: `${error.stdout || ''}${error.stderr || ''}` };
+  }
+  check('pgsafe doctor finds the deployment sound through PgBouncer', doctor.status === 0,
+    doctor.status === 0 ? doctor.out.trim().split('\n').pop() : doctor.out.trim().replace(/\s+/g, ' ').slice(0, 300));
+
   // 2. Every kind of call pgsafe makes works in transaction mode: the catalog and schema
   // queries, explain, resources, a guard rejection, a database error.
   const tables = await callTool(client, 'list_tables', {});
