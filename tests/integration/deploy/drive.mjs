@@ -308,11 +308,12 @@ async function main() {
   console.log('  stopped the replica');
   // New connections meanwhile (what pgsafe's pool makes after losing one). The replica's
   // PgBouncer still accepts the TCP connection, then refuses the login (FATAL 08P01, "server
-  // login has been failing") or fails libpq's pg_is_in_recovery() check; libpq tries no
-  // further host after an error during startup, so the multi-host DSN does not fall back
-  // to the primary: the connection must fail clearly and quickly, never hang or reach the
-  // standby. A DSN that names the replica itself does fall back, since libpq skips a host
-  // that refuses the connection (docs/deployment.md, "When the replica is down").
+  // login has been failing") once it failed to reach the replica itself, and libpq tries no
+  // further host after an authentication error: the multi-host DSN does not fall back to
+  // the primary, so the connection must fail clearly and quickly (never hang or reach the
+  // standby), or find the primary if PgBouncer had not failed yet. A DSN that names the
+  // replica itself does fall back, since libpq skips a host that refuses the connection
+  // (docs/deployment.md, "When the replica is down").
   const connectWith = async (dsn) => {
     try {
       const { stdout } = await run('psql', ['-X', '-A', '-t', '-c', WHERE_SQL, dsn], {
