@@ -247,6 +247,35 @@ async function main() {
   const direct = await psql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'pgsafe_reader' AND client_addr = '127.0.0.1'");
   check('the standby\'s pgsafe_reader backends are PgBouncer\'s (pg_stat_activity)', Number(direct) >= 1, `${direct} backends`);
 
+  if (TRANSPORT === 'http') {
+    // A 2026-07-28 request that asks for log messages is answered with an SSE stream (the
+    // messages, then the answer): nginx must pass it on as such.
+    const response = await fetch(env.DEPLOY_URL, {
+      method: 'POST',
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+        Authorization: `Bearer ${env.DEPLOY_TOKEN}`,
+        'MCP-Protocol-Version': '2026-07-28',
+        'Mcp-Method': 'tools/call',
+        'Mcp-Name': 'query',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: {
+        name: 'query', arguments: { sql: ITEMS_SQL },
+        _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {},
+          'io.modelcontextprotocol/logLevel': 'debug' } } }),
+    });
+    const body = await response.text();
+    const events = body.split('\n').filter((line) => line.startsWith('data:')).map((line) => JSON.parse(line.slice(5)));
+    const last = events.at(-1);
+    check('a 2026-07-28 call with log messages comes through nginx as an SSE stream, messages first',
+      response.headers.get('content-type')?.startsWith('text/event-stream') && events.length >= 2 &&
+      events.slice(0, -1).every((event) => event.method === 'notifications/message') &&
+      last?.id === 9 && Number(last?.result?.structuredContent?.rows?.[0]?.[0]) === 50,
+    `${response.status} ${response.headers.get('content-type')}, ${events.length} events`);
+  }
+
   // pgsafe doctor, with an instance's environment, connects as serve does and judges the
   // deployment: through PgBouncer to the standby, with the read-only role.
   const envFile = TRANSPORT === 'http' ? env.DEPLOY_PGSAFE_ENV_1 : env.DEPLOY_PGSAFE_ENV;
