@@ -4,20 +4,12 @@
 #ifndef PGSAFE_CLI_CHECK_H
 #define PGSAFE_CLI_CHECK_H
 
-#include <json-c/json.h>
 #include <stdio.h>
-
-#include "pgsafe/guard.h"
 
 /* argv[0] is "check". */
 int cli_check_main(int argc, char **argv);
 
 /* The usage text of `pgsafe check`. */
 void cli_check_usage(FILE *stream);
-
-/* Adds the verdict's members, as `check --json` prints them, to object: allowed, reason,
- * then rewritten_sql, applied_limit, limit_action, or message, detail?, hint?, position?.
- * The strings are copies. */
-void cli_check_verdict_add(json_object *object, const guard_result *result);
 
 #endif

@@ -6,11 +6,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli/check.h"
+#include "cli/check_verdict.h"
 #include "util/strings.h"
 
 /* Directories deeper than this below DIR are not entered (a bound, and no symlink loop can

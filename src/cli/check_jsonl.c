@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/check.h"
+#include "cli/check_verdict.h"
 
 /* The PostgreSQL majors a request may name in "server_version". */
 #define MIN_SERVER_VERSION 15

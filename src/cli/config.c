@@ -318,7 +318,7 @@ int cli_config_read(cli_config *found, int argc, char **argv) {
     found->command = argc > 0 ? argv[0] : "serve";
     mcp_config *config = &found->server;
     guard_policy_init(&config->policy);
-    db_options_init(&config->db);
+    db_pool_options_init(&config->db);
     config->max_message_bytes = 4 * 1024 * 1024;
     config->log_level = MCP_LOG_INFO;
     int status = cli_options_parse(cli_config_command(found->command), found, argc, argv, &found->parsed);

@@ -77,12 +77,16 @@ __attribute__((format(printf, 3, 4))) static void note(findings *found, bool is_
         warning(found, text);
 }
 
+/* The server-file roles current_user holds, counted as the posture counts memberships. */
+#define FILE_ROLES_SQL                                                                                                 \
+    "SELECT pg_catalog.string_agg(g, ', ' ORDER BY g)"                                                                 \
+    "  FROM pg_catalog.unnest(ARRAY['pg_read_server_files', 'pg_write_server_files',"                                  \
+    "                               'pg_execute_server_program']) g"                                                   \
+    " WHERE " CATALOG_HOLDS_ROLE_SQL("g")
+
 /* One row of facts beyond the posture, each column text. */
 static const char facts_sql[] =
-    "SELECT (SELECT pg_catalog.string_agg(g, ', ' ORDER BY g)"
-    "          FROM pg_catalog.unnest(ARRAY['pg_read_server_files', 'pg_write_server_files',"
-    "                                       'pg_execute_server_program']) g"
-    "         WHERE pg_catalog.pg_has_role(current_user, g, 'MEMBER')),"
+    "SELECT (" FILE_ROLES_SQL "),"
     "       pg_catalog.current_setting('default_transaction_read_only'),"
     "       (SELECT r.rolconnlimit::text FROM pg_catalog.pg_roles r WHERE r.rolname = current_user),"
     "       (SELECT pg_catalog.count(*)::text FROM pg_catalog.pg_class c"

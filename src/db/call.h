@@ -2,7 +2,7 @@
  * its parameters, the result being built, and the FIFO queues calls wait in. Internal to
  * src/db: callers see only the opaque db_call of pool.h.
  *
- * Ownership: the pool owns a call from db_submit until its done callback runs; the result
+ * Ownership: the pool owns a call from db_pool_submit until its done callback runs; the result
  * goes to the done callback, the call is freed just before. A call is in at most one place
  * at a time: the pool's queue, one connection (running), or the finished queue. */
 #ifndef PGSAFE_DB_CALL_H
@@ -11,11 +11,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "db/pool.h"
 #include "db/result.h"
 
 struct pg_result;
 struct connection;
+
+/* The same declarations as pool.h's (C11 allows a typedef twice): the pool uses calls, so
+ * calls do not include the pool's header. */
+typedef struct db_call db_call;
+typedef void (*db_done_fn)(void *user, db_result *result);
 
 typedef enum call_kind {
     CALL_STATEMENT, /* a caller's statement */
@@ -54,7 +58,7 @@ void call_free(db_call *call);
 void call_fail(db_call *call, db_status status, const char *message);
 
 /* Fails the call with PostgreSQL's error result. A query_canceled (57014) that pgsafe caused
- * is no error: after the byte budget ran out the rows so far stand, and after db_cancel the
+ * is no error: after the byte budget ran out the rows so far stand, and after db_pool_cancel the
  * call is DB_CANCELLED. */
 void call_fail_from_pg(db_call *call, const struct pg_result *pg);
 

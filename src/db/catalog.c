@@ -107,10 +107,7 @@ struct db_catalog {
     "SELECT 'member', m.rolname::text, NULL, NULL FROM pg_catalog.pg_roles m"                                          \
     " WHERE m.rolname IN ('pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program',"               \
     "                     'pg_maintain', 'pg_create_subscription')"                                                    \
-    "   AND CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 160000"                                 \
-    "       THEN pg_catalog.pg_has_role(current_user, m.oid, 'USAGE')"                                                 \
-    "            OR pg_catalog.pg_has_role(current_user, m.oid, 'SET')"                                                \
-    "       ELSE pg_catalog.pg_has_role(current_user, m.oid, 'MEMBER') END"
+    "   AND " CATALOG_HOLDS_ROLE_SQL("m.oid")
 
 static const char load_sql[] = OBJECTS_SQL " UNION ALL " POSTURE_SQL;
 static const char posture_sql[] = POSTURE_SQL;

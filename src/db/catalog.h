@@ -14,6 +14,17 @@
 
 typedef struct db_catalog db_catalog;
 
+/* Whether current_user holds the role named by the SQL expression ROLE (a name or an oid),
+ * as the posture counts it: up to 15 any membership; from 16 only one that conveys
+ * something, INHERIT (its privileges) or SET (SET ROLE to it), since 16's membership options
+ * let a grant convey neither. The posture query and doctor's "server files:" line both use
+ * this one test, so they cannot disagree. */
+#define CATALOG_HOLDS_ROLE_SQL(ROLE)                                                                                   \
+    "CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 160000"                                        \
+    " THEN pg_catalog.pg_has_role(current_user, " ROLE ", 'USAGE')"                                                    \
+    "   OR pg_catalog.pg_has_role(current_user, " ROLE ", 'SET')"                                                      \
+    " ELSE pg_catalog.pg_has_role(current_user, " ROLE ", 'MEMBER') END"
+
 /* An empty catalog: every lookup answers UNKNOWN. */
 db_catalog *catalog_new(void);
 void catalog_free(db_catalog *catalog);

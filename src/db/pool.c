@@ -46,7 +46,7 @@ struct db_pool {
 
 #define LOG(pool, level, ...) db_log_printf((pool)->shared.log, (pool)->shared.log_context, level, __VA_ARGS__)
 
-void db_options_init(db_options *options) {
+void db_pool_options_init(db_options *options) {
     *options = (db_options){
         .conninfo = "",
         .pool_size = 2,
@@ -548,7 +548,7 @@ static bool copy_request(db_call *call, const db_request *request) {
     return true;
 }
 
-db_call *db_submit(db_pool *pool, const db_request *request, db_done_fn done, void *user) {
+db_call *db_pool_submit(db_pool *pool, const db_request *request, db_done_fn done, void *user) {
     db_call *call = call_new(request->sql ? CALL_STATEMENT : CALL_BARRIER);
     if (call == NULL)
         return NULL;
@@ -569,7 +569,7 @@ db_call *db_submit(db_pool *pool, const db_request *request, db_done_fn done, vo
     return call;
 }
 
-void db_cancel(db_pool *pool, db_call *call) {
+void db_pool_cancel(db_pool *pool, db_call *call) {
     if (call->cancelled)
         return;
     call->cancelled = true;

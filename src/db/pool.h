@@ -11,8 +11,8 @@
  *   db_pool *pool = db_pool_new(&options, log, log_context, &error);
  *   loop: n = db_pool_pollfds(pool, fds, max); poll(fds, n, db_pool_timeout(pool));
  *         db_pool_process(pool, fds, n);
- *   db_call *call = db_submit(pool, &request, done, user);   // done(user, result) later
- *   db_cancel(pool, call);                                   // done gets DB_CANCELLED
+ *   db_call *call = db_pool_submit(pool, &request, done, user);   // done(user, result) later
+ *   db_pool_cancel(pool, call);                                   // done gets DB_CANCELLED
  *
  * The pool connects in the background and reconnects with backoff; calls made while no
  * connection can be had fail with DB_UNAVAILABLE and the reason. At its first connection
@@ -45,7 +45,7 @@ typedef struct db_options {
 
 /* Defaults: pool 2, statement 30 s, lock 1 s, idle 60 s, search_path "public",
  * 256 KiB per result, 8 KiB per cell, connect timeout 5 s; conninfo "". */
-void db_options_init(db_options *options);
+void db_pool_options_init(db_options *options);
 
 typedef struct db_request {
     const char *sql;           /* one statement; NULL: a barrier that completes once the pool is ready */
@@ -91,13 +91,13 @@ int db_pool_timeout(const db_pool *pool);
 void db_pool_process(db_pool *pool, const struct pollfd *fds, int count);
 
 /* Queues a call. done runs exactly once, from db_pool_process or db_pool_free, never from
- * inside db_submit. The returned handle is valid until done runs. NULL when out of memory
+ * inside db_pool_submit. The returned handle is valid until done runs. NULL when out of memory
  * (done never runs). */
-db_call *db_submit(db_pool *pool, const db_request *request, db_done_fn done, void *user);
+db_call *db_pool_submit(db_pool *pool, const db_request *request, db_done_fn done, void *user);
 
 /* Cancels a call: a queued one is dropped, a running one gets a cancel request. Its done
  * callback still runs once, with DB_CANCELLED. */
-void db_cancel(db_pool *pool, db_call *call);
+void db_pool_cancel(db_pool *pool, db_call *call);
 
 typedef enum db_pool_state {
     DB_POOL_CONNECTING, /* no connection yet, an attempt is under way */

@@ -22,7 +22,7 @@ typedef enum db_status {
     DB_SQL_ERROR,       /* PostgreSQL reported an error for the statement */
     DB_UNAVAILABLE,     /* no connection to the database could be had */
     DB_CONNECTION_LOST, /* the connection broke while the call ran */
-    DB_CANCELLED,       /* db_cancel was called */
+    DB_CANCELLED,       /* db_pool_cancel was called */
     DB_SHUTDOWN         /* the pool was freed before the call ran */
 } db_status;
 

@@ -33,29 +33,35 @@ int guard_builtins_version(int major) {
     return builtin_table_for(major)->major;
 }
 
-static int compare_builtin(const void *key, const void *element) {
-    return strcmp((const char *)key, ((const guard_builtin *)element)->name);
-}
-
-static guard_volatility lookup(const guard_builtin *table, size_t count, const char *name) {
-    const guard_builtin *found = bsearch(name, table, count, sizeof *table, compare_builtin);
-    if (found == NULL)
-        return GUARD_VOLATILITY_UNKNOWN;
-    switch (found->volatility) {
-    case 'i': return GUARD_VOLATILITY_IMMUTABLE;
-    case 's': return GUARD_VOLATILITY_STABLE;
-    default: return GUARD_VOLATILITY_VOLATILE;
+/* Binary search of name among count entries sorted by strcmp of their names (in names). */
+static guard_volatility lookup(const char *names, const guard_builtin *table, size_t count, const char *name) {
+    size_t low = 0, high = count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        int order = strcmp(name, names + table[middle].name);
+        if (order == 0) {
+            switch (table[middle].volatility) {
+            case 'i': return GUARD_VOLATILITY_IMMUTABLE;
+            case 's': return GUARD_VOLATILITY_STABLE;
+            default: return GUARD_VOLATILITY_VOLATILE;
+            }
+        }
+        if (order < 0)
+            high = middle;
+        else
+            low = middle + 1;
     }
+    return GUARD_VOLATILITY_UNKNOWN;
 }
 
 guard_volatility builtin_function_volatility(const guard_builtin_table *table, const char *name) {
-    return lookup(table->functions, table->function_count, name);
+    return lookup(table->function_names, table->functions, table->function_count, name);
 }
 
 guard_volatility builtin_operator_volatility(const guard_builtin_table *table, const char *name) {
-    return lookup(table->operators, table->operator_count, name);
+    return lookup(table->operator_names, table->operators, table->operator_count, name);
 }
 
 guard_volatility builtin_type_volatility(const guard_builtin_table *table, const char *name) {
-    return lookup(table->types, table->type_count, name);
+    return lookup(table->type_names, table->types, table->type_count, name);
 }

@@ -4,25 +4,37 @@
 #define PGSAFE_GUARD_BUILTINS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pgsafe/guard.h"
 
+/* One built-in. Its name is an offset into its kind's names, not a pointer: ~13,000 entries
+ * of pointers would need as many relocations at every start, and the pages they dirty would
+ * be private to each process instead of shared read-only pages of the binary. */
 typedef struct guard_builtin {
-    const char *name; /* as in pg_catalog, case-sensitive */
-    char volatility;  /* worst over overloads: 'i', 's' or 'v' */
+    uint32_t name;   /* offset of "name\0" (as in pg_catalog, case-sensitive) in the names */
+    char volatility; /* worst over overloads: 'i', 's' or 'v' */
 } guard_builtin;
 
-/* The built-ins of one major version; each array is sorted by strcmp. */
+/* The built-ins of one major version; each array is sorted by strcmp of its names. */
 typedef struct guard_builtin_table {
     int major;           /* 15, 16, ... */
     const char *version; /* the server the table was read from, "15.18" */
+    const char *function_names;
     const guard_builtin *functions;
     size_t function_count;
+    const char *operator_names;
     const guard_builtin *operators;
     size_t operator_count;
+    const char *type_names;
     const guard_builtin *types;
     size_t type_count;
 } guard_builtin_table;
+
+/* An entry's name, given its kind's names (table->function_names for table->functions[i]). */
+static inline const char *builtin_name(const char *names, const guard_builtin *entry) {
+    return names + entry->name;
+}
 
 extern const guard_builtin_table guard_builtins_pg15;
 extern const guard_builtin_table guard_builtins_pg16;

@@ -102,6 +102,24 @@ static const char *const concatenating_functions[] = {
 
 static bool constant_number(const PgQuery__Node *node, double *value, int depth);
 
+/* base ^ exponent for a whole exponent of at most 4096 in size, by repeated squaring (exact
+ * while the result is an integer below 2^53, as a size is). pow() would link libm, whose
+ * pages every server process would then map for this one call. False for any other
+ * exponent or a result out of range: the value is then no known constant, and a size
+ * argument that is none is refused (fail closed). */
+static bool integer_power(double base, double exponent, double *value) {
+    if (!isfinite(exponent) || fabs(exponent) > 4096 || (double)(long long)exponent != exponent)
+        return false;
+    double result = 1, factor = base;
+    for (long long n = (long long)fabs(exponent); n > 0; n >>= 1) {
+        if (n & 1)
+            result *= factor;
+        factor *= factor;
+    }
+    *value = exponent < 0 ? 1 / result : result;
+    return isfinite(*value);
+}
+
 static bool constant_argument(const PgQuery__FuncCall *call, size_t index, double *value, int depth) {
     return index < call->n_args && constant_number(call->args[index], value, depth + 1);
 }
@@ -162,7 +180,7 @@ static bool constant_number(const PgQuery__Node *node, double *value, int depth)
         else if (strcmp(op, "/") == 0 && right != 0)
             *value = left / right;
         else if (strcmp(op, "^") == 0)
-            *value = pow(left, right);
+            return integer_power(left, right, value);
         else if (strcmp(op, "<<") == 0 && right >= 0 && right < 64)
             *value = ldexp(left, (int)right);
         else
@@ -177,8 +195,7 @@ static bool constant_number(const PgQuery__Node *node, double *value, int depth)
             return false;
         if ((strcmp(name, "power") == 0 || strcmp(name, "pow") == 0) && call->n_args == 2 &&
             constant_argument(call, 0, &a, depth) && constant_argument(call, 1, &b, depth)) {
-            *value = pow(a, b);
-            return isfinite(*value);
+            return integer_power(a, b, value);
         }
         if ((strcmp(name, "abs") == 0 || strcmp(name, "ceil") == 0 || strcmp(name, "ceiling") == 0 ||
              strcmp(name, "floor") == 0 || strcmp(name, "round") == 0 || strcmp(name, "trunc") == 0) &&

@@ -49,6 +49,9 @@ void lifecycle_initialize(mcp_request *request, json_object *params);
 void lifecycle_answer_initialize(mcp_request *request);
 void lifecycle_ping(mcp_request *request, json_object *params);
 void lifecycle_set_level(mcp_request *request, json_object *params);
+/* The instructions initialize would return for this posture (caller frees; NULL when out of
+ * memory); last_error is why the database is not reachable yet, NULL while connecting. */
+char *lifecycle_instructions(const mcp_config *config, const db_posture *posture, const char *last_error);
 
 /* Routes one request to its method's handler (dispatch.c); answers it in every case. */
 void dispatch_request(mcp_session *session, json_object *id, const char *method, json_object *params);

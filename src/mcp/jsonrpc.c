@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "mcp/json.h"
@@ -458,16 +459,13 @@ bool jsonrpc_write(int fd, json_object *message) {
         json_object_to_json_string_length(message, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &length);
     if (text == NULL)
         return false;
-    /* One buffer with the newline, so a message is never interleaved or split by us. */
-    char *line = malloc(length + 1);
-    if (line == NULL)
-        return false;
-    memcpy(line, text, length);
-    line[length] = '\n';
-    size_t written = 0;
-    bool ok = true;
-    while (written < length + 1) {
-        ssize_t count = write(fd, line + written, length + 1 - written);
+    /* The text and its newline in one writev, without copying the text (an answer can be
+     * as large as the result budget, and a copy would double the peak memory). */
+    struct iovec parts[2] = {{.iov_base = (void *)text, .iov_len = length}, {.iov_base = "\n", .iov_len = 1}};
+    struct iovec *next = parts;
+    int remaining = 2;
+    while (remaining > 0) {
+        ssize_t count = writev(fd, next, remaining);
         if (count < 0 && errno == EINTR)
             continue;
         if (count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -475,14 +473,20 @@ bool jsonrpc_write(int fd, json_object *message) {
             poll(&wait, 1, 1000);
             continue;
         }
-        if (count <= 0) {
-            ok = false;
-            break;
+        if (count <= 0)
+            return false;
+        size_t done = (size_t)count;
+        while (remaining > 0 && done >= next->iov_len) {
+            done -= next->iov_len;
+            next++;
+            remaining--;
         }
-        written += (size_t)count;
+        if (remaining > 0) {
+            next->iov_base = (char *)next->iov_base + done;
+            next->iov_len -= done;
+        }
     }
-    free(line);
-    return ok;
+    return true;
 }
 
 /* {"jsonrpc": "2.0", "id": id or null}: the start of every answer (id not taken). */

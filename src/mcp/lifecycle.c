@@ -29,10 +29,10 @@ static const char *negotiate(const char *requested) {
 }
 
 /* The instructions initialize returns: how to use the tools, the limits, and the role's
- * posture (or why it is not known yet). Caller frees; NULL when memory runs out. */
-static char *instructions(const mcp_session *session) {
-    const mcp_config *config = session->config;
-    const db_posture *posture = db_pool_posture(session->pool);
+ * posture (or why it is not known yet: last_error, NULL while connecting); a server newer
+ * than the newest built-in table is said so. Pure, so a unit test can feed it any posture.
+ * Caller frees; NULL when memory runs out. */
+char *lifecycle_instructions(const mcp_config *config, const db_posture *posture, const char *last_error) {
     strbuf text = {0};
     strbuf_puts(&text, "pgsafe gives read-only access to a PostgreSQL database. Start with list_tables (or the "
                        "postgres://schema resource) and describe_table, then run one SELECT at a time with query. "
@@ -49,11 +49,17 @@ static char *instructions(const mcp_session *session) {
                   config->db.statement_timeout_ms);
     if (!posture->known) {
         strbuf_printf(&text, "The database is not reachable yet (%s); tools will say so until it is.\n",
-                      db_pool_last_error(session->pool) ? db_pool_last_error(session->pool) : "connecting");
+                      last_error ? last_error : "connecting");
     } else {
         strbuf_printf(&text, "Connected to database \"%s\" as role \"%s\" (PostgreSQL %s).\n",
                       posture->database ? posture->database : "?", posture->role ? posture->role : "?",
                       posture->server_version ? posture->server_version : "?");
+        int major = guard_server_major(posture->server_version);
+        if (major > guard_builtins_version(0))
+            strbuf_printf(&text,
+                          "pgsafe knows the built-in functions of PostgreSQL %d and older: functions that PostgreSQL "
+                          "%d added are refused as unknown; write queries with PostgreSQL %d's functions.\n",
+                          guard_builtins_version(0), major, guard_builtins_version(0));
         if (posture->superuser)
             strbuf_puts(&text, "Warning: the role is a superuser. pgsafe still allows only read-only queries, "
                                "but the operator should connect with a read-only role.\n");
@@ -97,8 +103,10 @@ void lifecycle_answer_initialize(mcp_request *request) {
     mcp_json_add(info, "title", mcp_json_string("pgsafe: read-only PostgreSQL"));
     mcp_json_add(info, "version", mcp_json_string(PGSAFE_VERSION));
     mcp_json_add(result, "serverInfo", info);
-    char *text = instructions(session);
-    mcp_json_add(result, "instructions", mcp_json_string(text ? text : ""));
+    /* A few hundred bytes, not sized by any input: out of memory here exits (mcp_must). */
+    char *text = mcp_must(lifecycle_instructions(session->config, posture, db_pool_last_error(session->pool)),
+                          "the instructions");
+    mcp_json_add(result, "instructions", mcp_json_string(text));
     free(text);
     request_respond(request, result);
 }

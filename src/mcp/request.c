@@ -166,17 +166,31 @@ void request_error(mcp_request *request, int code, const char *format, ...) {
     finish_request(request, jsonrpc_error(request->id, code, text));
 }
 
-/* [{type: "text", text}]: a tool result's content. */
+/* [{type: "text", text}]: a tool result's content (text not NULL). */
 static json_object *text_content(const char *text) {
+    assert(text != NULL);
     json_object *content = mcp_json_array();
     json_object *item = mcp_json_object();
     mcp_json_add(item, "type", mcp_json_string("text"));
-    mcp_json_add(item, "text", mcp_json_string(text ? text : ""));
+    mcp_json_add(item, "text", mcp_json_string(text));
     mcp_json_append(content, item);
     return content;
 }
 
+/* A text sized by the input could not be built: the answer says so rather than going out
+ * degraded (docs/architecture.md, "Out of memory"). */
+static void out_of_memory(mcp_request *request, const char *what) {
+    request_error(request, JSONRPC_INTERNAL_ERROR,
+                  "out of memory while rendering %s; ask for less (fewer rows, "
+                  "columns or tables) and try again",
+                  what);
+}
+
 void request_tool_error(mcp_request *request, const char *text) {
+    if (text == NULL) {
+        out_of_memory(request, "the error");
+        return;
+    }
     if (request->audit.verdict == NULL)
         request->audit.verdict = "error";
     json_object *result = mcp_json_object();
@@ -186,6 +200,11 @@ void request_tool_error(mcp_request *request, const char *text) {
 }
 
 void request_tool_result(mcp_request *request, json_object *structured, const char *text) {
+    if (text == NULL) {
+        json_object_put(structured);
+        out_of_memory(request, "the answer");
+        return;
+    }
     json_object *result = mcp_json_object();
     mcp_json_add(result, "content", text_content(text));
     mcp_json_add(result, "structuredContent", structured);
@@ -216,7 +235,7 @@ bool request_run(mcp_request *request, const db_request *call, mcp_db_continuati
     /* One call at a time per request: its continuation starts the next. */
     assert(request->call == NULL && request->continuation == NULL);
     request->continuation = continuation;
-    request->call = db_submit(request->session->pool, call, request_db_done, request);
+    request->call = db_pool_submit(request->session->pool, call, request_db_done, request);
     if (request->call == NULL) {
         request->continuation = NULL;
         request_error(request, JSONRPC_INTERNAL_ERROR, "out of memory");

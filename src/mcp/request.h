@@ -51,10 +51,13 @@ void request_respond(mcp_request *request, json_object *result);
 /* Answers with a JSON-RPC error and frees the request. */
 void request_error(mcp_request *request, int code, const char *format, ...) __attribute__((format(printf, 3, 4)));
 
-/* Answers a tools/call with {content: [text], isError: true} and frees the request. */
+/* Answers a tools/call with {content: [text], isError: true} and frees the request. A NULL
+ * text (it could not be built: out of memory) answers -32603 instead. */
 void request_tool_error(mcp_request *request, const char *text);
 
-/* Answers a tools/call with structuredContent (owned) and its text rendering (copied). */
+/* Answers a tools/call with structuredContent (owned) and its text rendering (copied). A
+ * NULL text (it could not be built: out of memory) frees structured and answers -32603
+ * instead, never a result with an empty text. */
 void request_tool_result(mcp_request *request, json_object *structured, const char *text);
 
 /* Runs a database call for the request; continuation gets its result. A cancelled request

@@ -116,10 +116,13 @@ static void list_done(mcp_request *request, db_result *result) {
         strbuf_puts(&uri, "/");
         append_encoded(&uri, table);
         strbuf_printf(&name, "%s.%s", schema, table);
-        char *uri_text = strbuf_take(&uri), *name_text = strbuf_take(&name);
-        char *description = str_printf("%s%s%s", kind ? kind : "table", comment ? ": " : "", comment ? comment : "");
-        if (uri_text && name_text)
-            mcp_json_append(resources, resource_entry(uri_text, name_text, NULL, description));
+        /* One entry's names (the page holds at most a page of entries): small, so out of
+         * memory exits rather than leaving an entry out. */
+        char *uri_text = mcp_must(strbuf_take(&uri), "a resource URI");
+        char *name_text = mcp_must(strbuf_take(&name), "a resource name");
+        char *description = mcp_must(
+            str_printf("%s%s%s", kind ? kind : "table", comment ? ": " : "", comment ? comment : ""), "a description");
+        mcp_json_append(resources, resource_entry(uri_text, name_text, NULL, description));
         free(uri_text);
         free(name_text);
         free(description);

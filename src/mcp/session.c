@@ -75,7 +75,7 @@ static void handle_cancelled(mcp_session *session, json_object *params) {
                 json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN), reason ? ": " : "", reason ? reason : "");
     request->cancelled = true;
     if (request->call)
-        db_cancel(session->pool, request->call);
+        db_pool_cancel(session->pool, request->call);
 }
 
 /* MCP: a request id is a string or an integer (of any size: jsonrpc_parse keeps its text). */

@@ -164,9 +164,13 @@ static char *validate(const tool_spec *tool, json_object *arguments) {
         json_object *value = NULL;
         bool present = arguments && json_object_object_get_ex(arguments, spec->name, &value);
         if (!present && spec->required)
-            return str_printf("%s needs the argument \"%s\" (%s)", tool->name, spec->name, type_word(spec->type));
+            return mcp_must(
+                str_printf("%s needs the argument \"%s\" (%s)", tool->name, spec->name, type_word(spec->type)),
+                "a message");
         if (present && !has_type(value, spec->type))
-            return str_printf("argument \"%s\" of %s must be %s", spec->name, tool->name, type_word(spec->type));
+            return mcp_must(
+                str_printf("argument \"%s\" of %s must be %s", spec->name, tool->name, type_word(spec->type)),
+                "a message");
     }
     if (arguments) {
         json_object_object_foreach(arguments, key, value) {
@@ -178,9 +182,10 @@ static char *validate(const tool_spec *tool, json_object *arguments) {
                 strbuf names = {0};
                 for (const argument_spec *spec = tool->arguments; spec->name; spec++)
                     strbuf_printf(&names, "%s%s", names.length ? ", " : "", spec->name);
-                char *list = strbuf_take(&names);
-                char *message = str_printf("%s has no argument \"%s\"; its arguments are: %s", tool->name, key,
-                                           list && *list ? list : "none");
+                char *list = mcp_must(strbuf_take(&names), "a message");
+                char *message = mcp_must(str_printf("%s has no argument \"%s\"; its arguments are: %s", tool->name, key,
+                                                    *list ? list : "none"),
+                                         "a message");
                 free(list);
                 return message;
             }

@@ -55,7 +55,7 @@ static void list_schemas_done(mcp_request *request, db_result *result) {
                       or_dash(json_string_member(schema, "comment")));
     }
     char *rendered = strbuf_take(&text);
-    request_tool_result(request, structured, rendered ? rendered : "");
+    request_tool_result(request, structured, rendered);
     free(rendered);
 }
 
@@ -80,7 +80,7 @@ static void list_tables_done(mcp_request *request, db_result *result) {
         db_result_free(result);
         char *message = str_printf("schema \"%s\" does not exist or is not visible; list_schemas shows the schemas",
                                    tools_string_argument(request, "schema"));
-        request_tool_error(request, message ? message : "schema not found");
+        request_tool_error(request, message);
         free(message);
         return;
     }
@@ -100,7 +100,7 @@ static void list_tables_done(mcp_request *request, db_result *result) {
                       rows ? json_object_get_string(rows) : "?", or_dash(json_string_member(table, "comment")));
     }
     char *rendered = strbuf_take(&text);
-    request_tool_result(request, structured, rendered ? rendered : "");
+    request_tool_result(request, structured, rendered);
     free(rendered);
 }
 
@@ -185,7 +185,7 @@ static void describe_table_done(mcp_request *request, db_result *result) {
             str_printf("table \"%s\" was not found in %s%s; list_tables shows the tables you can "
                        "describe",
                        table, schemas ? "the schemas " : "any schema the role can use", schemas ? schemas : "");
-        request_tool_error(request, message ? message : "table not found");
+        request_tool_error(request, message);
         free(message);
         return;
     }
@@ -197,7 +197,7 @@ static void describe_table_done(mcp_request *request, db_result *result) {
         strbuf_puts(&text, "); pass schema to say which");
         db_result_free(result);
         char *message = strbuf_take(&text);
-        request_tool_error(request, message ? message : "ambiguous table");
+        request_tool_error(request, message);
         free(message);
         return;
     }
@@ -206,7 +206,7 @@ static void describe_table_done(mcp_request *request, db_result *result) {
     if (structured == NULL)
         return;
     char *text = tools_describe_text(structured);
-    request_tool_result(request, structured, text ? text : "");
+    request_tool_result(request, structured, text);
     free(text);
 }
 

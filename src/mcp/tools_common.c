@@ -52,7 +52,7 @@ void tools_fail_with_result(mcp_request *request, const db_result *result) {
                             : result->status == DB_UNAVAILABLE     ? "unavailable"
                             : result->status == DB_CONNECTION_LOST ? "connection_lost"
                                                                    : "shutdown";
-    request_tool_error(request, text ? text : "the database call failed");
+    request_tool_error(request, text); /* NULL: out of memory, answered as such */
     free(text);
 }
 

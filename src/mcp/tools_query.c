@@ -66,7 +66,7 @@ static bool guard_sql(mcp_request *request, long long max_rows, mcp_resume_step 
     request->audit.verdict = "rejected";
     request->audit.reason = guard_reason_name(request->verdict.code);
     char *text = rejection_text(&request->verdict);
-    request_tool_error(request, text ? text : "rejected");
+    request_tool_error(request, text); /* NULL: out of memory, answered as such */
     free(text);
     return false;
 }
@@ -134,7 +134,9 @@ static void query_done(mcp_request *request, db_result *result) {
     strbuf_printf(&text, "%zu row%s · limit %lld · %.1f ms\n", result->row_count, result->row_count == 1 ? "" : "s",
                   row_limit, result->elapsed_ms);
     char *rows = format_rows_text(result);
-    if (rows)
+    if (rows == NULL) /* out of memory: no answer without its rows (request_tool_result says so) */
+        strbuf_free(&text);
+    else
         strbuf_puts(&text, rows);
     free(rows);
     if (result->truncated == DB_ROW_LIMIT)
@@ -154,7 +156,7 @@ static void query_done(mcp_request *request, db_result *result) {
     request->audit.rows = (long long)result->row_count;
     request->audit.bytes = (long long)result->bytes;
     db_result_free(result);
-    request_tool_result(request, structured, rendered ? rendered : "");
+    request_tool_result(request, structured, rendered);
     free(rendered);
 }
 
@@ -223,7 +225,7 @@ void tools_check_sql_start(mcp_request *request, json_object *arguments) {
         text = noted;
     }
     guard_result_free(&verdict);
-    request_tool_result(request, structured, text ? text : "");
+    request_tool_result(request, structured, text);
     free(text);
 }
 
@@ -292,7 +294,7 @@ static void explain_done(mcp_request *request, db_result *result) {
     mcp_json_add(structured, "executed_sql", mcp_json_string(request->verdict.rewritten_sql));
     mcp_json_add(structured, "analyze", mcp_json_bool(request->analyze));
     char *rendered = strbuf_take(&text);
-    request_tool_result(request, structured, rendered ? rendered : "");
+    request_tool_result(request, structured, rendered);
     free(rendered);
 }
 

@@ -2,6 +2,7 @@
  * Prints figures; asserts nothing about time (that is for people reading the figures).
  *
  *   bench_serve PGSAFE_BINARY CALLS
+ *   bench_serve PGSAFE_BINARY --cold-start RUNS   (only the cold start, RUNS times: min/median/max)
  *
  * The database comes from the PG* environment and must hold bench_orders/bench_customers
  * and the 1M-row bench_events (scripts/bench-serve creates them). Measures:
@@ -100,17 +101,23 @@ static char *read_line(server *s) {
     }
 }
 
-static long peak_rss_kib(pid_t pid) {
+/* A "Name: value kB" field of /proc/PID/status, in KiB; -1 when missing. */
+static long status_kib(pid_t pid, const char *field) {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     FILE *file = fopen(path, "r");
     long value = -1;
+    size_t length = strlen(field);
     while (file && fgets(line, sizeof line, file))
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            value = strtol(line + 6, NULL, 10);
+        if (strncmp(line, field, length) == 0 && line[length] == ':')
+            value = strtol(line + length + 1, NULL, 10);
     if (file)
         fclose(file);
     return value;
+}
+
+static long peak_rss_kib(pid_t pid) {
+    return status_kib(pid, "VmHWM");
 }
 
 static int compare_doubles(const void *a, const void *b) {
@@ -235,9 +242,67 @@ static void text_size(server *s, int *id) {
     json_object_put(answer);
 }
 
+/* Spawns the server, sends initialize, and returns the time to its answer; the answer's
+ * instructions must report the role's posture (the cold start is measured with it). */
+static double cold_start(const char *binary) {
+    server s;
+    double start = now_ms();
+    spawn(&s, binary);
+    send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+                  "\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"bench\",\"version\":\"1\"}}}\n");
+    char *answer = read_line(&s);
+    double elapsed = now_ms() - start;
+    if (strstr(answer, "Connected to database") == NULL) {
+        fprintf(stderr, "bench_serve: the initialize answer does not report the posture: %.400s\n", answer);
+        exit(1);
+    }
+    free(answer);
+    close(s.to_server);
+    int status = 0;
+    waitpid(s.pid, &status, 0);
+    close(s.from_server);
+    free(s.buffer);
+    return elapsed;
+}
+
+/* The floor a cold start cannot beat: a new libpq connection and one SELECT 1, in this
+ * process (no spawn), on the same database. */
+static double direct_connect(void) {
+    double start = now_ms();
+    PGconn *connection = PQconnectdb("");
+    if (PQstatus(connection) != CONNECTION_OK) {
+        fprintf(stderr, "bench_serve: %s", PQerrorMessage(connection));
+        exit(2);
+    }
+    PGresult *result = PQexec(connection, "SELECT 1");
+    double elapsed = now_ms() - start;
+    PQclear(result);
+    PQfinish(connection);
+    return elapsed;
+}
+
+static int cold_starts(const char *binary, int runs) {
+    double *times = malloc(sizeof(double) * (size_t)runs), *floors = malloc(sizeof(double) * (size_t)runs);
+    for (int i = 0; i < runs; i++) { /* interleaved, so both see the same machine state */
+        times[i] = cold_start(binary);
+        floors[i] = direct_connect();
+    }
+    double median = percentile(times, runs, 0.5), floor_median = percentile(floors, runs, 0.5);
+    printf("cold start to the initialize answer (with the posture), %d runs: min %.2f ms, median %.2f ms, max %.2f "
+           "ms | direct libpq connect + SELECT 1: min %.2f ms, median %.2f ms, max %.2f ms\n",
+           runs, times[0], median, times[runs - 1], floors[0], floor_median, floors[runs - 1]);
+    free(times);
+    free(floors);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[2], "--cold-start") == 0 && atoi(argv[3]) > 0) {
+        signal(SIGPIPE, SIG_IGN);
+        return cold_starts(argv[1], atoi(argv[3]));
+    }
     if (argc != 3) {
-        fprintf(stderr, "usage: bench_serve PGSAFE_BINARY CALLS\n");
+        fprintf(stderr, "usage: bench_serve PGSAFE_BINARY CALLS | bench_serve PGSAFE_BINARY --cold-start RUNS\n");
         return 2;
     }
     int calls = atoi(argv[2]);
@@ -263,7 +328,9 @@ int main(int argc, char **argv) {
             "SELECT c.region, count(*) AS orders, sum(o.amount) AS revenue FROM bench_orders o "
             "JOIN bench_customers c ON c.id = o.customer_id GROUP BY c.region ORDER BY revenue DESC",
             calls / 10 > 0 ? calls / 10 : 1, &id);
-    printf("server peak RSS after %d calls: %.1f MiB\n", id - 1, (double)peak_rss_kib(s.pid) / 1024.0);
+    printf("server peak RSS after %d calls: %.1f MiB (now: anonymous %.1f MiB, file-backed %.1f MiB)\n", id - 1,
+           (double)peak_rss_kib(s.pid) / 1024.0, (double)status_kib(s.pid, "RssAnon") / 1024.0,
+           (double)status_kib(s.pid, "RssFile") / 1024.0);
     text_size(&s, &id);
 
     json_object *answer = NULL;

@@ -398,7 +398,7 @@ def configuration():
             text = handle.read()
         # -DPGSAFE_... is a CMake option, not an environment variable.
         for name in sorted(set(re.findall(r"(?<!-D)PGSAFE_[A-Z_]*[A-Z]", text))):
-            if name in known or name == "PGSAFE_DENY_RELATOIN" or name.startswith(("PGSAFE_DOCS_", "PGSAFE_IT_", "PGSAFE_FUZZ_", "PGSAFE_LOAD_", "PGSAFE_PG_", "PGSAFE_WL_")):
+            if name in known or name == "PGSAFE_DENY_RELATOIN" or name.startswith(("PGSAFE_DOCS_", "PGSAFE_IT_", "PGSAFE_FUZZ_", "PGSAFE_LOAD_", "PGSAFE_PG_", "PGSAFE_WL_", "PGSAFE_CROSS_")):
                 continue  # the misspelling is configuration.md's own example; the rest are test knobs
             fail(doc, f"{name} is not a variable pgsafe serve reads")
     ok()

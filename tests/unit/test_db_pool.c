@@ -375,7 +375,7 @@ static void setup(void) {
 
 static db_pool *new_pool(int size) {
     db_options options;
-    db_options_init(&options);
+    db_pool_options_init(&options);
     options.pool_size = size;
     char *error = NULL;
     db_pool *pool = db_pool_new_with_ops(&options, &fake_ops, NULL, NULL, &error);
@@ -409,7 +409,7 @@ static db_pool *ready_pool(int size) {
 
 static db_call *submit(db_pool *pool, const char *sql, long long row_limit, outcome *seen) {
     db_request request = {.sql = sql, .row_limit = row_limit};
-    db_call *call = db_submit(pool, &request, on_done, seen);
+    db_call *call = db_pool_submit(pool, &request, on_done, seen);
     ck_assert_ptr_nonnull(call);
     return call;
 }
@@ -434,7 +434,7 @@ START_TEST(a_server_newer_than_the_built_in_tables_is_reported) {
         fake.server_version = versions[i];
         logged[0] = '\0';
         db_options options;
-        db_options_init(&options);
+        db_pool_options_init(&options);
         char *error = NULL;
         db_pool *pool = db_pool_new_with_ops(&options, &fake_ops, log_into_buffer, NULL, &error);
         ck_assert_ptr_nonnull(pool);
@@ -475,7 +475,7 @@ START_TEST(a_statement_runs_in_one_pipeline_row_by_row) {
     outcome seen = {0};
     submit(pool, "SELECT rows", -1, &seen);
     ck_assert(!db_pool_idle(pool));
-    ck_assert_int_eq(seen.calls, 0); /* never from inside db_submit */
+    ck_assert_int_eq(seen.calls, 0); /* never from inside db_pool_submit */
     int single_row_before = fake.single_row_calls;
     turns(pool, 2);
     ck_assert_int_eq(seen.calls, 1);
@@ -539,7 +539,7 @@ START_TEST(the_byte_budget_cancels_and_the_connection_starts_afresh) {
     fake.rows = 5;
     outcome seen = {0};
     db_request request = {.sql = "SELECT rows", .row_limit = -1, .max_result_bytes = 12};
-    ck_assert_ptr_nonnull(db_submit(pool, &request, on_done, &seen));
+    ck_assert_ptr_nonnull(db_pool_submit(pool, &request, on_done, &seen));
     turns(pool, 2);
     ck_assert_int_eq(seen.calls, 1);
     ck_assert_int_eq(seen.result->status, DB_OK);
@@ -566,7 +566,7 @@ START_TEST(the_cell_cap_cuts_values) {
     db_pool *pool = ready_pool(1);
     outcome seen = {0};
     db_request request = {.sql = "SELECT rows", .row_limit = -1, .max_cell_bytes = 3};
-    ck_assert_ptr_nonnull(db_submit(pool, &request, on_done, &seen));
+    ck_assert_ptr_nonnull(db_pool_submit(pool, &request, on_done, &seen));
     turns(pool, 2);
     ck_assert_int_eq(seen.result->status, DB_OK);
     const db_cell *cell = db_result_cell(seen.result, 0, 0);
@@ -624,7 +624,7 @@ START_TEST(a_call_waits_for_the_first_connection_unless_told_not_to) {
     outcome waits = {0}, hurries = {0};
     submit(pool, "SELECT rows", -1, &waits);
     db_request request = {.sql = "SELECT rows", .row_limit = -1, .skip_wait = true};
-    ck_assert_ptr_nonnull(db_submit(pool, &request, on_done, &hurries));
+    ck_assert_ptr_nonnull(db_pool_submit(pool, &request, on_done, &hurries));
     db_pool_process(pool, NULL, 0); /* nothing ready yet */
     ck_assert_int_eq(waits.calls, 0);
     ck_assert_int_eq(hurries.calls, 1);
@@ -660,8 +660,8 @@ START_TEST(a_queued_call_is_cancelled_without_running) {
     outcome seen = {0};
     int statements = fake.statements;
     db_call *call = submit(pool, "SELECT rows", -1, &seen);
-    db_cancel(pool, call);
-    ck_assert_int_eq(seen.calls, 0); /* never from inside db_cancel */
+    db_pool_cancel(pool, call);
+    ck_assert_int_eq(seen.calls, 0); /* never from inside db_pool_cancel */
     turn(pool);
     ck_assert_int_eq(seen.calls, 1);
     ck_assert_int_eq(seen.result->status, DB_CANCELLED);
@@ -678,8 +678,8 @@ START_TEST(a_running_call_is_cancelled_with_a_cancel_request) {
     db_call *call = submit(pool, "SELECT hold", -1, &seen);
     turns(pool, 2);
     ck_assert_int_eq(seen.calls, 0);
-    db_cancel(pool, call);
-    db_cancel(pool, call); /* twice is once */
+    db_pool_cancel(pool, call);
+    db_pool_cancel(pool, call); /* twice is once */
     ck_assert_int_eq(fake.cancels, 1);
     turns(pool, 2);
     ck_assert_int_eq(seen.calls, 1);
@@ -743,7 +743,7 @@ END_TEST
  * memory there made db_pool_free walk a NULL array. Every allocation in turn fails here. */
 START_TEST(pool_new_survives_every_allocation_failing) {
     db_options options;
-    db_options_init(&options);
+    db_pool_options_init(&options);
     options.pool_size = 4;
     bool completed = false;
     for (long successes = 0; successes < 64 && !completed; successes++) {
@@ -772,7 +772,7 @@ START_TEST(submit_survives_every_allocation_failing) {
     db_call *call = NULL;
     for (long successes = 0; successes < 64 && call == NULL; successes++) {
         fail_allocation_after(successes);
-        call = db_submit(pool, &request, on_done, &seen);
+        call = db_pool_submit(pool, &request, on_done, &seen);
         fail_allocation_after(-1);
     }
     ck_assert_ptr_nonnull(call);

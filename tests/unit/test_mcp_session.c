@@ -7,10 +7,12 @@
  *   CK_FORK=no valgrind --leak-check=full --error-exitcode=1 ./test_mcp_session
  *                                      # without the out-of-memory suite, whose tests exit
  *
- * The binary is linked with --wrap=strdup and --wrap=json_object_new_object: fail_strdup and
- * fail_json make them return NULL, to test the out-of-memory policy (exit 70, loudly). */
+ * The binary is linked with --wrap=strdup, --wrap=json_object_new_object and
+ * --wrap=str_printf: fail_strdup, fail_json and fail_printf make them return NULL, to test
+ * the out-of-memory policy (exit 70, loudly; or an error answer for a text sized by input). */
 #include <check.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +21,14 @@
 
 #include "mcp/audit.h"
 #include "mcp/dispatch.h"
+#include "mcp/internal.h"
 #include "mcp/json.h"
 #include "mcp/session.h"
 
 #define ARRAY_LENGTH(array) (sizeof(array) / sizeof((array)[0]))
 #define MAX_MESSAGES        32
 
-static bool fail_strdup, fail_json;
+static bool fail_strdup, fail_json, fail_printf;
 
 char *__real_strdup(const char *text);
 char *__wrap_strdup(const char *text);
@@ -37,6 +40,23 @@ json_object *__real_json_object_new_object(void);
 json_object *__wrap_json_object_new_object(void);
 json_object *__wrap_json_object_new_object(void) {
     return fail_json ? NULL : __real_json_object_new_object();
+}
+
+char *__wrap_str_printf(const char *format, ...);
+char *__wrap_str_printf(const char *format, ...) {
+    if (fail_printf)
+        return NULL;
+    va_list arguments;
+    va_start(arguments, format);
+    int length = vsnprintf(NULL, 0, format, arguments);
+    va_end(arguments);
+    char *text = length < 0 ? NULL : malloc((size_t)length + 1);
+    if (text == NULL)
+        return NULL;
+    va_start(arguments, format);
+    vsnprintf(text, (size_t)length + 1, format, arguments);
+    va_end(arguments);
+    return text;
 }
 
 /* The fake transport: every message sent, serialized. */
@@ -61,7 +81,7 @@ static void transport_free(transport *fake) {
 static mcp_config test_config(void) {
     mcp_config config = {0};
     guard_policy_init(&config.policy);
-    db_options_init(&config.db);
+    db_pool_options_init(&config.db);
     config.db.conninfo = "host=/nonexistent-pgsafe-test port=1";
     config.db.pool_size = 1;
     config.max_message_bytes = 1 << 20;
@@ -202,6 +222,59 @@ START_TEST(check_sql_runs_without_the_database) {
     send_line(&f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"nope\"}}");
     expect_last(&f, "unknown tool");
     fixture_close(&f);
+}
+END_TEST
+
+/* A tool's text that cannot be built (out of memory) is answered as an error, never as a
+ * result with an empty text (it was, before the out-of-memory policy covered it). */
+START_TEST(a_text_that_cannot_be_built_is_an_error_answer) {
+    mcp_config config = test_config();
+    session_fixture f;
+    fixture_open(&f, &config);
+    initialize(&f);
+    fail_printf = true;
+    send_line(&f, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"check_sql\","
+                  "\"arguments\":{\"sql\":\"SELECT 1\"}}}");
+    fail_printf = false;
+    expect_last(&f, "\"id\":1,\"error\":{\"code\":-32603");
+    expect_last(&f, "out of memory while rendering the answer");
+    ck_assert_ptr_null(strstr(f.fake.messages[f.fake.count - 1], "\"result\""));
+    fixture_close(&f);
+}
+END_TEST
+
+/* issue #13: a server newer than the newest built-in table is said so in the instructions
+ * (the pool logs it too); one the tables cover, or one not known yet, is not. The sentence is
+ * fed a posture, as no real server can report a faked version. */
+START_TEST(instructions_say_when_the_server_is_newer_than_the_tables) {
+    mcp_config config = test_config();
+    int newest = guard_builtins_version(0);
+    ck_assert_int_ge(newest, 18);
+    char newer[16], development[16], covered[16], expected[256];
+    snprintf(newer, sizeof newer, "%d.1", newest + 1);
+    snprintf(development, sizeof development, "%ddevel", newest + 1);
+    snprintf(covered, sizeof covered, "%d.4", newest);
+    snprintf(expected, sizeof expected,
+             "pgsafe knows the built-in functions of PostgreSQL %d and older: functions that PostgreSQL %d added "
+             "are refused as unknown; write queries with PostgreSQL %d's functions.\n",
+             newest, newest + 1, newest);
+    const struct {
+        const char *version;
+        bool known, said;
+    } cases[] = {{newer, true, true},   {development, true, true}, {covered, true, false},
+                 {"15.4", true, false}, {"?", true, false},        {newer, false, false}};
+    for (size_t i = 0; i < ARRAY_LENGTH(cases); i++) {
+        db_posture posture = {
+            .known = cases[i].known, .role = "alice", .database = "shop", .server_version = (char *)cases[i].version};
+        char *text = lifecycle_instructions(&config, &posture, NULL);
+        ck_assert_ptr_nonnull(text);
+        if (cases[i].said)
+            ck_assert_msg(strstr(text, expected) != NULL, "%s: %s", cases[i].version, text);
+        else
+            ck_assert_msg(strstr(text, "refused as unknown") == NULL, "%s (known %d): %s", cases[i].version,
+                          cases[i].known, text);
+        free(text);
+    }
 }
 END_TEST
 
@@ -369,10 +442,12 @@ int main(void) {
     Suite *session = suite_create("session");
     TCase *tc = add_case(session, "dispatch");
     tcase_add_test(tc, ids_come_back_exactly_as_sent);
+    tcase_add_test(tc, a_text_that_cannot_be_built_is_an_error_answer);
     tcase_add_test(tc, methods_wait_for_initialize);
     tcase_add_test(tc, the_method_table_knows_every_method);
     tcase_add_test(tc, notifications_are_never_answered);
     tcase_add_test(tc, check_sql_runs_without_the_database);
+    tcase_add_test(tc, instructions_say_when_the_server_is_newer_than_the_tables);
     Suite *audit = suite_create("audit");
     tc = add_case(audit, "audit");
     tcase_add_test(tc, a_failed_audit_write_is_reported_and_counted);

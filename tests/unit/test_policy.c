@@ -561,6 +561,19 @@ START_TEST(modest_values_stay_allowed) {
 }
 END_TEST
 
+/* Powers in a size are folded without libm: whole exponents exactly as PostgreSQL computes
+ * them, anything else is no known constant and so refused (fail closed). */
+START_TEST(powers_in_a_size_are_folded_exactly_or_refused) {
+    expect_default("SELECT repeat('x', (2 ^ 10)::int)", GUARD_OK);
+    expect_default("SELECT repeat('x', power(10, 3)::int)", GUARD_OK);
+    expect_default("SELECT repeat('x', (2 ^ 22)::int + 1)", GUARD_VALUE_TOO_LARGE); /* 4 MiB + 1 */
+    expect_default("SELECT repeat('x', (10 ^ 9)::int)", GUARD_VALUE_TOO_LARGE);
+    expect_default("SELECT repeat('x', power(10, 9)::int)", GUARD_VALUE_TOO_LARGE);
+    expect_default("SELECT repeat('x', power(4, 0.5)::int)", GUARD_VALUE_TOO_LARGE);
+    expect_default("SELECT repeat('x', power(2, 100000)::int)", GUARD_VALUE_TOO_LARGE);
+}
+END_TEST
+
 START_TEST(max_value_bytes_is_configurable) {
     guard_policy policy;
     guard_policy_init(&policy);
@@ -662,6 +675,7 @@ static Suite *policy_suite(void) {
     tc = add_case(suite, "size");
     tcase_add_loop_test(tc, values_beyond_the_bound_are_refused, 0, (int)ARRAY_LENGTH(oversized_queries));
     tcase_add_loop_test(tc, modest_values_stay_allowed, 0, (int)ARRAY_LENGTH(modest_queries));
+    tcase_add_test(tc, powers_in_a_size_are_folded_exactly_or_refused);
     tcase_add_test(tc, max_value_bytes_is_configurable);
     tcase_add_test(tc, size_refusal_names_the_size_and_the_way_out);
 

@@ -60,17 +60,20 @@ START_TEST(tables_are_sorted_and_cover_every_major) {
             ck_assert_int_eq(table->major, guard_builtin_tables[t - 1]->major + 1);
         ck_assert_int_eq(atoi(table->version), table->major);
         const struct {
+            const char *names;
             const guard_builtin *entries;
             size_t count;
-        } lists[] = {{table->functions, table->function_count},
-                     {table->operators, table->operator_count},
-                     {table->types, table->type_count}};
+        } lists[] = {{table->function_names, table->functions, table->function_count},
+                     {table->operator_names, table->operators, table->operator_count},
+                     {table->type_names, table->types, table->type_count}};
         for (size_t l = 0; l < ARRAY_LENGTH(lists); l++) {
             ck_assert_uint_gt(lists[l].count, 10);
             for (size_t i = 1; i < lists[l].count; i++)
-                ck_assert_msg(strcmp(lists[l].entries[i - 1].name, lists[l].entries[i].name) < 0,
-                              "PostgreSQL %d: %s before %s", table->major, lists[l].entries[i - 1].name,
-                              lists[l].entries[i].name);
+                ck_assert_msg(strcmp(builtin_name(lists[l].names, &lists[l].entries[i - 1]),
+                                     builtin_name(lists[l].names, &lists[l].entries[i])) < 0,
+                              "PostgreSQL %d: %s before %s", table->major,
+                              builtin_name(lists[l].names, &lists[l].entries[i - 1]),
+                              builtin_name(lists[l].names, &lists[l].entries[i]));
         }
     }
 }
@@ -111,11 +114,12 @@ START_TEST(every_new_volatile_or_denied_builtin_is_reviewed) {
         const guard_builtin_table *table = guard_builtin_tables[t];
         for (size_t i = 0; i < table->function_count; i++) {
             const guard_builtin *function = &table->functions[i];
-            if (builtin_function_volatility(oldest, function->name) != GUARD_VOLATILITY_UNKNOWN)
+            const char *name = builtin_name(table->function_names, function);
+            if (builtin_function_volatility(oldest, name) != GUARD_VOLATILITY_UNKNOWN)
                 continue;
-            bool needs_review = function->volatility == 'v' || policy_function_denied(function->name);
-            if (needs_review && !policy_function_reviewed(function->name)) {
-                fprintf(stderr, "unreviewed: %s (PostgreSQL %d, volatility %c)\n", function->name, table->major,
+            bool needs_review = function->volatility == 'v' || policy_function_denied(name);
+            if (needs_review && !policy_function_reviewed(name)) {
+                fprintf(stderr, "unreviewed: %s (PostgreSQL %d, volatility %c)\n", name, table->major,
                         function->volatility);
                 unreviewed++;
             }

@@ -7,6 +7,9 @@
 //   WL_DATA         ../shared/data, or empty when it is absent (then only the benign corpus runs)
 //   WL_REPORT       where the Markdown report goes
 //   WL_BIRD         space-separated BIRD database names that were loaded
+//   WL_PG_MAJOR     the server's major version (what corpus/versions.jsonl expects depends on it)
+//   WL_ANSWERS      when set, a JSON file to write pgsafe's answer to every query into
+//                   (answers.mjs), for cross.mjs to compare across PostgreSQL majors
 // Ends with `workloads: N passed, N failed`; exits 1 on any mismatch or unexpected rejection.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,6 +17,7 @@ import path from 'node:path';
 import pg from 'pg';
 
 import { callTool, connect, ROOT } from '../lib/harness.mjs';
+import { answerOf } from './answers.mjs';
 import { compareResults, orderKeyIndexes } from './compare.mjs';
 import { selfCheck } from './selfcheck.mjs';
 
@@ -24,6 +28,9 @@ const BIRD = (process.env.WL_BIRD || '').split(/\s+/).filter(Boolean);
 const SMOKE = process.env.WL_SMOKE === '1'; // no BIRD: the smoke subset
 const HOST = process.env.PGHOST;
 const PORT = Number(process.env.PGPORT);
+const MAJOR = Number(process.env.WL_PG_MAJOR);
+const ANSWERS = process.env.WL_ANSWERS || '';
+if (!(MAJOR >= 15)) throw new Error(`WL_PG_MAJOR must be the server's major version, not ${process.env.WL_PG_MAJOR}`);
 
 // A small row limit, so that many results are cut and truncation is checked; budgets large
 // enough that no value or result is cut by bytes (a cut would hide a value from the comparison).
@@ -66,6 +73,20 @@ workloads.push({
 workloads.push({
   name: 'typed values and limits (workloads/types.jsonl)',
   items: readJsonl(path.join(ROOT, 'tests/integration/workloads/types.jsonl')).map((e) => ({ id: e.id, sql: e.sql, db: 'wl_benign' })),
+});
+
+// What PostgreSQL 16 to 18 added: a function runs from the major that added it on and is
+// refused as unknown before; newer syntax is a syntax error (the guard parses 15's grammar);
+// a denied function is refused on every major.
+workloads.push({
+  name: 'newer majors (corpus/versions.jsonl)',
+  items: readJsonl(path.join(ROOT, 'corpus/versions.jsonl')).map((e) => {
+    let reject = null;
+    if (e.kind === 'syntax') reject = 'syntax_error';
+    else if (e.kind === 'denied') reject = 'function_denied';
+    else if (MAJOR < e.since) reject = 'function_unknown';
+    return { id: e.id, sql: e.sql, db: 'wl_benign', reject, since: e.kind === 'function' ? e.since : undefined, columnsOnly: /volatile/.test(e.note || '') };
+  }),
 });
 
 if (DATA) {
@@ -164,6 +185,14 @@ async function runItem(item, session, pool, cache) {
     callTool(session, 'query', { sql: item.sql }, { timeout: STATEMENT_TIMEOUT_MS * 3 }),
     item.reject ? Promise.resolve(null) : directResult(pool, item.sql, cache),
   ]);
+  const result = await classify(item, tool, direct, pool, cache);
+  const answer = answerOf(item.sql, tool);
+  if (item.columnsOnly || result.outcome === 'volatile') answer.volatile = true;
+  if (item.since !== undefined) answer.since = item.since;
+  return { ...result, answer };
+}
+
+async function classify(item, tool, direct, pool, cache) {
   const text = tool.isError ? tool.content?.[0]?.text || '' : '';
   const rejection = tool.isError ? /^rejected \(([a-z_]+)\)/.exec(text)?.[1] : undefined;
   if (item.reject) {
@@ -219,6 +248,7 @@ async function main() {
   }
 
   let selfFailures = [];
+  const answers = {};
   for (const [db, items] of byDb) {
     const pgConfig = { host: HOST, port: PORT, database: db };
     const session = await connect({ user: ROLE, pg: pgConfig, args: SERVE_ARGS });
@@ -234,6 +264,7 @@ async function main() {
         } catch (error) {
           result = { outcome: 'mismatch', why: `the call failed: ${error.message.split('\n')[0]}` };
         }
+        if (result.answer) answers[`${item.db}/${item.id}`] = { workload: item.workload, ...result.answer };
         const t = tally.get(item.workload);
         t.counts[result.outcome]++;
         if (result.ordered) t.ordered++;
@@ -302,6 +333,11 @@ async function main() {
   console.log(selfLine);
   for (const line of mismatchLines) console.log(`MISMATCH ${line}`);
   if (REPORT) console.log(`workloads: report written to ${path.relative(ROOT, REPORT)}`);
+  if (ANSWERS) {
+    fs.mkdirSync(path.dirname(ANSWERS), { recursive: true });
+    fs.writeFileSync(ANSWERS, JSON.stringify({ major: MAJOR, smoke: SMOKE, answers }));
+    console.log(`workloads: PostgreSQL ${MAJOR}'s answers written to ${path.relative(ROOT, ANSWERS) || ANSWERS}`);
+  }
   // The self-check counts as one more test.
   const passed = total - failed + (selfFailures.length ? 0 : 1);
   if (selfFailures.length) failed++;
