@@ -39,7 +39,7 @@ struct db_pool {
     int64_t catalog_retry_at_ms; /* after a failed load */
     bool posture_tried;          /* the quick posture check ran once */
     bool ever_ready;             /* a catalog load succeeded once */
-    bool submitted;              /* db_submit queued a call since the last db_pool_process */
+    bool submitted;              /* db_pool_submit queued a call since the last db_pool_process */
     int failures;                /* consecutive failed connection attempts (or first catalog loads) */
     char *last_error;
 };
