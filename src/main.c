@@ -12,6 +12,7 @@
 #include "cli/options.h"
 #include "cli/serve.h"
 #include "cli/setup_sql.h"
+#include "cli/token.h"
 #include "pgsafe/guard.h"
 
 #ifndef PGSAFE_VERSION
@@ -76,6 +77,7 @@ static const struct command {
     {"doctor", cli_doctor_main, "check what serve's configuration can do: role, TLS, limits (pgsafe doctor --help)"},
     {"catalog", cli_catalog_main,
      "export the database's functions, operators and types for check --catalog (pgsafe catalog --help)"},
+    {"token", cli_token_main, "add, revoke or list the bearer tokens of serve --http (pgsafe token --help)"},
 };
 
 static void usage(FILE *stream) {

@@ -72,8 +72,9 @@ void cli_catalog_usage(FILE *stream) {
     fputs("usage: pgsafe catalog export [options]\n"
           "\n"
           "Connects as `pgsafe serve` would and writes the database's own functions, operators and\n"
-          "types (outside pg_catalog) with their volatility as a JSON snapshot, for `pgsafe check\n"
-          "--catalog FILE`: CI without a database then judges user functions as the server would.\n"
+          "types (outside pg_catalog) with their volatility, the families of partitioned and\n"
+          "inherited tables and the hidden-function hazards as a JSON snapshot, for `pgsafe check\n"
+          "--catalog FILE`: CI without a database then judges queries as the server would.\n"
           "Exit status: 0 written, 2 bad option, connection or query failure.\n"
           "\n"
           "options:\n",
@@ -88,8 +89,10 @@ static db_result *query_catalog(PGconn *conn, int statement_timeout_ms) {
     snprintf(timeout, sizeof timeout, "%d", statement_timeout_ms);
     const char *params[] = {timeout};
     db_result *begin = cli_session_query(conn, "BEGIN READ ONLY", 0, NULL);
-    db_result *settings =
-        cli_session_query(conn, "SELECT pg_catalog.set_config('statement_timeout', $1, true)", 1, params);
+    db_result *settings = cli_session_query(conn,
+                                            "SELECT pg_catalog.set_config('statement_timeout', $1, true),"
+                                            " pg_catalog.set_config('jit', 'off', true)", /* as the pool loads it */
+                                            1, params);
     db_result *rows = NULL;
     const char *failure = NULL;
     if (begin == NULL || settings == NULL)

@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,81 @@ static int major_of(const char *server_version) {
     return major;
 }
 
+/* The 'rel' row of an oid, or SIZE_MAX. */
+static size_t relation_row(const db_result *rows, const char *oid) {
+    for (size_t row = 0; oid != NULL && row < rows->row_count; row++)
+        if (strcmp(db_result_cell(rows, row, 0)->value, "rel") == 0 && db_result_cell(rows, row, 1)->value != NULL &&
+            strcmp(db_result_cell(rows, row, 1)->value, oid) == 0)
+            return row;
+    return SIZE_MAX;
+}
+
+/* Orders entries of a JSON array by their "schema" then "name" (then "kind"). */
+static int compare_entries(const void *left, const void *right) {
+    json_object *a = *(json_object *const *)left, *b = *(json_object *const *)right;
+    static const char *const members[] = {"kind", "schema", "name", "ancestor_schema", "ancestor_name"};
+    for (size_t i = 0; i < sizeof members / sizeof *members; i++) {
+        json_object *x = NULL, *y = NULL;
+        json_object_object_get_ex(a, members[i], &x);
+        json_object_object_get_ex(b, members[i], &y);
+        int order = strcmp(x ? json_object_get_string(x) : "", y ? json_object_get_string(y) : "");
+        if (order != 0)
+            return order;
+    }
+    return 0;
+}
+
+/* "families": one {"schema", "name", "ancestor_schema", "ancestor_name"} per 'inh' row,
+ * sorted. False when a row names a relation the 'rel' rows do not hold. */
+static bool add_families(json_object *document, const db_result *rows) {
+    json_object *families = json_object_new_array();
+    json_object_object_add(document, "families", families);
+    for (size_t row = 0; row < rows->row_count; row++) {
+        if (strcmp(db_result_cell(rows, row, 0)->value, "inh") != 0)
+            continue;
+        size_t descendant = relation_row(rows, db_result_cell(rows, row, 1)->value);
+        size_t ancestor = relation_row(rows, db_result_cell(rows, row, 2)->value);
+        if (descendant == SIZE_MAX || ancestor == SIZE_MAX || db_result_cell(rows, descendant, 2)->value == NULL ||
+            db_result_cell(rows, descendant, 3)->value == NULL || db_result_cell(rows, ancestor, 2)->value == NULL ||
+            db_result_cell(rows, ancestor, 3)->value == NULL)
+            return false;
+        json_object *entry = json_object_new_object();
+        json_object_object_add(entry, "schema", json_object_new_string(db_result_cell(rows, descendant, 2)->value));
+        json_object_object_add(entry, "name", json_object_new_string(db_result_cell(rows, descendant, 3)->value));
+        json_object_object_add(entry, "ancestor_schema",
+                               json_object_new_string(db_result_cell(rows, ancestor, 2)->value));
+        json_object_object_add(entry, "ancestor_name",
+                               json_object_new_string(db_result_cell(rows, ancestor, 3)->value));
+        json_object_array_add(families, entry);
+    }
+    json_object_array_sort(families, compare_entries);
+    return true;
+}
+
+/* "hazards": one {"kind", "schema", "name", "why"} per hazard row, sorted; kind is "type",
+ * "relation", "function" or "global". */
+static bool add_hazards(json_object *document, const db_result *rows) {
+    json_object *hazards = json_object_new_array();
+    json_object_object_add(document, "hazards", hazards);
+    for (size_t row = 0; row < rows->row_count; row++) {
+        const char *kind = db_result_cell(rows, row, 0)->value;
+        if (strncmp(kind, "hazard ", 7) != 0)
+            continue;
+        const char *schema = db_result_cell(rows, row, 1)->value, *name = db_result_cell(rows, row, 2)->value;
+        const char *why = db_result_cell(rows, row, 3)->value;
+        if (schema == NULL || name == NULL || why == NULL)
+            return false;
+        json_object *entry = json_object_new_object();
+        json_object_object_add(entry, "kind", json_object_new_string(kind + 7));
+        json_object_object_add(entry, "schema", json_object_new_string(schema));
+        json_object_object_add(entry, "name", json_object_new_string(name));
+        json_object_object_add(entry, "why", json_object_new_string(why));
+        json_object_array_add(hazards, entry);
+    }
+    json_object_array_sort(hazards, compare_entries);
+    return true;
+}
+
 json_object *cli_catalog_file_from_rows(const db_result *rows, const char *exported_by, const char **error) {
     if (rows->status != DB_OK || rows->column_count != 4 || rows->truncated != DB_COMPLETE) {
         *error = "the catalog query did not return its four columns";
@@ -89,6 +165,8 @@ json_object *cli_catalog_file_from_rows(const db_result *rows, const char *expor
             server_version = db_result_cell(rows, row, 3)->value;
             continue;
         }
+        if (strcmp(kind, "rel") == 0 || strcmp(kind, "inh") == 0 || strncmp(kind, "hazard ", 7) == 0)
+            continue; /* families and hazards: add_families, add_hazards */
         if (strcmp(kind, "f") != 0 && strcmp(kind, "o") != 0 && strcmp(kind, "t") != 0)
             continue; /* type names and the posture: not the guard's business */
         if (a == NULL || b == NULL) {
@@ -130,6 +208,11 @@ json_object *cli_catalog_file_from_rows(const db_result *rows, const char *expor
         i = next;
     }
     free(objects);
+    if (!add_families(document, rows) || !add_hazards(document, rows)) {
+        json_object_put(document);
+        *error = "a family or hazard row of the catalog is malformed";
+        return NULL;
+    }
     return document;
 }
 
@@ -247,6 +330,55 @@ static bool set_cell(db_result *rows, size_t row, int column, const char *text) 
     return cell->value != NULL;
 }
 
+/* The hazard kinds of the file and their rows' kinds. */
+static const char *const hazard_kinds[] = {"type", "relation", "function", "global"};
+
+/* An optional array member: NULL when absent; *bad when present and not an array. */
+static json_object *optional_array(json_object *document, const char *name, bool *bad) {
+    json_object *array = NULL;
+    if (!json_object_object_get_ex(document, name, &array))
+        return NULL;
+    if (!json_object_is_type(array, json_type_array))
+        *bad = true;
+    return array;
+}
+
+/* Appends the rows of one family entry: two 'rel' rows (oids made up, unique in the file)
+ * and the 'inh' row between them. */
+static bool family_rows(db_result *rows, json_object *entry, size_t index) {
+    const char *schema = name_member(entry, "schema"), *name = name_member(entry, "name");
+    const char *ancestor_schema = name_member(entry, "ancestor_schema");
+    const char *ancestor_name = name_member(entry, "ancestor_name");
+    if (schema == NULL || name == NULL || ancestor_schema == NULL || ancestor_name == NULL)
+        return false;
+    char descendant_oid[32], ancestor_oid[32];
+    snprintf(descendant_oid, sizeof descendant_oid, "%zu", 2 * index + 1);
+    snprintf(ancestor_oid, sizeof ancestor_oid, "%zu", 2 * index + 2);
+    size_t row = rows->row_count;
+    rows->row_count += 3;
+    return set_cell(rows, row, 0, "rel") && set_cell(rows, row, 1, descendant_oid) && set_cell(rows, row, 2, schema) &&
+           set_cell(rows, row, 3, name) && set_cell(rows, row + 1, 0, "rel") &&
+           set_cell(rows, row + 1, 1, ancestor_oid) && set_cell(rows, row + 1, 2, ancestor_schema) &&
+           set_cell(rows, row + 1, 3, ancestor_name) && set_cell(rows, row + 2, 0, "inh") &&
+           set_cell(rows, row + 2, 1, descendant_oid) && set_cell(rows, row + 2, 2, ancestor_oid);
+}
+
+/* Appends the row of one hazard entry. */
+static bool hazard_row(db_result *rows, json_object *entry) {
+    const char *kind = name_member(entry, "kind"), *schema = name_member(entry, "schema");
+    const char *name = name_member(entry, "name"), *why = name_member(entry, "why");
+    bool known = false;
+    for (size_t k = 0; kind != NULL && k < sizeof hazard_kinds / sizeof *hazard_kinds; k++)
+        known = known || strcmp(kind, hazard_kinds[k]) == 0;
+    if (!known || schema == NULL || name == NULL || why == NULL)
+        return false;
+    char row_kind[32];
+    snprintf(row_kind, sizeof row_kind, "hazard %s", kind);
+    size_t row = rows->row_count++;
+    return set_cell(rows, row, 0, row_kind) && set_cell(rows, row, 1, schema) && set_cell(rows, row, 2, name) &&
+           set_cell(rows, row, 3, why);
+}
+
 /* The file's objects as rows of the catalog query, for catalog_load. NULL with *error set. */
 static db_result *rows_from_document(json_object *document, const char *path, char **error) {
     size_t total = 0;
@@ -259,6 +391,17 @@ static db_result *rows_from_document(json_object *document, const char *path, ch
         }
         total += json_object_array_length(arrays[k]);
     }
+    bool bad = false;
+    json_object *families = optional_array(document, "families", &bad);
+    json_object *hazards = optional_array(document, "hazards", &bad);
+    if (bad) {
+        *error = str_printf("%s: \"families\" and \"hazards\" must be arrays", path);
+        return NULL;
+    }
+    if (families != NULL)
+        total += 3 * json_object_array_length(families);
+    if (hazards != NULL)
+        total += json_object_array_length(hazards);
     db_result *rows = calloc(1, sizeof *rows);
     if (rows == NULL || (rows->columns = calloc(4, sizeof *rows->columns)) == NULL ||
         (rows->cells = calloc(total ? total * 4 : 1, sizeof *rows->cells)) == NULL) {
@@ -298,6 +441,22 @@ static db_result *rows_from_document(json_object *document, const char *path, ch
             }
         }
     }
+    for (size_t i = 0; families != NULL && i < json_object_array_length(families); i++)
+        if (!family_rows(rows, json_object_array_get_idx(families, i), i)) {
+            *error = str_printf("%s: entry %zu of \"families\" is not {\"schema\", \"name\", \"ancestor_schema\", "
+                                "\"ancestor_name\"}",
+                                path, i + 1);
+            db_result_free(rows);
+            return NULL;
+        }
+    for (size_t i = 0; hazards != NULL && i < json_object_array_length(hazards); i++)
+        if (!hazard_row(rows, json_object_array_get_idx(hazards, i))) {
+            *error = str_printf("%s: entry %zu of \"hazards\" is not {\"kind\": "
+                                "\"type\"|\"relation\"|\"function\"|\"global\", \"schema\", \"name\", \"why\"}",
+                                path, i + 1);
+            db_result_free(rows);
+            return NULL;
+        }
     return rows;
 }
 

@@ -7,11 +7,15 @@
  *   {"format": "pgsafe-catalog", "version": 1, "server_version": "15.8", "server_major": 15,
  *    "database": "shop", "exported_by": "pgsafe 0.4.0",
  *    "functions": [{"schema": "public", "name": "order_total", "volatility": "immutable"}],
- *    "operators": [...], "types": [...]}
+ *    "operators": [...], "types": [...],
+ *    "families": [{"schema": "public", "name": "events_2024", "ancestor_schema": "public",
+ *                  "ancestor_name": "events"}],
+ *    "hazards": [{"kind": "type", "schema": "public", "name": "pair", "why": "its = operator ..."}]}
  *
  * Entries are sorted and unique by (schema, name); volatility is "immutable", "stable",
- * "volatile" or "unknown". A reader ignores members it does not know (later versions of
- * version 1 may add some); a file of a newer version is refused. */
+ * "volatile" or "unknown". families and hazards are optional (older exports lack them); a
+ * reader ignores members it does not know (later versions of version 1 may add some); a file
+ * of a newer version is refused. */
 #ifndef PGSAFE_CLI_CATALOG_FILE_H
 #define PGSAFE_CLI_CATALOG_FILE_H
 

@@ -105,6 +105,24 @@ static bool set_server_version(void *settings, const char *value, const char *so
     return true;
 }
 
+static bool set_allow_xpath(void *settings, const char *value, const char *source) {
+    (void)value, (void)source;
+    ((check_options *)settings)->policy.allow_xpath = true;
+    return true;
+}
+
+static bool set_max_value_bytes(void *settings, const char *value, const char *source) {
+    check_options *options = settings;
+    long long bytes = 0;
+    (void)source;
+    if (!cli_parse_integer(value, 1024, 1LL << 30, &bytes)) {
+        fprintf(stderr, "pgsafe check: --max-value-bytes needs a whole number from 1024 to 1073741824\n");
+        return false;
+    }
+    options->policy.max_value_bytes = (size_t)bytes;
+    return true;
+}
+
 static bool add_allowed_function(void *settings, const char *value, const char *source) {
     return append(((check_options *)settings)->allowed_functions, value, source);
 }
@@ -151,6 +169,9 @@ static const cli_option option_rows[] = {
     {"--allow-relation", NULL, CLI_LIST, "NAME", "lift a default relation denial, e.g. pg_settings (repeatable)",
      add_allowed_relation},
     {"--deny-relation", NULL, CLI_LIST, "NAME", "deny a relation (repeatable)", add_denied_relation},
+    {"--allow-xpath", NULL, CLI_SWITCH, NULL, "allow the XPath family (xpath, XMLEXISTS, XMLTABLE)", set_allow_xpath},
+    {"--max-value-bytes", NULL, CLI_VALUE, "N", "largest value a query may build from constants (default 4194304)",
+     set_max_value_bytes},
     {"--corpus", NULL, CLI_VALUE, "FILE", "run a corpus file", set_corpus},
     {"--dir", NULL, CLI_VALUE, "DIR", "check every .sql file under DIR, one query a file", set_dir},
     {"--jsonl", NULL, CLI_SWITCH, NULL,

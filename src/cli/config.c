@@ -109,7 +109,7 @@ static bool set_schemas(void *settings, const char *value, const char *source) {
     return true;
 }
 
-enum { LIST_ALLOW_FUNCTION, LIST_DENY_FUNCTION, LIST_ALLOW_RELATION, LIST_DENY_RELATION };
+enum { LIST_ALLOW_FUNCTION, LIST_DENY_FUNCTION, LIST_ALLOW_RELATION, LIST_DENY_RELATION, LIST_HTTP_ORIGIN };
 
 /* Appends value to the NULL-terminated list at index; false (reported) when it is empty or
  * memory runs out. The list points at value, which outlives the config (argv or parsed). */
@@ -144,6 +144,33 @@ static bool add_allowed_relation(void *settings, const char *value, const char *
 
 static bool add_denied_relation(void *settings, const char *value, const char *source) {
     return list_add(settings, LIST_DENY_RELATION, value, source);
+}
+
+static bool add_http_origin(void *settings, const char *value, const char *source) {
+    return list_add(settings, LIST_HTTP_ORIGIN, value, source);
+}
+
+static bool set_http(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    const char *colon = strrchr(value, ':');
+    long long port;
+    if (colon == NULL || colon == value || !cli_parse_integer(colon + 1, 0, 65535, &port)) {
+        fprintf(stderr, "pgsafe %s: %s takes HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080, not \"%s\"\n",
+                config->command, source, value);
+        return false;
+    }
+    config->http_listen = value;
+    return true;
+}
+
+static bool set_tokens(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    if (*value == '\0') {
+        fprintf(stderr, "pgsafe %s: %s needs a file name\n", config->command, source);
+        return false;
+    }
+    config->tokens_path = value;
+    return true;
 }
 
 static bool set_audit_log(void *settings, const char *value, const char *source) {
@@ -186,6 +213,21 @@ static bool set_explain_analyze(void *settings, const char *value, const char *s
     return true;
 }
 
+static bool set_allow_xpath(void *settings, const char *value, const char *source) {
+    (void)value, (void)source;
+    ((cli_config *)settings)->server.policy.allow_xpath = true;
+    return true;
+}
+
+static bool set_max_value_bytes(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    long long bytes;
+    if (!number(config, value, source, 1024, 1LL << 30, &bytes))
+        return false;
+    config->server.policy.max_value_bytes = (size_t)bytes;
+    return true;
+}
+
 static bool set_refuse_writable_role(void *settings, const char *value, const char *source) {
     (void)value, (void)source;
     ((cli_config *)settings)->server.refuse_writable_role = true;
@@ -219,6 +261,10 @@ static const cli_option options[] = {
      "allow a relation denied by default (e.g. pg_settings)", add_allowed_relation},
     {"--deny-relation", "PGSAFE_DENY_RELATION", CLI_LIST, "NAME", "deny this table or view (name or schema.name)",
      add_denied_relation},
+    {"--allow-xpath", "PGSAFE_ALLOW_XPATH", CLI_SWITCH, NULL,
+     "allow the XPath family (xpath, XMLEXISTS, XMLTABLE), which the statement timeout cannot stop", set_allow_xpath},
+    {"--max-value-bytes", "PGSAFE_MAX_VALUE_BYTES", CLI_VALUE, "N",
+     "largest value a query may build from constants, e.g. repeat('x', N) (4194304)", set_max_value_bytes},
     {"--audit-log", "PGSAFE_AUDIT_LOG", CLI_VALUE, "FILE", "append one JSON line per tool call to FILE", set_audit_log},
     {"--audit-sql", "PGSAFE_AUDIT_SQL", CLI_SWITCH, NULL, "put the SQL text in audit lines", set_audit_sql},
     {"--audit-required", "PGSAFE_AUDIT_REQUIRED", CLI_SWITCH, NULL,
@@ -229,6 +275,15 @@ static const cli_option options[] = {
      "let explain run EXPLAIN ANALYZE (read-only, rolled back, time-limited)", set_explain_analyze},
     {"--refuse-writable-role", "PGSAFE_REFUSE_WRITABLE_ROLE", CLI_SWITCH, NULL,
      "exit with status 2 if the role can write", set_refuse_writable_role},
+    {"--http", "PGSAFE_HTTP", CLI_VALUE, "ADDRESS",
+     "serve Streamable HTTP (POST /mcp, /healthz, /readyz) on ADDRESS, HOST:PORT such as 127.0.0.1:8080, "
+     "instead of stdio (none)",
+     set_http},
+    {"--tokens", "PGSAFE_TOKENS", CLI_VALUE, "FILE",
+     "with --http, require a bearer token from FILE, made by pgsafe token add NAME; needed beyond loopback (none)",
+     set_tokens},
+    {"--http-origin", "PGSAFE_HTTP_ORIGIN", CLI_LIST, "ORIGIN",
+     "with --http, also accept requests from this Origin (loopback origins only)", add_http_origin},
 };
 
 static const cli_command serve_command = {"serve", options, sizeof options / sizeof *options, NULL};
@@ -332,6 +387,7 @@ int cli_config_read(cli_config *found, int argc, char **argv) {
     config->policy.denied_functions = (const char *const *)found->lists[LIST_DENY_FUNCTION];
     config->policy.allowed_relations = (const char *const *)found->lists[LIST_ALLOW_RELATION];
     config->policy.denied_relations = (const char *const *)found->lists[LIST_DENY_RELATION];
+    found->http_origins = (const char *const *)found->lists[LIST_HTTP_ORIGIN];
     /* Idle time inside our transaction is only ever ours; keep it short but above the statement's. */
     int statement_timeout = config->db.statement_timeout_ms;
     config->db.idle_in_transaction_ms = statement_timeout < INT_MAX / 4 ? statement_timeout * 2 : INT_MAX / 2;

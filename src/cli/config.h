@@ -16,12 +16,15 @@
 #include "cli/options.h"
 #include "mcp/server.h"
 
-#define CLI_LIST_COUNT 4 /* allow/deny function/relation */
+#define CLI_LIST_COUNT 5 /* allow/deny function/relation, HTTP origins */
 
 typedef struct cli_config {
-    mcp_config server;      /* ready for mcp_serve; its strings live as long as this struct */
-    const char *command;    /* "serve", "doctor": for messages */
-    const char *dsn_source; /* "--dsn", "PGSAFE_DSN", "DATABASE_URL", or NULL for libpq's PG* variables */
+    mcp_config server;               /* ready for mcp_serve; its strings live as long as this struct */
+    const char *command;             /* "serve", "doctor": for messages */
+    const char *dsn_source;          /* "--dsn", "PGSAFE_DSN", "DATABASE_URL", or NULL for libpq's PG* variables */
+    const char *http_listen;         /* --http HOST:PORT, or NULL for stdio */
+    const char *tokens_path;         /* --tokens FILE, or NULL */
+    const char *const *http_origins; /* --http-origin values (NULL-terminated), or NULL */
     /* Private: what the fields above point into. */
     char **lists[CLI_LIST_COUNT]; /* NULL-terminated; the items point into argv or parsed */
     size_t list_counts[CLI_LIST_COUNT];

@@ -263,6 +263,13 @@ static void report_catalog(PGconn *conn, findings *found) {
     if (catalog != NULL && rows != NULL && catalog_load(catalog, &posture, rows)) {
         printf("function catalog: loaded (%zu functions, %zu operators, %zu types outside pg_catalog)\n",
                catalog_count(catalog, 'f'), catalog_count(catalog, 'o'), catalog_count(catalog, 't'));
+        printf("hidden-function hazards: %zu\n", posture.hazard_count);
+        /* A global hazard refuses every query: serve would be useless until it is removed. */
+        char *hazards = posture_hazard_warning(&posture);
+        if (hazards != NULL)
+            note(found, posture.hazard_global,
+                 "%s; fix: mark the function STABLE if it is harmless, or remove the object", hazards);
+        free(hazards);
     } else {
         printf("function catalog: not loaded\n");
         note(found, true,

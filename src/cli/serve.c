@@ -1,16 +1,21 @@
 /* `pgsafe serve`: the options (cli/config.c), then the MCP server on stdin/stdout. */
 #include "cli/serve.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli/config.h"
+#include "mcp/http.h"
 #include "mcp/server.h"
+#include "mcp/tokens.h"
 
 void cli_serve_usage(FILE *stream) {
     fputs("usage: pgsafe serve [options]\n"
           "\n"
           "Serves the Model Context Protocol on stdin/stdout (newline-delimited JSON-RPC) for one client, giving\n"
-          "it read-only, guarded access to one PostgreSQL database. Logs go to stderr.\n"
+          "it read-only, guarded access to one PostgreSQL database. Logs go to stderr. With --http it serves\n"
+          "Streamable HTTP instead, for many clients (docs/mcp.md).\n"
           "\n"
           "options (each also from the environment variable shown; a flag wins):\n",
           stream);
@@ -22,12 +27,62 @@ void cli_serve_usage(FILE *stream) {
           stream);
 }
 
+/* serve --http: HOST:PORT split (brackets around an IPv6 host dropped), the token file loaded,
+ * then the HTTP server. */
+static int serve_http(const cli_config *config) {
+    const char *colon = strrchr(config->http_listen, ':');
+    const char *host = config->http_listen;
+    size_t host_length = (size_t)(colon - host);
+    if (host_length >= 2 && host[0] == '[' && host[host_length - 1] == ']') {
+        host++;
+        host_length -= 2;
+    }
+    char host_text[256];
+    if (host_length >= sizeof host_text) {
+        fprintf(stderr, "pgsafe serve: the --http host is too long\n");
+        return 2;
+    }
+    memcpy(host_text, host, host_length);
+    host_text[host_length] = '\0';
+    http_config http;
+    http_config_defaults(&http);
+    http.host = host_text;
+    http.port = (unsigned short)atoi(colon + 1);
+    http.origins = config->http_origins;
+    http.max_body_bytes = config->server.max_message_bytes;
+    http.log_errors = config->server.log_level >= MCP_LOG_DEBUG;
+    token_store *tokens = NULL;
+    if (config->tokens_path) {
+        char *error = NULL;
+        tokens = token_store_load(config->tokens_path, &error);
+        if (tokens == NULL) {
+            fprintf(stderr, "pgsafe serve: %s\n", error ? error : "cannot read the token file");
+            free(error);
+            return 2;
+        }
+        if (token_store_count(tokens) == 0)
+            fprintf(stderr,
+                    "pgsafe: warning: %s holds no token: every request will be refused until one is added "
+                    "(pgsafe token add NAME --tokens %s)\n",
+                    config->tokens_path, config->tokens_path);
+        http.tokens = tokens;
+    }
+    int status = mcp_serve_http(&config->server, &http);
+    token_store_free(tokens);
+    return status;
+}
+
 int cli_serve_main(int argc, char **argv) {
     cli_config config;
     int status = cli_config_read(&config, argc, argv);
     if (status == 1) {
         cli_serve_usage(stdout);
         status = 0;
+    } else if (status == 0 && config.http_listen) {
+        status = serve_http(&config);
+    } else if (status == 0 && (config.tokens_path || config.http_origins)) {
+        fprintf(stderr, "pgsafe serve: --tokens and --http-origin need --http HOST:PORT\n");
+        status = 2;
     } else if (status == 0) {
         status = mcp_serve(&config.server, STDIN_FILENO, STDOUT_FILENO);
     }

@@ -1,7 +1,8 @@
-/* The live catalog: volatility of user objects for the guard, type names for results, and
- * the role's posture, all from one query so that loading is one round trip. The rows come
- * in as a db_result (from the pool, or from a one-shot command's session); this file knows
- * nothing of connections. */
+/* The live catalog: volatility of user objects for the guard, the families of inheritance
+ * and partitioning, the hidden-function hazards, type names for results, and the role's
+ * posture, all from one query (its text in catalog_sql.c) so that loading is one round trip.
+ * The rows come in as a db_result (from the pool, or from a one-shot command's session); this
+ * file knows nothing of connections. */
 #include "db/catalog.h"
 
 #include <assert.h>
@@ -17,108 +18,38 @@ typedef struct type_name {
     char *name;
 } type_name;
 
+/* A relation on either side of pg_inherits. */
+typedef struct relation {
+    unsigned oid;
+    char *schema, *name;
+} relation;
+
+/* A growable list of relations, always ended by an entry whose name is NULL (the shape
+ * guard_catalog's relation_ancestors and relation_descendants return). */
+typedef struct family_list {
+    guard_relation_name *items; /* count + 1 entries, the last all NULL */
+    size_t count, capacity;
+} family_list;
+
 struct db_catalog {
     nametable volatilities; /* key "kind\x1fschema\x1fname" (schema "" for the unqualified entry that
                              * holds the worst over every schema), value a guard_volatility */
     type_name *types;       /* sorted by oid */
     size_t type_count;
+    relation *relations; /* sorted by oid; the family lists point at their strings */
+    size_t relation_count;
+    nametable families; /* key "a|d\x1fschema\x1fname" (ancestors, descendants; schema "": the union
+                         * over every schema), value an index into lists */
+    family_list *lists;
+    size_t list_count, list_capacity;
+    nametable hazards; /* key "T|R|F\x1fschema\x1fname" (type, relation, function; schema "": the
+                        * first reason over every schema), value an index into reasons */
+    char **reasons;    /* owned: the why of each hazard */
+    size_t reason_count, reason_capacity;
+    const char *global_hazard; /* one of reasons, or NULL */
     int64_t loaded_at;
     guard_catalog guard; /* callbacks with context = this */
 };
-
-/* Functions, aggregates with their support functions, operators with their functions, and
- * types with their I/O functions, casts and the functions a domain's CHECK calls: the worst
- * volatility decides. Then every type's display name, then the posture rows. */
-#define OBJECTS_SQL                                                                                                    \
-    "SELECT 'f', n.nspname, p.proname, p.provolatile::text"                                                            \
-    "  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"                             \
-    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
-    " UNION ALL "                                                                                                      \
-    "SELECT 'f', n.nspname, p.proname, s.provolatile::text"                                                            \
-    "  FROM pg_catalog.pg_aggregate a JOIN pg_catalog.pg_proc p ON p.oid = a.aggfnoid"                                 \
-    "  JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"                                                       \
-    "  JOIN pg_catalog.pg_proc s ON s.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,"              \
-    "       a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn)"                                          \
-    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
-    " UNION ALL "                                                                                                      \
-    "SELECT 'o', n.nspname, o.oprname, COALESCE(p.provolatile::text, 'u')"                                             \
-    "  FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace"                         \
-    "  LEFT JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode"                                                            \
-    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
-    " UNION ALL "                                                                                                      \
-    "SELECT 't', n.nspname, t.typname, f.provolatile::text"                                                            \
-    "  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"                             \
-    "  JOIN pg_catalog.pg_proc f ON f.oid IN (t.typinput, t.typoutput, t.typreceive, t.typsend,"                       \
-    "       t.typmodin, t.typmodout, t.typanalyze, t.typsubscript)"                                                    \
-    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
-    " UNION ALL "                                                                                                      \
-    "SELECT 't', n.nspname, t.typname, f.provolatile::text"                                                            \
-    "  FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_proc f ON f.oid = c.castfunc"                                      \
-    "  JOIN pg_catalog.pg_type t ON t.oid IN (c.castsource, c.casttarget)"                                             \
-    "  JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"                                                       \
-    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
-    " UNION ALL "                                                                                                      \
-    "SELECT 't', n.nspname, t.typname, f.provolatile::text"                                                            \
-    "  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"                             \
-    "  JOIN pg_catalog.pg_constraint con ON con.contypid = t.oid"                                                      \
-    "  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass"                     \
-    "       AND d.objid = con.oid"                                                                                     \
-    "  LEFT JOIN pg_catalog.pg_operator o ON d.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass"             \
-    "       AND o.oid = d.refobjid"                                                                                    \
-    "  JOIN pg_catalog.pg_proc f ON (d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass"                         \
-    "       AND f.oid = d.refobjid) OR f.oid = o.oprcode"                                                              \
-    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
-    " UNION ALL "                                                                                                      \
-    "SELECT 'n', t.oid::text, pg_catalog.format_type(t.oid, NULL), NULL FROM pg_catalog.pg_type t"
-
-/* Who we are and why we could write, if we could. Newer majors: 17's MAINTAIN privilege
- * and pg_maintain role (VACUUM, ANALYZE, REFRESH MATERIALIZED VIEW, LOCK TABLE) and 16's
- * pg_create_subscription (subscriptions write into tables) count as writing; from 16 a
- * membership counts only when it conveys something (INHERIT, or SET to become the role).
- * 16's pg_use_reserved_connections and 18's pg_signal_autovacuum_worker change no data and
- * are not counted, like pg_signal_backend. */
-#define POSTURE_SQL                                                                                                    \
-    "SELECT 'role', current_user, pg_catalog.current_database(), pg_catalog.current_setting('server_version')"         \
-    " UNION ALL "                                                                                                      \
-    "SELECT 'attribute', a.attribute, NULL, NULL FROM pg_catalog.pg_roles r,"                                          \
-    "  LATERAL (VALUES ('superuser', r.rolsuper), ('createrole', r.rolcreaterole), ('createdb', r.rolcreatedb),"       \
-    "                  ('replication', r.rolreplication), ('bypassrls', r.rolbypassrls)) a(attribute, held)"           \
-    " WHERE r.rolname = current_user AND a.held"                                                                       \
-    " UNION ALL "                                                                                                      \
-    "(SELECT 'write', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),"                  \
-    "        pg_catalog.count(*) OVER ()::text, NULL"                                                                  \
-    "   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                           \
-    "  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'"   \
-    "    AND ((c.relkind IN ('r', 'p', 'v', 'm', 'f')"                                                                 \
-    "          AND (pg_catalog.has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')"                         \
-    "               OR pg_catalog.has_any_column_privilege(c.oid, 'INSERT, UPDATE')"                                   \
-    "               OR CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 170000"                      \
-    "                    AND c.relkind IN ('r', 'p', 'm')"                                                             \
-    "                  THEN pg_catalog.has_table_privilege(c.oid, 'MAINTAIN') ELSE false END))"                        \
-    "         OR (c.relkind = 'S' AND pg_catalog.has_sequence_privilege(c.oid, 'USAGE, UPDATE')))"                     \
-    "  ORDER BY 2 LIMIT 3)"                                                                                            \
-    " UNION ALL "                                                                                                      \
-    "SELECT 'create', pg_catalog.quote_ident(n.nspname), NULL, NULL FROM pg_catalog.pg_namespace n"                    \
-    " WHERE pg_catalog.has_schema_privilege(n.oid, 'CREATE') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'"         \
-    " UNION ALL "                                                                                                      \
-    "SELECT 'create', 'database ' || pg_catalog.quote_ident(pg_catalog.current_database()), NULL, NULL"                \
-    " WHERE pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')"                                \
-    " UNION ALL "                                                                                                      \
-    "SELECT 'member', m.rolname::text, NULL, NULL FROM pg_catalog.pg_roles m"                                          \
-    " WHERE m.rolname IN ('pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program',"               \
-    "                     'pg_maintain', 'pg_create_subscription')"                                                    \
-    "   AND " CATALOG_HOLDS_ROLE_SQL("m.oid")
-
-static const char load_sql[] = OBJECTS_SQL " UNION ALL " POSTURE_SQL;
-static const char posture_sql[] = POSTURE_SQL;
-
-const char *catalog_load_sql(void) {
-    return load_sql;
-}
-
-const char *catalog_posture_sql(void) {
-    return posture_sql;
-}
 
 /* pg_proc.provolatile's code; UNKNOWN for NULL or anything else. */
 static guard_volatility parse_volatility(const char *code) {
@@ -194,6 +125,54 @@ static guard_volatility type_volatility(void *context, const char *schema, const
     return lookup(context, 't', schema, name);
 }
 
+/* The value stored under a key of table, or -1 when absent (or out of memory). */
+static int find_index(const nametable *table, char kind, const char *schema, const char *name) {
+    if (table->capacity == 0 || name == NULL)
+        return -1;
+    char *key = make_key(kind, schema, name);
+    if (key == NULL)
+        return -1;
+    const nametable_entry *slot = nametable_slot(table, key);
+    free(key);
+    return slot && slot->key ? slot->value : -1;
+}
+
+static const guard_relation_name *family(const db_catalog *catalog, char kind, const char *schema, const char *name) {
+    int index = find_index(&catalog->families, kind, schema, name);
+    assert(index < 0 || (size_t)index < catalog->list_count);
+    return index < 0 ? NULL : catalog->lists[index].items;
+}
+
+static const guard_relation_name *relation_ancestors(void *context, const char *schema, const char *name) {
+    return family(context, 'a', schema, name);
+}
+
+static const guard_relation_name *relation_descendants(void *context, const char *schema, const char *name) {
+    return family(context, 'd', schema, name);
+}
+
+static const char *hazard(const db_catalog *catalog, char kind, const char *schema, const char *name) {
+    int index = find_index(&catalog->hazards, kind, schema, name);
+    assert(index < 0 || (size_t)index < catalog->reason_count);
+    return index < 0 ? NULL : catalog->reasons[index];
+}
+
+static const char *relation_hazard(void *context, const char *schema, const char *name) {
+    return hazard(context, 'R', schema, name);
+}
+
+static const char *type_hazard(void *context, const char *schema, const char *name) {
+    return hazard(context, 'T', schema, name);
+}
+
+static const char *function_hazard(void *context, const char *schema, const char *name) {
+    return hazard(context, 'F', schema, name);
+}
+
+static const char *global_hazard(void *context) {
+    return ((const db_catalog *)context)->global_hazard;
+}
+
 db_catalog *catalog_new(void) {
     db_catalog *catalog = calloc(1, sizeof *catalog);
     if (catalog == NULL)
@@ -201,6 +180,12 @@ db_catalog *catalog_new(void) {
     catalog->guard.function_volatility = function_volatility;
     catalog->guard.operator_volatility = operator_volatility;
     catalog->guard.type_volatility = type_volatility;
+    catalog->guard.relation_ancestors = relation_ancestors;
+    catalog->guard.relation_descendants = relation_descendants;
+    catalog->guard.relation_hazard = relation_hazard;
+    catalog->guard.type_hazard = type_hazard;
+    catalog->guard.function_hazard = function_hazard;
+    catalog->guard.global_hazard = global_hazard;
     catalog->guard.context = catalog;
     return catalog;
 }
@@ -213,6 +198,26 @@ static void clear_contents(db_catalog *catalog) {
     free(catalog->types);
     catalog->types = NULL;
     catalog->type_count = 0;
+    for (size_t i = 0; i < catalog->relation_count; i++) {
+        free(catalog->relations[i].schema);
+        free(catalog->relations[i].name);
+    }
+    free(catalog->relations);
+    catalog->relations = NULL;
+    catalog->relation_count = 0;
+    nametable_clear(&catalog->families);
+    for (size_t i = 0; i < catalog->list_count; i++)
+        free(catalog->lists[i].items);
+    free(catalog->lists);
+    catalog->lists = NULL;
+    catalog->list_count = catalog->list_capacity = 0;
+    nametable_clear(&catalog->hazards);
+    for (size_t i = 0; i < catalog->reason_count; i++)
+        free(catalog->reasons[i]);
+    free(catalog->reasons);
+    catalog->reasons = NULL;
+    catalog->reason_count = catalog->reason_capacity = 0;
+    catalog->global_hazard = NULL;
 }
 
 void catalog_free(db_catalog *catalog) {
@@ -236,9 +241,169 @@ static bool types_sorted(const db_catalog *catalog) {
     return true;
 }
 
-/* Records one row (kind, a, b, c) into a fresh catalog and posture. types has room for
- * every row. Returns false when the row is malformed or memory ran out. */
-static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *rows, size_t row, int *write_rows) {
+static int compare_relations(const void *left, const void *right) {
+    unsigned a = ((const relation *)left)->oid, b = ((const relation *)right)->oid;
+    return (a > b) - (a < b);
+}
+
+/* The relation of an oid from the 'rel' rows, or NULL. */
+static const relation *find_relation(const db_catalog *catalog, const char *oid) {
+    if (oid == NULL || catalog->relation_count == 0)
+        return NULL;
+    relation probe = {.oid = (unsigned)strtoul(oid, NULL, 10)};
+    return bsearch(&probe, catalog->relations, catalog->relation_count, sizeof probe, compare_relations);
+}
+
+/* The value under (kind, schema, name) in table; when absent, stores value there and sets
+ * *created. -1 when memory runs out. */
+static int intern(nametable *table, char kind, const char *schema, const char *name, int value, bool *created) {
+    *created = false;
+    if (!nametable_reserve(table))
+        return -1;
+    char *key = make_key(kind, schema, name);
+    if (key == NULL)
+        return -1;
+    nametable_entry *slot = nametable_slot(table, key);
+    assert(slot != NULL); /* nametable_reserve left room */
+    if (slot->key != NULL) {
+        free(key);
+        return slot->value;
+    }
+    slot->key = key;
+    slot->value = value;
+    table->count++;
+    *created = true;
+    return value;
+}
+
+/* Appends member to the family list kind ('a' ancestors, 'd' descendants) of (schema, name). */
+static bool list_append(db_catalog *catalog, char kind, const char *schema, const char *name, const relation *member) {
+    if (catalog->list_count == catalog->list_capacity) {
+        size_t capacity = catalog->list_capacity ? catalog->list_capacity * 2 : 16;
+        family_list *grown = realloc(catalog->lists, capacity * sizeof *grown);
+        if (grown == NULL)
+            return false;
+        catalog->lists = grown;
+        catalog->list_capacity = capacity;
+    }
+    bool created;
+    int index = intern(&catalog->families, kind, schema, name, (int)catalog->list_count, &created);
+    if (index < 0)
+        return false;
+    if (created)
+        catalog->lists[catalog->list_count++] = (family_list){0};
+    family_list *list = &catalog->lists[index];
+    if (list->count + 1 >= list->capacity) {
+        size_t capacity = list->capacity ? list->capacity * 2 : 4;
+        guard_relation_name *grown = realloc(list->items, capacity * sizeof *grown);
+        if (grown == NULL)
+            return false;
+        list->items = grown;
+        list->capacity = capacity;
+    }
+    list->items[list->count++] = (guard_relation_name){member->schema, member->name};
+    list->items[list->count] = (guard_relation_name){NULL, NULL};
+    return true;
+}
+
+/* One 'inh' row: descendant inherits from ancestor (oids of 'rel' rows). Each is listed
+ * under the other's schema-qualified name and under its bare name, which stands for the
+ * relations of that name in every schema. */
+static bool load_inheritance(db_catalog *catalog, const char *descendant_oid, const char *ancestor_oid) {
+    const relation *descendant = find_relation(catalog, descendant_oid);
+    const relation *ancestor = find_relation(catalog, ancestor_oid);
+    if (descendant == NULL || ancestor == NULL)
+        return false;
+    return list_append(catalog, 'a', descendant->schema, descendant->name, ancestor) &&
+           list_append(catalog, 'a', NULL, descendant->name, ancestor) &&
+           list_append(catalog, 'd', ancestor->schema, ancestor->name, descendant) &&
+           list_append(catalog, 'd', NULL, ancestor->name, descendant);
+}
+
+/* Keeps a copy of why; its index, or -1 when memory runs out. */
+static int keep_reason(db_catalog *catalog, const char *why) {
+    if (catalog->reason_count == catalog->reason_capacity) {
+        size_t capacity = catalog->reason_capacity ? catalog->reason_capacity * 2 : 16;
+        char **grown = realloc(catalog->reasons, capacity * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        catalog->reasons = grown;
+        catalog->reason_capacity = capacity;
+    }
+    char *copy = strdup(why);
+    if (copy == NULL)
+        return -1;
+    catalog->reasons[catalog->reason_count] = copy;
+    return (int)catalog->reason_count++;
+}
+
+/* One hazard row: kind 'T', 'R' or 'F', under its schema-qualified name and its bare name
+ * (the first reason of any schema: an unqualified name may resolve to any of them). */
+static bool load_hazard(db_catalog *catalog, char kind, const char *schema, const char *name, const char *why) {
+    int reason = keep_reason(catalog, why);
+    if (reason < 0)
+        return false;
+    bool created;
+    return intern(&catalog->hazards, kind, schema, name, reason, &created) >= 0 &&
+           intern(&catalog->hazards, kind, NULL, name, reason, &created) >= 0;
+}
+
+/* What is being loaded: the fresh catalog and posture, and the posture's hazard summary. */
+typedef struct load_state {
+    db_catalog *catalog;
+    db_posture *posture;
+    int write_rows;  /* posture_take_row's count of "write" rows */
+    strbuf hazards;  /* the first few hazards, for the posture */
+    size_t shown;    /* how many hazards hazards names */
+    size_t inh_rows; /* 'inh' rows, read once the relations are sorted */
+} load_state;
+
+/* How many hazards the posture names; the rest are counted. */
+#define HAZARDS_SHOWN 3
+
+/* Notes a hazard for the posture's summary. */
+static void summarize_hazard(load_state *state, const char *kind, const char *schema, const char *name,
+                             const char *why) {
+    state->posture->hazard_count++;
+    if (state->shown == HAZARDS_SHOWN)
+        return;
+    strbuf_printf(&state->hazards, "%s%s %s.%s (%s)", state->shown ? "; " : "", kind, schema, name, why);
+    state->shown++;
+}
+
+/* Records a hazard row ("hazard type", "hazard relation", "hazard function", "hazard
+ * global"). Returns false when it is malformed or memory ran out. */
+static bool load_hazard_row(load_state *state, const char *kind, const char *schema, const char *name,
+                            const char *why) {
+    if (schema == NULL || name == NULL || why == NULL)
+        return false;
+    const char *what = kind + strlen("hazard ");
+    db_catalog *catalog = state->catalog;
+    summarize_hazard(state, what, schema, name, why);
+    if (strcmp(what, "global") == 0) {
+        state->posture->hazard_global = true;
+        if (catalog->global_hazard != NULL)
+            return true;
+        char *text = str_printf("type %s.%s: %s", schema, name, why);
+        int reason = text != NULL ? keep_reason(catalog, text) : -1;
+        free(text);
+        if (reason < 0)
+            return false;
+        catalog->global_hazard = catalog->reasons[reason];
+        return true;
+    }
+    char code = strcmp(what, "type") == 0       ? 'T'
+                : strcmp(what, "relation") == 0 ? 'R'
+                : strcmp(what, "function") == 0 ? 'F'
+                                                : 0;
+    return code != 0 && load_hazard(catalog, code, schema, name, why);
+}
+
+/* Records one row (kind, a, b, c) into a fresh catalog and posture; 'inh' rows are only
+ * counted (they need every 'rel' row first). types and relations have room for every row.
+ * Returns false when the row is malformed or memory ran out. */
+static bool load_row(load_state *state, const db_result *rows, size_t row) {
+    db_catalog *catalog = state->catalog;
     const char *kind = db_result_cell(rows, row, 0)->value;
     const char *a = db_result_cell(rows, row, 1)->value;
     const char *b = db_result_cell(rows, row, 2)->value;
@@ -263,7 +428,49 @@ static bool load_row(db_catalog *catalog, db_posture *posture, const db_result *
         catalog->type_count++;
         return true;
     }
-    return posture_take_row(posture, kind, a, b, c, write_rows) == POSTURE_ROW_TAKEN;
+    if (strcmp(kind, "rel") == 0) {
+        if (a == NULL || b == NULL || c == NULL)
+            return false;
+        assert(catalog->relation_count < rows->row_count);
+        relation *slot = &catalog->relations[catalog->relation_count];
+        slot->oid = (unsigned)strtoul(a, NULL, 10);
+        slot->schema = strdup(b);
+        slot->name = strdup(c);
+        catalog->relation_count++; /* counted either way, so clear_contents frees what was had */
+        return slot->schema != NULL && slot->name != NULL;
+    }
+    if (strcmp(kind, "inh") == 0) {
+        state->inh_rows++;
+        return a != NULL && b != NULL;
+    }
+    if (strncmp(kind, "hazard ", strlen("hazard ")) == 0)
+        return load_hazard_row(state, kind, a, b, c);
+    return posture_take_row(state->posture, kind, a, b, c, &state->write_rows) == POSTURE_ROW_TAKEN;
+}
+
+/* The 'inh' rows, once every 'rel' row is in and sorted. */
+static bool load_families(db_catalog *catalog, const db_result *rows) {
+    qsort(catalog->relations, catalog->relation_count, sizeof *catalog->relations, compare_relations);
+    for (size_t row = 0; row < rows->row_count; row++) {
+        const char *kind = db_result_cell(rows, row, 0)->value;
+        if (strcmp(kind, "inh") == 0 &&
+            !load_inheritance(catalog, db_result_cell(rows, row, 1)->value, db_result_cell(rows, row, 2)->value))
+            return false;
+    }
+    return true;
+}
+
+/* The posture's hazard text: the first few, and how many more. */
+static bool finish_hazards(load_state *state) {
+    db_posture *posture = state->posture;
+    if (posture->hazard_count > state->shown)
+        strbuf_printf(&state->hazards, "; and %zu more", posture->hazard_count - state->shown);
+    if (posture->hazard_count == 0) {
+        strbuf_free(&state->hazards);
+        return true;
+    }
+    posture->hazards = strbuf_take(&state->hazards);
+    return posture->hazards != NULL;
 }
 
 /* Reads every row into a fresh catalog and posture (the caller's, overwritten). Returns
@@ -274,12 +481,16 @@ static bool read_rows(const db_result *rows, db_catalog *fresh, db_posture *foun
     *found = (db_posture){0};
     if (rows->status != DB_OK || rows->column_count != 4 || rows->truncated != DB_COMPLETE)
         return false;
-    fresh->types = calloc(rows->row_count ? rows->row_count : 1, sizeof *fresh->types);
-    bool ok = fresh->types != NULL;
-    int write_rows = 0;
+    load_state state = {.catalog = fresh, .posture = found};
+    size_t room = rows->row_count ? rows->row_count : 1;
+    fresh->types = calloc(room, sizeof *fresh->types);
+    fresh->relations = calloc(room, sizeof *fresh->relations);
+    bool ok = fresh->types != NULL && fresh->relations != NULL;
     for (size_t row = 0; ok && row < rows->row_count; row++)
-        ok = load_row(fresh, found, rows, row, &write_rows);
+        ok = load_row(&state, rows, row);
+    ok = ok && (state.inh_rows == 0 || load_families(fresh, rows)) && finish_hazards(&state);
     if (!ok) {
+        strbuf_free(&state.hazards);
         clear_contents(fresh);
         posture_clear(found);
     }
@@ -301,9 +512,21 @@ bool catalog_load(db_catalog *catalog, db_posture *posture, const db_result *row
         return false;
     qsort(fresh.types, fresh.type_count, sizeof *fresh.types, compare_types);
     clear_contents(catalog);
+    /* Field by field: the catalog keeps its own guard callbacks and context. */
     catalog->volatilities = fresh.volatilities;
     catalog->types = fresh.types;
     catalog->type_count = fresh.type_count;
+    catalog->relations = fresh.relations;
+    catalog->relation_count = fresh.relation_count;
+    catalog->families = fresh.families;
+    catalog->lists = fresh.lists;
+    catalog->list_count = fresh.list_count;
+    catalog->list_capacity = fresh.list_capacity;
+    catalog->hazards = fresh.hazards;
+    catalog->reasons = fresh.reasons;
+    catalog->reason_count = fresh.reason_count;
+    catalog->reason_capacity = fresh.reason_capacity;
+    catalog->global_hazard = fresh.global_hazard;
     assert(types_sorted(catalog));
     catalog->loaded_at = db_now_ms();
     replace_posture(posture, &found);
@@ -315,8 +538,9 @@ bool catalog_load_posture(db_posture *posture, const db_result *rows) {
     db_posture found;
     if (!read_rows(rows, &scratch, &found))
         return false;
-    /* Posture rows only: anything else means the wrong query's rows. */
-    bool ok = scratch.volatilities.count == 0 && scratch.type_count == 0 && found.role != NULL;
+    /* Posture and hazard rows only: anything else means the wrong query's rows. */
+    bool ok =
+        scratch.volatilities.count == 0 && scratch.type_count == 0 && scratch.relation_count == 0 && found.role != NULL;
     clear_contents(&scratch);
     if (!ok) {
         posture_clear(&found);

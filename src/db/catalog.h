@@ -1,7 +1,10 @@
 /* The live catalog of the connected database, as the guard and the result formatter need it:
  * the worst volatility of every user function, operator and type (outside pg_catalog),
- * the display name of every type oid, and the role's posture. Loaded by one read-only
- * query (catalog_load_sql) whose rows catalog_load turns into lookup tables. */
+ * the display name of every type oid, the families of inheritance and partitioning, the
+ * hazards (objects through which a query reaches a volatile function without naming it:
+ * scripts/hazard-catalog.sql's logic, over user objects) and the role's posture. Loaded by
+ * one read-only query (catalog_load_sql) whose rows catalog_load turns into lookup tables,
+ * behind every guard_catalog callback. */
 #ifndef PGSAFE_DB_CATALOG_H
 #define PGSAFE_DB_CATALOG_H
 
@@ -32,11 +35,13 @@ void catalog_free(db_catalog *catalog);
 /* The query that loads everything: four text columns (kind, a, b, c). */
 const char *catalog_load_sql(void);
 
-/* The posture rows alone (a quick query, so the role can be reported before the rest). */
+/* The posture and hazard rows alone (a quick query, so the role and the hazards can be
+ * reported before the rest). */
 const char *catalog_posture_sql(void);
 
-/* Replaces the posture from the rows of a successful catalog_posture_sql result. Returns
- * false (posture unchanged) when they are malformed or hold anything but posture rows. */
+/* Replaces the posture (with its hazard summary) from the rows of a successful
+ * catalog_posture_sql result. Returns false (posture unchanged) when they are malformed or
+ * hold anything but posture and hazard rows. */
 bool catalog_load_posture(db_posture *posture, const db_result *rows);
 
 /* Replaces the catalog's contents and posture with the rows of a successful

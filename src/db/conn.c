@@ -13,11 +13,17 @@
 
 /* The settings every transaction pins, as one statement so the pipeline stays short.
  * standard_conforming_strings is pinned because the guard parsed with it on. */
-static const char settings_sql[] = "SELECT pg_catalog.set_config('statement_timeout', $1, true),"
-                                   " pg_catalog.set_config('lock_timeout', $2, true),"
-                                   " pg_catalog.set_config('idle_in_transaction_session_timeout', $3, true),"
-                                   " pg_catalog.set_config('search_path', $4, true),"
-                                   " pg_catalog.set_config('standard_conforming_strings', 'on', true)";
+#define SETTINGS_SQL                                                                                                   \
+    "SELECT pg_catalog.set_config('statement_timeout', $1, true),"                                                     \
+    " pg_catalog.set_config('lock_timeout', $2, true),"                                                                \
+    " pg_catalog.set_config('idle_in_transaction_session_timeout', $3, true),"                                         \
+    " pg_catalog.set_config('search_path', $4, true),"                                                                 \
+    " pg_catalog.set_config('standard_conforming_strings', 'on', true)"
+static const char settings_sql[] = SETTINGS_SQL;
+/* The pool's own posture and catalog loads: their recursive queries are estimated dear on a
+ * database of a few hundred tables, and JIT compiling them took seconds where running them
+ * takes tens of milliseconds. */
+static const char load_settings_sql[] = SETTINGS_SQL ", pg_catalog.set_config('jit', 'off', true)";
 
 const conn_ops conn_libpq_ops = {
     .connect_start = PQconnectStartParams,
@@ -174,7 +180,8 @@ static bool send_all(connection *conn, const db_call *call) {
     PGconn *pg = conn->pg;
     if (!ops->send_query_params(pg, "BEGIN READ ONLY", 0, NULL, NULL, NULL, NULL, 0))
         return false;
-    if (!ops->send_query_params(pg, settings_sql, 4, NULL, conn->shared->settings, NULL, NULL, 0))
+    const char *settings = call->kind == CALL_CATALOG || call->kind == CALL_POSTURE ? load_settings_sql : settings_sql;
+    if (!ops->send_query_params(pg, settings, 4, NULL, conn->shared->settings, NULL, NULL, 0))
         return false;
     if (!ops->send_query_params(pg, call->sql, call->param_count, NULL, (const char *const *)call->params, NULL, NULL,
                                 0))

@@ -131,6 +131,10 @@ static void log_first_ready(db_pool *pool) {
             "the role can write (%s): pgsafe still runs only read-only queries, but connect "
             "with a read-only role (docs/read-only-role.md)",
             posture->write_reasons ? posture->write_reasons : "?");
+    char *hazards = posture_hazard_warning(posture);
+    if (hazards != NULL)
+        LOG(pool, 1, "%s", hazards);
+    free(hazards);
 }
 
 /* A catalog load is over (call still the pool's). Success makes the pool ready; a failed

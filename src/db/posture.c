@@ -13,6 +13,7 @@ void posture_clear(db_posture *posture) {
     free(posture->database);
     free(posture->server_version);
     free(posture->write_reasons);
+    free(posture->hazards);
     memset(posture, 0, sizeof *posture);
 }
 
@@ -77,4 +78,19 @@ posture_row posture_take_row(db_posture *posture, const char *kind, const char *
         add_reason(posture, "CREATE on %s%s", strncmp(a, "database ", 9) == 0 ? "" : "schema ", a);
     }
     return POSTURE_ROW_TAKEN;
+}
+
+char *posture_hazard_warning(const db_posture *posture) {
+    if (posture->hazard_count == 0)
+        return NULL;
+    const char *hazards = posture->hazards ? posture->hazards : "?";
+    if (posture->hazard_global)
+        return str_printf("the database can run a volatile function inside any query, through an object added to a "
+                          "built-in type (%s): every query is refused (hidden_function) until the operator removes "
+                          "it",
+                          hazards);
+    return str_printf("%zu object%s of the database can run a volatile function inside a query that does not name it: "
+                      "%s. Queries that read, name or call %s are refused (hidden_function)",
+                      posture->hazard_count, posture->hazard_count == 1 ? "" : "s", hazards,
+                      posture->hazard_count == 1 ? "it" : "them");
 }

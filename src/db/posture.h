@@ -5,6 +5,7 @@
 #define PGSAFE_DB_POSTURE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* What the role may do, found at the first connection. */
 typedef struct db_posture {
@@ -16,6 +17,11 @@ typedef struct db_posture {
     char *database;       /* current_database() */
     char *server_version; /* server_version */
     char *write_reasons;  /* why can_write, e.g. "INSERT on public.orders (and 3 more)"; NULL if not */
+    /* Hazards of the catalog (db/catalog.h): objects through which a query can reach a
+     * volatile function without naming it; the guard refuses queries that touch them. */
+    size_t hazard_count;
+    bool hazard_global; /* one reaches built-in types: every query is refused */
+    char *hazards;      /* the first few, "type public.pair (its = operator calls ...); ..."; NULL if none */
 } db_posture;
 
 /* Frees the strings and zeroes the posture. */
@@ -33,5 +39,10 @@ typedef enum posture_row {
  * had (out of memory loses the text, never the verdict). */
 posture_row posture_take_row(db_posture *posture, const char *kind, const char *a, const char *b, const char *c,
                              int *write_rows);
+
+/* The hazards as one warning for stderr and the model ("2 objects of the database can run a
+ * volatile function ... : type public.pair (...)"), or NULL when there is none (or memory
+ * ran out). Caller frees. */
+char *posture_hazard_warning(const db_posture *posture);
 
 #endif

@@ -60,8 +60,9 @@ bool walk_tree(const ProtobufCMessage *root, const guard_policy *policy, guard_v
 /* True when the allow-list is strictly sorted by name, as its bsearch needs (unit-tested). */
 bool walk_allow_list_is_sorted(void);
 
-/* policy.c: decisions on names found in the tree; false with the verdict set when refused.
- * name_nodes is the parser's name list (String nodes, optionally schema-qualified). */
+/* policy.c (functions, operators, types) and policy_relation.c (relations): decisions on
+ * names found in the tree; false with the verdict set when refused. name_nodes is the
+ * parser's name list (String nodes, optionally schema-qualified). */
 bool policy_check_function(const guard_policy *policy, const PgQuery__FuncCall *call, guard_verdict *verdict);
 /* Attribute notation: x.name and (expr).name call name(x) when such a function exists. */
 bool policy_check_attribute_function(const guard_policy *policy, const char *name, int location,
@@ -70,13 +71,13 @@ bool policy_check_operator(const guard_policy *policy, PgQuery__Node *const *nam
                            int location, guard_verdict *verdict);
 bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type_name, guard_verdict *verdict);
 bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *relation, guard_verdict *verdict);
-/* True when a list of the policy names this function exactly (a deny entry, the harmless
+/* policy_lists.c. True when a list of the policy names this function exactly (a deny entry, the harmless
  * or the refused-as-volatile list): its review is recorded. */
 bool policy_function_reviewed(const char *name);
 /* True when the built-in deny list refuses the name (exactly or by prefix). */
 bool policy_function_denied(const char *name);
 
-/* The XPath family (policy.c): libxml2 never checks for interrupts while it evaluates an
+/* The XPath family (policy_lists.c): libxml2 never checks for interrupts while it evaluates an
  * XPath expression. Sets the verdict for `what` (a function or construct name); false. */
 bool policy_reject_xpath(guard_verdict *verdict, const char *what, int location);
 bool policy_is_uninterruptible(const char *function_name); /* in any schema */
@@ -89,6 +90,10 @@ bool tree_each(const ProtobufCMessage *message, tree_visitor visitor, void *cont
 /* statement.c: the checks over the whole statement (XMLTABLE, catalog views with secret
  * columns, keywords of newer servers, the catalog's hazards); false with the verdict set. */
 bool statement_check(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict);
+
+/* newer_syntax.c: on a syntax error, when the server (or, with none known, the text) may be
+ * newer than the grammar, rewrites the verdict's detail and hint to say so. */
+void newer_syntax_explain(const char *sql, const guard_policy *policy, guard_verdict *verdict);
 
 /* size.c: refuses values whose size, bounded from constants, exceeds max_value_bytes. */
 bool size_check(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict);

@@ -74,6 +74,8 @@ bool audit_write(audit_log *log, json_object *id, const char *tool, const audit_
     add_time(line);
     mcp_json_add(line, "id", id ? json_object_get(id) : NULL);
     mcp_json_add(line, "tool", tool ? mcp_json_string(tool) : NULL);
+    if (entry->identity)
+        mcp_json_add(line, "identity", mcp_json_string(entry->identity));
     add_fingerprint(line, entry->sql);
     mcp_json_add(line, "verdict", entry->verdict ? mcp_json_string(entry->verdict) : NULL);
     mcp_json_add(line, "reason", entry->reason ? mcp_json_string(entry->reason) : NULL);

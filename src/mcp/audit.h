@@ -12,11 +12,12 @@ typedef struct audit_log audit_log;
 
 /* What one call did; strings are borrowed until audit_write returns. */
 typedef struct audit_entry {
-    const char *verdict; /* "allowed", "rejected", "error", "cancelled" or NULL (not a SQL tool) */
-    const char *reason;  /* guard reason code or database status, or NULL */
-    char *sql;           /* owned: the SQL as sent by the model, or NULL */
-    long long rows;      /* -1 if none */
-    long long bytes;     /* -1 if none */
+    const char *verdict;  /* "allowed", "rejected", "error", "cancelled" or NULL (not a SQL tool) */
+    const char *reason;   /* guard reason code or database status, or NULL */
+    char *sql;            /* owned: the SQL as sent by the model, or NULL */
+    long long rows;       /* -1 if none */
+    long long bytes;      /* -1 if none */
+    const char *identity; /* who asked: the HTTP bearer token's identity, or NULL (stdio) */
 } audit_entry;
 
 /* Opens (appends to) path. NULL with *error set (caller frees) on failure. */

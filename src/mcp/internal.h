@@ -16,6 +16,9 @@ struct mcp_session {
     const mcp_config *config;
     db_pool *pool;
     mcp_transport_send send;         /* the transport's writer */
+    mcp_transport_notify notify;     /* request-related notifications, or NULL (send) */
+    bool stateless;                  /* HTTP: no initialize state, legacy served per request */
+    bool submitted;                  /* a call was queued since the pool last ran: run it now */
     void *transport;                 /* its context */
     bool initialize_seen;            /* initialize answered (or being answered) */
     const char *protocol_version;    /* negotiated; a static string */
@@ -53,7 +56,22 @@ void lifecycle_set_level(mcp_request *request, json_object *params);
  * memory); last_error is why the database is not reachable yet, NULL while connecting. */
 char *lifecycle_instructions(const mcp_config *config, const db_posture *posture, const char *last_error);
 
-/* Routes one request to its method's handler (dispatch.c); answers it in every case. */
-void dispatch_request(mcp_session *session, json_object *id, const char *method, json_object *params);
+/* Routes one request to its method's handler (dispatch.c): picks its era from its _meta (or
+ * the session's handshake), checks what that era needs, and answers it in every case.
+ * context may be NULL (stdio). */
+void dispatch_request(mcp_session *session, json_object *id, const char *method, json_object *params,
+                      const mcp_message_context *context);
+
+/* Answers the request with a whole JSON-RPC message (taken), e.g. an error with data, and
+ * frees it, as request_respond does. */
+void request_answer_message(mcp_request *request, json_object *message);
+
+/* server/discover (lifecycle.c). */
+void lifecycle_discover(mcp_request *request, json_object *params);
+
+/* The newest modern version and the legacy ones, newest first (lifecycle.c). */
+#define MCP_MODERN_VERSION "2026-07-28"
+extern const char *const mcp_legacy_versions[];
+extern const size_t mcp_legacy_version_count;
 
 #endif

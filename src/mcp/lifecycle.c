@@ -12,8 +12,11 @@
 #define PGSAFE_VERSION "0.0.0"
 #endif
 
-/* Newest first: the answer when the client asks for a version we do not speak. */
-static const char *const protocol_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
+/* The handshake revisions, newest first: the answer when the client asks for a version we do
+ * not speak. */
+const char *const mcp_legacy_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
+const size_t mcp_legacy_version_count = sizeof mcp_legacy_versions / sizeof *mcp_legacy_versions;
+#define protocol_versions mcp_legacy_versions
 
 /* How long initialize may wait for the first connection, so its instructions can report
  * the role's posture; past this it answers without. */
@@ -68,23 +71,24 @@ char *lifecycle_instructions(const mcp_config *config, const db_posture *posture
                           "Warning: the role can write (%s). pgsafe still allows only read-only queries, but the "
                           "operator should connect with a read-only role.\n",
                           posture->write_reasons ? posture->write_reasons : "write privileges");
+        char *hazards = posture_hazard_warning(posture);
+        if (hazards != NULL)
+            strbuf_printf(&text, "Warning: %s.\n", hazards);
+        free(hazards);
     }
     return strbuf_take(&text);
 }
 
-void lifecycle_answer_initialize(mcp_request *request) {
-    mcp_session *session = request->session;
-    const db_posture *posture = db_pool_posture(session->pool);
-    if (session->config->refuse_writable_role && posture->known && posture->can_write) {
-        /* The loop exits with status 2 right after; the client learns why instead of a good handshake. */
-        request_error(request, JSONRPC_INTERNAL_ERROR,
-                      "pgsafe refuses to serve: role \"%s\" can write (%s) and --refuse-writable-role is set; "
-                      "the operator must connect with a read-only role",
-                      posture->role ? posture->role : "?", posture->write_reasons ? posture->write_reasons : "?");
-        return;
-    }
-    json_object *result = mcp_json_object();
-    mcp_json_add(result, "protocolVersion", mcp_json_string(session->protocol_version));
+/* The instructions for the session's configuration and the pool's posture now. A few
+ * hundred bytes, not sized by any input: out of memory here exits (mcp_must). */
+static char *session_instructions(const mcp_session *session) {
+    return mcp_must(
+        lifecycle_instructions(session->config, db_pool_posture(session->pool), db_pool_last_error(session->pool)),
+        "the instructions");
+}
+
+/* The capabilities initialize and server/discover advertise. */
+static json_object *capabilities_object(void) {
     json_object *capabilities = mcp_json_object();
     json_object *tools = mcp_json_object();
     mcp_json_add(tools, "listChanged", mcp_json_bool(false));
@@ -97,18 +101,86 @@ void lifecycle_answer_initialize(mcp_request *request) {
     mcp_json_add(prompts, "listChanged", mcp_json_bool(false));
     mcp_json_add(capabilities, "prompts", prompts);
     mcp_json_add(capabilities, "logging", mcp_json_object());
-    mcp_json_add(result, "capabilities", capabilities);
+    return capabilities;
+}
+
+/* True (after answering the request with an error) when the role can write and
+ * --refuse-writable-role is set: the loop exits with status 2 right after, and the client
+ * learns why instead of getting a good handshake. */
+static bool refused(mcp_request *request) {
+    mcp_session *session = request->session;
+    const db_posture *posture = db_pool_posture(session->pool);
+    if (!session->config->refuse_writable_role || !posture->known || !posture->can_write)
+        return false;
+    request_error(request, JSONRPC_INTERNAL_ERROR,
+                  "pgsafe refuses to serve: role \"%s\" can write (%s) and --refuse-writable-role is set; "
+                  "the operator must connect with a read-only role",
+                  posture->role ? posture->role : "?", posture->write_reasons ? posture->write_reasons : "?");
+    return true;
+}
+
+/* server/discover's answer: the versions, capabilities, identity and instructions. */
+static void answer_discover(mcp_request *request) {
+    if (refused(request))
+        return;
+    json_object *result = mcp_json_object();
+    json_object *versions = mcp_json_array();
+    mcp_json_append(versions, mcp_json_string(MCP_MODERN_VERSION));
+    for (size_t i = 0; i < mcp_legacy_version_count; i++)
+        mcp_json_append(versions, mcp_json_string(mcp_legacy_versions[i]));
+    mcp_json_add(result, "supportedVersions", versions);
+    mcp_json_add(result, "capabilities", capabilities_object());
+    char *text = session_instructions(request->session);
+    mcp_json_add(result, "instructions", mcp_json_string(text));
+    free(text);
+    if (!request->modern) {
+        json_object *meta = mcp_json_object(), *info = mcp_json_object();
+        mcp_json_add(info, "name", mcp_json_string("pgsafe"));
+        mcp_json_add(info, "version", mcp_json_string(PGSAFE_VERSION));
+        mcp_json_add(meta, "io.modelcontextprotocol/serverInfo", info);
+        mcp_json_add(result, "_meta", meta);
+    }
+    mcp_json_add(result, "ttlMs", mcp_json_int64(60000));
+    mcp_json_add(result, "cacheScope", mcp_json_string("public"));
+    request_respond(request, result);
+}
+
+void lifecycle_answer_initialize(mcp_request *request) {
+    if (strcmp(request->method, "server/discover") == 0) {
+        answer_discover(request);
+        return;
+    }
+    if (refused(request))
+        return;
+    json_object *result = mcp_json_object();
+    mcp_json_add(result, "protocolVersion", mcp_json_string(request->protocol_version));
+    mcp_json_add(result, "capabilities", capabilities_object());
     json_object *info = mcp_json_object();
     mcp_json_add(info, "name", mcp_json_string("pgsafe"));
     mcp_json_add(info, "title", mcp_json_string("pgsafe: read-only PostgreSQL"));
     mcp_json_add(info, "version", mcp_json_string(PGSAFE_VERSION));
     mcp_json_add(result, "serverInfo", info);
-    /* A few hundred bytes, not sized by any input: out of memory here exits (mcp_must). */
-    char *text = mcp_must(lifecycle_instructions(session->config, posture, db_pool_last_error(session->pool)),
-                          "the instructions");
+    char *text = session_instructions(request->session);
     mcp_json_add(result, "instructions", mcp_json_string(text));
     free(text);
     request_respond(request, result);
+}
+
+/* Holds the request until the first connection attempt ends, so the instructions can state
+ * the posture; answers it now when it need not (or cannot) wait. */
+static void answer_when_connected(mcp_request *request) {
+    mcp_session *session = request->session;
+    if (db_pool_state_now(session->pool) == DB_POOL_CONNECTING && session->pending_initialize == NULL) {
+        session->pending_initialize = request;
+        session->initialize_deadline_ms = db_now_ms() + INITIALIZE_WAIT_MS;
+        return;
+    }
+    lifecycle_answer_initialize(request);
+}
+
+void lifecycle_discover(mcp_request *request, json_object *params) {
+    (void)params;
+    answer_when_connected(request);
 }
 
 void lifecycle_initialize(mcp_request *request, json_object *params) {
@@ -124,6 +196,12 @@ void lifecycle_initialize(mcp_request *request, json_object *params) {
     const char *requested = json_string_member(params, "protocolVersion");
     if (requested == NULL) {
         request_error(request, JSONRPC_INVALID_PARAMS, "initialize needs params.protocolVersion, a string");
+        return;
+    }
+    if (session->stateless) {
+        /* HTTP: nothing to remember; each later request names its version in a header. */
+        request->protocol_version = negotiate(requested);
+        answer_when_connected(request);
         return;
     }
     session->initialize_seen = true;
@@ -147,7 +225,8 @@ void lifecycle_set_level(mcp_request *request, json_object *params) {
                       "params.level must be one of debug, info, notice, warning, error, critical, alert, emergency");
         return;
     }
-    request->session->client_log_level = parsed;
+    if (!request->session->stateless)
+        request->session->client_log_level = parsed; /* HTTP: no session to hold it */
     request_respond(request, mcp_json_object());
 }
 

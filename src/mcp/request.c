@@ -13,6 +13,10 @@
 #include "mcp/internal.h"
 #include "mcp/jsonrpc.h"
 
+#ifndef PGSAFE_VERSION
+#define PGSAFE_VERSION "0.0.0"
+#endif
+
 static const char *const level_names[MCP_LOG_LEVEL_COUNT] = {"emergency", "alert",  "critical", "error",
                                                              "warning",   "notice", "info",     "debug"};
 
@@ -64,8 +68,31 @@ void session_log(mcp_session *session, mcp_log_level level, const char *format, 
 void request_log(const mcp_request *request, mcp_log_level level, const char *format, ...) {
     va_list arguments;
     va_start(arguments, format);
-    session_vlog(request->session, level, format, arguments);
+    if (!request->modern) {
+        session_vlog(request->session, level, format, arguments);
+        va_end(arguments);
+        return;
+    }
+    /* 2026-07-28: a log line reaches the client only for a request whose _meta asked for a
+     * level, as a notification on that request's answer; stderr keeps its own level. */
+    mcp_session *session = request->session;
+    char text[2048];
+    vsnprintf(text, sizeof text, format, arguments);
     va_end(arguments);
+    if (level <= session->config->log_level)
+        fprintf(stderr, "pgsafe: %s: %s\n", mcp_log_level_name(level), text);
+    if (request->log_level < 0 || (int)level > request->log_level || request->cancelled)
+        return;
+    json_object *params = mcp_json_object();
+    mcp_json_add(params, "level", mcp_json_string(mcp_log_level_name(level)));
+    mcp_json_add(params, "logger", mcp_json_string("pgsafe"));
+    mcp_json_add(params, "data", mcp_json_string(text));
+    json_object *message = jsonrpc_notification("notifications/message", params);
+    if (session->notify)
+        session->notify(session->transport, message, request->id);
+    else
+        session->send(session->transport, message);
+    json_object_put(message);
 }
 
 /* ---- the list of requests in flight ---- */
@@ -76,6 +103,7 @@ mcp_request *request_new(mcp_session *session, json_object *id, const char *meth
     request->session = session;
     request->id = json_object_get(id);
     request->method = mcp_must(strdup(method), "a method name");
+    request->log_level = -1;
     request->started_ms = db_now_ms();
     request->audit = (audit_entry){.rows = -1, .bytes = -1};
     assert((session->requests == NULL) == (session->request_count == 0));
@@ -110,6 +138,7 @@ void request_free(mcp_request *request) {
     json_object_put(request->id);
     json_object_put(request->arguments);
     free(request->method);
+    free(request->identity);
     audit_entry_clear(&request->audit);
     guard_result_free(&request->verdict);
     free(request);
@@ -135,6 +164,11 @@ static void finish_request(mcp_request *request, json_object *message) {
     if (request->tool) {
         if (request->cancelled && request->audit.verdict == NULL)
             request->audit.verdict = "cancelled";
+        request->audit.identity = request->identity;
+        if (request->modern)
+            request_log(request, MCP_LOG_INFO, "%s: %s%s%s", request->tool,
+                        request->audit.verdict ? request->audit.verdict : "done", request->audit.reason ? " " : "",
+                        request->audit.reason ? request->audit.reason : "");
         bool written = audit_write(session->audit, request->id, request->tool, &request->audit,
                                    (double)(db_now_ms() - request->started_ms));
         if (!written && session->config->audit_required && message) {
@@ -153,7 +187,51 @@ static void finish_request(mcp_request *request, json_object *message) {
     request_free(request);
 }
 
+/* How long a modern client may keep a result, and who may share it (2026-07-28 caching):
+ * the lists of tools, prompts and templates depend on the configuration alone; the schema
+ * resources on the database as the configured role sees it. */
+static void add_cache_hints(const mcp_request *request, json_object *result) {
+    static const struct {
+        const char *method;
+        int ttl_ms;
+        const char *scope;
+    } hints[] = {
+        {"server/discover", 60000, "public"}, {"tools/list", 300000, "public"},
+        {"prompts/list", 300000, "public"},   {"resources/templates/list", 300000, "public"},
+        {"resources/list", 30000, "private"}, {"resources/read", 30000, "private"},
+    };
+    for (size_t i = 0; i < sizeof hints / sizeof *hints; i++)
+        if (strcmp(request->method, hints[i].method) == 0) {
+            if (!json_object_object_get_ex(result, "ttlMs", NULL))
+                mcp_json_add(result, "ttlMs", mcp_json_int64(hints[i].ttl_ms));
+            if (!json_object_object_get_ex(result, "cacheScope", NULL))
+                mcp_json_add(result, "cacheScope", mcp_json_string(hints[i].scope));
+            return;
+        }
+}
+
+/* A modern result's protocol fields: resultType, the server's identity in _meta, cache hints. */
+static void decorate_modern(const mcp_request *request, json_object *result) {
+    mcp_json_add(result, "resultType", mcp_json_string("complete"));
+    json_object *meta = NULL;
+    if (!json_object_object_get_ex(result, "_meta", &meta) || !json_object_is_type(meta, json_type_object)) {
+        meta = mcp_json_object();
+        mcp_json_add(result, "_meta", meta);
+    }
+    json_object *info = mcp_json_object();
+    mcp_json_add(info, "name", mcp_json_string("pgsafe"));
+    mcp_json_add(info, "version", mcp_json_string(PGSAFE_VERSION));
+    mcp_json_add(meta, "io.modelcontextprotocol/serverInfo", info);
+    add_cache_hints(request, result);
+}
+
+void request_answer_message(mcp_request *request, json_object *message) {
+    finish_request(request, message);
+}
+
 void request_respond(mcp_request *request, json_object *result) {
+    if (request->modern && result != NULL && json_object_is_type(result, json_type_object))
+        decorate_modern(request, result);
     finish_request(request, jsonrpc_response(request->id, result));
 }
 
@@ -236,6 +314,9 @@ bool request_run(mcp_request *request, const db_request *call, mcp_db_continuati
     assert(request->call == NULL && request->continuation == NULL);
     request->continuation = continuation;
     request->call = db_pool_submit(request->session->pool, call, request_db_done, request);
+    /* The pool dispatches queued calls in db_pool_process: the loop must run it before it
+     * sleeps, whichever transport queued the call (mcp_session_timeout says 0). */
+    request->session->submitted = true;
     if (request->call == NULL) {
         request->continuation = NULL;
         request_error(request, JSONRPC_INTERNAL_ERROR, "out of memory");

@@ -31,6 +31,9 @@ struct mcp_request {
     char *method;                 /* owned, never NULL */
     const char *protocol_version; /* the version this request is answered under (static), or
                                      NULL before initialize; set by dispatch_request */
+    bool modern;                  /* 2026-07-28 era: stateless, its own _meta, decorated results */
+    int log_level;                /* modern: the _meta log level asked for, or -1 (no log notifications) */
+    char *identity;               /* owned: who asked (the HTTP token's identity), or NULL */
     const char *tool;             /* tools/call: the tool's name (static, from the tool table), else NULL */
     json_object *arguments;       /* owned reference, or NULL */
     db_call *call;                /* the database call in flight, owned by the pool */

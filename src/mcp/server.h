@@ -48,4 +48,13 @@ typedef struct mcp_config {
  * reason goes to stderr), 70 when memory runs out (mcp/json.h). */
 int mcp_serve(const mcp_config *config, int in_fd, int out_fd);
 
+struct http_config;
+
+/* Serves MCP over Streamable HTTP (mcp/http.h) until SIGTERM/SIGINT, with a short drain for
+ * the calls in flight. Prints "pgsafe: listening on http://HOST:PORT/mcp" on stderr once it
+ * listens. Returns the exit status: 0 after a clean stop, 2 when it cannot start (the
+ * reason goes to stderr: the address, no tokens beyond loopback, the audit log) or refuses
+ * a writable role. */
+int mcp_serve_http(const mcp_config *config, const struct http_config *http);
+
 #endif

@@ -85,7 +85,7 @@ static bool valid_id(json_object *id) {
 
 /* A message with "method": a request (answered) or a notification (never answered). */
 static void handle_method(mcp_session *session, json_object *message, json_object *method_value, bool has_id,
-                          json_object *id, json_object *reply_id) {
+                          json_object *id, json_object *reply_id, const mcp_message_context *context) {
     if (!json_object_is_type(method_value, json_type_string)) {
         session_send(session, jsonrpc_error(reply_id, JSONRPC_INVALID_REQUEST, "\"method\" must be a string"));
         return;
@@ -105,11 +105,11 @@ static void handle_method(mcp_session *session, json_object *message, json_objec
             session_log(session, MCP_LOG_DEBUG, "ignored notification %s", method);
         return;
     }
-    dispatch_request(session, id, method, params);
+    dispatch_request(session, id, method, params, context);
 }
 
 /* One parsed message (borrowed): checks the JSON-RPC envelope and routes it. */
-static void handle_message(mcp_session *session, json_object *message) {
+static void handle_message(mcp_session *session, json_object *message, const mcp_message_context *context) {
     if (json_object_is_type(message, json_type_array)) {
         session_send(session, jsonrpc_error(NULL, JSONRPC_INVALID_REQUEST,
                                             "batches are not supported: send one JSON-RPC message per line"));
@@ -125,7 +125,7 @@ static void handle_message(mcp_session *session, json_object *message) {
         return;
     }
     if (json_object_object_get_ex(message, "method", &method_value)) {
-        handle_method(session, message, method_value, has_id, id, reply_id);
+        handle_method(session, message, method_value, has_id, id, reply_id, context);
         return;
     }
     if (json_object_object_get_ex(message, "result", NULL) || json_object_object_get_ex(message, "error", NULL)) {
@@ -156,8 +156,28 @@ void mcp_session_handle_line(mcp_session *session, const char *line, size_t leng
         session_send(session, jsonrpc_error(NULL, JSONRPC_PARSE_ERROR, "parse error: the line is not valid JSON"));
         return;
     }
-    handle_message(session, message);
+    handle_message(session, message, NULL);
     json_object_put(message);
+}
+
+void mcp_session_handle_message(mcp_session *session, json_object *message, const mcp_message_context *context) {
+    handle_message(session, message, context);
+}
+
+void mcp_session_set_notify(mcp_session *session, mcp_transport_notify notify) {
+    session->notify = notify;
+}
+
+void mcp_session_set_stateless(mcp_session *session, bool stateless) {
+    session->stateless = stateless;
+}
+
+bool mcp_session_ready(mcp_session *session, const char **detail) {
+    if (db_pool_state_now(session->pool) == DB_POOL_READY)
+        return true;
+    const char *error = db_pool_last_error(session->pool);
+    *detail = error ? error : "connecting to the database";
+    return false;
 }
 
 bool mcp_session_holding(const mcp_session *session) {
@@ -173,6 +193,8 @@ int mcp_session_pollfds(mcp_session *session, struct pollfd *fds, int max) {
 }
 
 int mcp_session_timeout(mcp_session *session) {
+    if (session->submitted)
+        return 0;
     int timeout = db_pool_timeout(session->pool);
     if (session->pending_initialize) {
         int64_t now = db_now_ms();
@@ -209,6 +231,7 @@ static bool refuse_role(mcp_session *session) {
 }
 
 bool mcp_session_process(mcp_session *session, struct pollfd *fds, int count) {
+    session->submitted = false;
     db_pool_process(session->pool, fds, count);
     check_pending_initialize(session);
     return !refuse_role(session);

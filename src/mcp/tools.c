@@ -199,8 +199,8 @@ static char *validate(const tool_spec *tool, json_object *arguments) {
 static void start_tool(mcp_request *request, const tool_spec *tool, json_object *arguments) {
     char *problem = validate(tool, arguments);
     if (problem) {
-        /* 2025-11-25 (SEP-1303): argument problems go to the model, which can fix them. */
-        if (request->protocol_version && strcmp(request->protocol_version, "2025-11-25") == 0)
+        /* 2025-11-25 (SEP-1303) and later: argument problems go to the model, which can fix them. */
+        if (request->modern || (request->protocol_version && strcmp(request->protocol_version, "2025-11-25") == 0))
             request_tool_error(request, problem);
         else
             request_error(request, JSONRPC_INVALID_PARAMS, "%s", problem);

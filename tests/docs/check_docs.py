@@ -277,6 +277,9 @@ TEXT_PROBES = {
     "--schemas": (",", 2, None),
     "--audit-log": ("", 2, None),
     "--dsn": ("postgresql:///pgsafe_it?pgsafe_docs_probe=1", 0, "pgsafe_docs_probe"),
+    "--http": ("nowhere", 2, None),
+    "--tokens": ("", 2, None),
+    "--http-origin": ("http://localhost:6274", 2, "need --http"),
 }
 
 # For each list option: a value, a query to give check_sql, the reason with the value set,

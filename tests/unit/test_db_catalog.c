@@ -643,7 +643,20 @@ START_TEST(load_sql_returns_the_four_columns) {
     const char *sql = catalog_load_sql();
     ck_assert_ptr_nonnull(sql);
     ck_assert_int_eq(strncmp(sql, "SELECT 'f'", 10), 0);
-    static const char *const kinds[] = {"'f'", "'o'", "'t'", "'n'", "'role'", "'attribute'", "'write'", "'create'"};
+    static const char *const kinds[] = {"'f'",
+                                        "'o'",
+                                        "'t'",
+                                        "'n'",
+                                        "'role'",
+                                        "'attribute'",
+                                        "'write'",
+                                        "'create'",
+                                        "'rel'",
+                                        "'inh'",
+                                        "'hazard type'",
+                                        "'hazard relation'",
+                                        "'hazard function'",
+                                        "'hazard global'"};
     for (size_t i = 0; i < ARRAY_LENGTH(kinds); i++)
         ck_assert_msg(strstr(sql, kinds[i]) != NULL, "no %s rows", kinds[i]);
     /* One statement. */
@@ -654,6 +667,8 @@ START_TEST(load_sql_returns_the_four_columns) {
     ck_assert_ptr_nonnull(strstr(sql, posture_sql));
     ck_assert_ptr_null(strstr(posture_sql, "SELECT 'f'"));
     ck_assert_ptr_null(strstr(posture_sql, "SELECT 'n'"));
+    ck_assert_ptr_null(strstr(posture_sql, "'rel'"));
+    ck_assert_ptr_nonnull(strstr(posture_sql, "'hazard relation'"));
     ck_assert_ptr_null(strchr(posture_sql, ';'));
 }
 END_TEST
@@ -701,6 +716,202 @@ START_TEST(the_guard_consults_the_catalog) {
     /* The catalog cannot lift the deny list. */
     expect_guard(catalog, "SELECT pg_sleep(1)", GUARD_FUNCTION_DENIED);
     posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+/* Relation names of a family list, "schema.name" joined by ", " (into buffer). */
+static const char *names_of(const guard_relation_name *list, char *buffer, size_t size) {
+    buffer[0] = '\0';
+    for (size_t used = 0; list != NULL && list->name != NULL; list++)
+        used += (size_t)snprintf(buffer + used, size - used, "%s%s.%s", used ? ", " : "", list->schema, list->name);
+    return buffer;
+}
+
+static const catalog_row family_rows[] = {
+    {"role", "me", "shop", "15.4"},
+    {"inh", "101", "100", NULL}, /* 'inh' before the 'rel' rows it names: order must not matter */
+    {"inh", "102", "100", NULL},
+    {"inh", "103", "102", NULL},
+    {"inh", "103", "100", NULL},
+    {"rel", "100", "public", "events"},
+    {"rel", "101", "public", "events_2024"},
+    {"rel", "102", "public", "events_2025"},
+    {"rel", "103", "public", "events_2025_h1"},
+    {"rel", "200", "other", "events"},
+    {"rel", "201", "other", "events_x"},
+    {"inh", "201", "200", NULL},
+};
+
+START_TEST(families_in_both_directions) {
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, family_rows, ARRAY_LENGTH(family_rows)));
+    const guard_catalog *guard = catalog_for_guard(catalog);
+    char buffer[512];
+    ck_assert_str_eq(
+        names_of(guard->relation_ancestors(guard->context, "public", "events_2025_h1"), buffer, sizeof buffer),
+        "public.events_2025, public.events");
+    ck_assert_str_eq(names_of(guard->relation_descendants(guard->context, "public", "events"), buffer, sizeof buffer),
+                     "public.events_2024, public.events_2025, public.events_2025_h1");
+    /* Unqualified: the union over every schema. */
+    ck_assert_str_eq(names_of(guard->relation_descendants(guard->context, NULL, "events"), buffer, sizeof buffer),
+                     "public.events_2024, public.events_2025, public.events_2025_h1, other.events_x");
+    ck_assert_str_eq(names_of(guard->relation_descendants(guard->context, "other", "events"), buffer, sizeof buffer),
+                     "other.events_x");
+    ck_assert_ptr_null(guard->relation_ancestors(guard->context, "public", "events"));
+    ck_assert_ptr_null(guard->relation_descendants(guard->context, "public", "events_2024"));
+    ck_assert_ptr_null(guard->relation_ancestors(guard->context, "public", "nothing"));
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(families_reach_the_guard) {
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, family_rows, ARRAY_LENGTH(family_rows)));
+    guard_policy policy;
+    guard_policy_init(&policy);
+    policy.catalog = catalog_for_guard(catalog);
+    static const char *const denied_parent[] = {"public.events", NULL};
+    policy.denied_relations = denied_parent;
+    static const struct {
+        const char *sql;
+        bool allowed;
+    } parent_cases[] = {
+        {"SELECT * FROM events_2025_h1", false},
+        {"SELECT * FROM public.events_2024", false},
+        {"SELECT * FROM other.events_x", true},
+        {"SELECT 1", true},
+    };
+    for (size_t i = 0; i < ARRAY_LENGTH(parent_cases); i++) {
+        guard_result result = guard_check(parent_cases[i].sql, &policy);
+        ck_assert_msg(result.allowed == parent_cases[i].allowed, "%s: %s", parent_cases[i].sql,
+                      result.message ? result.message : "allowed");
+        if (!result.allowed)
+            ck_assert_int_eq(result.code, GUARD_RELATION_DENIED);
+        guard_result_free(&result);
+    }
+    static const char *const denied_child[] = {"events_2025_h1", NULL};
+    policy.denied_relations = denied_child;
+    guard_result result = guard_check("SELECT * FROM events", &policy);
+    ck_assert(!result.allowed);
+    ck_assert_ptr_nonnull(strstr(result.detail, "includes the rows of \"public.events_2025_h1\""));
+    guard_result_free(&result);
+    result = guard_check("SELECT * FROM ONLY events", &policy);
+    ck_assert(result.allowed);
+    guard_result_free(&result);
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(an_inheritance_row_without_its_relations_is_malformed) {
+    static const catalog_row rows[] = {{"role", "me", "shop", "15.4"}, {"inh", "7", "8", NULL}};
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(!load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    static const catalog_row missing_name[] = {{"rel", "7", "public", NULL}};
+    ck_assert(!load(catalog, &posture, missing_name, ARRAY_LENGTH(missing_name)));
+    catalog_free(catalog);
+}
+END_TEST
+
+static const catalog_row hazard_rows[] = {
+    {"role", "me", "shop", "15.4"},
+    {"hazard type", "public", "pair", "its = operator calls volatile function pair_eq(pair,pair)"},
+    {"hazard type", "public", "_pair", "it contains pair, where its = operator calls volatile function pair_eq"},
+    {"hazard relation", "public", "pairs", "column p has type pair, where ..."},
+    {"hazard relation", "other", "pairs", "its definition calls volatile function lock_me()"},
+    {"hazard function", "public", "pair_a", "it returns or takes type pair, where ..."},
+    {"t", "public", "pair", "i"}, /* known to the volatility lookup: the hazard is what refuses it */
+};
+
+START_TEST(hazards_by_kind_schema_and_name) {
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, hazard_rows, ARRAY_LENGTH(hazard_rows)));
+    const guard_catalog *guard = catalog_for_guard(catalog);
+    void *context = guard->context;
+    ck_assert_str_eq(guard->type_hazard(context, "public", "pair"), hazard_rows[1].c);
+    ck_assert_str_eq(guard->type_hazard(context, NULL, "pair"), hazard_rows[1].c);
+    ck_assert_ptr_null(guard->type_hazard(context, "other", "pair"));
+    ck_assert_ptr_null(guard->type_hazard(context, NULL, "pairs"));
+    ck_assert_str_eq(guard->relation_hazard(context, "other", "pairs"), hazard_rows[4].c);
+    ck_assert_ptr_nonnull(guard->relation_hazard(context, NULL, "pairs")); /* either schema's reason */
+    ck_assert_str_eq(guard->function_hazard(context, NULL, "pair_a"), hazard_rows[5].c);
+    ck_assert_ptr_null(guard->function_hazard(context, NULL, "pair"));
+    ck_assert_ptr_null(guard->global_hazard(context));
+    /* The posture names the first three and counts the rest. */
+    ck_assert_uint_eq(posture.hazard_count, 5);
+    ck_assert(!posture.hazard_global);
+    ck_assert_ptr_nonnull(strstr(posture.hazards, "type public.pair (its = operator"));
+    ck_assert_ptr_nonnull(strstr(posture.hazards, "; and 2 more"));
+    char *warning = posture_hazard_warning(&posture);
+    ck_assert_ptr_nonnull(strstr(warning, "5 objects of the database can run a volatile function"));
+    free(warning);
+
+    guard_reason code;
+    ck_assert(!guard_allows(catalog, "SELECT CASE p WHEN p THEN 1 END FROM pairs", &code));
+    ck_assert_int_eq(code, GUARD_HIDDEN_FUNCTION);
+    ck_assert(!guard_allows(catalog, "SELECT a.id FROM pairs a JOIN pairs b USING (p)", &code));
+    ck_assert_int_eq(code, GUARD_HIDDEN_FUNCTION);
+    ck_assert(!guard_allows(catalog, "SELECT NULL::pair", &code));
+    ck_assert_int_eq(code, GUARD_HIDDEN_FUNCTION);
+    ck_assert(guard_allows(catalog, "SELECT 1", &code));
+
+    /* A reload without hazards forgets them. */
+    static const catalog_row clean[] = {{"role", "me", "shop", "15.4"}};
+    ck_assert(load(catalog, &posture, clean, ARRAY_LENGTH(clean)));
+    ck_assert_ptr_null(guard->type_hazard(context, NULL, "pair"));
+    ck_assert_uint_eq(posture.hazard_count, 0);
+    ck_assert_ptr_null(posture.hazards);
+    ck_assert_ptr_null(posture_hazard_warning(&posture));
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(a_global_hazard_refuses_every_query) {
+    static const catalog_row rows[] = {
+        {"role", "me", "shop", "15.4"},
+        {"hazard global", "pg_catalog", "int4", "a cast integer -> text calls volatile function lock_me(integer)"},
+        {"hazard global", "pg_catalog", "text", "a cast integer -> text calls volatile function lock_me(integer)"},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    const guard_catalog *guard = catalog_for_guard(catalog);
+    ck_assert_str_eq(guard->global_hazard(guard->context),
+                     "type pg_catalog.int4: a cast integer -> text calls volatile function lock_me(integer)");
+    guard_reason code;
+    ck_assert(!guard_allows(catalog, "SELECT 1", &code));
+    ck_assert_int_eq(code, GUARD_HIDDEN_FUNCTION);
+    ck_assert(posture.hazard_global);
+    char *warning = posture_hazard_warning(&posture);
+    ck_assert_ptr_nonnull(strstr(warning, "every query is refused"));
+    free(warning);
+    /* The quick posture query carries the hazards too, for the first instructions. */
+    db_posture quick = {0};
+    db_result *result = catalog_result(rows, ARRAY_LENGTH(rows));
+    ck_assert(catalog_load_posture(&quick, result));
+    db_result_free(result);
+    ck_assert_uint_eq(quick.hazard_count, 2);
+    ck_assert(quick.hazard_global);
+    posture_clear(&quick);
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(malformed_hazard_rows_are_refused) {
+    static const catalog_row no_reason[] = {{"role", "me", "shop", "15.4"}, {"hazard type", "public", "t", NULL}};
+    static const catalog_row odd_kind[] = {{"role", "me", "shop", "15.4"}, {"hazard view", "public", "v", "why"}};
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(!load(catalog, &posture, no_reason, ARRAY_LENGTH(no_reason)));
+    ck_assert(!load(catalog, &posture, odd_kind, ARRAY_LENGTH(odd_kind)));
     catalog_free(catalog);
 }
 END_TEST
@@ -789,6 +1000,13 @@ static Suite *catalog_suite(void) {
     tcase_add_test(tc, type_names);
     tcase_add_test(tc, many_objects_and_types);
     tcase_add_test(tc, the_guard_consults_the_catalog);
+    tc = add_case(suite, "families and hazards");
+    tcase_add_test(tc, families_in_both_directions);
+    tcase_add_test(tc, families_reach_the_guard);
+    tcase_add_test(tc, an_inheritance_row_without_its_relations_is_malformed);
+    tcase_add_test(tc, hazards_by_kind_schema_and_name);
+    tcase_add_test(tc, a_global_hazard_refuses_every_query);
+    tcase_add_test(tc, malformed_hazard_rows_are_refused);
     tc = add_case(suite, "posture");
     tcase_add_test(tc, role_row_fills_the_posture);
     tcase_add_test(tc, superuser_can_write_and_says_it_all);

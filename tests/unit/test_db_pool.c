@@ -57,6 +57,7 @@ typedef struct fake_conn {
     bool single_row_next; /* PQsetSingleRowMode was called for the next query */
     bool in_transaction;  /* BEGIN ran and no ROLLBACK yet */
     bool aborted;         /* an error aborted the pipeline until the next Sync */
+    bool jit_off;         /* this transaction's settings turned JIT off (the pool's own loads only) */
     int notifies_pending; /* notifications PQnotifies will hand out */
     bool broken;          /* the socket failed: consume_input fails, status is bad */
 } fake_conn;
@@ -153,12 +154,16 @@ static void answer(fake_conn *conn) {
         put(conn, make_result(PGRES_COMMAND_OK, 0, NULL, NULL, 0, NULL));
     } else if (strcmp(sql, "ROLLBACK") == 0) {
         conn->in_transaction = false;
+        conn->jit_off = false;
         put(conn, make_result(PGRES_COMMAND_OK, 0, NULL, NULL, 0, NULL));
     } else if (strncmp(sql, "SELECT pg_catalog.set_config", 28) == 0) {
+        conn->jit_off = strstr(sql, "set_config('jit', 'off', true)") != NULL;
         put(conn, make_result(PGRES_TUPLES_OK, 0, NULL, NULL, 0, NULL));
     } else if (strncmp(sql, "SELECT 'role'", 13) == 0) {
+        require(conn->jit_off); /* JIT compiling the loads took seconds */
         put_rows(conn, single_row, posture, 1);
     } else if (strncmp(sql, "SELECT 'f'", 10) == 0) {
+        require(conn->jit_off);
         put_rows(conn, single_row, catalog, 3);
     } else if (strcmp(sql, "SELECT error") == 0) {
         conn->aborted = true;
@@ -167,6 +172,7 @@ static void answer(fake_conn *conn) {
         put_statement_rows(conn, single_row, fake.cancels > 0 ? 0 : 1); /* a cancel ends it without rows */
     } else {
         require(strcmp(sql, "SELECT rows") == 0);
+        require(!conn->jit_off); /* a caller's statement keeps the server's JIT setting */
         put_statement_rows(conn, single_row, fake.rows);
     }
     put(conn, NULL);

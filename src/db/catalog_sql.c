@@ -1,0 +1,249 @@
+/* The catalog's queries as text: the objects with their volatility, the families of
+ * inheritance and partitioning, the hidden-function hazards and the role's posture, each row
+ * four text columns (kind, a, b, c) that catalog.c reads (db/catalog.h). Kept apart from the
+ * reading because the SQL alone is a few hundred lines. */
+#include "db/catalog.h"
+
+/* Functions, aggregates with their support functions, operators with their functions, and
+ * types with their I/O functions, casts and the functions a domain's CHECK calls: the worst
+ * volatility decides. Then every type's display name, then the posture rows. */
+#define OBJECTS_SQL                                                                                                    \
+    "SELECT 'f', n.nspname, p.proname, p.provolatile::text"                                                            \
+    "  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"                             \
+    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
+    " UNION ALL "                                                                                                      \
+    "SELECT 'f', n.nspname, p.proname, s.provolatile::text"                                                            \
+    "  FROM pg_catalog.pg_aggregate a JOIN pg_catalog.pg_proc p ON p.oid = a.aggfnoid"                                 \
+    "  JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"                                                       \
+    "  JOIN pg_catalog.pg_proc s ON s.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,"              \
+    "       a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn)"                                          \
+    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
+    " UNION ALL "                                                                                                      \
+    "SELECT 'o', n.nspname, o.oprname, COALESCE(p.provolatile::text, 'u')"                                             \
+    "  FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace"                         \
+    "  LEFT JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode"                                                            \
+    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
+    " UNION ALL "                                                                                                      \
+    "SELECT 't', n.nspname, t.typname, f.provolatile::text"                                                            \
+    "  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"                             \
+    "  JOIN pg_catalog.pg_proc f ON f.oid IN (t.typinput, t.typoutput, t.typreceive, t.typsend,"                       \
+    "       t.typmodin, t.typmodout, t.typanalyze, t.typsubscript)"                                                    \
+    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
+    " UNION ALL "                                                                                                      \
+    "SELECT 't', n.nspname, t.typname, f.provolatile::text"                                                            \
+    "  FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_proc f ON f.oid = c.castfunc"                                      \
+    "  JOIN pg_catalog.pg_type t ON t.oid IN (c.castsource, c.casttarget)"                                             \
+    "  JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"                                                       \
+    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
+    " UNION ALL "                                                                                                      \
+    "SELECT 't', n.nspname, t.typname, f.provolatile::text"                                                            \
+    "  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"                             \
+    "  JOIN pg_catalog.pg_constraint con ON con.contypid = t.oid"                                                      \
+    "  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass"                     \
+    "       AND d.objid = con.oid"                                                                                     \
+    "  LEFT JOIN pg_catalog.pg_operator o ON d.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass"             \
+    "       AND o.oid = d.refobjid"                                                                                    \
+    "  JOIN pg_catalog.pg_proc f ON (d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass"                         \
+    "       AND f.oid = d.refobjid) OR f.oid = o.oprcode"                                                              \
+    " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
+    " UNION ALL "                                                                                                      \
+    "SELECT 'n', t.oid::text, pg_catalog.format_type(t.oid, NULL), NULL FROM pg_catalog.pg_type t"
+
+/* Inheritance and partitioning: every relation on either side of pg_inherits ('rel': oid,
+ * schema, name) and every (descendant, ancestor) pair of the transitive closure ('inh'). */
+#define FAMILY_SQL                                                                                                     \
+    "SELECT 'rel', c.oid::text, n.nspname, c.relname"                                                                  \
+    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                            \
+    " WHERE c.oid IN (SELECT i.inhrelid FROM pg_catalog.pg_inherits i"                                                 \
+    "                 UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i)"                                         \
+    " UNION ALL "                                                                                                      \
+    "(WITH RECURSIVE family(descendant, ancestor) AS ("                                                                \
+    "   SELECT i.inhrelid, i.inhparent FROM pg_catalog.pg_inherits i"                                                  \
+    "   UNION SELECT f.descendant, i.inhparent FROM family f JOIN pg_catalog.pg_inherits i ON i.inhrelid = "           \
+    "f.ancestor)"                                                                                                      \
+    " SELECT 'inh', f.descendant::text, f.ancestor::text, NULL FROM family f)"
+
+/* The hazards (scripts/hazard-catalog.sql explains each part): objects through which a query
+ * reaches a volatile function without naming it, as 'hazard type', 'hazard relation',
+ * 'hazard function' and 'hazard global' rows (schema, name, why). Only objects created after
+ * initdb (oid 16384 and up) can make one, so every catalog is read from there up: that keeps
+ * the query to tens of milliseconds on an ordinary database (and its cost under the planner's
+ * JIT threshold, whose compilation alone took seconds). Where it is narrower than the script:
+ * an operator counts only when it is a comparison (=, <>, <, >, <=, >=: what CASE, IN,
+ * USING pick without a name) or belongs to a default operator class (DISTINCT, GROUP BY,
+ * ORDER BY); any other operator is reached only by naming it, which operator_volatility
+ * judges. A built-in type is never a hazard itself (else every table with an integer column
+ * would be one): what reaches it with built-in types alone is a global hazard, which
+ * refuses every query, and what needs a user type too makes that user type a hazard. */
+#define HAZARD_SQL                                                                                                     \
+    "(WITH RECURSIVE volatile_fn AS ("                                                                                 \
+    "   SELECT p.oid, p.oid::pg_catalog.regprocedure::text AS name FROM pg_catalog.pg_proc p"                          \
+    "    WHERE p.provolatile = 'v'),"                                                                                  \
+    " direct_type(type_oid, why, global) AS ("                                                                         \
+    "   SELECT t.oid, pg_catalog.format('its %s function %s is volatile', f.role, v.name), false"                      \
+    "     FROM pg_catalog.pg_type t"                                                                                   \
+    "     CROSS JOIN LATERAL (VALUES ('input', t.typinput), ('output', t.typoutput), ('receive', t.typreceive),"       \
+    "       ('send', t.typsend), ('type modifier input', t.typmodin), ('type modifier output', t.typmodout),"          \
+    "       ('analyze', t.typanalyze), ('subscript', t.typsubscript)) AS f(role, fn)"                                  \
+    "     JOIN volatile_fn v ON v.oid = f.fn WHERE t.oid >= 16384"                                                     \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT s.ty, pg_catalog.format('its %s operator calls volatile function %s', o.oprname, v.name),"              \
+    "          o.oprleft < 16384 AND o.oprright < 16384"                                                               \
+    "     FROM pg_catalog.pg_operator o JOIN volatile_fn v ON v.oid = o.oprcode"                                       \
+    "     CROSS JOIN LATERAL (VALUES (o.oprleft), (o.oprright)) AS s(ty)"                                              \
+    "    WHERE s.ty <> 0 AND o.oid >= 16384 AND o.oprname IN ('=', '<>', '<', '>', '<=', '>=')"                        \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT c.opcintype, pg_catalog.format('its default %s operator class calls volatile function %s',"             \
+    "          am.amname, v.name), c.opcintype < 16384"                                                                \
+    "     FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_am am ON am.oid = c.opcmethod"                               \
+    "     JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = c.opcfamily JOIN volatile_fn v ON v.oid = ap.amproc"       \
+    "    WHERE c.opcdefault AND (c.oid >= 16384 OR ap.oid >= 16384)"                                                   \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT c.opcintype, pg_catalog.format('its default %s operator class''s operator %s calls volatile function "  \
+    "%s',"                                                                                                             \
+    "          am.amname, o.oprname, v.name), c.opcintype < 16384"                                                     \
+    "     FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_am am ON am.oid = c.opcmethod"                               \
+    "     JOIN pg_catalog.pg_amop ao ON ao.amopfamily = c.opcfamily"                                                   \
+    "     JOIN pg_catalog.pg_operator o ON o.oid = ao.amopopr JOIN volatile_fn v ON v.oid = o.oprcode"                 \
+    "    WHERE c.opcdefault AND (c.oid >= 16384 OR ao.oid >= 16384)"                                                   \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT s.ty, pg_catalog.format('a cast %s -> %s calls volatile function %s',"                                  \
+    "          pg_catalog.format_type(ca.castsource, NULL), pg_catalog.format_type(ca.casttarget, NULL), v.name),"     \
+    "          ca.castsource < 16384 AND ca.casttarget < 16384"                                                        \
+    "     FROM pg_catalog.pg_cast ca JOIN volatile_fn v ON v.oid = ca.castfunc"                                        \
+    "     CROSS JOIN LATERAL (VALUES (ca.castsource), (ca.casttarget)) AS s(ty) WHERE ca.oid >= 16384"                 \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT con.contypid, pg_catalog.format('its CHECK constraint %s calls volatile function %s', con.conname,"     \
+    "          v.name), false"                                                                                         \
+    "     FROM pg_catalog.pg_constraint con"                                                                           \
+    "     JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass"                  \
+    "          AND d.objid = con.oid AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass"                     \
+    "     JOIN volatile_fn v ON v.oid = d.refobjid WHERE con.contypid <> 0"                                            \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT r.rngtypid, pg_catalog.format('its range support function %s is volatile', v.name), false"              \
+    "     FROM pg_catalog.pg_range r JOIN volatile_fn v ON v.oid IN (r.rngcanonical, r.rngsubdiff)"                    \
+    "    WHERE r.rngtypid >= 16384),"                                                                                  \
+    " contains(outer_type, inner_type) AS ("                                                                           \
+    "   SELECT t.oid, t.typbasetype FROM pg_catalog.pg_type t WHERE t.typbasetype <> 0 AND t.oid >= 16384"             \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT t.oid, t.typelem FROM pg_catalog.pg_type t WHERE t.typelem <> 0 AND t.oid >= 16384"                     \
+    "      AND t.typsubscript = 'pg_catalog.array_subscript_handler'::pg_catalog.regproc"                              \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT c.reltype, a.atttypid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid"  \
+    "    WHERE a.attnum > 0 AND NOT a.attisdropped AND c.reltype <> 0 AND c.oid >= 16384"                              \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT r.rngtypid, r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid >= 16384),"                        \
+    " hazard_type(type_oid, why, depth) AS ("                                                                          \
+    "   SELECT type_oid, why, 0 FROM direct_type WHERE type_oid >= 16384"                                              \
+    "   UNION"                                                                                                         \
+    "   SELECT c.outer_type, pg_catalog.format('it contains %s, where %s',"                                            \
+    "          pg_catalog.format_type(h.type_oid, NULL), h.why), h.depth + 1"                                          \
+    "     FROM hazard_type h JOIN contains c ON c.inner_type = h.type_oid WHERE h.depth < 8),"                         \
+    " hazard_relation(rel_oid, why) AS ("                                                                              \
+    "   SELECT c.oid, pg_catalog.format('column %s has type %s, where %s', a.attname,"                                 \
+    "          pg_catalog.format_type(h.type_oid, NULL), h.why)"                                                       \
+    "     FROM pg_catalog.pg_class c"                                                                                  \
+    "     JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"                \
+    "     JOIN hazard_type h ON h.type_oid = a.atttypid WHERE c.oid >= 16384"                                          \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT rw.ev_class, pg_catalog.format('its definition calls volatile function %s', v.name)"                    \
+    "     FROM pg_catalog.pg_rewrite rw"                                                                               \
+    "     JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"                     \
+    "          AND d.objid = rw.oid AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass"                      \
+    "     JOIN volatile_fn v ON v.oid = d.refobjid WHERE rw.oid >= 16384"                                              \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT rw.ev_class, pg_catalog.format('its definition uses operator %s, which calls volatile function %s',"    \
+    "          o.oprname, v.name)"                                                                                     \
+    "     FROM pg_catalog.pg_rewrite rw"                                                                               \
+    "     JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"                     \
+    "          AND d.objid = rw.oid AND d.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass"                  \
+    "     JOIN pg_catalog.pg_operator o ON o.oid = d.refobjid JOIN volatile_fn v ON v.oid = o.oprcode"                 \
+    "    WHERE rw.oid >= 16384"                                                                                        \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT rw.ev_class, pg_catalog.format('its definition reads %s.%s of type %s, where %s',"                      \
+    "          d.refobjid::pg_catalog.regclass, a.attname, pg_catalog.format_type(h.type_oid, NULL), h.why)"           \
+    "     FROM pg_catalog.pg_rewrite rw"                                                                               \
+    "     JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"                     \
+    "          AND d.objid = rw.oid AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"                     \
+    "          AND d.refobjsubid > 0"                                                                                  \
+    "     JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"                      \
+    "     JOIN hazard_type h ON h.type_oid = a.atttypid WHERE rw.ev_class <> d.refobjid AND rw.oid >= 16384"           \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT pol.polrelid, pg_catalog.format('row security policy %s calls volatile function %s', pol.polname,"      \
+    "          v.name)"                                                                                                \
+    "     FROM pg_catalog.pg_policy pol"                                                                               \
+    "     JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass"                      \
+    "          AND d.objid = pol.oid AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass"                     \
+    "     JOIN volatile_fn v ON v.oid = d.refobjid)"                                                                   \
+    " SELECT 'hazard global', n.nspname, t.typname, pg_catalog.min(h.why)"                                             \
+    "   FROM direct_type h JOIN pg_catalog.pg_type t ON t.oid = h.type_oid"                                            \
+    "   JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE h.type_oid < 16384 AND h.global"                \
+    "  GROUP BY n.nspname, t.typname"                                                                                  \
+    " UNION ALL"                                                                                                       \
+    " SELECT 'hazard relation', n.nspname, c.relname, pg_catalog.min(h.why)"                                           \
+    "   FROM hazard_relation h JOIN pg_catalog.pg_class c ON c.oid = h.rel_oid"                                        \
+    "   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')"         \
+    "  GROUP BY n.nspname, c.relname"                                                                                  \
+    " UNION ALL"                                                                                                       \
+    " SELECT 'hazard function', n.nspname, p.proname, pg_catalog.min(pg_catalog.format("                               \
+    "          'it returns or takes type %s, where %s', pg_catalog.format_type(h.type_oid, NULL), h.why))"             \
+    "   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"                            \
+    "   CROSS JOIN LATERAL pg_catalog.unnest(p.proargtypes::pg_catalog.oid[] OPERATOR(pg_catalog.||) p.prorettype)"    \
+    "        AS u(type_oid)"                                                                                           \
+    "   JOIN hazard_type h ON h.type_oid = u.type_oid WHERE p.oid >= 16384"                                            \
+    "  GROUP BY n.nspname, p.proname"                                                                                  \
+    " UNION ALL"                                                                                                       \
+    " SELECT 'hazard type', n.nspname, t.typname, pg_catalog.min(h.why)"                                               \
+    "   FROM hazard_type h JOIN pg_catalog.pg_type t ON t.oid = h.type_oid"                                            \
+    "   JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE t.oid >= 16384"                                 \
+    "  GROUP BY n.nspname, t.typname)"
+
+/* Who we are and why we could write, if we could. Newer majors: 17's MAINTAIN privilege
+ * and pg_maintain role (VACUUM, ANALYZE, REFRESH MATERIALIZED VIEW, LOCK TABLE) and 16's
+ * pg_create_subscription (subscriptions write into tables) count as writing; from 16 a
+ * membership counts only when it conveys something (INHERIT, or SET to become the role).
+ * 16's pg_use_reserved_connections and 18's pg_signal_autovacuum_worker change no data and
+ * are not counted, like pg_signal_backend. */
+#define POSTURE_SQL                                                                                                    \
+    "SELECT 'role', current_user, pg_catalog.current_database(), pg_catalog.current_setting('server_version')"         \
+    " UNION ALL "                                                                                                      \
+    "SELECT 'attribute', a.attribute, NULL, NULL FROM pg_catalog.pg_roles r,"                                          \
+    "  LATERAL (VALUES ('superuser', r.rolsuper), ('createrole', r.rolcreaterole), ('createdb', r.rolcreatedb),"       \
+    "                  ('replication', r.rolreplication), ('bypassrls', r.rolbypassrls)) a(attribute, held)"           \
+    " WHERE r.rolname = current_user AND a.held"                                                                       \
+    " UNION ALL "                                                                                                      \
+    "(SELECT 'write', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),"                  \
+    "        pg_catalog.count(*) OVER ()::text, NULL"                                                                  \
+    "   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                           \
+    "  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'"   \
+    "    AND ((c.relkind IN ('r', 'p', 'v', 'm', 'f')"                                                                 \
+    "          AND (pg_catalog.has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')"                         \
+    "               OR pg_catalog.has_any_column_privilege(c.oid, 'INSERT, UPDATE')"                                   \
+    "               OR CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 170000"                      \
+    "                    AND c.relkind IN ('r', 'p', 'm')"                                                             \
+    "                  THEN pg_catalog.has_table_privilege(c.oid, 'MAINTAIN') ELSE false END))"                        \
+    "         OR (c.relkind = 'S' AND pg_catalog.has_sequence_privilege(c.oid, 'USAGE, UPDATE')))"                     \
+    "  ORDER BY 2 LIMIT 3)"                                                                                            \
+    " UNION ALL "                                                                                                      \
+    "SELECT 'create', pg_catalog.quote_ident(n.nspname), NULL, NULL FROM pg_catalog.pg_namespace n"                    \
+    " WHERE pg_catalog.has_schema_privilege(n.oid, 'CREATE') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'"         \
+    " UNION ALL "                                                                                                      \
+    "SELECT 'create', 'database ' || pg_catalog.quote_ident(pg_catalog.current_database()), NULL, NULL"                \
+    " WHERE pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')"                                \
+    " UNION ALL "                                                                                                      \
+    "SELECT 'member', m.rolname::text, NULL, NULL FROM pg_catalog.pg_roles m"                                          \
+    " WHERE m.rolname IN ('pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program',"               \
+    "                     'pg_maintain', 'pg_create_subscription')"                                                    \
+    "   AND " CATALOG_HOLDS_ROLE_SQL("m.oid")
+
+static const char load_sql[] = OBJECTS_SQL " UNION ALL " FAMILY_SQL " UNION ALL " POSTURE_SQL " UNION ALL " HAZARD_SQL;
+/* The hazards come with the posture, so that the first answer to a client can name them. */
+static const char posture_sql[] = POSTURE_SQL " UNION ALL " HAZARD_SQL;
+
+const char *catalog_load_sql(void) {
+    return load_sql;
+}
+
+const char *catalog_posture_sql(void) {
+    return posture_sql;
+}

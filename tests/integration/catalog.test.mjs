@@ -1,0 +1,177 @@
+// The live catalog's relation families and hidden-function hazards, and the guard options
+// serve takes for the XPath family and constant-built values. A database of its own holds
+// the objects (a partitioned table, an inheritance child, a composite type whose `=` is a
+// VOLATILE plpgsql function that takes an advisory lock), so the other suites' fixture stays
+// free of hazards; pgsafe connects as the superuser, the worst case.
+import assert from 'node:assert/strict';
+
+import {
+  PG, after, assertCleanSession, before, callTool, connect, describe, errorResult, okResult, psql, query, test,
+} from './lib/harness.mjs';
+
+const DATABASE = 'pgsafe_catalog_it';
+const HAZARDS = { ...PG, database: DATABASE };
+
+const FIXTURE = `
+CREATE TABLE events (id int, at date, note text) PARTITION BY RANGE (at);
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01') PARTITION BY RANGE (at);
+CREATE TABLE events_2025_h1 PARTITION OF events_2025 FOR VALUES FROM ('2025-01-01') TO ('2025-07-01');
+INSERT INTO events VALUES (1, '2024-03-01', 'old'), (2, '2025-02-01', 'new');
+CREATE TABLE people (id int, name text);
+CREATE TABLE staff (salary int) INHERITS (people);
+INSERT INTO people VALUES (1, 'ann');
+INSERT INTO staff VALUES (2, 'bob', 5000);
+CREATE SCHEMA other;
+CREATE TABLE other.events_2024 (id int);
+CREATE TYPE pair AS (a int, b int);
+CREATE FUNCTION pair_eq(pair, pair) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  PERFORM pg_advisory_lock(4242);
+  RETURN $1.a = $2.a AND $1.b = $2.b;
+END $$;
+CREATE OPERATOR = (LEFTARG = pair, RIGHTARG = pair, PROCEDURE = pair_eq);
+CREATE FUNCTION pair_a(pair) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1.a';
+CREATE TABLE pairs (id int, p pair);
+INSERT INTO pairs VALUES (1, ROW(1, 2)), (2, ROW(3, 4));
+CREATE TABLE plain (id int, label text);
+INSERT INTO plain VALUES (1, 'a');
+`;
+
+/** Session-level advisory locks held by any backend (pair_eq leaves one behind when it runs). */
+function advisoryLocks() {
+  return Number(psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'", { database: DATABASE }));
+}
+
+function rejected(text, reason, sql) {
+  assert.match(text, new RegExp(`^rejected \\(${reason}\\): `), `${sql}: ${text}`);
+}
+
+const sessions = [];
+async function open(args = [], env = {}) {
+  const session = await connect({ user: PG.superuser, pg: HAZARDS, args, env });
+  sessions.push(session);
+  return session;
+}
+
+before(() => {
+  psql(`DROP DATABASE IF EXISTS ${DATABASE}`, { database: 'postgres' });
+  psql(`CREATE DATABASE ${DATABASE}`, { database: 'postgres' });
+  psql(FIXTURE, { database: DATABASE });
+});
+after(async () => {
+  for (const session of sessions) {
+    assertCleanSession(session);
+    await session.close();
+  }
+  psql(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`, { database: 'postgres' });
+});
+
+describe('relation families', () => {
+  test('a partition or child of a denied relation is denied, at every level and in every spelling', async () => {
+    const session = await open(['--deny-relation', 'events', '--deny-relation', 'public.people']);
+    for (const [sql, parent] of [
+      ['SELECT * FROM events_2024', 'events'],
+      ['SELECT * FROM public.events_2025', 'events'],
+      ['SELECT * FROM events_2025_h1', 'events'],
+      ['SELECT count(*) FROM (SELECT id FROM events_2025_h1) s', 'events'],
+      ['SELECT name FROM staff', 'people'],
+      ['SELECT name FROM ONLY staff', 'people'],
+    ]) {
+      const text = errorResult(await callTool(session, 'query', { sql }), sql);
+      rejected(text, 'relation_denied', sql);
+      assert.match(text, new RegExp(`inherits from "public\\.${parent}"`), sql);
+    }
+    // The other schema's table of the same name is no partition: allowed.
+    assert.deepEqual((await query(session, 'SELECT count(*) FROM other.events_2024')).rows, [[0]]);
+    assert.deepEqual((await query(session, 'SELECT count(*) FROM plain')).rows, [[1]]);
+  });
+
+  test('a parent whose scan includes a denied child is denied unless read with ONLY', async () => {
+    const session = await open(['--deny-relation', 'events_2025_h1', '--deny-relation', 'staff']);
+    for (const sql of ['SELECT * FROM events', 'SELECT * FROM events_2025', 'SELECT name FROM people']) {
+      const text = errorResult(await callTool(session, 'query', { sql }), sql);
+      rejected(text, 'relation_denied', sql);
+      assert.match(text, /includes the rows of "public\.(events_2025_h1|staff)"/, sql);
+    }
+    assert.deepEqual((await query(session, 'SELECT name FROM ONLY people')).rows, [['ann']]);
+    assert.deepEqual((await query(session, 'SELECT id FROM events_2024')).rows, [[1]]);
+  });
+
+  test('without a denial the families are readable', async () => {
+    const session = await open();
+    assert.deepEqual((await query(session, 'SELECT id FROM events ORDER BY id')).rows, [[1], [2]]);
+    assert.deepEqual((await query(session, 'SELECT name FROM people ORDER BY id')).rows, [['ann'], ['bob']]);
+  });
+});
+
+describe('hidden-function hazards', () => {
+  test('CASE p WHEN p and JOIN USING (p) never reach the volatile = operator', async () => {
+    const session = await open();
+    for (const sql of [
+      'SELECT CASE p WHEN p THEN 1 END FROM pairs',
+      'SELECT a.id FROM pairs a JOIN pairs b USING (p)',
+      'SELECT DISTINCT p FROM pairs',
+      'SELECT id FROM pairs WHERE p IN (SELECT p FROM pairs)',
+      'SELECT id FROM pairs',
+      "SELECT NULL::pair IS NULL",
+      'SELECT pair_a(NULL)',
+    ]) {
+      const text = errorResult(await callTool(session, 'query', { sql }), sql);
+      rejected(text, 'hidden_function', sql);
+      assert.match(text, /pair_eq/, `${sql}: the reason names the function`);
+    }
+    assert.equal(advisoryLocks(), 0, 'pair_eq never ran');
+    // check_sql refuses the same way without running anything.
+    const checked = okResult(await callTool(session, 'check_sql', { sql: 'SELECT CASE p WHEN p THEN 1 END FROM pairs' }));
+    assert.equal(checked.allowed, false);
+    assert.equal(checked.reason, 'hidden_function');
+    // Objects without a hazard stay allowed.
+    assert.deepEqual((await query(session, 'SELECT label FROM plain')).rows, [['a']]);
+  });
+
+  test('the posture names the hazards on stderr and in the instructions', async () => {
+    const session = await open();
+    const instructions = session.client.getInstructions() ?? '';
+    assert.match(instructions, /Warning: \d+ objects of the database can run a volatile function inside a query/);
+    assert.match(instructions, /pair_eq/);
+    assert.match(instructions, /hidden_function/);
+    await query(session, 'SELECT 1 AS one');
+    assert.match(session.stderr(), /objects of the database can run a volatile function .*pair_eq/);
+  });
+
+  test('a database without hazards reports none', async () => {
+    const session = await connect({ user: PG.superuser });
+    sessions.push(session);
+    assert.doesNotMatch(session.client.getInstructions() ?? '', /volatile function inside a query/);
+  });
+});
+
+describe('guard options', () => {
+  const XPATH = "SELECT xpath('/a/text()', '<a>x</a>'::xml)::text AS t";
+
+  test('the XPath family is refused by default', async () => {
+    const session = await open();
+    for (const sql of [XPATH, "SELECT xmlexists('/a' PASSING ('<a/>'::xml))",
+      "SELECT * FROM XMLTABLE('/a' PASSING ('<a>1</a>'::xml) COLUMNS v int PATH '.')"]) {
+      rejected(errorResult(await callTool(session, 'query', { sql }), sql), 'uninterruptible', sql);
+    }
+  });
+
+  test('--allow-xpath and PGSAFE_ALLOW_XPATH let it through', async () => {
+    const flagged = await open(['--allow-xpath']);
+    assert.deepEqual((await query(flagged, XPATH)).rows, [['{x}']]);
+    const variable = await open([], { PGSAFE_ALLOW_XPATH: '1' });
+    assert.deepEqual((await query(variable, "SELECT xmlexists('/a' PASSING ('<a/>'::xml)) AS e")).rows, [[true]]);
+  });
+
+  test('--max-value-bytes bounds values built from constants', async () => {
+    const sql = "SELECT length(repeat('x', 5000)) AS n";
+    const defaults = await open();
+    assert.deepEqual((await query(defaults, sql)).rows, [[5000]]);
+    const tight = await open(['--max-value-bytes', '2048']);
+    rejected(errorResult(await callTool(tight, 'query', { sql }), sql), 'value_too_large', sql);
+    const variable = await open([], { PGSAFE_MAX_VALUE_BYTES: '2048' });
+    rejected(errorResult(await callTool(variable, 'query', { sql }), sql), 'value_too_large', sql);
+  });
+});
