@@ -39,7 +39,6 @@ struct db_pool {
     int64_t catalog_retry_at_ms; /* after a failed load */
     bool posture_tried;          /* the quick posture check ran once */
     bool ever_ready;             /* a catalog load succeeded once */
-    bool submitted;              /* db_pool_submit queued a call since the last db_pool_process */
     int failures;                /* consecutive failed connection attempts (or first catalog loads) */
     char *last_error;
 };
@@ -492,9 +491,7 @@ int db_pool_pollfds(db_pool *pool, struct pollfd *fds, int max) {
 }
 
 int db_pool_timeout(const db_pool *pool) {
-    /* A call submitted outside db_pool_process (by a transport's handler, after this turn's
-     * dispatch) starts only in the next one: poll() must not sleep until then. */
-    if (pool->finished.head || pool->submitted)
+    if (pool->finished.head)
         return 0;
     int64_t now = db_now_ms(), soonest = -1;
     for (int i = 0; i < pool->connection_count; i++) {
@@ -530,7 +527,6 @@ void db_pool_process(db_pool *pool, const struct pollfd *fds, int count) {
         dispatch(pool);
         assert(pool_consistent(pool));
     } while (run_done(pool));
-    pool->submitted = false; /* every call queued so far had its dispatch */
 }
 
 /* Copies the request's SQL and parameters into the call. Returns false when out of memory
@@ -569,7 +565,6 @@ db_call *db_pool_submit(db_pool *pool, const db_request *request, db_done_fn don
         return NULL;
     }
     call_queue_push(&pool->queue, call);
-    pool->submitted = true;
     return call;
 }
 

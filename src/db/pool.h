@@ -81,9 +81,8 @@ void db_pool_free(db_pool *pool);
 /* Fills up to max entries of fds with the sockets the pool waits on; returns how many. */
 int db_pool_pollfds(db_pool *pool, struct pollfd *fds, int max);
 
-/* Milliseconds until the pool needs db_pool_process even without socket activity (a
- * reconnect or deadline due), 0 when calls finished or were submitted since the last
- * db_pool_process (it dispatches them), or -1. */
+/* Milliseconds until the pool needs db_pool_process even without socket activity
+ * (a reconnect due), or -1. */
 int db_pool_timeout(const db_pool *pool);
 
 /* Handles whatever is ready on the fds that db_pool_pollfds filled (revents set by poll),

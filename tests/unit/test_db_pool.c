@@ -502,28 +502,6 @@ START_TEST(a_statement_runs_in_one_pipeline_row_by_row) {
 }
 END_TEST
 
-/* A transport's handler submits between two turns (after this turn's dispatch): the pool
- * must ask for the next turn at once, or poll() sleeps with the call queued and nothing
- * to wake it (the bug: serve --http answered about half its calls never). */
-START_TEST(a_call_submitted_between_turns_asks_for_a_turn_at_once) {
-    db_pool *pool = ready_pool(1);
-    ck_assert_int_eq(db_pool_timeout(pool), -1); /* idle: nothing to wait for */
-    outcome seen = {0};
-    submit(pool, "SELECT rows", -1, &seen);
-    ck_assert_int_eq(db_pool_timeout(pool), 0);
-    int statements = fake.statements;
-    db_pool_process(pool, NULL, 0);                    /* no socket is ready: the turn the timeout asked for */
-    ck_assert_int_eq(fake.statements, statements + 1); /* the call was sent */
-    ck_assert_int_ne(db_pool_timeout(pool), 0);        /* and the pool waits for its answer */
-    turns(pool, 2);
-    ck_assert_int_eq(seen.calls, 1);
-    ck_assert_int_eq(seen.result->status, DB_OK);
-    ck_assert_int_eq(db_pool_timeout(pool), -1);
-    db_result_free(seen.result);
-    db_pool_free(pool);
-}
-END_TEST
-
 START_TEST(the_row_limit_cuts_the_result) {
     db_pool *pool = ready_pool(1);
     fake.rows = 5;
@@ -824,7 +802,6 @@ static Suite *pool_suite(void) {
     tcase_add_test(tc, the_first_connection_loads_posture_then_catalog);
     tcase_add_test(tc, a_server_newer_than_the_built_in_tables_is_reported);
     tcase_add_test(tc, a_statement_runs_in_one_pipeline_row_by_row);
-    tcase_add_test(tc, a_call_submitted_between_turns_asks_for_a_turn_at_once);
     tcase_add_test(tc, the_row_limit_cuts_the_result);
     tcase_add_test(tc, the_byte_budget_cancels_and_the_connection_starts_afresh);
     tcase_add_test(tc, the_cell_cap_cuts_values);
