@@ -383,6 +383,12 @@ async function main() {
   check('every call during the faults succeeded or failed clearly (no hang, no garbage)',
     counts.hang === 0 && counts.garbage === 0 && outcomes.length > 0);
   check('calls kept succeeding during the faults', counts.ok > 0);
+  // A pooler refusing its server's login is a connection failure (SQLSTATE 08P01), not the
+  // query's fault: the text must say so, not "the database rejected the query".
+  const refused = outcomes.filter((outcome) => outcome.kind === 'error' && /login has been failing/.test(outcome.message));
+  check('a refused login through PgBouncer reads as a connection failure, not a rejected query',
+    refused.every((outcome) => /^the connection to the database failed/.test(outcome.message)),
+    refused.length ? refused[0].message : 'none seen');
   if (TRANSPORT === 'http') {
     // nginx sends a call that failed on the killed instance to the other one, so no error
     // may come from the HTTP side: every error is pgsafe's answer about the database.
