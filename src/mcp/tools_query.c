@@ -202,8 +202,21 @@ void tools_query_start(mcp_request *request, json_object *arguments) {
 
 /* ---- check_sql ---- */
 
+static void check_sql_verdict(mcp_request *request);
+
+/* While the first connection is being made the catalog is moments away: wait for it, so a
+ * user function is not called unknown; a database that is down is not waited for. */
 void tools_check_sql_start(mcp_request *request, json_object *arguments) {
     (void)arguments;
+    if (db_pool_state_now(request_pool(request)) == DB_POOL_CONNECTING)
+        tools_when_ready(request, check_sql_verdict);
+    else
+        check_sql_verdict(request);
+}
+
+/* The guard's verdict with the live catalog when the pool is ready, else the built-ins;
+ * answers the request. */
+static void check_sql_verdict(mcp_request *request) {
     const mcp_config *config = request_config(request);
     const char *sql = tools_string_argument(request, "sql");
     guard_policy policy = config->policy;
