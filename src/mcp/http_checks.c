@@ -218,6 +218,8 @@ bool http_check_headers(http_exchange *exchange, struct MHD_Connection *connecti
         json_object_put(body);
         return false;
     }
+    if (strcmp(url, "/metrics") == 0 && server->handlers.metrics)
+        return http_answer_metrics(exchange, method, authenticate(exchange, connection));
     if (strcmp(url, MCP_PATH) != 0) {
         http_set_refusal(exchange, MHD_HTTP_NOT_FOUND, JSONRPC_INVALID_REQUEST,
                          "not found: the MCP endpoint is POST /mcp (and GET /healthz, /readyz)");
