@@ -113,13 +113,14 @@ static bool origin_allowed(const http_server *server, const char *origin) {
 }
 
 /* The Host header matters against DNS rebinding when the server listens on loopback
- * without tokens; elsewhere a list of hosts may still be given. */
+ * without tokens; elsewhere a list of hosts may still be given. With tokens a rebinding
+ * page has no token to send, and a reverse proxy in front (TLS) passes its public name. */
 static bool host_allowed(const http_server *server, const char *host) {
     if (host == NULL)
         return !server->loopback;
     if (listed(server->config.hosts, host))
         return true;
-    if (server->loopback || server->config.hosts)
+    if ((server->loopback && server->config.tokens == NULL) || server->config.hosts)
         return loopback_authority(host);
     return true;
 }
