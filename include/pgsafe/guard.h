@@ -200,6 +200,27 @@ PGSAFE_GUARD_API bool guard_fingerprint(const char *sql, char fingerprint[GUARD_
  * caller frees with free(); NULL when name is NULL or memory runs out. */
 PGSAFE_GUARD_API char *guard_quote_identifier(const char *name);
 
+/* How guard_bound_rows bounds each row of a checked query on the server. */
+typedef struct guard_row_bound {
+    int column_count;      /* columns of the checked query's result, 1 to GUARD_BOUND_MAX_COLUMNS */
+    const bool *capped;    /* per column: cut its text form on the server (else passed as it is) */
+    size_t cap_characters; /* characters kept of a capped value */
+    size_t row_bytes;      /* a row whose capped values pass this many bytes comes back flagged, values NULL */
+} guard_row_bound;
+
+/* PostgreSQL's 1664 target entries, less the flag column. */
+#define GUARD_BOUND_MAX_COLUMNS 1663
+
+/* checked_sql (the SQL of an allowed verdict) wrapped so that no row the server sends
+ * passes a bound that does not depend on the data: each capped column becomes the first
+ * cap_characters characters of its text form (its output function, as the protocol would
+ * send it; NULL stays NULL), and one more, last, boolean column says the row's capped
+ * values passed row_bytes, in which case they are all NULL. Columns are unnamed, rows keep
+ * their order. The text is re-parsed and its innermost subquery proven to be checked_sql's
+ * tree, so nothing but the fixed wrapper was added. A newly allocated string the caller
+ * frees; NULL when memory runs out, the bound is out of range, or the proof fails. */
+PGSAFE_GUARD_API char *guard_bound_rows(const char *checked_sql, const guard_row_bound *bound);
+
 #ifdef __cplusplus
 }
 #endif

@@ -182,7 +182,16 @@ static void put_settings(strbuf *out, const char *role) {
     strbuf_printf(out,
                   "ALTER ROLE %s SET default_transaction_read_only = on;\n"
                   "ALTER ROLE %s SET statement_timeout = '30s';\n"
-                  "ALTER ROLE %s SET idle_in_transaction_session_timeout = '60s';\n"
+                  "ALTER ROLE %s SET idle_in_transaction_session_timeout = '60s';\n",
+                  role, role, role);
+    strbuf_puts(out, "-- Memory: each sort or hash of a statement may take work_mem (a hash that times\n"
+                     "-- hash_mem_multiplier) before it spills to temporary files; pinned here whatever the\n"
+                     "-- server's defaults. Only a superuser can bound those files: as one, also run\n"
+                     "--   ALTER ROLE ");
+    strbuf_printf(out,
+                  "%s SET temp_file_limit = '1GB';\n"
+                  "ALTER ROLE %s SET work_mem = '4MB';\n"
+                  "ALTER ROLE %s SET hash_mem_multiplier = 1;\n"
                   "COMMIT;\n\n",
                   role, role, role);
 }

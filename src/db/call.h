@@ -40,6 +40,8 @@ struct db_call {
     void *user;
     bool cancelled;
     bool failed;                /* result->status already says what went wrong */
+    bool bound_rows;            /* bound each row on the server (conn.c, guard_bound_rows) */
+    char *bounded_sql;          /* the statement that bounds sql's rows, once its columns are known; or NULL */
     struct connection *running; /* the connection running it, or NULL */
     db_result *result;          /* owned by the call until handed to done */
     int64_t started_ms;         /* when it was sent; 0 if never */

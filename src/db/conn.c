@@ -9,6 +9,8 @@
 
 #include "db/clock.h"
 #include "db/params.h"
+#include "db/redact.h"
+#include "pgsafe/guard.h"
 #include "util/strings.h"
 
 /* The settings every transaction pins, as one statement so the pipeline stays short.
@@ -25,6 +27,24 @@ static const char settings_sql[] = SETTINGS_SQL;
  * takes tens of milliseconds. */
 static const char load_settings_sql[] = SETTINGS_SQL ", pg_catalog.set_config('jit', 'off', true)";
 
+/* Outside the transaction, so it sees what outlived the ROLLBACK. The unnamed portal is the
+ * check's own (pg_cursors lists protocol portals too). Operators are qualified:
+ * the session's own search_path is in force here. The settings a pooler sets with SET on
+ * every server connection (PgBouncer: client_encoding, DateStyle, TimeZone, IntervalStyle,
+ * standard_conforming_strings, application_name) are not ours to judge. */
+const char conn_clean_check_sql[] =
+    "SELECT pg_catalog.concat_ws(', ',"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype OPERATOR(pg_catalog.=) 'advisory'"
+    " AND pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()) THEN 'session advisory locks' END,"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_class"
+    " WHERE relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()) THEN 'temporary objects' END,"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_listening_channels()) THEN 'LISTEN' END,"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_prepared_statements) THEN 'prepared statements' END,"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_cursors WHERE name OPERATOR(pg_catalog.<>) '') THEN 'cursors' END,"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_settings WHERE source OPERATOR(pg_catalog.=) 'session'"
+    " AND NOT name OPERATOR(pg_catalog.=) ANY ('{client_encoding,DateStyle,TimeZone,IntervalStyle,"
+    "standard_conforming_strings,application_name}')) THEN 'settings' END)";
+
 const conn_ops conn_libpq_ops = {
     .connect_start = PQconnectStartParams,
     .connect_poll = PQconnectPoll,
@@ -36,6 +56,9 @@ const conn_ops conn_libpq_ops = {
     .enter_pipeline_mode = PQenterPipelineMode,
     .send_query_params = PQsendQueryParams,
     .pipeline_sync = PQpipelineSync,
+    .send_prepare = PQsendPrepare,
+    .send_describe_prepared = PQsendDescribePrepared,
+    .send_flush_request = PQsendFlushRequest,
     .flush = PQflush,
     .consume_input = PQconsumeInput,
     .is_busy = PQisBusy,
@@ -47,6 +70,7 @@ const conn_ops conn_libpq_ops = {
     .finish = PQfinish,
     .cancel_send = cancel_send,
     .cancel_release = cancel_release,
+    .redact = db_redact,
 };
 
 #define LOG(conn, level, ...) db_log_printf((conn)->shared->log, (conn)->shared->log_context, level, __VA_ARGS__)
@@ -98,11 +122,13 @@ void conn_down(connection *conn, const char *why) {
         if (call->cancelled)
             call_fail(call, DB_CANCELLED, "the call was cancelled");
         else {
+            char *safe = why ? conn->shared->ops->redact(why, conn->shared->conninfo, conn->pg) : NULL;
             char *message = str_printf("the connection to the database was lost while the statement ran: %s; "
                                        "pgsafe reconnects, so the call can be retried",
-                                       why ? why : "unknown cause");
+                                       safe ? safe : "unknown cause");
             call_fail(call, DB_CONNECTION_LOST, message ? message : "the connection to the database was lost");
             free(message);
+            free(safe);
         }
         hand_back(conn);
     }
@@ -116,10 +142,14 @@ void conn_down(connection *conn, const char *why) {
     conn->want_write = false;
 }
 
-/* An attempt failed: the pool records why and says when to retry; the connection closes. */
+/* An attempt failed: the pool records why (the password redacted: libpq quotes a malformed
+ * DSN whole) and says when to retry; the connection closes. */
 static void connect_failed(connection *conn, const char *why) {
-    int retry_in_ms = conn->shared->connect_failed(conn->shared->owner, why);
-    conn_down(conn, why);
+    char *safe = conn->shared->ops->redact(why, conn->shared->conninfo, conn->pg);
+    int retry_in_ms =
+        conn->shared->connect_failed(conn->shared->owner, safe ? safe : "could not connect (out of memory)");
+    free(safe);
+    conn_down(conn, NULL);
     conn->retry_at_ms = db_now_ms() + retry_in_ms;
 }
 
@@ -173,8 +203,20 @@ static void advance_connect(connection *conn) {
         connect_failed(conn, conn->shared->ops->error_message(conn->pg));
 }
 
+/* Queues ROLLBACK, the clean check and Sync: the end of every call's pipeline. */
+static bool send_rollback_and_check(connection *conn) {
+    const conn_ops *ops = conn->shared->ops;
+    conn->verified_clean = false;
+    return ops->send_query_params(conn->pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) &&
+           ops->send_query_params(conn->pg, conn_clean_check_sql, 0, NULL, NULL, NULL, NULL, 0) &&
+           ops->pipeline_sync(conn->pg) == 1;
+}
+
 /* Queues the whole pipeline in libpq: BEGIN READ ONLY, the settings, the statement,
- * ROLLBACK, Sync. Returns false when libpq refused (the PGconn's error says why). */
+ * ROLLBACK, the clean check, Sync. A call whose rows are bounded on the server stops after
+ * the settings with the statement parsed and described (and a flush request, as there is
+ * no Sync yet); send_bounded sends the rest once the description is read. Returns false
+ * when libpq refused (the PGconn's error says why). */
 static bool send_all(connection *conn, const db_call *call) {
     const conn_ops *ops = conn->shared->ops;
     PGconn *pg = conn->pg;
@@ -183,12 +225,75 @@ static bool send_all(connection *conn, const db_call *call) {
     const char *settings = call->kind == CALL_CATALOG || call->kind == CALL_POSTURE ? load_settings_sql : settings_sql;
     if (!ops->send_query_params(pg, settings, 4, NULL, conn->shared->settings, NULL, NULL, 0))
         return false;
+    if (call->bound_rows)
+        return ops->send_prepare(pg, "", call->sql, call->param_count, NULL) == 1 &&
+               ops->send_describe_prepared(pg, "") == 1 && ops->send_flush_request(pg) == 1;
     if (!ops->send_query_params(pg, call->sql, call->param_count, NULL, (const char *const *)call->params, NULL, NULL,
                                 0))
         return false;
-    if (!ops->send_query_params(pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0))
-        return false;
-    return ops->pipeline_sync(pg) == 1;
+    return send_rollback_and_check(conn);
+}
+
+/* The description of a bounded call's statement: its columns become the result's (the
+ * names and types the model sees), and the statement to run bounds every row on the
+ * server, so that libpq, which holds a whole row in memory even in single-row mode, never
+ * holds more than about the byte budget: each value of a type of unbounded text is cut to
+ * one character more than the cell cap (the cap then marks it cut), and a row whose values
+ * pass the budget comes back flagged instead. Columns of PostgreSQL's own fixed-size types
+ * (numbers, dates, booleans...: a few dozen bytes of text) pass as they are. */
+static void take_description(connection *conn, const PGresult *pg) {
+    db_call *call = conn->call;
+    if (call->failed)
+        return;
+    if (!db_result_take_columns(call->result, pg, conn->shared->type_name, conn->shared->type_name_context)) {
+        call_fail(call, DB_SQL_ERROR, "out of memory while reading the result");
+        return;
+    }
+    int columns = PQnfields(pg);
+    if (columns > GUARD_BOUND_MAX_COLUMNS) {
+        call_fail(call, DB_SQL_ERROR, "the result has more columns than pgsafe can bound; select fewer columns");
+        return;
+    }
+    bool *capped = calloc(columns ? (size_t)columns : 1, sizeof *capped);
+    if (capped == NULL) {
+        call_fail(call, DB_SQL_ERROR, "out of memory while reading the result");
+        return;
+    }
+    bool any = false;
+    for (int i = 0; i < columns; i++) {
+        capped[i] = PQftype(pg, i) >= CONN_FIRST_USER_OID || PQfsize(pg, i) <= 0;
+        any = any || capped[i];
+    }
+    if (any) {
+        size_t cap = call->limits.max_cell_bytes < call->limits.max_result_bytes ? call->limits.max_cell_bytes
+                                                                                 : call->limits.max_result_bytes;
+        guard_row_bound bound = {.column_count = columns,
+                                 .capped = capped,
+                                 .cap_characters = cap + 1,
+                                 .row_bytes = call->limits.max_result_bytes};
+        call->bounded_sql = guard_bound_rows(call->sql, &bound);
+        if (call->bounded_sql == NULL)
+            call_fail(call, DB_SQL_ERROR, "the statement could not be bounded (out of memory)");
+        else
+            call->limits.flagged_rows = true;
+    }
+    free(capped);
+}
+
+/* The rest of a bounded call's pipeline, once its description is read: the bounded
+ * statement (or the statement itself when nothing needs bounding), ROLLBACK, the clean
+ * check, Sync. After an error only the end is sent (the server skips to the Sync). */
+static bool send_bounded(connection *conn) {
+    const conn_ops *ops = conn->shared->ops;
+    db_call *call = conn->call;
+    if (call->failed) {
+        conn->stage = STAGE_ROLLBACK;
+        return send_rollback_and_check(conn);
+    }
+    const char *sql = call->bounded_sql ? call->bounded_sql : call->sql;
+    return ops->send_query_params(conn->pg, sql, call->param_count, NULL, (const char *const *)call->params, NULL, NULL,
+                                  0) &&
+           send_rollback_and_check(conn);
 }
 
 /* Writes what libpq holds; the connection goes down when the socket fails. */
@@ -230,9 +335,19 @@ void conn_cancel(connection *conn) {
  * statement's stage switches to single-row mode now, before libpq parses any of its rows
  * (PQisBusy does), or they would pile up in one result until the last arrived. */
 static void end_of_statement(connection *conn) {
-    if (conn->stage == STAGE_BEGIN || conn->stage == STAGE_SETTINGS || conn->stage == STAGE_STATEMENT ||
-        conn->stage == STAGE_ROLLBACK || conn->stage == STAGE_CLEANUP)
+    if (conn->stage != STAGE_SYNC && conn->stage != STAGE_CLEANUP_SYNC)
         conn->stage++;
+    if (conn->stage == STAGE_PREPARE && !conn->call->bound_rows)
+        conn->stage = STAGE_STATEMENT;
+    else if (conn->stage == STAGE_STATEMENT && conn->call->bound_rows) {
+        if (!send_bounded(conn)) {
+            conn_down(conn, conn->shared->ops->error_message(conn->pg));
+            return;
+        }
+        flush(conn);
+        if (conn->state != CONN_BUSY)
+            return;
+    }
     if (conn->stage == STAGE_STATEMENT && !conn->call->failed && !conn->shared->ops->set_single_row_mode(conn->pg))
         LOG(conn, 3, "single-row mode was refused; the rows arrive in one result");
 }
@@ -259,16 +374,29 @@ static void take_rows(connection *conn, const PGresult *pg) {
     }
 }
 
+/* The clean check's row (conn_clean_check_sql): "" verifies the session clean; anything
+ * else names what it still holds, and the connection will be closed. */
+static void take_clean_check(connection *conn, const PGresult *pg) {
+    if (PQntuples(pg) != 1 || PQnfields(pg) != 1 || PQgetisnull(pg, 0, 0))
+        return;
+    const char *held = PQgetvalue(pg, 0, 0);
+    if (*held == '\0')
+        conn->verified_clean = true;
+    else
+        LOG(conn, 1, "a call left the session holding %s; the connection is closed and a new one opened", held);
+}
+
 /* The Sync result: the call is over, unless an error stopped the pipeline before our
- * ROLLBACK, which is then sent on its own. A connection that was sent a cancel request
- * starts afresh: the request may still be in flight and would hit the next call. Returns
- * false when the connection is no longer busy with a call to read. */
+ * ROLLBACK, which is then sent on its own with the clean check. A connection that was
+ * sent a cancel request starts afresh: the request may still be in flight and would hit
+ * the next call. So does one the clean check did not verify: a session advisory lock, say,
+ * outlives ROLLBACK and would block other sessions. Returns false when the connection is
+ * no longer busy with a call to read. */
 static bool end_of_pipeline(connection *conn) {
     const conn_ops *ops = conn->shared->ops;
     if (conn->stage == STAGE_SYNC && ops->transaction_status(conn->pg) != PQTRANS_IDLE) {
         conn->stage = STAGE_CLEANUP;
-        if (!ops->send_query_params(conn->pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) ||
-            ops->pipeline_sync(conn->pg) != 1) {
+        if (!send_rollback_and_check(conn)) {
             conn_down(conn, ops->error_message(conn->pg));
             return false;
         }
@@ -277,7 +405,7 @@ static bool end_of_pipeline(connection *conn) {
     }
     hand_back(conn);
     set_state(conn, CONN_IDLE);
-    if (conn->cancel_sent) {
+    if (conn->cancel_sent || !conn->verified_clean) {
         conn_down(conn, NULL);
         conn->retry_at_ms = 0;
     }
@@ -291,17 +419,27 @@ static bool handle_result(connection *conn, const PGresult *pg) {
     case PGRES_SINGLE_TUPLE: take_rows(conn, pg); return true;
     case PGRES_TUPLES_OK:
         /* Without single-row mode every row arrives here at once; the other stages' rows
-         * (the settings) are not the caller's. */
+         * (the settings, the clean check) are not the caller's. */
         if (conn->stage == STAGE_STATEMENT)
             take_rows(conn, pg);
+        else if (conn->stage == STAGE_CHECK || conn->stage == STAGE_CLEANUP_CHECK)
+            take_clean_check(conn, pg);
         return true;
     case PGRES_COMMAND_OK:
+        if (conn->stage == STAGE_DESCRIBE)
+            take_description(conn, pg);
+        return true;
     case PGRES_PIPELINE_ABORTED: return true;
     case PGRES_PIPELINE_SYNC: return end_of_pipeline(conn);
     default: /* PGRES_FATAL_ERROR and anything unexpected */
         if (conn->stage == STAGE_CLEANUP) {
             conn_down(conn, "the transaction could not be rolled back");
             return false;
+        }
+        if (conn->stage == STAGE_CHECK || conn->stage == STAGE_CLEANUP_CHECK) {
+            /* The call's result stands; the connection, unverified, is closed at the Sync. */
+            LOG(conn, 1, "the clean check after a call failed: %s", PQresultErrorMessage(pg));
+            return true;
         }
         call_fail_from_pg(conn->call, pg);
         return true;

@@ -30,6 +30,7 @@
 #define CONN_DEADLINE_GRACE_MS 5000
 #define CONN_CANCEL_REPEAT_MS  100 /* a cancel is repeated this often while its call runs */
 #define CONN_CANCEL_REPEATS    20
+#define CONN_FIRST_USER_OID    16384 /* PostgreSQL's FirstNormalObjectId: below it, its own types */
 
 /* The libpq calls a connection makes, with libpq's own signatures. */
 typedef struct conn_ops {
@@ -44,6 +45,9 @@ typedef struct conn_ops {
     int (*send_query_params)(PGconn *pg, const char *command, int count, const Oid *types, const char *const *values,
                              const int *lengths, const int *formats, int result_format);
     int (*pipeline_sync)(PGconn *pg);
+    int (*send_prepare)(PGconn *pg, const char *name, const char *query, int count, const Oid *types);
+    int (*send_describe_prepared)(PGconn *pg, const char *name);
+    int (*send_flush_request)(PGconn *pg);
     int (*flush)(PGconn *pg);
     int (*consume_input)(PGconn *pg);
     int (*is_busy)(PGconn *pg);
@@ -55,6 +59,7 @@ typedef struct conn_ops {
     void (*finish)(PGconn *pg);
     int (*cancel_send)(cancel_job **job, PGconn *pg); /* cancel.h */
     void (*cancel_release)(cancel_job **job);
+    char *(*redact)(const char *message, const char *conninfo, const PGconn *pg); /* redact.h */
 } conn_ops;
 
 /* The real thing. */
@@ -91,12 +96,22 @@ typedef enum conn_state {
 typedef enum conn_stage {
     STAGE_BEGIN,
     STAGE_SETTINGS,
+    STAGE_PREPARE,  /* a bounded call (bound_rows): the statement parsed... */
+    STAGE_DESCRIBE, /* ...and described, so that its rows can be bounded (guard_bound_rows) */
     STAGE_STATEMENT,
     STAGE_ROLLBACK,
+    STAGE_CHECK, /* conn_clean_check_sql, after the transaction */
     STAGE_SYNC,
     STAGE_CLEANUP, /* a ROLLBACK sent after an error left the transaction open */
+    STAGE_CLEANUP_CHECK,
     STAGE_CLEANUP_SYNC
 } conn_stage;
+
+/* Run after every call's ROLLBACK: one row, one text column naming what the session still
+ * holds that a ROLLBACK does not undo (session advisory locks, temporary objects, LISTEN,
+ * prepared statements, cursors, settings), "" when nothing. A connection not verified clean
+ * is closed, never reused. */
+extern const char conn_clean_check_sql[];
 
 struct connection {
     const conn_shared *shared;
@@ -112,6 +127,7 @@ struct connection {
     int64_t cancel_sent_ms; /* when the last cancel request went out */
     int cancels;            /* cancel requests sent for the running call */
     cancel_job *cancel;     /* the last request sent for this PGconn (cancel.h) */
+    bool verified_clean;    /* the running call's clean check answered "" */
 };
 
 /* A down connection of a pool, due for its first attempt at once. */

@@ -567,6 +567,7 @@ db_call *db_pool_submit(db_pool *pool, const db_request *request, db_done_fn don
     call->done = done;
     call->user = user;
     call->skip_wait = request->skip_wait;
+    call->bound_rows = request->bound_rows;
     call->limits = (db_result_limits){
         .row_limit = request->row_limit,
         .max_result_bytes = request->max_result_bytes ? request->max_result_bytes : pool->options.max_result_bytes,

@@ -55,6 +55,7 @@ typedef struct db_request {
     size_t max_result_bytes;   /* 0: the pool's option */
     size_t max_cell_bytes;     /* 0: the pool's option */
     bool skip_wait;            /* fail at once with DB_UNAVAILABLE instead of waiting for the first connection */
+    bool bound_rows;           /* a model's SELECT: each value and row bounded on the server (conn.c) */
 } db_request;
 
 typedef struct db_pool db_pool;

@@ -18,10 +18,16 @@ static char *database_failure_text(const mcp_request *request, const db_result *
     strbuf text = {0};
     /* 57P: the server or an administrator ended the session (terminate, shutdown, crash). */
     bool session_ended = result->sqlstate && strncmp(result->sqlstate, "57P", 3) == 0;
+    /* 08: the connection failed (a pooler in front refusing its server's login, say). */
+    bool connection_failed = result->sqlstate && strncmp(result->sqlstate, "08", 2) == 0;
     if (result->status == DB_SQL_ERROR && session_ended) {
         strbuf_printf(&text, "the database ended the session while the query ran: %s (SQLSTATE %s)",
                       result->message ? result->message : "error", result->sqlstate);
         strbuf_puts(&text, "\nhint: this was not caused by the query; pgsafe reconnects, so the call can be retried");
+    } else if (result->status == DB_SQL_ERROR && connection_failed) {
+        strbuf_printf(&text, "the connection to the database failed: %s (SQLSTATE %s)",
+                      result->message ? result->message : "error", result->sqlstate);
+        strbuf_puts(&text, "\nhint: this was not caused by the query; retry the call in a few seconds");
     } else if (result->status == DB_SQL_ERROR) {
         strbuf_printf(&text, "the database rejected the query: %s", result->message ? result->message : "error");
         if (result->sqlstate)

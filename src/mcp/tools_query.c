@@ -171,7 +171,7 @@ static void query_guard(mcp_request *request) {
     long long max_rows = request_row_limit(request);
     if (!guard_sql(request, max_rows, query_guard))
         return;
-    db_request call = {.sql = request->verdict.rewritten_sql, .row_limit = max_rows};
+    db_request call = {.sql = request->verdict.rewritten_sql, .row_limit = max_rows, .bound_rows = true};
     request_run(request, &call, query_done);
 }
 

@@ -199,6 +199,35 @@ describe('query', () => {
     }
   });
 
+  test('the byte budget bounds the bytes sent: NULLs, empty strings and escapes count, text and structuredContent together', async () => {
+    const budget = 64 * 1024;
+    const session64 = await connect({ args: ['--max-result-bytes', String(budget)] });
+    try {
+      const nulls = Array.from({ length: 1600 }, (_, i) => `NULL AS c${i}`).join(', ');
+      const empties = Array.from({ length: 400 }, (_, i) => `'' AS e${i}`).join(', ');
+      const cases = [
+        ['1,600 NULL columns', `SELECT ${nulls} FROM generate_series(1, 1000)`],
+        ['400 empty strings', `SELECT ${empties} FROM generate_series(1, 1000)`],
+        ['quotes and control characters', `SELECT repeat(E'"\\x01\\t\\\\', 1000) AS v FROM generate_series(1, 1000)`],
+      ];
+      for (const [what, sql] of cases) {
+        const raw = await callTool(session64, 'query', { sql });
+        const result = okResult(raw, what);
+        assert.equal(result.truncated, true, what);
+        assert.equal(result.truncation?.reason, 'byte_budget', what);
+        assert.ok(result.row_count > 0, `${what}: some rows fit`);
+        // What the rows add, in structuredContent and the text: everything but the columns
+        // (twice: their JSON and the text's header line) and a fixed envelope.
+        const sent = Buffer.byteLength(JSON.stringify(raw));
+        const columns = Buffer.byteLength(JSON.stringify(result.columns));
+        assert.ok(sent <= budget + 2 * columns + 4096, `${what}: ${sent} bytes sent for a ${budget}-byte budget`);
+      }
+      assertCleanSession(session64);
+    } finally {
+      await session64.close();
+    }
+  });
+
   test('--max-cell-bytes cuts long values with … and counts them; cut json comes back as a string', async () => {
     const cells = await connect({ args: ['--max-cell-bytes', '16'] });
     try {

@@ -25,6 +25,7 @@
 
 #include "db/conn.h"
 #include "db/pool.h"
+#include "db/redact.h"
 #include "fail_alloc.h"
 
 #define ARRAY_LENGTH(array) (sizeof(array) / sizeof((array)[0]))
@@ -66,6 +67,10 @@ static struct {
     int connects, finishes, cancels, syncs, single_row_calls;
     int notifies_made, notifies_freed;
     bool refuse;                /* connect_poll fails */
+    const char *error;          /* the PGconn's error message; NULL for the default */
+    const char *held;           /* the clean check's answer: NULL for "", else what the session holds */
+    bool check_fails;           /* the clean check is an error */
+    int checks;                 /* clean checks answered */
     bool release;               /* SELECT hold answers */
     int rows;                   /* rows of SELECT rows */
     int statements;             /* SELECT statements sent, the pool's own included */
@@ -165,6 +170,17 @@ static void answer(fake_conn *conn) {
     } else if (strncmp(sql, "SELECT 'f'", 10) == 0) {
         require(conn->jit_off);
         put_rows(conn, single_row, catalog, 3);
+    } else if (strcmp(sql, conn_clean_check_sql) == 0) {
+        static const char *const name[] = {"concat_ws"};
+        static const Oid type[] = {OID_TEXT};
+        const char *held[] = {fake.held ? fake.held : ""};
+        fake.checks++;
+        if (fake.check_fails) {
+            conn->aborted = true;
+            put(conn, make_result(PGRES_FATAL_ERROR, 0, NULL, NULL, 0, NULL));
+        } else {
+            put(conn, make_result(PGRES_TUPLES_OK, 1, name, type, 1, held));
+        }
     } else if (strcmp(sql, "SELECT error") == 0) {
         conn->aborted = true;
         put(conn, make_result(PGRES_FATAL_ERROR, 0, NULL, NULL, 0, NULL));
@@ -205,7 +221,13 @@ static ConnStatusType fake_status(const PGconn *pg) {
 
 static char *fake_error_message(const PGconn *pg) {
     (void)pg;
-    return (char *)"connection refused by the fake\n";
+    return (char *)(fake.error ? fake.error : "connection refused by the fake\n");
+}
+
+/* The real redaction, without a PGconn to ask for the password it used. */
+static char *fake_redact(const char *message, const char *conninfo, const PGconn *pg) {
+    (void)pg;
+    return db_redact(message, conninfo, NULL);
 }
 
 static int fake_socket(const PGconn *pg) {
@@ -234,7 +256,8 @@ static int fake_send_query_params(PGconn *pg, const char *command, int count, co
     (void)count, (void)types, (void)values, (void)lengths, (void)formats, (void)result_format;
     fake_conn *conn = as_fake(pg);
     require(conn->item_count < MAX_ITEMS);
-    if (strncmp(command, "SELECT", 6) == 0 && strncmp(command, "SELECT pg_catalog.set_config", 28) != 0)
+    if (strncmp(command, "SELECT", 6) == 0 && strncmp(command, "SELECT pg_catalog.set_config", 28) != 0 &&
+        strcmp(command, conn_clean_check_sql) != 0)
         fake.statements++;
     conn->items[conn->item_count] = __real_strdup(command);
     require(conn->items[conn->item_count] != NULL);
@@ -355,6 +378,7 @@ static const conn_ops fake_ops = {
     .finish = fake_finish,
     .cancel_send = fake_cancel_send,
     .cancel_release = fake_cancel_release,
+    .redact = fake_redact,
 };
 
 /* ---------------------------------------------------------------------------------------
@@ -493,7 +517,8 @@ START_TEST(a_statement_runs_in_one_pipeline_row_by_row) {
     ck_assert_str_eq(result->columns[0].name, "v");
     ck_assert_str_eq(result->columns[0].type_name, "text"); /* named by the loaded catalog */
     ck_assert_str_eq(db_result_cell(result, 2, 0)->value, "row 2");
-    ck_assert_uint_eq(result->bytes, 15);
+    /* What the rows add to a response: 5 per row, and per "row n" 3 + 7 as JSON + 5 as text. */
+    ck_assert_uint_eq(result->bytes, 60);
     ck_assert_int_eq(fake.single_row_calls, single_row_before + 1);
     ck_assert(db_pool_idle(pool));
     ck_assert_int_eq(fake.finishes, 0); /* the connection is kept */
@@ -522,13 +547,13 @@ START_TEST(the_byte_budget_cancels_and_the_connection_starts_afresh) {
     db_pool *pool = ready_pool(1);
     fake.rows = 5;
     outcome seen = {0};
-    db_request request = {.sql = "SELECT rows", .row_limit = -1, .max_result_bytes = 12};
+    db_request request = {.sql = "SELECT rows", .row_limit = -1, .max_result_bytes = 45};
     ck_assert_ptr_nonnull(db_pool_submit(pool, &request, on_done, &seen));
     turns(pool, 2);
     ck_assert_int_eq(seen.calls, 1);
     ck_assert_int_eq(seen.result->status, DB_OK);
     ck_assert_int_eq(seen.result->truncated, DB_BYTE_BUDGET);
-    ck_assert_uint_eq(seen.result->row_count, 2); /* 5 bytes a row: the third would pass 12 */
+    ck_assert_uint_eq(seen.result->row_count, 2); /* 20 bytes a row sent: the third would pass 45 */
     ck_assert_int_eq(fake.cancels, 1);
     /* The cancel request could still land on the next call: the connection was closed... */
     ck_assert_int_eq(fake.finishes, 1);
@@ -585,6 +610,59 @@ START_TEST(an_error_is_rolled_back_and_the_connection_kept) {
 }
 END_TEST
 
+/* A session advisory lock (or anything else ROLLBACK leaves) found by the clean check: the
+ * call's result stands, the connection is closed and the next call gets a new one. */
+START_TEST(a_session_left_dirty_is_closed_not_reused) {
+    db_pool *pool = ready_pool(1);
+    ck_assert_int_eq(fake.checks, 2); /* after the posture check and the catalog load too */
+    fake.held = "session advisory locks";
+    outcome seen = {0};
+    submit(pool, "SELECT rows", -1, &seen);
+    turns(pool, 2);
+    ck_assert_int_eq(seen.calls, 1);
+    ck_assert_int_eq(seen.result->status, DB_OK);
+    ck_assert_uint_eq(seen.result->row_count, 3);
+    ck_assert_int_eq(fake.checks, 3);
+    ck_assert_int_eq(fake.finishes, 1);
+    fake.held = NULL;
+    outcome next = {0};
+    submit(pool, "SELECT rows", -1, &next);
+    turns(pool, 3);
+    ck_assert_int_eq(next.calls, 1);
+    ck_assert_int_eq(next.result->status, DB_OK);
+    ck_assert_int_eq(fake.connects, 2);
+    ck_assert_int_eq(fake.finishes, 1); /* verified clean: kept */
+    db_result_free(seen.result);
+    db_result_free(next.result);
+    db_pool_free(pool);
+}
+END_TEST
+
+/* A clean check that fails cannot verify the session: closed as well. After a statement's
+ * error, the check runs after the ROLLBACK sent on its own. */
+START_TEST(an_unverified_session_is_closed_and_errors_are_checked_too) {
+    db_pool *pool = ready_pool(1);
+    fake.check_fails = true;
+    outcome seen = {0};
+    submit(pool, "SELECT rows", -1, &seen);
+    turns(pool, 2);
+    ck_assert_int_eq(seen.result->status, DB_OK);
+    ck_assert_int_eq(fake.finishes, 1);
+    fake.check_fails = false;
+    int checks = fake.checks;
+    outcome failed = {0};
+    submit(pool, "SELECT error", -1, &failed);
+    turns(pool, 6);
+    ck_assert_int_eq(failed.calls, 1);
+    ck_assert_int_eq(failed.result->status, DB_SQL_ERROR);
+    ck_assert_int_eq(fake.checks, checks + 1); /* the first was aborted with the statement */
+    ck_assert_int_eq(fake.finishes, 1);
+    db_result_free(seen.result);
+    db_result_free(failed.result);
+    db_pool_free(pool);
+}
+END_TEST
+
 START_TEST(a_refused_connection_fails_calls_with_the_reason) {
     fake.refuse = true;
     db_pool *pool = new_pool(1);
@@ -600,6 +678,65 @@ START_TEST(a_refused_connection_fails_calls_with_the_reason) {
     ck_assert_int_eq(fake.finishes, 1);
     db_result_free(seen.result);
     db_pool_free(pool);
+}
+END_TEST
+
+/* libpq quotes a malformed DSN whole; the password must not reach the call's error, the
+ * pool's last error (the instructions, tool errors) or the log. */
+START_TEST(a_connect_error_reaches_nobody_with_the_password) {
+    fake.refuse = true;
+    fake.error = "end of string reached when looking for matching \"]\" in IPv6 host address in URI: "
+                 "\"postgresql://app:TopS3cretPW@[db.internal/app\"\n";
+    db_options options;
+    db_pool_options_init(&options);
+    options.pool_size = 1;
+    options.conninfo = "postgresql://app:TopS3cretPW@[db.internal/app";
+    char *error = NULL;
+    db_pool *pool = db_pool_new_with_ops(&options, &fake_ops, NULL, NULL, &error);
+    ck_assert_ptr_nonnull(pool);
+    outcome seen = {0};
+    submit(pool, "SELECT rows", -1, &seen);
+    turn(pool);
+    ck_assert_int_eq(seen.calls, 1);
+    ck_assert_ptr_null(strstr(seen.result->message, "TopS3cretPW"));
+    ck_assert_ptr_nonnull(strstr(seen.result->message, "postgresql://app:" DB_REDACTED "@[db.internal/app"));
+    ck_assert_ptr_null(strstr(db_pool_last_error(pool), "TopS3cretPW"));
+    db_result_free(seen.result);
+    db_pool_free(pool);
+}
+END_TEST
+
+/* Asserts that db_redact of message with conninfo holds none of the secrets. */
+static void expect_redacted(const char *message, const char *conninfo, const char *const *secrets) {
+    char *redacted = db_redact(message, conninfo, NULL);
+    ck_assert_ptr_nonnull(redacted);
+    for (const char *const *secret = secrets; *secret != NULL; secret++)
+        ck_assert_msg(strstr(redacted, *secret) == NULL, "\"%s\" shows in \"%s\"", *secret, redacted);
+    ck_assert_msg(strstr(redacted, DB_REDACTED) != NULL, "nothing redacted in \"%s\"", redacted);
+    free(redacted);
+}
+
+START_TEST(redact_every_form_of_the_password) {
+    static const char *const secrets[] = {"TopS3cret", "S3cret", "%53", NULL};
+    /* A URI, its percent-encoded password, and the decoded form libpq may quote. */
+    expect_redacted("invalid percent-encoded token: \"Top%53%zz3cret\"", "postgresql://app:Top%53%zz3cret@db/app",
+                    secrets);
+    expect_redacted("password is TopS3cret", "postgresql://app:Top%533cret@db/app", secrets);
+    expect_redacted("in URI: \"postgres://app:TopS3cret@[db/app\"", "", secrets);
+    expect_redacted("bad: \"TopS3cret\"", "postgresql://db/app?sslmode=x&password=TopS3cret", secrets);
+    /* key=value: plain, quoted with escapes, and the unescaped form. */
+    expect_redacted("x TopS3cret y", "host=db password=TopS3cret dbname=app", secrets);
+    expect_redacted("x Top'S3cret y", "host=db password = 'Top\\'S3cret' dbname=app", secrets);
+    expect_redacted("unterminated: password='TopS3cret", "host=db dbname='x", secrets);
+    /* PGPASSWORD. */
+    setenv("PGPASSWORD", "EnvS3cret", 1);
+    static const char *const environment[] = {"EnvS3cret", NULL};
+    expect_redacted("value \"EnvS3cret\" is wrong", "", environment);
+    unsetenv("PGPASSWORD");
+    /* A message without any secret comes back as it was. */
+    char *same = db_redact("could not connect to server", "host=db password=pw", NULL);
+    ck_assert_str_eq(same, "could not connect to server");
+    free(same);
 }
 END_TEST
 
@@ -807,6 +944,10 @@ static Suite *pool_suite(void) {
     tcase_add_test(tc, the_cell_cap_cuts_values);
     tcase_add_test(tc, an_error_is_rolled_back_and_the_connection_kept);
     tcase_add_test(tc, a_refused_connection_fails_calls_with_the_reason);
+    tcase_add_test(tc, a_session_left_dirty_is_closed_not_reused);
+    tcase_add_test(tc, an_unverified_session_is_closed_and_errors_are_checked_too);
+    tcase_add_test(tc, a_connect_error_reaches_nobody_with_the_password);
+    tcase_add_test(tc, redact_every_form_of_the_password);
     tcase_add_test(tc, a_call_waits_for_the_first_connection_unless_told_not_to);
     tcase_add_test(tc, a_broken_connection_fails_its_call);
     tcase_add_test(tc, a_queued_call_is_cancelled_without_running);
