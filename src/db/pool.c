@@ -278,7 +278,9 @@ static void start_catalog_load(db_pool *pool) {
         return;
     bool posture_first = !pool->posture.known && !pool->posture_tried;
     db_call *load = call_new(posture_first ? CALL_POSTURE : CALL_CATALOG);
-    if (load == NULL || (load->sql = strdup(posture_first ? catalog_posture_sql() : catalog_load_sql())) == NULL) {
+    if (load == NULL || (load->sql = strdup(posture_first                  ? catalog_posture_sql()
+                                            : pool->options.load_relations ? catalog_load_relations_sql()
+                                                                           : catalog_load_sql())) == NULL) {
         if (load)
             call_free(load);
         return;

@@ -41,6 +41,8 @@ typedef struct db_options {
     size_t max_result_bytes;     /* byte budget of one result's cells */
     size_t max_cell_bytes;       /* cap on one cell's kept bytes */
     int connect_timeout_seconds; /* for libpq's connect_timeout when the DSN has none */
+    bool load_relations;         /* the catalog also loads relations and columns (a table or
+                                    column policy needs them) */
 } db_options;
 
 /* Defaults: pool 2, statement 30 s, lock 1 s, idle 60 s, search_path "public",

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/strings.h"
+#include "mcp/fence.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/tools.h"
 
@@ -51,8 +52,18 @@ static char *database_failure_text(const mcp_request *request, const db_result *
     return strbuf_take(&text);
 }
 
+char *tools_fenced(const mcp_request *request, const char *text) {
+    return fence_text(text, !request_config(request)->no_fence);
+}
+
 void tools_fail_with_result(mcp_request *request, const db_result *result) {
     char *text = database_failure_text(request, result);
+    if (text != NULL && result->status == DB_SQL_ERROR) {
+        /* The server's message may quote values of the data (invalid input, constraint details). */
+        char *fenced = tools_fenced(request, text);
+        free(text);
+        text = fenced;
+    }
     request->audit.verdict = "error";
     request->audit.reason = result->sqlstate                       ? "database_error"
                             : result->status == DB_UNAVAILABLE     ? "unavailable"
