@@ -458,6 +458,18 @@ const char *db_pool_last_error(const db_pool *pool) {
     return pool->last_error;
 }
 
+db_pool_usage db_pool_usage_now(const db_pool *pool) {
+    db_pool_usage usage = {.size = pool->options.pool_size};
+    for (int i = 0; i < pool->connection_count; i++) {
+        conn_state state = pool->connections[i].state;
+        usage.open += state == CONN_IDLE || state == CONN_BUSY;
+        usage.busy += state == CONN_BUSY;
+    }
+    for (const db_call *call = pool->queue.head; call; call = call->next)
+        usage.queued++;
+    return usage;
+}
+
 bool db_pool_idle(const db_pool *pool) {
     if (pool->queue.head)
         return false;

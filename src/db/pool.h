@@ -112,6 +112,13 @@ db_pool_state db_pool_state_now(const db_pool *pool);
 /* Why the last connection attempt failed (libpq's message, one line), or NULL. */
 const char *db_pool_last_error(const db_pool *pool);
 
+/* The pool's use for monitoring: connections configured, up (idle or busy), running a call,
+ * and calls waiting for a connection. */
+typedef struct db_pool_usage {
+    int size, open, busy, queued;
+} db_pool_usage;
+db_pool_usage db_pool_usage_now(const db_pool *pool);
+
 /* True when no call is queued or running. */
 bool db_pool_idle(const db_pool *pool);
 
