@@ -193,7 +193,8 @@ bool http_check_headers(http_exchange *exchange, struct MHD_Connection *connecti
     const char *host = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (!host_allowed(server, host)) {
         http_set_refusal(exchange, MHD_HTTP_FORBIDDEN, HTTP_RPC_FORBIDDEN,
-                         "host not allowed: this server answers to localhost only (--http-host-name adds a name)");
+                         "host not allowed: without --tokens this server answers to localhost names only (DNS "
+                         "rebinding); configure --tokens to serve other names");
         return false;
     }
     if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0) {
