@@ -193,8 +193,7 @@ bool http_check_headers(http_exchange *exchange, struct MHD_Connection *connecti
     const char *host = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (!host_allowed(server, host)) {
         http_set_refusal(exchange, MHD_HTTP_FORBIDDEN, HTTP_RPC_FORBIDDEN,
-                         "host not allowed: without --tokens this server answers to localhost names only (DNS "
-                         "rebinding); configure --tokens to serve other names");
+                         "host not allowed: without --tokens only localhost names are served (use --tokens)");
         return false;
     }
     if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0) {
