@@ -45,6 +45,22 @@ bool relations_lookup(const db_relations *set, const char *schema, const char *n
     return false;
 }
 
+/* Frees the rows read but not yet attached to their relations, and forgets them. */
+static void free_pending(db_relations *set) {
+    for (size_t i = 0; i < set->pending_count; i++)
+        free(set->pending[i].name);
+    free(set->pending);
+    set->pending = NULL;
+    set->pending_count = 0;
+    for (size_t i = 0; i < set->pending_ancestor_count; i++) {
+        free(set->pending_ancestors[i].schema);
+        free(set->pending_ancestors[i].name);
+    }
+    free(set->pending_ancestors);
+    set->pending_ancestors = NULL;
+    set->pending_ancestor_count = 0;
+}
+
 void relations_clear(db_relations *set) {
     for (size_t i = 0; i < set->relation_count; i++) {
         catalog_relation *relation = &set->relations[i];
@@ -62,18 +78,7 @@ void relations_clear(db_relations *set) {
     free(set->relations);
     set->relations = NULL;
     set->relation_count = 0;
-    for (size_t i = 0; i < set->pending_count; i++)
-        free(set->pending[i].name);
-    free(set->pending);
-    set->pending = NULL;
-    set->pending_count = 0;
-    for (size_t i = 0; i < set->pending_ancestor_count; i++) {
-        free(set->pending_ancestors[i].schema);
-        free(set->pending_ancestors[i].name);
-    }
-    free(set->pending_ancestors);
-    set->pending_ancestors = NULL;
-    set->pending_ancestor_count = 0;
+    free_pending(set);
 }
 
 static guard_relation_kind relation_kind(char relkind) {
@@ -216,17 +221,6 @@ bool relations_take_row(db_relations *set, size_t row_count, char kind, const ch
 
 bool relations_finish(db_relations *set) {
     bool ok = attach_columns(set);
-    for (size_t i = 0; i < set->pending_count; i++)
-        free(set->pending[i].name);
-    free(set->pending);
-    set->pending = NULL;
-    set->pending_count = 0;
-    for (size_t i = 0; i < set->pending_ancestor_count; i++) {
-        free(set->pending_ancestors[i].schema);
-        free(set->pending_ancestors[i].name);
-    }
-    free(set->pending_ancestors);
-    set->pending_ancestors = NULL;
-    set->pending_ancestor_count = 0;
+    free_pending(set);
     return ok;
 }
