@@ -278,6 +278,22 @@ static bool set_refuse_writable_role(void *settings, const char *value, const ch
     return true;
 }
 
+static bool set_tables(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    return cli_policy_set_tables(&config->data_policy, value, config->command, source);
+}
+
+static bool set_deny_columns(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    return cli_policy_set_deny_columns(&config->data_policy, value, config->command, source);
+}
+
+static bool set_no_fence(void *settings, const char *value, const char *source) {
+    (void)value, (void)source;
+    ((cli_config *)settings)->server.no_fence = true;
+    return true;
+}
+
 /* Every option of serve and doctor. Each has a PGSAFE_* variable: a client's env block can
  * set anything a command line can (tests/unit/test_cli.c holds every row to that). */
 static const cli_option options[] = {
@@ -319,6 +335,12 @@ static const cli_option options[] = {
      "allow the XPath family (xpath, XMLEXISTS, XMLTABLE), which the statement timeout cannot stop", set_allow_xpath},
     {"--max-value-bytes", "PGSAFE_MAX_VALUE_BYTES", CLI_VALUE, "N",
      "largest value a query may build from constants, e.g. repeat('x', N) (4194304)", set_max_value_bytes},
+    {"--tables", "PGSAFE_TABLES", CLI_VALUE, "PATTERNS",
+     "the only relations a query may name, e.g. public.*,sales.orders,!public.audit_log (every relation)", set_tables},
+    {"--deny-columns", "PGSAFE_DENY_COLUMNS", CLI_VALUE, "PATTERNS",
+     "columns no query may read, e.g. users.email,*.ssn,hr.salaries.amount (none)", set_deny_columns},
+    {"--no-fence", "PGSAFE_NO_FENCE", CLI_SWITCH, NULL,
+     "do not fence database content as untrusted data in text results (trusted pipelines only)", set_no_fence},
     {"--audit-log", "PGSAFE_AUDIT_LOG", CLI_VALUE, "FILE", "append one JSON line per tool call to FILE", set_audit_log},
     {"--audit-sql", "PGSAFE_AUDIT_SQL", CLI_SWITCH, NULL, "put the SQL text in audit lines", set_audit_sql},
     {"--audit-required", "PGSAFE_AUDIT_REQUIRED", CLI_SWITCH, NULL,
@@ -418,6 +440,7 @@ void cli_config_free(cli_config *config) {
         free(config->lists[i]);
     free(config->search_path);
     free(config->visible_schemas);
+    cli_policy_free(&config->data_policy);
     cli_options_free(&config->parsed);
     memset(config, 0, sizeof *config);
 }
@@ -446,6 +469,9 @@ int cli_config_read(cli_config *found, int argc, char **argv) {
     config->policy.allowed_relations = (const char *const *)found->lists[LIST_ALLOW_RELATION];
     config->policy.denied_relations = (const char *const *)found->lists[LIST_DENY_RELATION];
     found->http_origins = (const char *const *)found->lists[LIST_HTTP_ORIGIN];
+    cli_policy_apply(&found->data_policy, &config->policy);
+    /* The table and column policy resolves names through the catalog's relations. */
+    config->db.load_relations = found->data_policy.tables != NULL || found->data_policy.deny_columns != NULL;
     /* Idle time inside our transaction is only ever ours; keep it short but above the statement's. */
     int statement_timeout = config->db.statement_timeout_ms;
     config->db.idle_in_transaction_ms = statement_timeout < INT_MAX / 4 ? statement_timeout * 2 : INT_MAX / 2;

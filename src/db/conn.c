@@ -25,7 +25,17 @@ static const char settings_sql[] = SETTINGS_SQL;
 /* The pool's own posture and catalog loads: their recursive queries are estimated dear on a
  * database of a few hundred tables, and JIT compiling them took seconds where running them
  * takes tens of milliseconds. */
-static const char load_settings_sql[] = SETTINGS_SQL ", pg_catalog.set_config('jit', 'off', true)";
+#define STRINGIFY(x) #x
+#define TEXT_OF(x)   STRINGIFY(x)
+static const char load_settings_sql[] =
+    "SELECT pg_catalog.set_config('statement_timeout',"
+    " GREATEST($1::pg_catalog.int4, " TEXT_OF(
+        CONN_LOAD_TIMEOUT_MS) ")::pg_catalog.text, true),"
+                              " pg_catalog.set_config('lock_timeout', $2, true),"
+                              " pg_catalog.set_config('idle_in_transaction_session_timeout', $3, true),"
+                              " pg_catalog.set_config('search_path', $4, true),"
+                              " pg_catalog.set_config('standard_conforming_strings', 'on', true),"
+                              " pg_catalog.set_config('jit', 'off', true)";
 
 /* Outside the transaction, so it sees what outlived the ROLLBACK. The unnamed portal is the
  * check's own (pg_cursors lists protocol portals too). Operators are qualified:
@@ -571,9 +581,16 @@ void conn_service(connection *conn, short revents) {
         drain_idle(conn);
 }
 
+/* The statement timeout the running call's transaction set (see load_settings_sql). */
+static int call_timeout_ms(const connection *conn) {
+    bool load = conn->call->kind == CALL_CATALOG || conn->call->kind == CALL_POSTURE;
+    int timeout = conn->shared->statement_timeout_ms;
+    return load && timeout < CONN_LOAD_TIMEOUT_MS ? CONN_LOAD_TIMEOUT_MS : timeout;
+}
+
 /* When pgsafe gives up on the running call. */
 static int64_t deadline_ms(const connection *conn) {
-    return conn->call->started_ms + conn->shared->statement_timeout_ms + CONN_DEADLINE_GRACE_MS;
+    return conn->call->started_ms + call_timeout_ms(conn) + CONN_DEADLINE_GRACE_MS;
 }
 
 /* The server did not answer by the deadline: the call fails, and the connection drains. It
@@ -586,7 +603,7 @@ static void expire_call(connection *conn) {
     char *message = str_printf("the database did not answer within %d ms after the statement timeout (%d ms): "
                                "backend PID %d ignored the cancel request; it keeps its pool slot until it ends, "
                                "so retry shortly",
-                               CONN_DEADLINE_GRACE_MS, conn->shared->statement_timeout_ms, conn->backend_pid);
+                               CONN_DEADLINE_GRACE_MS, call_timeout_ms(conn), conn->backend_pid);
     LOG(conn, 1, "%s", message ? message : "the database did not answer after the statement timeout");
     db_call *call = conn->call;
     bool end_pipeline = conn->awaiting_rest;

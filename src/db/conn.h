@@ -34,9 +34,12 @@
  * that same backend, so a backend that no longer runs (stopped, swapped out, its host gone
  * without a reset) would otherwise hold the call, and the client, forever. */
 #define CONN_DEADLINE_GRACE_MS 5000
-#define CONN_CANCEL_REPEAT_MS  100 /* a cancel is repeated this often while its call runs */
-#define CONN_CANCEL_REPEATS    20
-#define CONN_FIRST_USER_OID    16384 /* PostgreSQL's FirstNormalObjectId: below it, its own types */
+/* The pool's own posture and catalog loads run under at least this statement timeout, however
+ * short the one set for queries: a slow catalog must not leave the guard without one. */
+#define CONN_LOAD_TIMEOUT_MS  30000
+#define CONN_CANCEL_REPEAT_MS 100 /* a cancel is repeated this often while its call runs */
+#define CONN_CANCEL_REPEATS   20
+#define CONN_FIRST_USER_OID   16384 /* PostgreSQL's FirstNormalObjectId: below it, its own types */
 
 /* The libpq calls a connection makes, with libpq's own signatures. */
 typedef struct conn_ops {

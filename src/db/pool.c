@@ -331,7 +331,9 @@ static void start_catalog_load(db_pool *pool) {
         return;
     bool posture_first = !pool->posture.known && !pool->posture_tried;
     db_call *load = call_new(posture_first ? CALL_POSTURE : CALL_CATALOG);
-    if (load == NULL || (load->sql = strdup(posture_first ? catalog_posture_sql() : catalog_load_sql())) == NULL) {
+    if (load == NULL || (load->sql = strdup(posture_first                  ? catalog_posture_sql()
+                                            : pool->options.load_relations ? catalog_load_relations_sql()
+                                                                           : catalog_load_sql())) == NULL) {
         if (load)
             call_free(load);
         return;
@@ -513,6 +515,18 @@ db_pool_state db_pool_state_now(const db_pool *pool) {
 
 const char *db_pool_last_error(const db_pool *pool) {
     return pool->last_error;
+}
+
+db_pool_usage db_pool_usage_now(const db_pool *pool) {
+    db_pool_usage usage = {.size = pool->options.pool_size};
+    for (int i = 0; i < pool->connection_count; i++) {
+        conn_state state = pool->connections[i].state;
+        usage.open += state == CONN_IDLE || state == CONN_BUSY;
+        usage.busy += state == CONN_BUSY;
+    }
+    for (const db_call *call = pool->queue.head; call; call = call->next)
+        usage.queued++;
+    return usage;
 }
 
 bool db_pool_idle(const db_pool *pool) {

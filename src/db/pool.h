@@ -43,6 +43,8 @@ typedef struct db_options {
     int connect_timeout_seconds; /* for libpq's connect_timeout when the DSN has none */
     double max_cost;             /* cost guard: the plan's estimated total cost; 0 is off (cost.h) */
     double max_plan_rows;        /* cost guard: a fully run node's estimated rows; 0 is off */
+    bool load_relations;         /* the catalog also loads relations and columns (a table or
+                                    column policy needs them) */
 } db_options;
 
 /* Defaults: pool 2, statement 15 s, lock 1 s, idle 60 s, search_path "public",
@@ -114,6 +116,13 @@ db_pool_state db_pool_state_now(const db_pool *pool);
 
 /* Why the last connection attempt failed (libpq's message, one line), or NULL. */
 const char *db_pool_last_error(const db_pool *pool);
+
+/* The pool's use for monitoring: connections configured, up (idle or busy), running a call,
+ * and calls waiting for a connection. */
+typedef struct db_pool_usage {
+    int size, open, busy, queued;
+} db_pool_usage;
+db_pool_usage db_pool_usage_now(const db_pool *pool);
 
 /* True when no call is queued or running. */
 bool db_pool_idle(const db_pool *pool);

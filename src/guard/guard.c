@@ -1,5 +1,6 @@
 /* guard_check: the guard's stages in order. Text checks, parse (libpg_query, protobuf),
- * one statement that is a SELECT, the allow-list walk, the LIMIT rewrite, rendering as SQL
+ * one statement that is a SELECT, the allow-list walk, the data owner's table and column
+ * policy (columns.c), the LIMIT rewrite, rendering as SQL
  * (the statement's own text with the LIMIT appended when that suffices, else the deparsed
  * tree), and a second full check of that text, which must come back unchanged in meaning:
  * the same tree, one SELECT, passing the walk, with the constant LIMIT the rewrite set.
@@ -41,6 +42,9 @@ static const char *const reason_names[GUARD_REASON_COUNT] = {
     [GUARD_UNINTERRUPTIBLE] = "uninterruptible",
     [GUARD_VALUE_TOO_LARGE] = "value_too_large",
     [GUARD_HIDDEN_FUNCTION] = "hidden_function",
+    [GUARD_RELATION_NOT_ALLOWED] = "relation_not_allowed",
+    [GUARD_COLUMN_DENIED] = "column_denied",
+    [GUARD_POLICY_UNVERIFIABLE] = "policy_unverifiable",
 };
 
 const char *guard_reason_name(guard_reason code) {
@@ -563,7 +567,8 @@ guard_result guard_check(const char *sql, const guard_policy *policy) {
         verdict_reject(&verdict, GUARD_INVALID_INPUT, (int)bad_offset, NULL, "send the query as valid UTF-8 text",
                        "the query text is not valid UTF-8");
     } else if (parse_one(sql, &arena, &tree, &verdict) && walk_tree(&tree->base, policy, &verdict) &&
-               statement_check(&tree->base, policy, &verdict) && size_check(&tree->base, policy, &verdict)) {
+               statement_check(&tree->base, policy, &verdict) && size_check(&tree->base, policy, &verdict) &&
+               columns_check(tree, policy, &verdict)) {
         rewritten = rewrite_and_render(sql, tree, &arena, policy, bound, &applied_limit, &action, &verdict);
     } else {
         newer_syntax_explain(sql, policy, &verdict);

@@ -113,13 +113,14 @@ static bool origin_allowed(const http_server *server, const char *origin) {
 }
 
 /* The Host header matters against DNS rebinding when the server listens on loopback
- * without tokens; elsewhere a list of hosts may still be given. */
+ * without tokens; elsewhere a list of hosts may still be given. With tokens a rebinding
+ * page has no token to send, and a reverse proxy in front (TLS) passes its public name. */
 static bool host_allowed(const http_server *server, const char *host) {
     if (host == NULL)
         return !server->loopback;
     if (listed(server->config.hosts, host))
         return true;
-    if (server->loopback || server->config.hosts)
+    if ((server->loopback && server->config.tokens == NULL) || server->config.hosts)
         return loopback_authority(host);
     return true;
 }
@@ -192,7 +193,7 @@ bool http_check_headers(http_exchange *exchange, struct MHD_Connection *connecti
     const char *host = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (!host_allowed(server, host)) {
         http_set_refusal(exchange, MHD_HTTP_FORBIDDEN, HTTP_RPC_FORBIDDEN,
-                         "host not allowed: this server answers to localhost only (--http-host-name adds a name)");
+                         "host not allowed: without --tokens only localhost names are served (use --tokens)");
         return false;
     }
     if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0) {
@@ -218,6 +219,8 @@ bool http_check_headers(http_exchange *exchange, struct MHD_Connection *connecti
         json_object_put(body);
         return false;
     }
+    if (strcmp(url, "/metrics") == 0 && server->handlers.metrics)
+        return http_answer_metrics(exchange, method, authenticate(exchange, connection));
     if (strcmp(url, MCP_PATH) != 0) {
         http_set_refusal(exchange, MHD_HTTP_NOT_FOUND, JSONRPC_INVALID_REQUEST,
                          "not found: the MCP endpoint is POST /mcp (and GET /healthz, /readyz)");

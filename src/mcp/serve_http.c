@@ -155,6 +155,11 @@ static void on_cancelled(void *user, http_exchange *exchange, void *owner) {
     http_exchange_reply(exchange, NULL);
 }
 
+static char *on_metrics(void *user) {
+    http_bridge *bridge = user;
+    return mcp_session_render_metrics(bridge->session);
+}
+
 static bool on_ready(void *user, const char **detail) {
     http_bridge *bridge = user;
     return mcp_session_ready(bridge->session, detail);
@@ -190,7 +195,20 @@ static int loop_timeout(http_bridge *bridge, http_server *server, bool draining,
     return timeout;
 }
 
-int mcp_serve_http(const mcp_config *config, const http_config *http) {
+/* Stops the transport (a client still waiting sees its connection close), drops the routes
+ * left, frees the session and the metrics. */
+static void bridge_close(http_bridge *bridge, http_server *server, mcp_metrics *metrics) {
+    http_server_stop(server);
+    while (bridge->routes) {
+        http_exchange *exchange = bridge->routes->exchange;
+        route_free(bridge, bridge->routes);
+        http_exchange_reply(exchange, NULL); /* detached by the stop: freed unsent */
+    }
+    mcp_session_free(bridge->session);
+    metrics_free(metrics);
+}
+
+int mcp_serve_http(const mcp_config *config, const http_config *http_given) {
     if (!open_signal_pipe()) {
         fprintf(stderr, "pgsafe serve: cannot create a pipe: %s\n", strerror(errno));
         return 2;
@@ -205,12 +223,19 @@ int mcp_serve_http(const mcp_config *config, const http_config *http) {
     }
     mcp_session_set_notify(bridge.session, bridge_notify);
     mcp_session_set_stateless(bridge.session, true);
-    http_handlers handlers = {.user = &bridge, .message = on_message, .cancelled = on_cancelled, .ready = on_ready};
+    mcp_metrics *metrics = mcp_must(metrics_new(), "the metrics");
+    mcp_session_set_metrics(bridge.session, metrics);
+    http_config with_metrics = *http_given;
+    with_metrics.metrics = metrics;
+    const http_config *http = &with_metrics;
+    http_handlers handlers = {
+        .user = &bridge, .message = on_message, .cancelled = on_cancelled, .ready = on_ready, .metrics = on_metrics};
     http_server *server = http_server_start(http, &handlers, &error);
     if (server == NULL) {
         fprintf(stderr, "pgsafe serve: %s\n", error ? error : "cannot start the HTTP server");
         free(error);
         mcp_session_free(bridge.session);
+        metrics_free(metrics);
         return 2;
     }
     /* The one line a supervisor or a test waits for: where to connect. */
@@ -258,13 +283,7 @@ int mcp_serve_http(const mcp_config *config, const http_config *http) {
         if (draining && (bridge.routes == NULL || db_now_ms() >= drain_deadline))
             break;
     }
-    http_server_stop(server); /* a client still waiting sees its connection close */
-    while (bridge.routes) {
-        http_exchange *exchange = bridge.routes->exchange;
-        route_free(&bridge, bridge.routes);
-        http_exchange_reply(exchange, NULL); /* detached by the stop: freed unsent */
-    }
-    mcp_session_free(bridge.session);
+    bridge_close(&bridge, server, metrics);
     close(signal_pipe[0]);
     close(signal_pipe[1]);
     return status;

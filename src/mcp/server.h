@@ -41,6 +41,7 @@ typedef struct mcp_config {
     mcp_log_level log_level;     /* stderr threshold */
     bool explain_analyze;        /* allow explain {analyze: true} */
     bool refuse_writable_role;   /* exit 2 once the role is found able to write */
+    bool no_fence;               /* database content in text results is not fenced (mcp/fence.h) */
 } mcp_config;
 
 /* Serves MCP on in_fd/out_fd until end of input or SIGTERM/SIGINT; either way the calls in

@@ -87,10 +87,14 @@ describe('query', () => {
     okResult(result);
     const lines = resultText(result).split('\n');
     assert.match(lines[0], new RegExp(`^3 rows · limit ${DEFAULT_MAX_ROWS} · [0-9.]+ ms$`));
-    assert.equal(lines[1], 'id:integer\tt:text');
-    assert.equal(lines[2], '2\t');
-    assert.equal(lines[3], '3\t\\N');
-    assert.equal(lines[4], '4\ttab\\there\\nnewline \\\\ backslash');
+    // The rows sit inside a fence with a random boundary (mcp/fence.h).
+    const open = lines[1].match(/^<(untrusted-data-[0-9a-f]{32})>$/);
+    assert.ok(open, lines[1]);
+    assert.equal(lines[2], 'id:integer\tt:text');
+    assert.equal(lines[3], '2\t');
+    assert.equal(lines[4], '3\t\\N');
+    assert.equal(lines[5], '4\ttab\\there\\nnewline \\\\ backslash');
+    assert.equal(lines[6], `</${open[1]}>`);
   });
 
   test('a constant LIMIT within bounds is kept', async () => {
@@ -170,7 +174,8 @@ describe('query', () => {
     assert.deepEqual(result.columns, [{ name: 'n', type: 'integer' }, { name: 'label', type: 'text' }]);
     const lines = resultText(raw).trimEnd().split('\n');
     assert.match(lines[0], /^0 rows · /);
-    assert.equal(lines[1], 'n:integer\tlabel:text');
+    assert.match(lines[1], /^<untrusted-data-[0-9a-f]{32}>$/);
+    assert.equal(lines[2], 'n:integer\tlabel:text');
   });
 
   test('other types come back in their PostgreSQL text form', async () => {

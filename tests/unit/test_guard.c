@@ -1512,6 +1512,9 @@ START_TEST(reason_names_are_stable_and_unique) {
         "uninterruptible",
         "value_too_large",
         "hidden_function",
+        "relation_not_allowed",
+        "column_denied",
+        "policy_unverifiable",
     };
     for (int code = 0; code < GUARD_REASON_COUNT; code++) {
         const char *name = guard_reason_name((guard_reason)code);

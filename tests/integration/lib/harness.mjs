@@ -437,7 +437,9 @@ export class RawSession {
 
   /** Sends a ping and asserts the answer is an empty result. */
   async assertPing(what = 'ping') {
-    const response = await this.request('ping');
+    // An id of its own: a numeric one can collide with an id the test itself sent (the
+    // protocol fuzzer sends numeric ids), whose late answer would be taken for the ping's.
+    const response = await this.request('ping', undefined, { id: `assert-ping-${this.nextId++}` });
     assert.deepEqual(response.result, {}, `${what}: ${JSON.stringify(response)}`);
   }
 
