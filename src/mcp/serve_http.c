@@ -23,6 +23,7 @@
 #include "mcp/json.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/session.h"
+#include "mcp/signals.h"
 
 #define DRAIN_MS     500
 #define MAX_POLL_FDS 600
@@ -40,17 +41,6 @@ typedef struct http_bridge {
     route *routes;
     int64_t next_id;
 } http_bridge;
-
-static int signal_pipe[2] = {-1, -1};
-
-static void on_signal(int signal_number) {
-    int saved = errno;
-    unsigned char byte = (unsigned char)signal_number;
-    if (write(signal_pipe[1], &byte, 1) < 0) {
-        /* The pipe is full: a stop is already pending. */
-    }
-    errno = saved;
-}
 
 static route *route_find(http_bridge *bridge, json_object *id) {
     if (id == NULL || !json_object_is_type(id, json_type_int))
@@ -165,22 +155,6 @@ static bool on_ready(void *user, const char **detail) {
     return mcp_session_ready(bridge->session, detail);
 }
 
-static bool open_signal_pipe(void) {
-    if (pipe(signal_pipe) != 0)
-        return false;
-    fcntl(signal_pipe[0], F_SETFL, O_NONBLOCK);
-    fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = on_signal;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGTERM, &action, NULL);
-    sigaction(SIGINT, &action, NULL);
-    action.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &action, NULL);
-    return true;
-}
-
 /* The poll timeout: the session's, the transport's (not while draining), the drain's end. */
 static int loop_timeout(http_bridge *bridge, http_server *server, bool draining, int64_t drain_deadline) {
     int timeout = mcp_session_timeout(bridge->session);
@@ -209,7 +183,7 @@ static void bridge_close(http_bridge *bridge, http_server *server, mcp_metrics *
 }
 
 int mcp_serve_http(const mcp_config *config, const http_config *http_given) {
-    if (!open_signal_pipe()) {
+    if (!signals_open()) {
         fprintf(stderr, "pgsafe serve: cannot create a pipe: %s\n", strerror(errno));
         return 2;
     }
@@ -247,7 +221,7 @@ int mcp_serve_http(const mcp_config *config, const http_config *http_given) {
     for (;;) {
         struct pollfd fds[MAX_POLL_FDS];
         int count = 0;
-        fds[count++] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
+        fds[count++] = (struct pollfd){.fd = signals_fd(), .events = POLLIN};
         int http_first = count;
         if (!draining)
             count += http_server_pollfds(server, fds + count, MAX_POLL_FDS / 2);
@@ -260,9 +234,7 @@ int mcp_serve_http(const mcp_config *config, const http_config *http_given) {
             break;
         }
         if (ready > 0 && (fds[0].revents & POLLIN)) {
-            unsigned char bytes[16];
-            while (read(signal_pipe[0], bytes, sizeof bytes) > 0) {
-            }
+            signals_take();
             if (draining)
                 break; /* a second signal: stop now */
             mcp_session_log(bridge.session, MCP_LOG_INFO, "stopping on a signal: calls in flight get %d ms to finish",
@@ -284,7 +256,6 @@ int mcp_serve_http(const mcp_config *config, const http_config *http_given) {
             break;
     }
     bridge_close(&bridge, server, metrics);
-    close(signal_pipe[0]);
-    close(signal_pipe[1]);
+    signals_close();
     return status;
 }
