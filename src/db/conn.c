@@ -1,7 +1,8 @@
 /* One pooled connection's state machine (see conn.h): a non-blocking connect, one pipelined
- * read-only transaction per call, its results read as they arrive, cancel requests, the
- * call's deadline. */
+ * read-only transaction per call, its results read as they arrive, cancel requests. The
+ * call's deadline and the poll set are conn_deadline.c's. */
 #include "db/conn.h"
+#include "db/conn_internal.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -100,7 +101,7 @@ static bool transition_allowed(conn_state from, conn_state to) {
 
 /* Moves to a new state, asserting the transition and the invariants of the state entered:
  * a PGconn exactly when not DOWN, a call exactly when BUSY. */
-static void set_state(connection *conn, conn_state to) {
+void conn_set_state(connection *conn, conn_state to) {
     assert(transition_allowed(conn->state, to));
     conn->state = to;
     assert((conn->pg == NULL) == (to == CONN_DOWN));
@@ -124,7 +125,7 @@ int conn_socket(const connection *conn) {
 }
 
 /* Hands the running call back to the pool as finished; the connection lets go of it. */
-static void hand_back(connection *conn) {
+void conn_hand_back(connection *conn) {
     db_call *call = conn->call;
     assert(call != NULL && call->running == conn);
     conn->call = NULL;
@@ -146,14 +147,14 @@ void conn_down(connection *conn, const char *why) {
             free(message);
             free(safe);
         }
-        hand_back(conn);
+        conn_hand_back(conn);
     }
     if (conn->pg) {
         conn->shared->ops->cancel_release(&conn->cancel);
         conn->shared->ops->finish(conn->pg); /* why may point into it: used above, not after */
         conn->pg = NULL;
     }
-    set_state(conn, CONN_DOWN);
+    conn_set_state(conn, CONN_DOWN);
     conn->cancel_sent = false;
     conn->want_write = false;
     conn->awaiting_rest = false;
@@ -163,7 +164,7 @@ void conn_down(connection *conn, const char *why) {
 
 /* An attempt failed: the pool records why (the password redacted: libpq quotes a malformed
  * DSN whole) and says when to retry; the connection closes. */
-static void connect_failed(connection *conn, const char *why) {
+void conn_connect_failed(connection *conn, const char *why) {
     char *safe = conn->shared->ops->redact(why, conn->shared->conninfo, conn->pg);
     int retry_in_ms =
         conn->shared->connect_failed(conn->shared->owner, safe ? safe : "could not connect (out of memory)");
@@ -182,15 +183,15 @@ void conn_connect(connection *conn) {
     conn->pg = shared->ops->connect_start(keywords, values, 1);
     conn->connect_started_ms = db_now_ms();
     if (conn->pg == NULL) {
-        connect_failed(conn, "out of memory");
+        conn_connect_failed(conn, "out of memory");
         return;
     }
     if (shared->ops->status(conn->pg) == CONNECTION_BAD) {
-        connect_failed(conn, shared->ops->error_message(conn->pg));
+        conn_connect_failed(conn, shared->ops->error_message(conn->pg));
         return;
     }
     conn->polling = PGRES_POLLING_WRITING;
-    set_state(conn, CONN_CONNECTING);
+    conn_set_state(conn, CONN_CONNECTING);
 }
 
 /* Server notices (a shutdown warning, say) go to our log, not straight to stderr. */
@@ -206,11 +207,11 @@ static void connected(connection *conn) {
     const conn_ops *ops = conn->shared->ops;
     ops->set_notice_processor(conn->pg, on_notice, conn);
     if (ops->set_nonblocking(conn->pg, 1) != 0 || ops->enter_pipeline_mode(conn->pg) != 1) {
-        connect_failed(conn, ops->error_message(conn->pg));
+        conn_connect_failed(conn, ops->error_message(conn->pg));
         return;
     }
     conn->backend_pid = ops->backend_pid(conn->pg);
-    set_state(conn, CONN_IDLE);
+    conn_set_state(conn, CONN_IDLE);
     conn->shared->connected(conn->shared->owner);
 }
 
@@ -220,11 +221,11 @@ static void advance_connect(connection *conn) {
     if (conn->polling == PGRES_POLLING_OK)
         connected(conn);
     else if (conn->polling == PGRES_POLLING_FAILED)
-        connect_failed(conn, conn->shared->ops->error_message(conn->pg));
+        conn_connect_failed(conn, conn->shared->ops->error_message(conn->pg));
 }
 
 /* Queues ROLLBACK, the clean check and Sync: the end of every call's pipeline. */
-static bool send_rollback_and_check(connection *conn) {
+bool conn_send_rollback_and_check(connection *conn) {
     const conn_ops *ops = conn->shared->ops;
     conn->verified_clean = false;
     return ops->send_query_params(conn->pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) &&
@@ -259,7 +260,7 @@ static bool send_first_half(connection *conn, const db_call *call) {
     if (!ops->send_query_params(pg, call->sql, call->param_count, NULL, (const char *const *)call->params, NULL, NULL,
                                 0))
         return false;
-    return send_rollback_and_check(conn);
+    return conn_send_rollback_and_check(conn);
 }
 
 /* The description of a bounded call's statement: its columns become the result's (the
@@ -316,16 +317,16 @@ static bool send_second_half(connection *conn) {
     db_call *call = conn->call;
     if (call->failed) {
         conn->stage = STAGE_ROLLBACK;
-        return send_rollback_and_check(conn);
+        return conn_send_rollback_and_check(conn);
     }
     const char *sql = call->bounded_sql ? call->bounded_sql : call->sql;
     return ops->send_query_params(conn->pg, sql, call->param_count, NULL, (const char *const *)call->params, NULL, NULL,
                                   0) &&
-           send_rollback_and_check(conn);
+           conn_send_rollback_and_check(conn);
 }
 
 /* Writes what libpq holds; the connection goes down when the socket fails. */
-static void flush(connection *conn) {
+void conn_flush(connection *conn) {
     int status = conn->shared->ops->flush(conn->pg);
     if (status < 0)
         conn_down(conn, conn->shared->ops->error_message(conn->pg));
@@ -341,12 +342,12 @@ void conn_start_call(connection *conn, db_call *call) {
     conn->cancels = 0;
     call->running = conn;
     call->started_ms = db_now_ms();
-    set_state(conn, CONN_BUSY);
+    conn_set_state(conn, CONN_BUSY);
     if (!send_first_half(conn, call)) {
         conn_down(conn, conn->shared->ops->error_message(conn->pg));
         return;
     }
-    flush(conn);
+    conn_flush(conn);
 }
 
 void conn_cancel(connection *conn) {
@@ -379,7 +380,7 @@ static bool send_rest(connection *conn) {
         conn_down(conn, conn->shared->ops->error_message(conn->pg));
         return false;
     }
-    flush(conn);
+    conn_flush(conn);
     return conn->state == CONN_BUSY;
 }
 
@@ -443,15 +444,15 @@ static bool end_of_pipeline(connection *conn) {
     const conn_ops *ops = conn->shared->ops;
     if (conn->stage == STAGE_SYNC && ops->transaction_status(conn->pg) != PQTRANS_IDLE) {
         conn->stage = STAGE_CLEANUP;
-        if (!send_rollback_and_check(conn)) {
+        if (!conn_send_rollback_and_check(conn)) {
             conn_down(conn, ops->error_message(conn->pg));
             return false;
         }
-        flush(conn);
+        conn_flush(conn);
         return conn->state == CONN_BUSY;
     }
-    hand_back(conn);
-    set_state(conn, CONN_IDLE);
+    conn_hand_back(conn);
+    conn_set_state(conn, CONN_IDLE);
     if (conn->cancel_sent || !conn->verified_clean) {
         conn_down(conn, NULL);
         conn->retry_at_ms = 0;
@@ -563,7 +564,7 @@ void conn_service(connection *conn, short revents) {
         return;
     }
     if ((conn->state == CONN_BUSY || conn->state == CONN_DRAINING) && conn->want_write && (revents & POLLOUT))
-        flush(conn);
+        conn_flush(conn);
     if (conn->state == CONN_DOWN || !(revents & (POLLIN | POLLERR | POLLHUP)))
         return;
     if (!ops->consume_input(conn->pg) || ops->status(conn->pg) == CONNECTION_BAD) {
@@ -579,96 +580,4 @@ void conn_service(connection *conn, short revents) {
         read_drained_results(conn);
     else
         drain_idle(conn);
-}
-
-/* The statement timeout the running call's transaction set (see load_settings_sql). */
-static int call_timeout_ms(const connection *conn) {
-    bool load = conn->call->kind == CALL_CATALOG || conn->call->kind == CALL_POSTURE;
-    int timeout = conn->shared->statement_timeout_ms;
-    return load && timeout < CONN_LOAD_TIMEOUT_MS ? CONN_LOAD_TIMEOUT_MS : timeout;
-}
-
-/* When pgsafe gives up on the running call. */
-static int64_t deadline_ms(const connection *conn) {
-    return conn->call->started_ms + call_timeout_ms(conn) + CONN_DEADLINE_GRACE_MS;
-}
-
-/* The server did not answer by the deadline: the call fails, and the connection drains. It
- * keeps its PGconn and its pool slot until the backend ends the statement (its Sync arrives)
- * or its socket closes: closing it now would leave the backend running beside a replacement
- * connection, one more backend than the pool's size for as long as it ignores the cancel. */
-static void expire_call(connection *conn) {
-    if (!conn->cancel_sent)
-        conn_cancel(conn);
-    char *message = str_printf("the database did not answer within %d ms after the statement timeout (%d ms): "
-                               "backend PID %d ignored the cancel request; it keeps its pool slot until it ends, "
-                               "so retry shortly",
-                               CONN_DEADLINE_GRACE_MS, call_timeout_ms(conn), conn->backend_pid);
-    LOG(conn, 1, "%s", message ? message : "the database did not answer after the statement timeout");
-    db_call *call = conn->call;
-    bool end_pipeline = conn->awaiting_rest;
-    call_fail(call, call->cancelled ? DB_CANCELLED : DB_CONNECTION_LOST,
-              call->cancelled ? "the call was cancelled"
-              : message       ? message
-                              : "the database did not answer");
-    free(message);
-    /* The server waits for the rest of a pipeline whose plan never came back: without its
-     * Sync the backend would stay in the statement (active, and out of reach of the idle
-     * timeout) after it wakes, and the slot would never drain. */
-    conn->awaiting_rest = false;
-    if (end_pipeline && !send_rollback_and_check(conn)) {
-        conn_down(conn, conn->shared->ops->error_message(conn->pg));
-        return;
-    }
-    hand_back(conn);
-    set_state(conn, CONN_DRAINING);
-    conn->drain_started_ms = db_now_ms();
-    if (end_pipeline)
-        flush(conn);
-}
-
-void conn_tick(connection *conn, int64_t now) {
-    if (conn->state == CONN_CONNECTING &&
-        now - conn->connect_started_ms > (int64_t)conn->shared->connect_timeout_seconds * 1000) {
-        char *message = str_printf("timeout expired after %d s", conn->shared->connect_timeout_seconds);
-        connect_failed(conn, message ? message : "timeout expired");
-        free(message);
-        return;
-    }
-    if (conn->state != CONN_BUSY)
-        return;
-    if (now >= deadline_ms(conn))
-        expire_call(conn);
-    else if (conn->cancel_sent && conn->cancels < CONN_CANCEL_REPEATS &&
-             now - conn->cancel_sent_ms >= CONN_CANCEL_REPEAT_MS)
-        conn_cancel(conn);
-}
-
-int64_t conn_due_ms(const connection *conn) {
-    switch (conn->state) {
-    case CONN_DOWN: return conn->retry_at_ms > 0 ? conn->retry_at_ms : -1;
-    case CONN_CONNECTING: return conn->connect_started_ms + (int64_t)conn->shared->connect_timeout_seconds * 1000;
-    case CONN_IDLE:
-    case CONN_DRAINING: return -1;
-    case CONN_BUSY: break;
-    }
-    int64_t due = deadline_ms(conn);
-    if (conn->cancel_sent && conn->cancels < CONN_CANCEL_REPEATS && conn->cancel_sent_ms + CONN_CANCEL_REPEAT_MS < due)
-        due = conn->cancel_sent_ms + CONN_CANCEL_REPEAT_MS;
-    return due;
-}
-
-bool conn_pollfd(const connection *conn, struct pollfd *fd) {
-    if (conn->pg == NULL || conn->state == CONN_DOWN)
-        return false;
-    int socket = conn->shared->ops->socket(conn->pg);
-    if (socket < 0)
-        return false;
-    short events = POLLIN;
-    if (conn->state == CONN_CONNECTING)
-        events = conn->polling == PGRES_POLLING_WRITING ? POLLOUT : POLLIN;
-    else if (conn->want_write)
-        events |= POLLOUT;
-    *fd = (struct pollfd){.fd = socket, .events = events, .revents = 0};
-    return true;
 }

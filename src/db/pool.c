@@ -1,9 +1,10 @@
 /* The pool: its slots (one connection each), the queue of calls waiting for a connection,
- * the catalog and posture loads it runs for itself, and the public API of pool.h. What
- * happens on one connection is conn.c's; the pool decides what runs where, when to open
- * another connection, and when a caller's done callback runs (always from
- * db_pool_process or db_pool_free, never from inside a call into the pool). */
+ * and the public API of pool.h; the catalog and posture loads it runs for itself are
+ * pool_load.c's. What happens on one connection is conn.c's; the pool decides what runs
+ * where, when to open another connection, and when a caller's done callback runs (always
+ * from db_pool_process or db_pool_free, never from inside a call into the pool). */
 #include "db/pool.h"
+#include "db/pool_internal.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -22,27 +23,6 @@
 #define BACKOFF_MAX_MS          5000
 #define SHUTDOWN_CANCEL_WAIT_MS 2000 /* how long shutdown waits for its cancel requests to land */
 #define MAX_POOL_SIZE           64
-
-struct db_pool {
-    db_options options; /* strings owned below */
-    char *conninfo;
-    char *search_path;
-    char timeout_text[3][24];
-    conn_shared shared; /* what every connection reads; points into the fields above */
-    connection *connections;
-    int connection_count; /* slots in connections (set once they exist) */
-    call_queue queue;     /* calls waiting for a connection */
-    call_queue finished;  /* calls whose done callbacks run at the end of db_pool_process */
-    db_catalog *catalog;
-    db_posture posture;
-    bool catalog_wanted;         /* load (or reload) at the next idle connection */
-    bool catalog_loading;        /* a posture or catalog call is in flight (or finished, not yet seen) */
-    int64_t catalog_retry_at_ms; /* after a failed load */
-    bool posture_tried;          /* the quick posture check ran once */
-    bool ever_ready;             /* a catalog load succeeded once */
-    int failures;                /* consecutive failed connection attempts (or first catalog loads) */
-    char *last_error;
-};
 
 #define LOG(pool, level, ...) db_log_printf((pool)->shared.log, (pool)->shared.log_context, level, __VA_ARGS__)
 
@@ -66,14 +46,14 @@ void db_pool_options_init(db_options *options) {
 
 /* Replaces the last error with message on one line (NULL when out of memory: the error is
  * then "unknown" rather than wrong). */
-static void set_last_error(db_pool *pool, const char *message) {
+void pool_set_last_error(db_pool *pool, const char *message) {
     free(pool->last_error);
     pool->last_error = message ? str_one_line(message) : NULL;
 }
 
 /* The delay before the next attempt after failures consecutive failures: doubling from
  * BACKOFF_FIRST_MS up to BACKOFF_MAX_MS. */
-static int backoff_ms(int failures) {
+int pool_backoff_ms(int failures) {
     int delay = BACKOFF_FIRST_MS;
     for (int i = 1; i < failures && delay < BACKOFF_MAX_MS; i++)
         delay *= 2;
@@ -86,7 +66,7 @@ static void on_connected(void *owner) {
     if (pool->failures > 0 || !pool->ever_ready)
         LOG(pool, pool->failures > 0 ? 2 : 3, "connection to the database established");
     pool->failures = 0;
-    set_last_error(pool, NULL);
+    pool_set_last_error(pool, NULL);
     if (!pool->ever_ready)
         pool->catalog_wanted = true;
 }
@@ -95,11 +75,11 @@ static void on_connected(void *owner) {
  * rest debug lines. Returns the backoff before the retry. */
 static int on_connect_failed(void *owner, const char *why) {
     db_pool *pool = owner;
-    set_last_error(pool, why);
+    pool_set_last_error(pool, why);
     pool->failures++;
     LOG(pool, pool->failures == 1 ? 1 : 3, "cannot connect to the database: %s",
         pool->last_error ? pool->last_error : "unknown error");
-    return backoff_ms(pool->failures);
+    return pool_backoff_ms(pool->failures);
 }
 
 /* conn_shared.finished, and every other end of a call: the call (in no queue, on no
@@ -120,66 +100,6 @@ static bool check_cost(void *owner, db_call *call, const PGresult *explain) {
     return cost_judge(call, explain, pool->options.max_cost, pool->options.max_plan_rows);
 }
 
-/* ---- the pool's own loads ---- */
-
-/* Logs who we are once the first catalog load worked, and warns when the role can write. */
-static void log_first_ready(db_pool *pool) {
-    const db_posture *posture = &pool->posture;
-    LOG(pool, 2, "connected to database \"%s\" as role \"%s\" (PostgreSQL %s)",
-        posture->database ? posture->database : "?", posture->role ? posture->role : "?",
-        posture->server_version ? posture->server_version : "?");
-    int major = guard_server_major(posture->server_version);
-    if (major > guard_builtins_version(0))
-        LOG(pool, 1,
-            "PostgreSQL %d is newer than the newest built-in table pgsafe has (PostgreSQL %d): functions that "
-            "PostgreSQL %d added are refused as unknown",
-            major, guard_builtins_version(0), major);
-    if (posture->can_write)
-        LOG(pool, 1,
-            "the role can write (%s): pgsafe still runs only read-only queries, but connect "
-            "with a read-only role (docs/read-only-role.md)",
-            posture->write_reasons ? posture->write_reasons : "?");
-    char *hazards = posture_hazard_warning(posture);
-    if (hazards != NULL)
-        LOG(pool, 1, "%s", hazards);
-    free(hazards);
-}
-
-/* A catalog load is over (call still the pool's). Success makes the pool ready; a failed
- * reload keeps the catalog we have (it was right a moment ago); a failed first load makes
- * calls fail with the reason until a retry, after a backoff, works. */
-static void catalog_loaded(db_pool *pool, const db_call *call) {
-    pool->catalog_loading = false;
-    const db_result *result = call->result;
-    if (result->status == DB_OK && catalog_load(pool->catalog, &pool->posture, result)) {
-        pool->catalog_wanted = false;
-        if (!pool->ever_ready)
-            log_first_ready(pool);
-        pool->ever_ready = true;
-        pool->failures = 0;
-        return;
-    }
-    const char *why = result->message ? result->message : "its rows were not understood";
-    if (pool->ever_ready) {
-        LOG(pool, 1, "could not reload the catalog: %s", why);
-        pool->catalog_wanted = false;
-        return;
-    }
-    char *message = str_printf("could not load the catalog: %s", why);
-    set_last_error(pool, message ? message : "could not load the catalog");
-    free(message);
-    LOG(pool, 1, "%s", pool->last_error ? pool->last_error : "could not load the catalog");
-    pool->failures++;
-    pool->catalog_retry_at_ms = db_now_ms() + backoff_ms(pool->failures);
-}
-
-/* The quick posture check is over (call still the pool's); the catalog load repeats it. */
-static void posture_checked(db_pool *pool, const db_call *call) {
-    pool->catalog_loading = false;
-    if (call->result->status != DB_OK || !catalog_load_posture(&pool->posture, call->result))
-        LOG(pool, 3, "the posture check failed; the catalog load repeats it");
-}
-
 /* Runs the done callbacks of finished calls, and takes in the pool's own loads; true if
  * there were any. Each result goes to its done callback, which owns it; the call is freed
  * first. */
@@ -190,9 +110,9 @@ static bool run_done(db_pool *pool) {
         ran = true;
         if (call->kind == CALL_POSTURE || call->kind == CALL_CATALOG) {
             if (call->kind == CALL_POSTURE)
-                posture_checked(pool, call);
+                pool_posture_checked(pool, call);
             else
-                catalog_loaded(pool, call);
+                pool_catalog_loaded(pool, call);
             call_free(call);
             continue;
         }
@@ -239,7 +159,7 @@ static bool any_draining(const db_pool *pool) {
     return false;
 }
 
-static connection *idle_connection(db_pool *pool) {
+connection *pool_idle_connection(db_pool *pool) {
     for (int i = 0; i < pool->connection_count; i++)
         if (pool->connections[i].state == CONN_IDLE)
             return &pool->connections[i];
@@ -320,31 +240,6 @@ static void fail_queued(db_pool *pool, db_status status, const char *message) {
     }
 }
 
-/* Starts the posture check or a catalog load on an idle connection, if one is free and no
- * retry is pending. The first load checks the posture alone first, so that it is known a
- * few milliseconds earlier (initialize waits for it); the full load then repeats it with
- * the catalog. Out of memory: nothing starts, and the next dispatch tries again. */
-static void start_catalog_load(db_pool *pool) {
-    assert(pool->catalog_wanted && !pool->catalog_loading);
-    connection *conn = idle_connection(pool);
-    if (conn == NULL || db_now_ms() < pool->catalog_retry_at_ms)
-        return;
-    bool posture_first = !pool->posture.known && !pool->posture_tried;
-    db_call *load = call_new(posture_first ? CALL_POSTURE : CALL_CATALOG);
-    if (load == NULL || (load->sql = strdup(posture_first                  ? catalog_posture_sql()
-                                            : pool->options.load_relations ? catalog_load_relations_sql()
-                                                                           : catalog_load_sql())) == NULL) {
-        if (load)
-            call_free(load);
-        return;
-    }
-    pool->posture_tried = posture_first || pool->posture_tried;
-    load->limits.max_result_bytes = SIZE_MAX;
-    load->limits.max_cell_bytes = SIZE_MAX;
-    pool->catalog_loading = true;
-    conn_start_call(conn, load);
-}
-
 /* Starts what can start. Calls wait while a connection or the catalog is on its way, and
  * fail with the reason once an attempt has failed, so a caller never waits on a dead server. */
 static void dispatch(db_pool *pool) {
@@ -353,7 +248,7 @@ static void dispatch(db_pool *pool) {
         return;
     }
     if (pool->catalog_wanted && !pool->catalog_loading)
-        start_catalog_load(pool);
+        pool_start_catalog_load(pool);
     bool ready = pool->ever_ready && any_connection_up(pool) && !pool->catalog_wanted && !pool->catalog_loading;
     if (!ready) {
         fail_waiting(pool, pool->failures > 0);
@@ -364,7 +259,7 @@ static void dispatch(db_pool *pool) {
             finish(pool, call_queue_pop(&pool->queue));
             continue;
         }
-        connection *conn = idle_connection(pool);
+        connection *conn = pool_idle_connection(pool);
         if (conn == NULL)
             break;
         conn_start_call(conn, call_queue_pop(&pool->queue));
