@@ -85,8 +85,6 @@ const conn_ops conn_libpq_ops = {
     .redact = db_redact,
 };
 
-#define LOG(conn, level, ...) db_log_printf((conn)->shared->log, (conn)->shared->log_context, level, __VA_ARGS__)
-
 /* The transitions the state machine makes; anything else is a bug. */
 static bool transition_allowed(conn_state from, conn_state to) {
     switch (to) {

@@ -10,9 +10,7 @@
 #include "db/conn_internal.h"
 #include "util/strings.h"
 
-#define LOG(conn, level, ...) db_log_printf((conn)->shared->log, (conn)->shared->log_context, level, __VA_ARGS__)
-
-/* The statement timeout the running call's transaction set (see load_settings_sql). */
+/* The statement timeout the running call's transaction set (see load_settings_sql in conn.c). */
 static int call_timeout_ms(const connection *conn) {
     bool load = conn->call->kind == CALL_CATALOG || conn->call->kind == CALL_POSTURE;
     int timeout = conn->shared->statement_timeout_ms;

@@ -7,6 +7,9 @@
 
 #include "db/conn.h"
 
+/* The files' log line, through the hook conn_shared carries. */
+#define LOG(conn, level, ...) db_log_printf((conn)->shared->log, (conn)->shared->log_context, level, __VA_ARGS__)
+
 /* Moves to a new state, asserting the transition and the invariants of the state entered. */
 void conn_set_state(connection *conn, conn_state to);
 /* Hands the running call back to the pool as finished; the connection lets go of it. */

@@ -24,8 +24,6 @@
 #define SHUTDOWN_CANCEL_WAIT_MS 2000 /* how long shutdown waits for its cancel requests to land */
 #define MAX_POOL_SIZE           64
 
-#define LOG(pool, level, ...) db_log_printf((pool)->shared.log, (pool)->shared.log_context, level, __VA_ARGS__)
-
 void db_pool_options_init(db_options *options) {
     *options = (db_options){
         .conninfo = "",

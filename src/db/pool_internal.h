@@ -11,6 +11,9 @@
 #include "db/conn.h"
 #include "db/pool.h"
 
+/* The files' log line, through the hook the pool's conn_shared carries. */
+#define LOG(pool, level, ...) db_log_printf((pool)->shared.log, (pool)->shared.log_context, level, __VA_ARGS__)
+
 struct db_pool {
     db_options options; /* strings owned below */
     char *conninfo;

@@ -15,8 +15,6 @@
 #include "db/pool_internal.h"
 #include "util/strings.h"
 
-#define LOG(pool, level, ...) db_log_printf((pool)->shared.log, (pool)->shared.log_context, level, __VA_ARGS__)
-
 /* Logs who we are once the first catalog load worked, and warns when the role can write. */
 static void log_first_ready(db_pool *pool) {
     const db_posture *posture = &pool->posture;
