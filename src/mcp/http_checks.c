@@ -1,17 +1,20 @@
 /* The Streamable HTTP transport's checks (see http.h and http.c): the answers a refusal sets,
- * the checks made once a request's headers are in (caps, Origin and Host, the bearer token,
- * method, path and media type, /healthz and /readyz), and the MCP request headers of a
- * message against its body (MCP-Protocol-Version, Mcp-Method, Mcp-Name). */
+ * the checks made once a request's headers are in (caps, Origin and Host, the bearer token or
+ * OAuth JWT, method, path and media type, /healthz, /readyz and the Protected Resource Metadata), and the MCP request
+ * headers of a message against its body (MCP-Protocol-Version, Mcp-Method, Mcp-Name). */
+#include <assert.h>
 #include <microhttpd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "mcp/http.h"
 #include "mcp/http_internal.h"
 #include "mcp/jsonrpc.h"
+#include "mcp/oauth.h"
 #include "util/strings.h"
 
 #define META_VERSION    "io.modelcontextprotocol/protocolVersion"
@@ -19,6 +22,7 @@
 #define BASE64_SENTINEL "=?base64?"
 #define BASE64_END      "?="
 #define MCP_PATH        "/mcp"
+#define PRM_PATH        "/.well-known/oauth-protected-resource"
 
 static const char *const legacy_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
 
@@ -135,31 +139,105 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
     return MHD_YES;
 }
 
-/* The bearer token's identity; false (with a refusal set) when tokens are required and the
- * request has none or a bad one. */
+/* The path of the audience (the resource's canonical URI), "" for none or "/". */
+static const char *audience_path(const char *audience) {
+    const char *authority = strstr(audience, "://");
+    const char *path = authority ? strchr(authority + 3, '/') : NULL;
+    return path == NULL || strcmp(path, "/") == 0 ? "" : path;
+}
+
+void http_challenge(const http_exchange *exchange, char *buffer, size_t size) {
+    const oauth_validator *oauth = exchange->server ? exchange->server->config.oauth : NULL;
+    const char *error = exchange->token_missing ? "" : ", error=\"invalid_token\"";
+    if (oauth == NULL) {
+        snprintf(buffer, size, "Bearer realm=\"pgsafe\"%s", error);
+        return;
+    }
+    /* RFC 9728 section 3.1: the well-known segment goes between the resource's authority
+     * and its path. */
+    const char *audience = oauth_audience(oauth);
+    const char *path = audience_path(audience);
+    int written = snprintf(buffer, size, "Bearer realm=\"pgsafe\", resource_metadata=\"%.*s%s%s\"%s",
+                           (int)(strlen(audience) - strlen(path)), audience, PRM_PATH, path, error);
+    assert(written > 0 && (size_t)written < size);
+    (void)written;
+}
+
+/* The Protected Resource Metadata document (RFC 9728) as exchange's answer. */
+static void set_resource_metadata(http_exchange *exchange) {
+    const oauth_validator *oauth = exchange->server->config.oauth;
+    json_object *body = json_object_new_object();
+    json_object *servers = json_object_new_array();
+    json_object *methods = json_object_new_array();
+    json_object_object_add(body, "resource", json_object_new_string(oauth_audience(oauth)));
+    json_object_array_add(servers, json_object_new_string(oauth_issuer(oauth)));
+    json_object_object_add(body, "authorization_servers", servers);
+    json_object_array_add(methods, json_object_new_string("header"));
+    json_object_object_add(body, "bearer_methods_supported", methods);
+    free(exchange->payload);
+    free(exchange->content_type);
+    exchange->payload = http_json_text(body, &exchange->payload_length);
+    exchange->content_type = strdup("application/json");
+    exchange->status = MHD_HTTP_OK;
+    json_object_put(body);
+}
+
+/* The Protected Resource Metadata is served at the root well-known path and at the one
+ * suffixed with the audience's path, which clients try first. */
+static bool resource_metadata_url(const http_server *server, const char *url) {
+    if (server->config.oauth == NULL || strncmp(url, PRM_PATH, strlen(PRM_PATH)) != 0)
+        return false;
+    const char *rest = url + strlen(PRM_PATH);
+    return *rest == '\0' || strcmp(rest, audience_path(oauth_audience(server->config.oauth))) == 0;
+}
+
+static void refuse_unauthorized(http_exchange *exchange, const char *message) {
+    http_set_refusal(exchange, MHD_HTTP_UNAUTHORIZED, HTTP_RPC_UNAUTHORIZED, message);
+}
+
+/* The request's identity: a pgsafe_ token's name from the token file, or a JWT's subject
+ * when OAuth is configured (anything not pgsafe_ goes there). False (with a refusal set)
+ * when authentication is required and the request has no token or a bad one. */
 static bool authenticate(http_exchange *exchange, struct MHD_Connection *connection) {
     http_server *server = exchange->server;
-    if (server->config.tokens == NULL)
+    if (server->config.tokens == NULL && server->config.oauth == NULL)
         return true;
     char *error = NULL;
-    if (!token_store_refresh(server->config.tokens, &error)) {
+    if (server->config.tokens && !token_store_refresh(server->config.tokens, &error)) {
         fprintf(stderr, "pgsafe: error: %s; every token is refused until it is fixed\n", error ? error : "?");
+        free(error);
+    }
+    if (server->config.oauth && !oauth_validator_refresh(server->config.oauth, &error)) {
+        fprintf(stderr, "pgsafe: error: %s; every JWT is refused until it is fixed\n", error ? error : "?");
         free(error);
     }
     const char *header = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (header == NULL || strncasecmp(header, "Bearer ", 7) != 0) {
         exchange->token_missing = true;
-        http_set_refusal(exchange, MHD_HTTP_UNAUTHORIZED, HTTP_RPC_UNAUTHORIZED,
-                         "authentication required: send Authorization: Bearer TOKEN (pgsafe token add NAME makes one)");
+        refuse_unauthorized(exchange, server->config.tokens ? "authentication required: send Authorization: Bearer "
+                                                              "TOKEN (pgsafe token add NAME makes one)"
+                                                            : "authentication required: send Authorization: Bearer "
+                                                              "TOKEN, an access token from the authorization server");
         return false;
     }
     const char *token = header + 7;
     while (*token == ' ')
         token++;
-    const char *identity = token_store_verify(server->config.tokens, token, strlen(token));
+    bool pgsafe_token = strncmp(token, TOKEN_PREFIX, strlen(TOKEN_PREFIX)) == 0;
+    if (server->config.oauth && !pgsafe_token) {
+        const char *reason = NULL;
+        char *subject = oauth_validate(server->config.oauth, token, (int64_t)time(NULL), &reason);
+        if (subject == NULL) {
+            refuse_unauthorized(exchange, reason);
+            return false;
+        }
+        exchange->identity = subject;
+        return true;
+    }
+    const char *identity =
+        server->config.tokens ? token_store_verify(server->config.tokens, token, strlen(token)) : NULL;
     if (identity == NULL) {
-        http_set_refusal(exchange, MHD_HTTP_UNAUTHORIZED, HTTP_RPC_UNAUTHORIZED,
-                         "invalid token: it is unknown or was revoked");
+        refuse_unauthorized(exchange, "invalid token: it is unknown or was revoked");
         return false;
     }
     exchange->identity = strdup(identity);
@@ -216,6 +294,13 @@ bool http_check_headers(http_exchange *exchange, struct MHD_Connection *connecti
         exchange->content_type = strdup("application/json");
         exchange->status = ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
         json_object_put(body);
+        return false;
+    }
+    if (resource_metadata_url(server, url)) {
+        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+            http_set_refusal(exchange, MHD_HTTP_METHOD_NOT_ALLOWED, JSONRPC_INVALID_REQUEST, "use GET");
+        else
+            set_resource_metadata(exchange);
         return false;
     }
     if (strcmp(url, MCP_PATH) != 0) {

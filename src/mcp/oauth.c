@@ -235,8 +235,26 @@ static bool jwks_load(oauth_validator *validator, char **error) {
     return true;
 }
 
+/* An absolute http(s) URL fit to quote in a header and to compare: bounded, no fragment,
+ * no quote, backslash, space or control character. */
+static bool url_usable(const char *url) {
+    size_t length = strlen(url);
+    size_t scheme = strncmp(url, "https://", 8) == 0 ? 8 : strncmp(url, "http://", 7) == 0 ? 7 : 0;
+    if (scheme == 0 || length == scheme || length > OAUTH_MAX_AUDIENCE)
+        return false;
+    for (const char *p = url; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '\\' || *p == '#')
+            return false;
+    return true;
+}
+
 oauth_validator *oauth_validator_new(const char *issuer, const char *audience, const char *jwks_path, char **error) {
     *error = NULL;
+    if (!url_usable(issuer) || !url_usable(audience)) {
+        *error = str_printf("the OAuth %s is not an http(s) URL of at most %d bytes without a fragment or quotes",
+                            url_usable(issuer) ? "audience" : "issuer", OAUTH_MAX_AUDIENCE);
+        return NULL;
+    }
     oauth_validator *validator = calloc(1, sizeof *validator);
     if (validator == NULL || (validator->issuer = strdup(issuer)) == NULL ||
         (validator->audience = strdup(audience)) == NULL || (validator->path = strdup(jwks_path)) == NULL) {

@@ -21,11 +21,14 @@
 #define OAUTH_MAX_KEYS       64            /* keys kept from one JWKS file */
 #define OAUTH_MAX_SUBJECT    256           /* bytes of sub: longer is refused */
 #define OAUTH_LEEWAY_S       60            /* clock skew allowed on exp and nbf */
+#define OAUTH_MAX_AUDIENCE   512           /* bytes of the audience URI (and of the issuer) */
 
 typedef struct oauth_validator oauth_validator;
 
 /* Reads the JWKS file; NULL with *error (caller frees) when it cannot be read, is not a JWKS,
- * or holds no usable RS256/ES256 key. issuer and audience are copied. */
+ * or holds no usable RS256/ES256 key, or when issuer or audience is not an https:// (or
+ * http:// for loopback testing) URL of at most OAUTH_MAX_AUDIENCE bytes without a fragment or
+ * quotes. issuer and audience are copied. */
 oauth_validator *oauth_validator_new(const char *issuer, const char *audience, const char *jwks_path, char **error);
 
 /* Rereads the JWKS file when its identity, size or time changed. On failure (false, *error
