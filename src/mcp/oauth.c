@@ -348,7 +348,7 @@ static char *claims_subject(const oauth_validator *validator, jwt_t *jwt, int64_
 }
 
 char *oauth_validate(const oauth_validator *validator, const char *token, int64_t now_s, const char **reason) {
-    *reason = "invalid token: it is not a JWT";
+    *reason = "invalid token: it is not a JWT (or its typ header is not JWT)";
     if (validator == NULL || token == NULL || token[0] == '\0')
         return NULL;
     /* First the header alone, unverified: which algorithm and which key. */

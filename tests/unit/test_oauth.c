@@ -351,6 +351,20 @@ START_TEST(test_bad_jwks_files) {
     ck_assert_ptr_null(oauth_validator_new(ISSUER, AUDIENCE, jwks_path, &error));
     ck_assert_ptr_nonnull(strstr(error, "no usable key"));
     free(error);
+    const char *bad_urls[] = {"",
+                              "ftp://auth.example.com",
+                              "https://",
+                              "https://a.example.com/\"x",
+                              "https://a b",
+                              "https://a.example.com/#frag"};
+    for (size_t i = 0; i < sizeof bad_urls / sizeof *bad_urls; i++) {
+        ck_assert_ptr_null(oauth_validator_new(bad_urls[i], AUDIENCE, jwks_path, &error));
+        ck_assert_ptr_nonnull(strstr(error, "issuer"));
+        free(error);
+        ck_assert_ptr_null(oauth_validator_new(ISSUER, bad_urls[i], jwks_path, &error));
+        ck_assert_ptr_nonnull(strstr(error, "audience"));
+        free(error);
+    }
     ck_assert_ptr_null(oauth_validator_new(ISSUER, AUDIENCE, "/nonexistent/jwks.json", &error));
     ck_assert_ptr_nonnull(strstr(error, "cannot read"));
     free(error);
