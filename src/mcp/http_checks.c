@@ -163,8 +163,13 @@ void http_challenge(const http_exchange *exchange, char *buffer, size_t size) {
     (void)written;
 }
 
-/* The Protected Resource Metadata document (RFC 9728) as exchange's answer. */
-static void set_resource_metadata(http_exchange *exchange) {
+/* The Protected Resource Metadata document (RFC 9728) as exchange's answer (to GET and HEAD;
+ * 405 otherwise). Returns false: the request is answered. */
+static bool answer_resource_metadata(http_exchange *exchange, const char *method) {
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        http_set_refusal(exchange, MHD_HTTP_METHOD_NOT_ALLOWED, JSONRPC_INVALID_REQUEST, "use GET");
+        return false;
+    }
     const oauth_validator *oauth = exchange->server->config.oauth;
     json_object *body = json_object_new_object();
     json_object *servers = json_object_new_array();
@@ -180,6 +185,7 @@ static void set_resource_metadata(http_exchange *exchange) {
     exchange->content_type = strdup("application/json");
     exchange->status = MHD_HTTP_OK;
     json_object_put(body);
+    return false;
 }
 
 /* The Protected Resource Metadata is served at the root well-known path and at the one
@@ -296,13 +302,8 @@ bool http_check_headers(http_exchange *exchange, struct MHD_Connection *connecti
         json_object_put(body);
         return false;
     }
-    if (resource_metadata_url(server, url)) {
-        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-            http_set_refusal(exchange, MHD_HTTP_METHOD_NOT_ALLOWED, JSONRPC_INVALID_REQUEST, "use GET");
-        else
-            set_resource_metadata(exchange);
-        return false;
-    }
+    if (resource_metadata_url(server, url))
+        return answer_resource_metadata(exchange, method);
     if (strcmp(url, MCP_PATH) != 0) {
         http_set_refusal(exchange, MHD_HTTP_NOT_FOUND, JSONRPC_INVALID_REQUEST,
                          "not found: the MCP endpoint is POST /mcp (and GET /healthz, /readyz)");
