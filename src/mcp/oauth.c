@@ -347,10 +347,38 @@ static char *claims_subject(const oauth_validator *validator, jwt_t *jwt, int64_
     return copy;
 }
 
+/* The compact form's shape: three dot-separated base64url segments, header and payload not
+ * empty, at most OAUTH_MAX_TOKEN bytes. Checked before libjwt sees the token: libjwt 1.10
+ * writes past a zero-byte allocation when it decodes an empty segment. Sets *unsigned_token
+ * when only the signature is missing (the shape of alg none). */
+static bool compact_shape(const char *token, bool *unsigned_token) {
+    size_t lengths[3] = {0, 0, 0}, segment = 0, total = 0;
+    *unsigned_token = false;
+    for (const char *p = token; *p; p++, total++) {
+        char c = *p;
+        if (c == '.') {
+            if (++segment == 3)
+                return false;
+        } else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_') {
+            lengths[segment]++;
+        } else {
+            return false;
+        }
+    }
+    if (segment != 2 || total > OAUTH_MAX_TOKEN || lengths[0] == 0 || lengths[1] == 0)
+        return false;
+    *unsigned_token = lengths[2] == 0;
+    return !*unsigned_token;
+}
+
 char *oauth_validate(const oauth_validator *validator, const char *token, int64_t now_s, const char **reason) {
     *reason = "invalid token: it is not a JWT (or its typ header is not JWT)";
-    if (validator == NULL || token == NULL || token[0] == '\0')
+    bool unsigned_token = false;
+    if (validator == NULL || token == NULL || !compact_shape(token, &unsigned_token)) {
+        if (unsigned_token)
+            *reason = "invalid token: its algorithm is not RS256 or ES256 (it is unsigned)";
         return NULL;
+    }
     /* First the header alone, unverified: which algorithm and which key. */
     jwt_t *header = NULL;
     if (jwt_decode(&header, token, NULL, 0) != 0 || header == NULL) {

@@ -21,6 +21,7 @@
 #define OAUTH_MAX_KEYS       64            /* keys kept from one JWKS file */
 #define OAUTH_MAX_SUBJECT    256           /* bytes of sub: longer is refused */
 #define OAUTH_LEEWAY_S       60            /* clock skew allowed on exp and nbf */
+#define OAUTH_MAX_TOKEN      8192          /* bytes of a JWT: longer is refused */
 #define OAUTH_MAX_AUDIENCE   512           /* bytes of the audience URI (and of the issuer) */
 
 typedef struct oauth_validator oauth_validator;
@@ -38,7 +39,8 @@ bool oauth_validator_refresh(oauth_validator *validator, char **error);
 /* The token's subject (caller frees) when it is a JWT signed with RS256 or ES256 by a key of
  * the JWKS whose kid it names, with iss equal to the issuer, aud equal to or containing the
  * audience, exp in the future and nbf in the past (OAUTH_LEEWAY_S either way), and a sub of
- * at most OAUTH_MAX_SUBJECT bytes. Else NULL and *reason, a static one-line lower-case text. */
+ * at most OAUTH_MAX_SUBJECT bytes; the token itself at most OAUTH_MAX_TOKEN bytes. Else NULL and *reason, a static
+ * one-line lower-case text. */
 char *oauth_validate(const oauth_validator *validator, const char *token, int64_t now_s, const char **reason);
 
 const char *oauth_issuer(const oauth_validator *validator);
