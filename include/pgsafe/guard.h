@@ -59,6 +59,10 @@ typedef enum guard_reason {
     GUARD_UNINTERRUPTIBLE,       /* work the statement timeout cannot stop (XPath) */
     GUARD_VALUE_TOO_LARGE,       /* a value bounded from constants beyond max_value_bytes */
     GUARD_HIDDEN_FUNCTION,       /* may reach a volatile function without naming it */
+    GUARD_RELATION_NOT_ALLOWED,  /* outside the data owner's table allow-list (--tables) */
+    GUARD_COLUMN_DENIED,         /* could read a column the data owner denied (--deny-columns) */
+    GUARD_POLICY_UNVERIFIABLE,   /* a table or column policy is set and the guard cannot prove
+                                    the construct stays inside it (fail closed) */
     GUARD_REASON_COUNT
 } guard_reason;
 
@@ -75,9 +79,31 @@ typedef struct guard_relation_name {
     const char *name;
 } guard_relation_name;
 
+typedef enum guard_relation_kind {
+    GUARD_RELATION_KIND_UNKNOWN = 0,
+    GUARD_RELATION_KIND_TABLE,         /* ordinary or partitioned table */
+    GUARD_RELATION_KIND_VIEW,          /* view or materialized view: counts as what it is named */
+    GUARD_RELATION_KIND_FOREIGN_TABLE, /* foreign table */
+    GUARD_RELATION_KIND_OTHER          /* sequence, composite type, ... */
+} guard_relation_kind;
+
+/* One relation as the catalog resolved it. The strings belong to the catalog and must
+ * stay valid until guard_check returns. */
+typedef struct guard_relation {
+    guard_relation_kind kind;
+    const char *schema;         /* the schema it resolved to (search_path applied) */
+    const char *name;           /* its name */
+    const char *const *columns; /* its column names in order, dropped columns left out */
+    size_t column_count;
+    const guard_relation_name *ancestors; /* the tables it is a partition or inheritance child
+                                             of, transitively (their columns' data is its own) */
+    size_t ancestor_count;
+} guard_relation;
+
 /* A live catalog the guard may consult (the server supplies one from pg_proc). Each
- * callback returns the worst volatility over every object visible under the name, or
- * UNKNOWN; schema is NULL for an unqualified name. Callbacks must not call the guard. */
+ * volatility callback returns the worst volatility over every object visible under the
+ * name, or UNKNOWN; schema is NULL for an unqualified name. Callbacks must not call the
+ * guard. */
 typedef struct guard_catalog {
     guard_volatility (*function_volatility)(void *context, const char *schema, const char *name);
     guard_volatility (*operator_volatility)(void *context, const char *schema, const char *name);
@@ -103,6 +129,11 @@ typedef struct guard_catalog {
     const char *(*function_hazard)(void *context, const char *schema, const char *name);
     const char *(*global_hazard)(void *context);
     void *context; /* passed back to every callback */
+    /* Resolves a relation name as the pinned search_path would (schema NULL: unqualified)
+     * and fills *relation; false when no such relation is visible. May be NULL: then the
+     * table policy resolves unqualified names against guard_policy.search_path and a
+     * column policy rejects every relation (it cannot know the columns). */
+    bool (*relation)(void *context, const char *schema, const char *name, guard_relation *relation);
 } guard_catalog;
 
 /* How the LIMIT was rewritten. */
@@ -132,6 +163,16 @@ typedef struct guard_policy {
     size_t max_value_bytes;               /* largest value the guard can bound from constants
                                              (repeat, lpad, string_agg over generate_series,
                                              ...) that it lets through */
+    /* The data owner's policy (guard_policy_validate checks the syntax; docs/policy.md).
+     * Either set makes every relation go through the catalog's relation callback, and
+     * refuses user-defined functions not in allowed_functions (they could read anything). */
+    const char *const *table_patterns; /* NULL-terminated allow-list: "public.*",
+                                          "sales.orders", "!public.audit_log"; NULL: all */
+    const char *const *denied_columns; /* NULL-terminated: "users.email", "*.ssn",
+                                          "hr.salaries.amount"; NULL: none */
+    const char *const *search_path;    /* NULL-terminated schemas searched after pg_catalog
+                                          when no relation callback resolves names;
+                                          NULL: "public" */
 } guard_policy;
 
 typedef struct guard_result {
@@ -151,6 +192,19 @@ typedef struct guard_result {
 /* Defaults: max_rows 1000, max_sql_bytes 1 MiB, max_value_bytes 4 MiB, no extra lists,
  * no catalog, server_version 0, XPath refused. */
 PGSAFE_GUARD_API void guard_policy_init(guard_policy *policy);
+
+/* Checks the syntax of policy->table_patterns and policy->denied_columns. Returns true
+ * when both are well formed; otherwise false and *error (caller frees) says which pattern
+ * is wrong and why. */
+PGSAFE_GUARD_API bool guard_policy_validate(const guard_policy *policy, char **error);
+
+/* True when the table allow-list and the column policy of policy (both may be unset)
+ * let the model see relation schema.name at all; for the schema tools. */
+PGSAFE_GUARD_API bool guard_relation_visible(const guard_policy *policy, const char *schema, const char *name);
+
+/* True when column schema.table.column is denied by policy->denied_columns. */
+PGSAFE_GUARD_API bool guard_column_denied(const guard_policy *policy, const char *schema, const char *table,
+                                          const char *column);
 
 /* Checks sql (a NUL-terminated string; the caller keeps it) under policy. Never returns a
  * half-filled result: either allowed with rewritten_sql, or rejected with a message. The
@@ -199,6 +253,27 @@ PGSAFE_GUARD_API bool guard_fingerprint(const char *sql, char fingerprint[GUARD_
  * otherwise in double quotes, inner double quotes doubled. A newly allocated string the
  * caller frees with free(); NULL when name is NULL or memory runs out. */
 PGSAFE_GUARD_API char *guard_quote_identifier(const char *name);
+
+/* How guard_bound_rows bounds each row of a checked query on the server. */
+typedef struct guard_row_bound {
+    int column_count;      /* columns of the checked query's result, 1 to GUARD_BOUND_MAX_COLUMNS */
+    const bool *capped;    /* per column: cut its text form on the server (else passed as it is) */
+    size_t cap_characters; /* characters kept of a capped value */
+    size_t row_bytes;      /* a row whose capped values pass this many bytes comes back flagged, values NULL */
+} guard_row_bound;
+
+/* PostgreSQL's 1664 target entries, less the flag column. */
+#define GUARD_BOUND_MAX_COLUMNS 1663
+
+/* checked_sql (the SQL of an allowed verdict) wrapped so that no row the server sends
+ * passes a bound that does not depend on the data: each capped column becomes the first
+ * cap_characters characters of its text form (its output function, as the protocol would
+ * send it; NULL stays NULL), and one more, last, boolean column says the row's capped
+ * values passed row_bytes, in which case they are all NULL. Columns are unnamed, rows keep
+ * their order. The text is re-parsed and its innermost subquery proven to be checked_sql's
+ * tree, so nothing but the fixed wrapper was added. A newly allocated string the caller
+ * frees; NULL when memory runs out, the bound is out of range, or the proof fails. */
+PGSAFE_GUARD_API char *guard_bound_rows(const char *checked_sql, const guard_row_bound *bound);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@
 #include "cli/check_jsonl.h"
 #include "cli/check_verdict.h"
 #include "cli/options.h"
+#include "cli/policy.h"
 #include "pgsafe/guard.h"
 
 #define MAX_LIST_ENTRIES 64
@@ -33,6 +34,7 @@ typedef struct check_options {
     const char *denied_functions[MAX_LIST_ENTRIES + 1];
     const char *allowed_relations[MAX_LIST_ENTRIES + 1];
     const char *denied_relations[MAX_LIST_ENTRIES + 1];
+    cli_policy data_policy; /* --tables, --deny-columns, --relation */
 } check_options;
 
 /* Appends value to a NULL-terminated list of at most MAX_LIST_ENTRIES names; false
@@ -139,6 +141,18 @@ static bool add_denied_relation(void *settings, const char *value, const char *s
     return append(((check_options *)settings)->denied_relations, value, source);
 }
 
+static bool set_tables(void *settings, const char *value, const char *source) {
+    return cli_policy_set_tables(&((check_options *)settings)->data_policy, value, "check", source);
+}
+
+static bool set_deny_columns(void *settings, const char *value, const char *source) {
+    return cli_policy_set_deny_columns(&((check_options *)settings)->data_policy, value, "check", source);
+}
+
+static bool add_relation(void *settings, const char *value, const char *source) {
+    return cli_policy_add_relation(&((check_options *)settings)->data_policy, value, "check", source);
+}
+
 static bool set_corpus(void *settings, const char *value, const char *source) {
     (void)source;
     ((check_options *)settings)->corpus_path = value;
@@ -172,6 +186,12 @@ static const cli_option option_rows[] = {
     {"--allow-xpath", NULL, CLI_SWITCH, NULL, "allow the XPath family (xpath, XMLEXISTS, XMLTABLE)", set_allow_xpath},
     {"--max-value-bytes", NULL, CLI_VALUE, "N", "largest value a query may build from constants (default 4194304)",
      set_max_value_bytes},
+    {"--tables", NULL, CLI_VALUE, "PATTERNS",
+     "allow only these relations, e.g. public.*,sales.orders,!public.audit_log (docs/policy.md)", set_tables},
+    {"--deny-columns", NULL, CLI_VALUE, "PATTERNS",
+     "columns no query may read, e.g. users.email,*.ssn (needs --relation for the tables queried)", set_deny_columns},
+    {"--relation", NULL, CLI_LIST, "SPEC",
+     "declare a relation and its columns for the policy, e.g. public.users(id,name,email) (repeatable)", add_relation},
     {"--corpus", NULL, CLI_VALUE, "FILE", "run a corpus file", set_corpus},
     {"--dir", NULL, CLI_VALUE, "DIR", "check every .sql file under DIR, one query a file", set_dir},
     {"--jsonl", NULL, CLI_SWITCH, NULL,
@@ -225,6 +245,11 @@ static int parse_options(int argc, char **argv, check_options *options) {
         fprintf(stderr, "pgsafe check: --jsonl answers in JSON already; drop --json\n");
         return 2;
     }
+    if (options->catalog_path != NULL && options->data_policy.relation_count > 0) {
+        fprintf(stderr, "pgsafe check: give --relation or --catalog, not both (a snapshot lists its relations)\n");
+        return 2;
+    }
+    cli_policy_apply(&options->data_policy, &options->policy);
     options->policy.allowed_functions = options->allowed_functions;
     options->policy.denied_functions = options->denied_functions;
     options->policy.allowed_relations = options->allowed_relations;
@@ -436,17 +461,21 @@ int cli_check_main(int argc, char **argv) {
     check_options options;
     int status = parse_options(argc, argv, &options);
     if (status == 1) {
+        cli_policy_free(&options.data_policy);
         cli_check_usage(stdout);
         return 0;
     }
-    if (status != 0)
+    if (status != 0) {
+        cli_policy_free(&options.data_policy);
         return status;
+    }
     cli_catalog_file snapshot = {0};
     if (options.catalog_path != NULL) {
         char *error = NULL;
         if (!cli_catalog_file_load(options.catalog_path, &snapshot, &error)) {
             fprintf(stderr, "pgsafe check: --catalog: %s\n", error ? error : "out of memory");
             free(error);
+            cli_policy_free(&options.data_policy);
             return 2;
         }
         options.policy.catalog = catalog_for_guard(snapshot.catalog);
@@ -458,5 +487,6 @@ int cli_check_main(int argc, char **argv) {
     else
         status = options.corpus_path != NULL ? check_corpus(&options) : check_one(&options);
     cli_catalog_file_free(&snapshot);
+    cli_policy_free(&options.data_policy);
     return status;
 }

@@ -86,6 +86,50 @@ static bool set_max_message_bytes(void *settings, const char *value, const char 
     return true;
 }
 
+/* A cost guard limit: a non-negative number (0 turns the check off), written as an integer
+ * or with an exponent (1e7). */
+static bool estimate_limit(const cli_config *config, const char *value, const char *source, double *out) {
+    char *end = NULL;
+    double number = strtod(value, &end);
+    if (end == value || *end != '\0' || !(number >= 0 && number <= 1e300)) {
+        fprintf(stderr,
+                "pgsafe %s: %s must be a number of 0 or more (0 turns the check off), like 10000000 or 1e7, "
+                "not \"%s\"\n",
+                config->command, source, value);
+        return false;
+    }
+    *out = number;
+    return true;
+}
+
+static bool set_max_cost(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    return estimate_limit(config, value, source, &config->server.db.max_cost);
+}
+
+static bool set_max_plan_rows(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    return estimate_limit(config, value, source, &config->server.db.max_plan_rows);
+}
+
+static bool set_max_in_flight(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    long long count;
+    if (!number(config, value, source, 1, 4096, &count))
+        return false;
+    config->server.max_in_flight = (size_t)count;
+    return true;
+}
+
+static bool set_max_sql_bytes(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    long long bytes;
+    if (!number(config, value, source, 1024, 1 << 20, &bytes))
+        return false;
+    config->server.policy.max_sql_bytes = (size_t)bytes;
+    return true;
+}
+
 static bool set_pool_size(void *settings, const char *value, const char *source) {
     cli_config *config = settings;
     long long size;
@@ -257,21 +301,47 @@ static bool set_refuse_writable_role(void *settings, const char *value, const ch
     return true;
 }
 
+static bool set_tables(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    return cli_policy_set_tables(&config->data_policy, value, config->command, source);
+}
+
+static bool set_deny_columns(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    return cli_policy_set_deny_columns(&config->data_policy, value, config->command, source);
+}
+
+static bool set_no_fence(void *settings, const char *value, const char *source) {
+    (void)value, (void)source;
+    ((cli_config *)settings)->server.no_fence = true;
+    return true;
+}
+
 /* Every option of serve and doctor. Each has a PGSAFE_* variable: a client's env block can
  * set anything a command line can (tests/unit/test_cli.c holds every row to that). */
 static const cli_option options[] = {
     {"--dsn", "PGSAFE_DSN", CLI_VALUE, "DSN",
      "connection string or URL (else DATABASE_URL, else libpq's PG* variables)", set_dsn},
     {"--max-rows", "PGSAFE_MAX_ROWS", CLI_VALUE, "N", "rows per query result (1000)", set_max_rows},
-    {"--statement-timeout", "PGSAFE_STATEMENT_TIMEOUT", CLI_VALUE, "N", "statement timeout in milliseconds (30000)",
+    {"--statement-timeout", "PGSAFE_STATEMENT_TIMEOUT", CLI_VALUE, "N", "statement timeout in milliseconds (15000)",
      set_statement_timeout},
+    {"--max-cost", "PGSAFE_MAX_COST", CLI_VALUE, "N",
+     "refuse a query whose planner-estimated total cost is over N, before it runs; 0 is off, 1e7 is fine (10000000)",
+     set_max_cost},
+    {"--max-plan-rows", "PGSAFE_MAX_PLAN_ROWS", CLI_VALUE, "N",
+     "refuse a query whose plan has a step estimated at over N rows, before it runs; 0 is off (1000000000)",
+     set_max_plan_rows},
     {"--lock-timeout", "PGSAFE_LOCK_TIMEOUT", CLI_VALUE, "N", "lock timeout in milliseconds (1000)", set_lock_timeout},
-    {"--max-result-bytes", "PGSAFE_MAX_RESULT_BYTES", CLI_VALUE, "N", "byte budget of one result's values (262144)",
-     set_max_result_bytes},
+    {"--max-result-bytes", "PGSAFE_MAX_RESULT_BYTES", CLI_VALUE, "N",
+     "byte budget of one answer's rows, as sent (262144)", set_max_result_bytes},
     {"--max-cell-bytes", "PGSAFE_MAX_CELL_BYTES", CLI_VALUE, "N",
      "bytes kept of one value; longer ones are cut and marked (8192)", set_max_cell_bytes},
     {"--max-message-bytes", "PGSAFE_MAX_MESSAGE_BYTES", CLI_VALUE, "N", "largest incoming JSON-RPC message (4194304)",
      set_max_message_bytes},
+    {"--max-in-flight", "PGSAFE_MAX_IN_FLIGHT", CLI_VALUE, "N",
+     "requests waiting for their answers at once, 1 to 4096; more get an error (64)", set_max_in_flight},
+    {"--max-sql-bytes", "PGSAFE_MAX_SQL_BYTES", CLI_VALUE, "N",
+     "longest SQL text the guard checks, 1024 to 1048576 (65536)", set_max_sql_bytes},
     {"--pool-size", "PGSAFE_POOL_SIZE", CLI_VALUE, "N", "database connections, 1 to 64 (2)", set_pool_size},
     {"--schemas", "PGSAFE_SCHEMAS", CLI_VALUE, "LIST",
      "comma-separated schemas: the search_path and what the schema tools show (default: search_path public, every "
@@ -288,6 +358,12 @@ static const cli_option options[] = {
      "allow the XPath family (xpath, XMLEXISTS, XMLTABLE), which the statement timeout cannot stop", set_allow_xpath},
     {"--max-value-bytes", "PGSAFE_MAX_VALUE_BYTES", CLI_VALUE, "N",
      "largest value a query may build from constants, e.g. repeat('x', N) (4194304)", set_max_value_bytes},
+    {"--tables", "PGSAFE_TABLES", CLI_VALUE, "PATTERNS",
+     "the only relations a query may name, e.g. public.*,sales.orders,!public.audit_log (every relation)", set_tables},
+    {"--deny-columns", "PGSAFE_DENY_COLUMNS", CLI_VALUE, "PATTERNS",
+     "columns no query may read, e.g. users.email,*.ssn,hr.salaries.amount (none)", set_deny_columns},
+    {"--no-fence", "PGSAFE_NO_FENCE", CLI_SWITCH, NULL,
+     "do not fence database content as untrusted data in text results (trusted pipelines only)", set_no_fence},
     {"--audit-log", "PGSAFE_AUDIT_LOG", CLI_VALUE, "FILE", "append one JSON line per tool call to FILE", set_audit_log},
     {"--audit-sql", "PGSAFE_AUDIT_SQL", CLI_SWITCH, NULL, "put the SQL text in audit lines", set_audit_sql},
     {"--audit-required", "PGSAFE_AUDIT_REQUIRED", CLI_SWITCH, NULL,
@@ -396,6 +472,7 @@ void cli_config_free(cli_config *config) {
         free(config->lists[i]);
     free(config->search_path);
     free(config->visible_schemas);
+    cli_policy_free(&config->data_policy);
     cli_options_free(&config->parsed);
     memset(config, 0, sizeof *config);
 }
@@ -407,6 +484,10 @@ int cli_config_read(cli_config *found, int argc, char **argv) {
     guard_policy_init(&config->policy);
     db_pool_options_init(&config->db);
     config->max_message_bytes = 4 * 1024 * 1024;
+    config->max_in_flight = 64;
+    /* The guard runs on the event loop: its worst case for 64 KiB is about 0.2 s, for 1 MiB
+     * several seconds (docs/configuration.md, "Limits on size"). */
+    config->policy.max_sql_bytes = 64 * 1024;
     config->log_level = MCP_LOG_INFO;
     int status = cli_options_parse(cli_config_command(found->command), found, argc, argv, &found->parsed);
     if (status != 0)
@@ -420,6 +501,9 @@ int cli_config_read(cli_config *found, int argc, char **argv) {
     config->policy.allowed_relations = (const char *const *)found->lists[LIST_ALLOW_RELATION];
     config->policy.denied_relations = (const char *const *)found->lists[LIST_DENY_RELATION];
     found->http_origins = (const char *const *)found->lists[LIST_HTTP_ORIGIN];
+    cli_policy_apply(&found->data_policy, &config->policy);
+    /* The table and column policy resolves names through the catalog's relations. */
+    config->db.load_relations = found->data_policy.tables != NULL || found->data_policy.deny_columns != NULL;
     /* Idle time inside our transaction is only ever ours; keep it short but above the statement's. */
     int statement_timeout = config->db.statement_timeout_ms;
     config->db.idle_in_transaction_ms = statement_timeout < INT_MAX / 4 ? statement_timeout * 2 : INT_MAX / 2;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "cli/options.h"
+#include "cli/policy.h"
 #include "mcp/server.h"
 
 #define CLI_LIST_COUNT 5 /* allow/deny function/relation, HTTP origins */
@@ -33,6 +34,7 @@ typedef struct cli_config {
     size_t list_counts[CLI_LIST_COUNT];
     char *search_path;
     char *visible_schemas;
+    cli_policy data_policy; /* --tables, --deny-columns */
     cli_parsed parsed;
 } cli_config;
 

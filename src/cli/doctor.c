@@ -282,6 +282,60 @@ static void report_catalog(PGconn *conn, findings *found) {
     db_result_free(rows);
 }
 
+/* Columns and relations outside the system schemas that the role can read, for the data
+ * owner's policy: schema, relation, column (NULL for a relation the role can read at all). */
+static const char readable_sql[] =
+    "SELECT n.nspname, c.relname, a.attname::text FROM pg_catalog.pg_class c"
+    "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    "  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+    " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'"
+    "   AND pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT')"
+    " ORDER BY 1, 2, a.attnum";
+
+/* Under --tables or --deny-columns: what the role could read that the policy hides. pgsafe
+ * holds the policy either way; a role limited to the same columns holds it by itself too. */
+static void report_policy(PGconn *conn, const cli_config *config, findings *found) {
+    const guard_policy *policy = &config->server.policy;
+    if (policy->table_patterns == NULL && policy->denied_columns == NULL)
+        return;
+    db_result *rows = cli_session_query(conn, readable_sql, 0, NULL);
+    if (rows == NULL || rows->status != DB_OK) {
+        note(found, false, "the readable columns could not be listed (%s)",
+             rows && rows->message ? rows->message : "?");
+        db_result_free(rows);
+        return;
+    }
+    size_t denied = 0, hidden = 0;
+    strbuf examples = {0};
+    const char *last_schema = NULL, *last_table = NULL;
+    for (size_t row = 0; row < rows->row_count; row++) {
+        const char *schema = db_result_cell(rows, row, 0)->value;
+        const char *table = db_result_cell(rows, row, 1)->value;
+        const char *column = db_result_cell(rows, row, 2)->value;
+        bool same_relation = last_schema && strcmp(last_schema, schema) == 0 && strcmp(last_table, table) == 0;
+        last_schema = schema, last_table = table;
+        if (!guard_relation_visible(policy, schema, table)) {
+            hidden += !same_relation;
+            continue;
+        }
+        if (guard_column_denied(policy, schema, table, column)) {
+            if (denied++ < 5)
+                strbuf_printf(&examples, "%s%s.%s.%s", denied > 1 ? ", " : "", schema, table, column);
+        }
+    }
+    char *listed = strbuf_take(&examples);
+    printf("  %-22s%zu (%s)\n", "denied but readable:", denied, denied && listed ? listed : "none");
+    printf("  %-22s%zu\n", "hidden but readable:", hidden);
+    if (denied > 0 || hidden > 0)
+        note(found, false,
+             "the role can read %zu column%s the policy denies and %zu relation%s outside --tables; pgsafe holds the "
+             "policy, but the role alone does not; fix: grant only the allowed columns (pgsafe setup-sql --tables ... "
+             "--deny-columns ... prints the GRANTs)",
+             denied, denied == 1 ? "" : "s", hidden, hidden == 1 ? "" : "s");
+    free(listed);
+    db_result_free(rows);
+}
+
 /* Whether serve could append to its audit log, found without creating or writing it: an
  * existing file must be writable, a new one needs a writable directory. */
 static void report_audit_log(const char *path, findings *found) {
@@ -332,8 +386,10 @@ static void examine(PGconn *conn, const cli_config *config, findings *found) {
                                              : "?");
     db_result_free(begin);
     db_result_free(settings);
-    if (ok && report_role(conn, config, found))
+    if (ok && report_role(conn, config, found)) {
+        report_policy(conn, config, found);
         report_catalog(conn, found);
+    }
     db_result_free(cli_session_query(conn, "ROLLBACK", 0, NULL));
 }
 

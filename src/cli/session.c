@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "db/params.h"
+#include "db/redact.h"
 #include "util/strings.h"
 
 PGconn *cli_session_open(const char *conninfo, int connect_timeout_seconds, char **error) {
@@ -17,8 +18,10 @@ PGconn *cli_session_open(const char *conninfo, int connect_timeout_seconds, char
     PGconn *conn = PQconnectdbParams(keywords, values, 1);
     if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
         return conn;
-    /* libpq's messages name hosts, users and databases, never the password. */
-    *error = str_one_line(conn ? PQerrorMessage(conn) : "out of memory");
+    /* libpq quotes a malformed DSN whole, password and all. */
+    char *safe = conn ? db_redact(PQerrorMessage(conn), conninfo, conn) : NULL;
+    *error = str_one_line(safe ? safe : "could not connect (out of memory)");
+    free(safe);
     PQfinish(conn);
     return NULL;
 }
@@ -33,10 +36,12 @@ db_result *cli_session_query(PGconn *conn, const char *sql, int param_count, con
             result->status = DB_CONNECTION_LOST;
         /* Without PostgreSQL's own message (no result at all, a broken connection), libpq's. */
         bool primary = pg != NULL && PQresultErrorField(pg, PG_DIAG_MESSAGE_PRIMARY) != NULL;
-        if (!primary && !db_result_set_failure(result, result->status, PQerrorMessage(conn))) {
+        char *safe = primary ? NULL : db_redact(PQerrorMessage(conn), NULL, conn);
+        if (!primary && !db_result_set_failure(result, result->status, safe ? safe : "the connection failed")) {
             db_result_free(result);
             result = NULL;
         }
+        free(safe);
     }
     PQclear(pg);
     return result;

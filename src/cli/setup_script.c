@@ -46,6 +46,7 @@ void setup_facts_free(setup_facts *facts) {
     for (size_t i = 0; i < facts->relation_count; i++) {
         free(facts->relations[i].schema);
         free(facts->relations[i].name);
+        setup_names_free(&facts->relations[i].columns);
     }
     free(facts->relations);
     setup_names_free(&facts->owners);
@@ -133,11 +134,66 @@ static void put_access(strbuf *out, const setup_facts *facts, const setup_names 
     strbuf_printf(out, " TO %s;\n\n", role);
 }
 
+static bool policy_set(const guard_policy *policy) {
+    return policy != NULL && (policy->table_patterns != NULL || policy->denied_columns != NULL);
+}
+
+/* One relation's grant under the data owner's policy: none outside --tables, the allowed
+ * columns when some are denied, else the whole relation. */
+static void put_policy_grant(strbuf *out, const setup_relation *relation, const guard_policy *policy,
+                             const char *role) {
+    if (!guard_relation_visible(policy, relation->schema, relation->name)) {
+        strbuf_puts(out, "-- not granted (outside --tables): ");
+        cli_put_identifier(out, relation->schema);
+        strbuf_puts(out, ".");
+        cli_put_identifier(out, relation->name);
+        strbuf_puts(out, "\n");
+        return;
+    }
+    size_t denied = 0, allowed = 0;
+    for (size_t c = 0; c < relation->columns.count; c++)
+        denied += guard_column_denied(policy, relation->schema, relation->name, relation->columns.items[c]);
+    if (denied > 0 && denied == relation->columns.count) {
+        strbuf_puts(out, "-- not granted (every column denied): ");
+        cli_put_identifier(out, relation->schema);
+        strbuf_puts(out, ".");
+        cli_put_identifier(out, relation->name);
+        strbuf_puts(out, "\n");
+        return;
+    }
+    strbuf_puts(out, "GRANT SELECT ");
+    if (denied > 0) {
+        strbuf_puts(out, "(");
+        for (size_t c = 0; c < relation->columns.count; c++) {
+            if (guard_column_denied(policy, relation->schema, relation->name, relation->columns.items[c]))
+                continue;
+            if (allowed++ > 0)
+                strbuf_puts(out, ", ");
+            cli_put_identifier(out, relation->columns.items[c]);
+        }
+        strbuf_puts(out, ") ");
+    }
+    strbuf_puts(out, "ON TABLE ");
+    cli_put_identifier(out, relation->schema);
+    strbuf_puts(out, ".");
+    cli_put_identifier(out, relation->name);
+    strbuf_printf(out, " TO %s;%s", role, kind_comment(relation->kind));
+    if (denied > 0)
+        strbuf_printf(out, "  -- %zu denied column%s left out", denied, denied == 1 ? "" : "s");
+    strbuf_puts(out, "\n");
+    assert(denied == 0 || allowed > 0); /* a column list is never empty */
+}
+
 /* Connected: SELECT on each relation by name, and default privileges for each owner. */
-static void put_listed_grants(strbuf *out, const setup_facts *facts, const setup_names *schemas, const char *role) {
+static void put_listed_grants(strbuf *out, const setup_facts *facts, const setup_names *schemas, const char *role,
+                              const guard_policy *policy) {
     strbuf_puts(out, "-- SELECT on each table and view there now, one line each, so that what is granted\n"
                      "-- can be read and reviewed here (GRANT ... ON ALL TABLES IN SCHEMA would not say).\n");
     for (size_t i = 0; i < facts->relation_count; i++) {
+        if (policy_set(policy)) {
+            put_policy_grant(out, &facts->relations[i], policy, role);
+            continue;
+        }
         strbuf_puts(out, "GRANT SELECT ON TABLE ");
         cli_put_identifier(out, facts->relations[i].schema);
         strbuf_puts(out, ".");
@@ -146,6 +202,11 @@ static void put_listed_grants(strbuf *out, const setup_facts *facts, const setup
     }
     if (facts->relation_count == 0)
         strbuf_puts(out, "-- (there are no tables or views in these schemas yet)\n");
+    if (policy_set(policy)) {
+        strbuf_puts(out, "\n-- No default privileges: under --tables and --deny-columns a table created later\n"
+                         "-- could hold anything; run this again after the schema changes.\n");
+        return;
+    }
     strbuf_puts(out, "\n-- SELECT on the tables and views that the roles owning these schemas and tables\n"
                      "-- create later (default privileges belong to the creating role: add a line for any\n"
                      "-- other role that creates tables here).\n");
@@ -182,7 +243,16 @@ static void put_settings(strbuf *out, const char *role) {
     strbuf_printf(out,
                   "ALTER ROLE %s SET default_transaction_read_only = on;\n"
                   "ALTER ROLE %s SET statement_timeout = '30s';\n"
-                  "ALTER ROLE %s SET idle_in_transaction_session_timeout = '60s';\n"
+                  "ALTER ROLE %s SET idle_in_transaction_session_timeout = '60s';\n",
+                  role, role, role);
+    strbuf_puts(out, "-- Memory: each sort or hash of a statement may take work_mem (a hash that times\n"
+                     "-- hash_mem_multiplier) before it spills to temporary files; pinned here whatever the\n"
+                     "-- server's defaults. Only a superuser can bound those files: as one, also run\n"
+                     "--   ALTER ROLE ");
+    strbuf_printf(out,
+                  "%s SET temp_file_limit = '1GB';\n"
+                  "ALTER ROLE %s SET work_mem = '4MB';\n"
+                  "ALTER ROLE %s SET hash_mem_multiplier = 1;\n"
                   "COMMIT;\n\n",
                   role, role, role);
 }
@@ -233,7 +303,7 @@ char *setup_script(const setup_request *request, const setup_facts *facts) {
     put_role(&out, request, role);
     put_access(&out, facts, schemas, role);
     if (facts)
-        put_listed_grants(&out, facts, schemas, role);
+        put_listed_grants(&out, facts, schemas, role, request->policy);
     else
         put_schema_grants(&out, schemas, role);
     put_settings(&out, role);

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "pgsafe/guard.h"
+
 /* A list of names, each owned. */
 typedef struct setup_names {
     char **items;
@@ -24,7 +26,8 @@ void setup_names_free(setup_names *list);
 typedef struct setup_relation {
     char *schema;
     char *name;
-    char kind; /* pg_class.relkind */
+    char kind;           /* pg_class.relkind */
+    setup_names columns; /* in order; read when a data owner's policy is given */
 } setup_relation;
 
 /* What the connected database holds. */
@@ -39,11 +42,16 @@ typedef struct setup_facts {
 void setup_facts_free(setup_facts *facts);
 
 typedef struct setup_request {
-    const char *role;      /* 1 to 63 bytes, no control characters */
-    long connection_limit; /* 1 to 1000 */
-    setup_names schemas;   /* offline: the schemas to grant on; empty means public */
+    const char *role;           /* 1 to 63 bytes, no control characters */
+    long connection_limit;      /* 1 to 1000 */
+    setup_names schemas;        /* offline: the schemas to grant on; empty means public */
+    const guard_policy *policy; /* --tables, --deny-columns (connected only), or NULL */
 } setup_request;
 
+/* The psql script for request; facts is NULL offline. With a table or column policy, a
+ * relation outside --tables gets no grant, one with a denied column a column-level GRANT
+ * SELECT (allowed columns) ON TABLE, and no default privileges are given (a table created
+ * later could hold anything); the policy needs facts. */
 /* The psql script for request; facts is NULL offline (then request->schemas, or public,
  * are granted on). Returns it (caller frees), or NULL when out of memory: never a script
  * with a part missing. */

@@ -5,6 +5,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "cli/config.h"
 #include "cli/options.h"
 #include "cli/session.h"
+#include "cli/policy.h"
 #include "cli/setup_script.h"
 
 #define DEFAULT_ROLE             "pgsafe_reader"
@@ -23,7 +25,9 @@
 
 typedef struct setup_options {
     setup_request request;
-    const char *dsn; /* NULL: libpq's PG* variables */
+    cli_policy data_policy; /* --tables, --deny-columns */
+    guard_policy guard;     /* what request.policy points to when either is given */
+    const char *dsn;        /* NULL: libpq's PG* variables */
     bool dsn_given;
     bool offline;
 } setup_options;
@@ -102,6 +106,14 @@ static bool set_dsn(void *settings, const char *value, const char *source) {
     return true;
 }
 
+static bool set_tables(void *settings, const char *value, const char *source) {
+    return cli_policy_set_tables(&((setup_options *)settings)->data_policy, value, "setup-sql", source);
+}
+
+static bool set_deny_columns(void *settings, const char *value, const char *source) {
+    return cli_policy_set_deny_columns(&((setup_options *)settings)->data_policy, value, "setup-sql", source);
+}
+
 static bool set_offline(void *settings, const char *value, const char *source) {
     (void)value, (void)source;
     ((setup_options *)settings)->offline = true;
@@ -120,6 +132,10 @@ static const cli_option option_rows[] = {
      "connection string or URL, as for serve (else PGSAFE_DSN, DATABASE_URL,\nelse libpq's PG* variables; --dsn '' "
      "means libpq's defaults)",
      set_dsn},
+    {"--tables", NULL, CLI_VALUE, "PATTERNS", "grant only on these relations (as serve's --tables; needs a connection)",
+     set_tables},
+    {"--deny-columns", NULL, CLI_VALUE, "PATTERNS",
+     "grant SELECT on the other columns only (as serve's --deny-columns;\nneeds a connection)", set_deny_columns},
     {"--offline", NULL, CLI_SWITCH, NULL,
      "do not connect: psql's :\"DBNAME\" for the database and GRANT ... ON ALL\nTABLES IN SCHEMA instead of the "
      "list (also when no connection setting\nis given at all)",
@@ -151,6 +167,16 @@ static int read_options(setup_options *options, int argc, char **argv) {
     cli_options_free(&parsed);
     if (status != 0)
         return status;
+    if (options->data_policy.tables != NULL || options->data_policy.deny_columns != NULL) {
+        if (options->offline) {
+            fprintf(stderr, "pgsafe setup-sql: --tables and --deny-columns need the catalog's tables and columns: "
+                            "connect instead of --offline\n");
+            return 2;
+        }
+        guard_policy_init(&options->guard);
+        cli_policy_apply(&options->data_policy, &options->guard);
+        options->request.policy = &options->guard;
+    }
     if (!options->offline && !options->dsn_given && !environment_names_a_server()) {
         fprintf(stderr, "pgsafe setup-sql: no connection settings (--dsn, PGSAFE_DSN, DATABASE_URL, PGHOST, ...): "
                         "printing the offline script\n");
@@ -202,9 +228,14 @@ static const char schemas_sql[] = "SELECT n.nspname FROM pg_catalog.pg_namespace
                                   " WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'"
                                   "   AND pg_catalog.has_schema_privilege(n.oid, 'USAGE') ORDER BY 1";
 static const char schema_exists_sql[] = "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1";
-static const char relations_sql[] = "SELECT c.relname, c.relkind::text FROM pg_catalog.pg_class c"
-                                    "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-                                    " WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY 1";
+static const char relations_sql[] =
+    "SELECT c.relname, c.relkind::text,"
+    " pg_catalog.array_to_json(ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a"
+    "   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+    "   ORDER BY a.attnum))::text"
+    " FROM pg_catalog.pg_class c"
+    "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY 1";
 /* pg_database_owner (the owner of public since PostgreSQL 15) never creates anything itself. */
 static const char owners_sql[] =
     "SELECT DISTINCT pg_catalog.pg_get_userbyid(o.owner) FROM ("
@@ -212,6 +243,19 @@ static const char owners_sql[] =
     "  UNION SELECT c.relowner FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
     "   WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')) o(owner)"
     " WHERE pg_catalog.pg_get_userbyid(o.owner) <> 'pg_database_owner' ORDER BY 1";
+
+/* The names of a JSON array of strings, added to columns. False when it is not one or memory
+ * runs out. */
+static bool add_columns(setup_names *columns, const char *json) {
+    json_object *array = json ? json_tokener_parse(json) : NULL;
+    bool ok = array != NULL && json_object_is_type(array, json_type_array);
+    for (size_t i = 0; ok && i < json_object_array_length(array); i++) {
+        const char *name = json_object_get_string(json_object_array_get_idx(array, i));
+        ok = name != NULL && setup_names_add(columns, name, strlen(name));
+    }
+    json_object_put(array);
+    return ok;
+}
 
 /* Adds schema's tables and views to facts->relations and their owners (and the schema's)
  * to facts->owners. False after reporting a failed query or exhausted memory; what was
@@ -229,9 +273,12 @@ static bool add_relations(PGconn *conn, setup_facts *facts, const char *schema) 
         slot->schema = strdup(schema);
         slot->name = strdup(db_result_cell(rows, row, 0)->value);
         slot->kind = db_result_cell(rows, row, 1)->value[0];
-        if (slot->schema == NULL || slot->name == NULL) {
+        slot->columns = (setup_names){0};
+        if (slot->schema == NULL || slot->name == NULL ||
+            !add_columns(&slot->columns, db_result_cell(rows, row, 2)->value)) {
             free(slot->schema);
             free(slot->name);
+            setup_names_free(&slot->columns);
             ok = false;
         } else {
             facts->relation_count++;
@@ -324,6 +371,7 @@ int cli_setup_sql_main(int argc, char **argv) {
         if (status == 1)
             cli_setup_sql_usage(stdout);
         setup_names_free(&options.request.schemas);
+        cli_policy_free(&options.data_policy);
         return status == 1 ? 0 : 2;
     }
     setup_facts facts = {0};
@@ -338,6 +386,7 @@ int cli_setup_sql_main(int argc, char **argv) {
                     error ? error : "?");
             free(error);
             setup_names_free(&options.request.schemas);
+            cli_policy_free(&options.data_policy);
             return 1;
         }
         status = read_catalog(conn, &options, &facts);
@@ -355,5 +404,6 @@ int cli_setup_sql_main(int argc, char **argv) {
     free(text);
     setup_facts_free(&facts);
     setup_names_free(&options.request.schemas);
+    cli_policy_free(&options.data_policy);
     return status;
 }

@@ -26,6 +26,8 @@ db_call *call_new(call_kind kind) {
 void call_free(db_call *call) {
     assert(call->next == NULL && call->running == NULL);
     free(call->sql);
+    free(call->explain_sql);
+    free(call->bounded_sql);
     for (int i = 0; i < call->param_count; i++)
         free(call->params[i]);
     free(call->params);

@@ -21,6 +21,9 @@ struct connection;
 typedef struct db_call db_call;
 typedef void (*db_done_fn)(void *user, db_result *result);
 
+/* What the cost guard's EXPLAIN puts before the statement (cost.h). */
+#define CALL_EXPLAIN_PREFIX "EXPLAIN (FORMAT JSON) "
+
 typedef enum call_kind {
     CALL_STATEMENT, /* a caller's statement */
     CALL_BARRIER,   /* completes once the pool is ready; runs nothing */
@@ -31,7 +34,8 @@ typedef enum call_kind {
 struct db_call {
     db_call *next; /* queue link; NULL when in no queue */
     call_kind kind;
-    char *sql; /* NULL for a barrier */
+    char *sql;         /* NULL for a barrier */
+    char *explain_sql; /* the cost guard's EXPLAIN, sent before sql; NULL: no cost guard */
     int param_count;
     char **params; /* NULL entries are SQL NULL */
     db_result_limits limits;
@@ -40,6 +44,8 @@ struct db_call {
     void *user;
     bool cancelled;
     bool failed;                /* result->status already says what went wrong */
+    bool bound_rows;            /* bound each row on the server (conn.c, guard_bound_rows) */
+    char *bounded_sql;          /* the statement that bounds sql's rows, once its columns are known; or NULL */
     struct connection *running; /* the connection running it, or NULL */
     db_result *result;          /* owned by the call until handed to done */
     int64_t started_ms;         /* when it was sent; 0 if never */

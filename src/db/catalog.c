@@ -11,6 +11,7 @@
 
 #include "db/clock.h"
 #include "db/nametable.h"
+#include "db/relations.h"
 #include "util/strings.h"
 
 typedef struct type_name {
@@ -46,7 +47,8 @@ struct db_catalog {
                         * first reason over every schema), value an index into reasons */
     char **reasons;    /* owned: the why of each hazard */
     size_t reason_count, reason_capacity;
-    const char *global_hazard; /* one of reasons, or NULL */
+    const char *global_hazard;     /* one of reasons, or NULL */
+    db_relations policy_relations; /* with their columns, for --tables/--deny-columns (db/relations.h) */
     int64_t loaded_at;
     guard_catalog guard; /* callbacks with context = this */
 };
@@ -173,6 +175,10 @@ static const char *global_hazard(void *context) {
     return ((const db_catalog *)context)->global_hazard;
 }
 
+static bool policy_relation(void *context, const char *schema, const char *name, guard_relation *out) {
+    return relations_lookup(&((const db_catalog *)context)->policy_relations, schema, name, out);
+}
+
 db_catalog *catalog_new(void) {
     db_catalog *catalog = calloc(1, sizeof *catalog);
     if (catalog == NULL)
@@ -186,12 +192,14 @@ db_catalog *catalog_new(void) {
     catalog->guard.type_hazard = type_hazard;
     catalog->guard.function_hazard = function_hazard;
     catalog->guard.global_hazard = global_hazard;
+    catalog->guard.relation = policy_relation;
     catalog->guard.context = catalog;
     return catalog;
 }
 
 /* Frees the tables (not the catalog itself nor its guard callbacks). */
 static void clear_contents(db_catalog *catalog) {
+    relations_clear(&catalog->policy_relations);
     nametable_clear(&catalog->volatilities);
     for (size_t i = 0; i < catalog->type_count; i++)
         free(catalog->types[i].name);
@@ -428,6 +436,8 @@ static bool load_row(load_state *state, const db_result *rows, size_t row) {
         catalog->type_count++;
         return true;
     }
+    if (strcmp(kind, "r") == 0 || strcmp(kind, "a") == 0 || strcmp(kind, "h") == 0)
+        return relations_take_row(&catalog->policy_relations, rows->row_count, kind[0], a, b, c);
     if (strcmp(kind, "rel") == 0) {
         if (a == NULL || b == NULL || c == NULL)
             return false;
@@ -489,6 +499,7 @@ static bool read_rows(const db_result *rows, db_catalog *fresh, db_posture *foun
     for (size_t row = 0; ok && row < rows->row_count; row++)
         ok = load_row(&state, rows, row);
     ok = ok && (state.inh_rows == 0 || load_families(fresh, rows)) && finish_hazards(&state);
+    ok = relations_finish(&fresh->policy_relations) && ok;
     if (!ok) {
         strbuf_free(&state.hazards);
         clear_contents(fresh);
@@ -527,6 +538,7 @@ bool catalog_load(db_catalog *catalog, db_posture *posture, const db_result *row
     catalog->reason_count = fresh.reason_count;
     catalog->reason_capacity = fresh.reason_capacity;
     catalog->global_hazard = fresh.global_hazard;
+    catalog->policy_relations = fresh.policy_relations;
     assert(types_sorted(catalog));
     catalog->loaded_at = db_now_ms();
     replace_posture(posture, &found);
@@ -539,8 +551,8 @@ bool catalog_load_posture(db_posture *posture, const db_result *rows) {
     if (!read_rows(rows, &scratch, &found))
         return false;
     /* Posture and hazard rows only: anything else means the wrong query's rows. */
-    bool ok =
-        scratch.volatilities.count == 0 && scratch.type_count == 0 && scratch.relation_count == 0 && found.role != NULL;
+    bool ok = scratch.volatilities.count == 0 && scratch.type_count == 0 && scratch.relation_count == 0 &&
+              found.role != NULL && scratch.policy_relations.relation_count == 0;
     clear_contents(&scratch);
     if (!ok) {
         posture_clear(&found);
@@ -572,6 +584,8 @@ int64_t catalog_loaded_at(const db_catalog *catalog) {
 }
 
 size_t catalog_count(const db_catalog *catalog, char kind) {
+    if (kind == 'r')
+        return catalog->policy_relations.relation_count;
     size_t count = 0;
     /* Each object is noted twice: under "kind\x1fschema\x1fname" and under the bare name. */
     for (size_t i = 0; i < catalog->volatilities.capacity; i++) {

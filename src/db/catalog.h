@@ -35,6 +35,10 @@ void catalog_free(db_catalog *catalog);
 /* The query that loads everything: four text columns (kind, a, b, c). */
 const char *catalog_load_sql(void);
 
+/* The same with every relation, its columns and ancestors, for the table and column policy
+ * (the guard_catalog's relation callback answers only after a load with these). */
+const char *catalog_load_relations_sql(void);
+
 /* The posture and hazard rows alone (a quick query, so the role and the hazards can be
  * reported before the rest). */
 const char *catalog_posture_sql(void);
@@ -58,7 +62,7 @@ const char *catalog_type_name(const db_catalog *catalog, unsigned type_oid);
 const char *catalog_type_name_fn(const void *catalog, unsigned type_oid);
 
 /* How many distinct schema-qualified objects of a kind it holds: 'f' functions (and
- * aggregates), 'o' operators, 't' types. */
+ * aggregates), 'o' operators, 't' types, 'r' relations (when loaded with relations). */
 size_t catalog_count(const db_catalog *catalog, char kind);
 
 /* When the catalog was last loaded (db_now_ms), 0 if never. */

@@ -3,6 +3,7 @@
  * four text columns (kind, a, b, c) that catalog.c reads (db/catalog.h). Kept apart from the
  * reading because the SQL alone is a few hundred lines. */
 #include "db/catalog.h"
+#include "db/relations.h"
 
 /* Functions, aggregates with their support functions, operators with their functions, and
  * types with their I/O functions, casts and the functions a domain's CHECK calls: the worst
@@ -242,6 +243,14 @@ static const char posture_sql[] = POSTURE_SQL " UNION ALL " HAZARD_SQL;
 
 const char *catalog_load_sql(void) {
     return load_sql;
+}
+
+/* With every relation, its columns and ancestors, for --tables and --deny-columns. */
+static const char load_relations_sql[] =
+    OBJECTS_SQL " UNION ALL " FAMILY_SQL " UNION ALL " RELATIONS_SQL " UNION ALL " POSTURE_SQL " UNION ALL " HAZARD_SQL;
+
+const char *catalog_load_relations_sql(void) {
+    return load_relations_sql;
 }
 
 const char *catalog_posture_sql(void) {

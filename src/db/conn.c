@@ -9,6 +9,8 @@
 
 #include "db/clock.h"
 #include "db/params.h"
+#include "db/redact.h"
+#include "pgsafe/guard.h"
 #include "util/strings.h"
 
 /* The settings every transaction pins, as one statement so the pipeline stays short.
@@ -23,7 +25,35 @@ static const char settings_sql[] = SETTINGS_SQL;
 /* The pool's own posture and catalog loads: their recursive queries are estimated dear on a
  * database of a few hundred tables, and JIT compiling them took seconds where running them
  * takes tens of milliseconds. */
-static const char load_settings_sql[] = SETTINGS_SQL ", pg_catalog.set_config('jit', 'off', true)";
+#define STRINGIFY(x) #x
+#define TEXT_OF(x)   STRINGIFY(x)
+static const char load_settings_sql[] =
+    "SELECT pg_catalog.set_config('statement_timeout',"
+    " GREATEST($1::pg_catalog.int4, " TEXT_OF(
+        CONN_LOAD_TIMEOUT_MS) ")::pg_catalog.text, true),"
+                              " pg_catalog.set_config('lock_timeout', $2, true),"
+                              " pg_catalog.set_config('idle_in_transaction_session_timeout', $3, true),"
+                              " pg_catalog.set_config('search_path', $4, true),"
+                              " pg_catalog.set_config('standard_conforming_strings', 'on', true),"
+                              " pg_catalog.set_config('jit', 'off', true)";
+
+/* Outside the transaction, so it sees what outlived the ROLLBACK. The unnamed portal is the
+ * check's own (pg_cursors lists protocol portals too). Operators are qualified:
+ * the session's own search_path is in force here. The settings a pooler sets with SET on
+ * every server connection (PgBouncer: client_encoding, DateStyle, TimeZone, IntervalStyle,
+ * standard_conforming_strings, application_name) are not ours to judge. */
+const char conn_clean_check_sql[] =
+    "SELECT pg_catalog.concat_ws(', ',"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype OPERATOR(pg_catalog.=) 'advisory'"
+    " AND pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()) THEN 'session advisory locks' END,"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_class"
+    " WHERE relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()) THEN 'temporary objects' END,"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_listening_channels()) THEN 'LISTEN' END,"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_prepared_statements) THEN 'prepared statements' END,"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_cursors WHERE name OPERATOR(pg_catalog.<>) '') THEN 'cursors' END,"
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_settings WHERE source OPERATOR(pg_catalog.=) 'session'"
+    " AND NOT name OPERATOR(pg_catalog.=) ANY ('{client_encoding,DateStyle,TimeZone,IntervalStyle,"
+    "standard_conforming_strings,application_name}')) THEN 'settings' END)";
 
 const conn_ops conn_libpq_ops = {
     .connect_start = PQconnectStartParams,
@@ -36,6 +66,9 @@ const conn_ops conn_libpq_ops = {
     .enter_pipeline_mode = PQenterPipelineMode,
     .send_query_params = PQsendQueryParams,
     .pipeline_sync = PQpipelineSync,
+    .send_prepare = PQsendPrepare,
+    .send_describe_prepared = PQsendDescribePrepared,
+    .send_flush_request = PQsendFlushRequest,
     .flush = PQflush,
     .consume_input = PQconsumeInput,
     .is_busy = PQisBusy,
@@ -45,8 +78,10 @@ const conn_ops conn_libpq_ops = {
     .notifies = PQnotifies,
     .free_memory = PQfreemem,
     .finish = PQfinish,
+    .backend_pid = PQbackendPID,
     .cancel_send = cancel_send,
     .cancel_release = cancel_release,
+    .redact = db_redact,
 };
 
 #define LOG(conn, level, ...) db_log_printf((conn)->shared->log, (conn)->shared->log_context, level, __VA_ARGS__)
@@ -58,6 +93,7 @@ static bool transition_allowed(conn_state from, conn_state to) {
     case CONN_CONNECTING: return from == CONN_DOWN;
     case CONN_IDLE: return from == CONN_CONNECTING || from == CONN_BUSY;
     case CONN_BUSY: return from == CONN_IDLE;
+    case CONN_DRAINING: return from == CONN_BUSY;
     }
     return false;
 }
@@ -79,6 +115,10 @@ bool conn_is_up(const connection *conn) {
     return conn->state == CONN_IDLE || conn->state == CONN_BUSY;
 }
 
+bool conn_is_draining(const connection *conn) {
+    return conn->state == CONN_DRAINING;
+}
+
 int conn_socket(const connection *conn) {
     return conn->pg ? conn->shared->ops->socket(conn->pg) : -1;
 }
@@ -98,11 +138,13 @@ void conn_down(connection *conn, const char *why) {
         if (call->cancelled)
             call_fail(call, DB_CANCELLED, "the call was cancelled");
         else {
+            char *safe = why ? conn->shared->ops->redact(why, conn->shared->conninfo, conn->pg) : NULL;
             char *message = str_printf("the connection to the database was lost while the statement ran: %s; "
                                        "pgsafe reconnects, so the call can be retried",
-                                       why ? why : "unknown cause");
+                                       safe ? safe : "unknown cause");
             call_fail(call, DB_CONNECTION_LOST, message ? message : "the connection to the database was lost");
             free(message);
+            free(safe);
         }
         hand_back(conn);
     }
@@ -114,12 +156,19 @@ void conn_down(connection *conn, const char *why) {
     set_state(conn, CONN_DOWN);
     conn->cancel_sent = false;
     conn->want_write = false;
+    conn->awaiting_rest = false;
+    conn->plan_passed = false;
+    conn->backend_pid = 0;
 }
 
-/* An attempt failed: the pool records why and says when to retry; the connection closes. */
+/* An attempt failed: the pool records why (the password redacted: libpq quotes a malformed
+ * DSN whole) and says when to retry; the connection closes. */
 static void connect_failed(connection *conn, const char *why) {
-    int retry_in_ms = conn->shared->connect_failed(conn->shared->owner, why);
-    conn_down(conn, why);
+    char *safe = conn->shared->ops->redact(why, conn->shared->conninfo, conn->pg);
+    int retry_in_ms =
+        conn->shared->connect_failed(conn->shared->owner, safe ? safe : "could not connect (out of memory)");
+    free(safe);
+    conn_down(conn, NULL);
     conn->retry_at_ms = db_now_ms() + retry_in_ms;
 }
 
@@ -160,6 +209,7 @@ static void connected(connection *conn) {
         connect_failed(conn, ops->error_message(conn->pg));
         return;
     }
+    conn->backend_pid = ops->backend_pid(conn->pg);
     set_state(conn, CONN_IDLE);
     conn->shared->connected(conn->shared->owner);
 }
@@ -173,9 +223,22 @@ static void advance_connect(connection *conn) {
         connect_failed(conn, conn->shared->ops->error_message(conn->pg));
 }
 
-/* Queues the whole pipeline in libpq: BEGIN READ ONLY, the settings, the statement,
- * ROLLBACK, Sync. Returns false when libpq refused (the PGconn's error says why). */
-static bool send_all(connection *conn, const db_call *call) {
+/* Queues ROLLBACK, the clean check and Sync: the end of every call's pipeline. */
+static bool send_rollback_and_check(connection *conn) {
+    const conn_ops *ops = conn->shared->ops;
+    conn->verified_clean = false;
+    return ops->send_query_params(conn->pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) &&
+           ops->send_query_params(conn->pg, conn_clean_check_sql, 0, NULL, NULL, NULL, NULL, 0) &&
+           ops->pipeline_sync(conn->pg) == 1;
+}
+
+/* Queues the pipeline's first half in libpq: BEGIN READ ONLY, the settings, then the cost
+ * guard's EXPLAIN (a call with explain_sql) and, for a call whose rows are bounded on the
+ * server, the statement parsed and described. Either ends the first half with a Flush (there
+ * is no Sync yet): send_rest sends the rest once those results are read (end_of_statement).
+ * Any other call gets the whole pipeline at once (the statement, ROLLBACK, the clean check,
+ * Sync): one round trip. Returns false when libpq refused (the PGconn's error says why). */
+static bool send_first_half(connection *conn, const db_call *call) {
     const conn_ops *ops = conn->shared->ops;
     PGconn *pg = conn->pg;
     if (!ops->send_query_params(pg, "BEGIN READ ONLY", 0, NULL, NULL, NULL, NULL, 0))
@@ -183,12 +246,82 @@ static bool send_all(connection *conn, const db_call *call) {
     const char *settings = call->kind == CALL_CATALOG || call->kind == CALL_POSTURE ? load_settings_sql : settings_sql;
     if (!ops->send_query_params(pg, settings, 4, NULL, conn->shared->settings, NULL, NULL, 0))
         return false;
+    if (call->explain_sql != NULL && !ops->send_query_params(pg, call->explain_sql, call->param_count, NULL,
+                                                             (const char *const *)call->params, NULL, NULL, 0))
+        return false;
+    if (call->bound_rows && (ops->send_prepare(pg, "", call->sql, call->param_count, NULL) != 1 ||
+                             ops->send_describe_prepared(pg, "") != 1))
+        return false;
+    if (call->explain_sql != NULL || call->bound_rows) {
+        conn->awaiting_rest = true;
+        return ops->send_flush_request(pg) == 1;
+    }
     if (!ops->send_query_params(pg, call->sql, call->param_count, NULL, (const char *const *)call->params, NULL, NULL,
                                 0))
         return false;
-    if (!ops->send_query_params(pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0))
-        return false;
-    return ops->pipeline_sync(pg) == 1;
+    return send_rollback_and_check(conn);
+}
+
+/* The description of a bounded call's statement: its columns become the result's (the
+ * names and types the model sees), and the statement to run bounds every row on the
+ * server, so that libpq, which holds a whole row in memory even in single-row mode, never
+ * holds more than about the byte budget: each value of a type of unbounded text is cut to
+ * one character more than the cell cap (the cap then marks it cut), and a row whose values
+ * pass the budget comes back flagged instead. Columns of PostgreSQL's own fixed-size types
+ * (numbers, dates, booleans...: a few dozen bytes of text) pass as they are. */
+static void take_description(connection *conn, const PGresult *pg) {
+    db_call *call = conn->call;
+    if (call->failed)
+        return;
+    if (!db_result_take_columns(call->result, pg, conn->shared->type_name, conn->shared->type_name_context)) {
+        call_fail(call, DB_SQL_ERROR, "out of memory while reading the result");
+        return;
+    }
+    int columns = PQnfields(pg);
+    if (columns > GUARD_BOUND_MAX_COLUMNS) {
+        call_fail(call, DB_SQL_ERROR, "the result has more columns than pgsafe can bound; select fewer columns");
+        return;
+    }
+    bool *capped = calloc(columns ? (size_t)columns : 1, sizeof *capped);
+    if (capped == NULL) {
+        call_fail(call, DB_SQL_ERROR, "out of memory while reading the result");
+        return;
+    }
+    bool any = false;
+    for (int i = 0; i < columns; i++) {
+        capped[i] = PQftype(pg, i) >= CONN_FIRST_USER_OID || PQfsize(pg, i) <= 0;
+        any = any || capped[i];
+    }
+    if (any) {
+        size_t cap = call->limits.max_cell_bytes < call->limits.max_result_bytes ? call->limits.max_cell_bytes
+                                                                                 : call->limits.max_result_bytes;
+        guard_row_bound bound = {.column_count = columns,
+                                 .capped = capped,
+                                 .cap_characters = cap + 1,
+                                 .row_bytes = call->limits.max_result_bytes};
+        call->bounded_sql = guard_bound_rows(call->sql, &bound);
+        if (call->bounded_sql == NULL)
+            call_fail(call, DB_SQL_ERROR, "the statement could not be bounded (out of memory)");
+        else
+            call->limits.flagged_rows = true;
+    }
+    free(capped);
+}
+
+/* The second half of a call's pipeline, once the first half's results are read: the
+ * statement (bounded when its description asked for it), ROLLBACK, the clean check, Sync.
+ * After an error or a refusal only the end is sent (the server skips to the Sync). */
+static bool send_second_half(connection *conn) {
+    const conn_ops *ops = conn->shared->ops;
+    db_call *call = conn->call;
+    if (call->failed) {
+        conn->stage = STAGE_ROLLBACK;
+        return send_rollback_and_check(conn);
+    }
+    const char *sql = call->bounded_sql ? call->bounded_sql : call->sql;
+    return ops->send_query_params(conn->pg, sql, call->param_count, NULL, (const char *const *)call->params, NULL, NULL,
+                                  0) &&
+           send_rollback_and_check(conn);
 }
 
 /* Writes what libpq holds; the connection goes down when the socket fails. */
@@ -209,7 +342,7 @@ void conn_start_call(connection *conn, db_call *call) {
     call->running = conn;
     call->started_ms = db_now_ms();
     set_state(conn, CONN_BUSY);
-    if (!send_all(conn, call)) {
+    if (!send_first_half(conn, call)) {
         conn_down(conn, conn->shared->ops->error_message(conn->pg));
         return;
     }
@@ -226,13 +359,42 @@ void conn_cancel(connection *conn) {
     conn->cancels++;
 }
 
+/* The first half's results are read (the cost guard's plan judged by the cost_check hook as
+ * it arrived, a bounded call's description taken, or an error): the rest of the pipeline
+ * goes out, with the statement only when nothing failed. Sent here, at the NULL that ends
+ * the last of them, never earlier: after an error libpq gives that NULL only while nothing
+ * else is queued. Returns false when the connection is no longer busy. */
+static bool send_rest(connection *conn) {
+    db_call *call = conn->call;
+    assert(conn->awaiting_rest);
+    conn->awaiting_rest = false;
+    /* A cancel request that came while the server waited for the second half found no
+     * statement to cancel: the call's flag says it all. */
+    if (call->cancelled)
+        call_fail(call, DB_CANCELLED, "the call was cancelled");
+    if (call->explain_sql != NULL && !conn->plan_passed)
+        call_fail(call, DB_REFUSED, "the cost guard got no plan to judge, so the query was not run");
+    conn->plan_passed = false;
+    if (!send_second_half(conn)) {
+        conn_down(conn, conn->shared->ops->error_message(conn->pg));
+        return false;
+    }
+    flush(conn);
+    return conn->state == CONN_BUSY;
+}
+
 /* The end of one statement's results (a NULL from PQgetResult): the next stage. Entering the
  * statement's stage switches to single-row mode now, before libpq parses any of its rows
  * (PQisBusy does), or they would pile up in one result until the last arrived. */
 static void end_of_statement(connection *conn) {
-    if (conn->stage == STAGE_BEGIN || conn->stage == STAGE_SETTINGS || conn->stage == STAGE_STATEMENT ||
-        conn->stage == STAGE_ROLLBACK || conn->stage == STAGE_CLEANUP)
+    if (conn->stage != STAGE_SYNC && conn->stage != STAGE_CLEANUP_SYNC)
         conn->stage++;
+    if (conn->stage == STAGE_EXPLAIN && conn->call->explain_sql == NULL)
+        conn->stage = STAGE_PREPARE;
+    if (conn->stage == STAGE_PREPARE && !conn->call->bound_rows)
+        conn->stage = STAGE_STATEMENT;
+    if (conn->stage == STAGE_STATEMENT && conn->awaiting_rest && !send_rest(conn))
+        return;
     if (conn->stage == STAGE_STATEMENT && !conn->call->failed && !conn->shared->ops->set_single_row_mode(conn->pg))
         LOG(conn, 3, "single-row mode was refused; the rows arrive in one result");
 }
@@ -259,16 +421,29 @@ static void take_rows(connection *conn, const PGresult *pg) {
     }
 }
 
+/* The clean check's row (conn_clean_check_sql): "" verifies the session clean; anything
+ * else names what it still holds, and the connection will be closed. */
+static void take_clean_check(connection *conn, const PGresult *pg) {
+    if (PQntuples(pg) != 1 || PQnfields(pg) != 1 || PQgetisnull(pg, 0, 0))
+        return;
+    const char *held = PQgetvalue(pg, 0, 0);
+    if (*held == '\0')
+        conn->verified_clean = true;
+    else
+        LOG(conn, 1, "a call left the session holding %s; the connection is closed and a new one opened", held);
+}
+
 /* The Sync result: the call is over, unless an error stopped the pipeline before our
- * ROLLBACK, which is then sent on its own. A connection that was sent a cancel request
- * starts afresh: the request may still be in flight and would hit the next call. Returns
- * false when the connection is no longer busy with a call to read. */
+ * ROLLBACK, which is then sent on its own with the clean check. A connection that was
+ * sent a cancel request starts afresh: the request may still be in flight and would hit
+ * the next call. So does one the clean check did not verify: a session advisory lock, say,
+ * outlives ROLLBACK and would block other sessions. Returns false when the connection is
+ * no longer busy with a call to read. */
 static bool end_of_pipeline(connection *conn) {
     const conn_ops *ops = conn->shared->ops;
     if (conn->stage == STAGE_SYNC && ops->transaction_status(conn->pg) != PQTRANS_IDLE) {
         conn->stage = STAGE_CLEANUP;
-        if (!ops->send_query_params(conn->pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) ||
-            ops->pipeline_sync(conn->pg) != 1) {
+        if (!send_rollback_and_check(conn)) {
             conn_down(conn, ops->error_message(conn->pg));
             return false;
         }
@@ -277,7 +452,7 @@ static bool end_of_pipeline(connection *conn) {
     }
     hand_back(conn);
     set_state(conn, CONN_IDLE);
-    if (conn->cancel_sent) {
+    if (conn->cancel_sent || !conn->verified_clean) {
         conn_down(conn, NULL);
         conn->retry_at_ms = 0;
     }
@@ -291,11 +466,18 @@ static bool handle_result(connection *conn, const PGresult *pg) {
     case PGRES_SINGLE_TUPLE: take_rows(conn, pg); return true;
     case PGRES_TUPLES_OK:
         /* Without single-row mode every row arrives here at once; the other stages' rows
-         * (the settings) are not the caller's. */
+         * (the settings, the clean check) are not the caller's. */
         if (conn->stage == STAGE_STATEMENT)
             take_rows(conn, pg);
+        else if (conn->stage == STAGE_EXPLAIN && !conn->call->failed && !conn->call->cancelled)
+            conn->plan_passed = conn->shared->cost_check(conn->shared->owner, conn->call, pg);
+        else if (conn->stage == STAGE_CHECK || conn->stage == STAGE_CLEANUP_CHECK)
+            take_clean_check(conn, pg);
         return true;
     case PGRES_COMMAND_OK:
+        if (conn->stage == STAGE_DESCRIBE)
+            take_description(conn, pg);
+        return true;
     case PGRES_PIPELINE_ABORTED: return true;
     case PGRES_PIPELINE_SYNC: return end_of_pipeline(conn);
     default: /* PGRES_FATAL_ERROR and anything unexpected */
@@ -303,7 +485,15 @@ static bool handle_result(connection *conn, const PGresult *pg) {
             conn_down(conn, "the transaction could not be rolled back");
             return false;
         }
+        if (conn->stage == STAGE_CHECK || conn->stage == STAGE_CLEANUP_CHECK) {
+            /* The call's result stands; the connection, unverified, is closed at the Sync. */
+            LOG(conn, 1, "the clean check after a call failed: %s", PQresultErrorMessage(pg));
+            return true;
+        }
         call_fail_from_pg(conn->call, pg);
+        /* An error of the cost guard's EXPLAIN points into the statement, not the prefix. */
+        if (conn->stage == STAGE_EXPLAIN && conn->call->result->error_position > (int)strlen(CALL_EXPLAIN_PREFIX))
+            conn->call->result->error_position -= (int)strlen(CALL_EXPLAIN_PREFIX);
         return true;
     }
 }
@@ -324,6 +514,39 @@ static void read_results(connection *conn) {
     }
 }
 
+/* The backend of a draining connection ended the statement given up on (why says how): the
+ * slot is free. The connection closes and reconnects at once; the backend, idle or gone,
+ * ends when it sees the socket closed. */
+static void drained(connection *conn, const char *why) {
+    assert(conn->state == CONN_DRAINING);
+    LOG(conn, 2, "backend PID %d ended the statement pgsafe gave up on %lld ms ago (%s); its pool slot reconnects",
+        conn->backend_pid, (long long)(db_now_ms() - conn->drain_started_ms), why);
+    conn_down(conn, NULL);
+    conn->retry_at_ms = 0;
+}
+
+/* Reads and drops what a draining connection's backend sends, until the pipeline's Sync
+ * says the statement is over. Two NULLs in a row mean libpq has nothing more queued: stop
+ * (PQgetResult then returns NULL for ever, and PQisBusy says it would not block). */
+static void read_drained_results(connection *conn) {
+    const conn_ops *ops = conn->shared->ops;
+    bool after_null = false;
+    while (conn->state == CONN_DRAINING && !ops->is_busy(conn->pg)) {
+        PGresult *pg = ops->get_result(conn->pg);
+        if (pg == NULL) {
+            if (after_null)
+                return;
+            after_null = true;
+            continue;
+        }
+        after_null = false;
+        bool sync = PQresultStatus(pg) == PGRES_PIPELINE_SYNC;
+        PQclear(pg);
+        if (sync)
+            drained(conn, "it answered");
+    }
+}
+
 /* Drops whatever arrives on an idle connection: ours never LISTEN, so a notification is
  * stray (freed all the same). */
 static void drain_idle(connection *conn) {
@@ -339,40 +562,69 @@ void conn_service(connection *conn, short revents) {
             advance_connect(conn);
         return;
     }
-    if (conn->state == CONN_BUSY && conn->want_write && (revents & POLLOUT))
+    if ((conn->state == CONN_BUSY || conn->state == CONN_DRAINING) && conn->want_write && (revents & POLLOUT))
         flush(conn);
-    if (!conn_is_up(conn) || !(revents & (POLLIN | POLLERR | POLLHUP)))
+    if (conn->state == CONN_DOWN || !(revents & (POLLIN | POLLERR | POLLHUP)))
         return;
     if (!ops->consume_input(conn->pg) || ops->status(conn->pg) == CONNECTION_BAD) {
-        conn_down(conn, ops->error_message(conn->pg));
+        if (conn->state == CONN_DRAINING)
+            drained(conn, "its connection closed");
+        else
+            conn_down(conn, ops->error_message(conn->pg));
         return;
     }
     if (conn->state == CONN_BUSY)
         read_results(conn);
+    else if (conn->state == CONN_DRAINING)
+        read_drained_results(conn);
     else
         drain_idle(conn);
 }
 
-/* When pgsafe gives up on the running call. */
-static int64_t deadline_ms(const connection *conn) {
-    return conn->call->started_ms + conn->shared->statement_timeout_ms + CONN_DEADLINE_GRACE_MS;
+/* The statement timeout the running call's transaction set (see load_settings_sql). */
+static int call_timeout_ms(const connection *conn) {
+    bool load = conn->call->kind == CALL_CATALOG || conn->call->kind == CALL_POSTURE;
+    int timeout = conn->shared->statement_timeout_ms;
+    return load && timeout < CONN_LOAD_TIMEOUT_MS ? CONN_LOAD_TIMEOUT_MS : timeout;
 }
 
-/* The server did not answer by the deadline: the call fails, the connection is closed (its
- * backend may wake up later; it then finds the socket gone and ends) and a new one opens. */
+/* When pgsafe gives up on the running call. */
+static int64_t deadline_ms(const connection *conn) {
+    return conn->call->started_ms + call_timeout_ms(conn) + CONN_DEADLINE_GRACE_MS;
+}
+
+/* The server did not answer by the deadline: the call fails, and the connection drains. It
+ * keeps its PGconn and its pool slot until the backend ends the statement (its Sync arrives)
+ * or its socket closes: closing it now would leave the backend running beside a replacement
+ * connection, one more backend than the pool's size for as long as it ignores the cancel. */
 static void expire_call(connection *conn) {
-    char *message = str_printf("the database did not answer within %d ms after the statement timeout (%d ms); "
-                               "the connection was closed and pgsafe reconnects, so the call can be retried",
-                               CONN_DEADLINE_GRACE_MS, conn->shared->statement_timeout_ms);
+    if (!conn->cancel_sent)
+        conn_cancel(conn);
+    char *message = str_printf("the database did not answer within %d ms after the statement timeout (%d ms): "
+                               "backend PID %d ignored the cancel request; it keeps its pool slot until it ends, "
+                               "so retry shortly",
+                               CONN_DEADLINE_GRACE_MS, call_timeout_ms(conn), conn->backend_pid);
     LOG(conn, 1, "%s", message ? message : "the database did not answer after the statement timeout");
     db_call *call = conn->call;
+    bool end_pipeline = conn->awaiting_rest;
     call_fail(call, call->cancelled ? DB_CANCELLED : DB_CONNECTION_LOST,
               call->cancelled ? "the call was cancelled"
               : message       ? message
                               : "the database did not answer");
     free(message);
-    conn_down(conn, NULL);
-    conn->retry_at_ms = 0;
+    /* The server waits for the rest of a pipeline whose plan never came back: without its
+     * Sync the backend would stay in the statement (active, and out of reach of the idle
+     * timeout) after it wakes, and the slot would never drain. */
+    conn->awaiting_rest = false;
+    if (end_pipeline && !send_rollback_and_check(conn)) {
+        conn_down(conn, conn->shared->ops->error_message(conn->pg));
+        return;
+    }
+    hand_back(conn);
+    set_state(conn, CONN_DRAINING);
+    conn->drain_started_ms = db_now_ms();
+    if (end_pipeline)
+        flush(conn);
 }
 
 void conn_tick(connection *conn, int64_t now) {
@@ -396,7 +648,8 @@ int64_t conn_due_ms(const connection *conn) {
     switch (conn->state) {
     case CONN_DOWN: return conn->retry_at_ms > 0 ? conn->retry_at_ms : -1;
     case CONN_CONNECTING: return conn->connect_started_ms + (int64_t)conn->shared->connect_timeout_seconds * 1000;
-    case CONN_IDLE: return -1;
+    case CONN_IDLE:
+    case CONN_DRAINING: return -1;
     case CONN_BUSY: break;
     }
     int64_t due = deadline_ms(conn);

@@ -4,9 +4,15 @@
  * to reconnect; a connection reports back through the hooks in conn_shared.
  *
  *   DOWN --conn_connect--> CONNECTING --(poll OK)--> IDLE --conn_start_call--> BUSY
- *     ^                        |                      ^                          |
- *     +------ failure ---------+                      +------ Sync read ---------+
- *     +---------------------- failure, deadline, conn_down (from any) ------------+
+ *     ^                        |                      ^                          |  |
+ *     +------ failure ---------+                      +------ Sync read ---------+  | deadline
+ *     +---------------------- failure, conn_down (from any) ---------------------+  v
+ *     +---------------- Sync read, or the socket closed ------------------------ DRAINING
+ *
+ * DRAINING keeps a slot whose call was given up on (its deadline passed) until its backend
+ * has really ended the statement: a backend that ignores cancel and terminate (libxml2's
+ * XPath never checks for interrupts; a stopped process) would otherwise keep running beside
+ * the replacement connection, and pgsafe would hold more backends than its pool size.
  *
  * Every libpq call on a connection goes through a conn_ops table: conn_libpq_ops in the
  * server, a fake in the unit tests. */
@@ -28,8 +34,12 @@
  * that same backend, so a backend that no longer runs (stopped, swapped out, its host gone
  * without a reset) would otherwise hold the call, and the client, forever. */
 #define CONN_DEADLINE_GRACE_MS 5000
-#define CONN_CANCEL_REPEAT_MS  100 /* a cancel is repeated this often while its call runs */
-#define CONN_CANCEL_REPEATS    20
+/* The pool's own posture and catalog loads run under at least this statement timeout, however
+ * short the one set for queries: a slow catalog must not leave the guard without one. */
+#define CONN_LOAD_TIMEOUT_MS  30000
+#define CONN_CANCEL_REPEAT_MS 100 /* a cancel is repeated this often while its call runs */
+#define CONN_CANCEL_REPEATS   20
+#define CONN_FIRST_USER_OID   16384 /* PostgreSQL's FirstNormalObjectId: below it, its own types */
 
 /* The libpq calls a connection makes, with libpq's own signatures. */
 typedef struct conn_ops {
@@ -44,6 +54,9 @@ typedef struct conn_ops {
     int (*send_query_params)(PGconn *pg, const char *command, int count, const Oid *types, const char *const *values,
                              const int *lengths, const int *formats, int result_format);
     int (*pipeline_sync)(PGconn *pg);
+    int (*send_prepare)(PGconn *pg, const char *name, const char *query, int count, const Oid *types);
+    int (*send_describe_prepared)(PGconn *pg, const char *name);
+    int (*send_flush_request)(PGconn *pg);
     int (*flush)(PGconn *pg);
     int (*consume_input)(PGconn *pg);
     int (*is_busy)(PGconn *pg);
@@ -53,8 +66,10 @@ typedef struct conn_ops {
     PGnotify *(*notifies)(PGconn *pg);
     void (*free_memory)(void *pointer);
     void (*finish)(PGconn *pg);
+    int (*backend_pid)(const PGconn *pg);
     int (*cancel_send)(cancel_job **job, PGconn *pg); /* cancel.h */
     void (*cancel_release)(cancel_job **job);
+    char *(*redact)(const char *message, const char *conninfo, const PGconn *pg); /* redact.h */
 } conn_ops;
 
 /* The real thing. */
@@ -78,25 +93,41 @@ typedef struct conn_shared {
     void (*connected)(void *owner); /* a connection came up and is idle */
     int (*connect_failed)(void *owner, const char *why); /* an attempt failed: returns ms until the retry */
     void (*finished)(void *owner, db_call *call);        /* a call is over, its result set; the pool owns it */
+    /* The cost guard: judges the EXPLAIN of a call with explain_sql (the PGresult, the
+     * caller's). Returns true to run the statement; false after failing the call. */
+    bool (*cost_check)(void *owner, db_call *call, const PGresult *explain);
 } conn_shared;
 
 typedef enum conn_state {
     CONN_DOWN,       /* no PGconn; retry_at_ms says when the pool may try again */
     CONN_CONNECTING, /* PQconnectPoll under way */
     CONN_IDLE,       /* up, in pipeline mode, no call */
-    CONN_BUSY        /* running call */
+    CONN_BUSY,       /* running call */
+    CONN_DRAINING    /* no call: its deadline passed; the PGconn (and the slot) are kept until
+                      * the backend answers the pipeline's Sync or its socket closes */
 } conn_state;
 
 /* Where a running call is in its pipeline; results arrive in this order. */
 typedef enum conn_stage {
     STAGE_BEGIN,
     STAGE_SETTINGS,
+    STAGE_EXPLAIN,  /* the cost guard's EXPLAIN (calls with explain_sql), before the rest is sent */
+    STAGE_PREPARE,  /* a bounded call (bound_rows): the statement parsed... */
+    STAGE_DESCRIBE, /* ...and described, so that its rows can be bounded (guard_bound_rows) */
     STAGE_STATEMENT,
     STAGE_ROLLBACK,
+    STAGE_CHECK, /* conn_clean_check_sql, after the transaction */
     STAGE_SYNC,
     STAGE_CLEANUP, /* a ROLLBACK sent after an error left the transaction open */
+    STAGE_CLEANUP_CHECK,
     STAGE_CLEANUP_SYNC
 } conn_stage;
+
+/* Run after every call's ROLLBACK: one row, one text column naming what the session still
+ * holds that a ROLLBACK does not undo (session advisory locks, temporary objects, LISTEN,
+ * prepared statements, cursors, settings), "" when nothing. A connection not verified clean
+ * is closed, never reused. */
+extern const char conn_clean_check_sql[];
 
 struct connection {
     const conn_shared *shared;
@@ -107,11 +138,17 @@ struct connection {
     int64_t retry_at_ms; /* while down: when to try again (0: at once) */
     db_call *call;       /* exactly while busy */
     conn_stage stage;
-    bool want_write;        /* output is still queued in libpq */
-    bool cancel_sent;       /* a cancel was requested for the running call */
-    int64_t cancel_sent_ms; /* when the last cancel request went out */
-    int cancels;            /* cancel requests sent for the running call */
-    cancel_job *cancel;     /* the last request sent for this PGconn (cancel.h) */
+    bool want_write;          /* output is still queued in libpq */
+    bool awaiting_rest;       /* the first half ended with a Flush (the cost guard's EXPLAIN, a bounded call's
+                               * Describe); the rest is sent at its end */
+    bool plan_passed;         /* the cost guard's plan arrived and passed the cost_check hook */
+    bool verified_clean;      /* the running call's clean check answered "" */
+    bool cancel_sent;         /* a cancel was requested for the running call */
+    int64_t cancel_sent_ms;   /* when the last cancel request went out */
+    int cancels;              /* cancel requests sent for the running call */
+    cancel_job *cancel;       /* the last request sent for this PGconn (cancel.h) */
+    int backend_pid;          /* the server process of this PGconn, once connected (0 before) */
+    int64_t drain_started_ms; /* while draining: when the call was given up on */
 };
 
 /* A down connection of a pool, due for its first attempt at once. */
@@ -130,7 +167,7 @@ void conn_start_call(connection *conn, db_call *call);
 void conn_service(connection *conn, short revents);
 
 /* Runs the timers due at now: a connect that took too long fails, a call past its deadline
- * fails and the connection is closed, a pending cancel is repeated. */
+ * fails and the connection drains (DRAINING), a pending cancel is repeated. */
 void conn_tick(connection *conn, int64_t now);
 
 /* When conn_tick next has something to do, or -1. */
@@ -152,5 +189,8 @@ int conn_socket(const connection *conn);
 
 /* IDLE or BUSY. */
 bool conn_is_up(const connection *conn);
+
+/* DRAINING: the slot is held by a backend that has not ended a statement given up on. */
+bool conn_is_draining(const connection *conn);
 
 #endif

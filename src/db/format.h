@@ -8,7 +8,7 @@
 #include "db/result.h"
 
 /* The marker appended to a value cut at the per-cell cap. */
-#define FORMAT_CUT_MARK "\xE2\x80\xA6"
+#define FORMAT_CUT_MARK DB_CUT_MARK
 
 /* One cell as JSON, typed by its column (NULL for SQL NULL and for a json value null).
  * Caller owns the object. NULL also when memory runs out: format_rows_json tells the two

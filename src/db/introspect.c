@@ -91,33 +91,37 @@ const char introspect_describe_table_sql[] =
     " AND pg_catalog.has_any_column_privilege(c.oid, 'SELECT')"
     " ORDER BY n.nspname LIMIT 10";
 
-const char introspect_schema_text_sql[] =
-    "SELECT COALESCE(pg_catalog.string_agg(line, E'\\n' ORDER BY schema_name, table_name), '') FROM ("
-    "SELECT n.nspname AS schema_name, c.relname AS table_name,"
+const char introspect_schema_rows_sql[] =
+    "SELECT n.nspname, c.relname,"
     " pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || ' (' || " RELATION_KIND("c")
-    " || COALESCE(', ~' || " ROW_ESTIMATE("c") " || ' rows', '') || ')'"
-    " || ': ' || COALESCE((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || ' '"
-    " || pg_catalog.format_type(a.atttypid, a.atttypmod)"
+    " || COALESCE(', ~' || " ROW_ESTIMATE("c") " || ' rows', '') || ')',"
+    " COALESCE((SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname,"
+    " pg_catalog.quote_ident(a.attname) || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod)"
     " || CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_constraint p WHERE p.conrelid = c.oid AND p.contype = 'p'"
-    " AND a.attnum = ANY (p.conkey)) THEN ' PK' WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END"
-    " || COALESCE((SELECT ' -> ' || pg_catalog.quote_ident(rn.nspname) || '.' || pg_catalog.quote_ident(rc.relname)"
-    " || '(' || pg_catalog.quote_ident(ra.attname) || ')' FROM pg_catalog.pg_constraint f"
+    " AND a.attnum = ANY (p.conkey)) THEN ' PK' WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END,"
+    " r.nspname, r.relname, r.attname,"
+    " ' -> ' || pg_catalog.quote_ident(r.nspname) || '.' || pg_catalog.quote_ident(r.relname)"
+    " || '(' || pg_catalog.quote_ident(r.attname) || ')') ORDER BY a.attnum)"
+    " FROM pg_catalog.pg_attribute a LEFT JOIN LATERAL (SELECT rn.nspname, rc.relname, ra.attname"
+    " FROM pg_catalog.pg_constraint f"
     " JOIN pg_catalog.pg_class rc ON rc.oid = f.confrelid JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace"
     " JOIN pg_catalog.pg_attribute ra ON ra.attrelid = f.confrelid AND ra.attnum = f.confkey[1]"
     " WHERE f.conrelid = c.oid AND f.contype = 'f' AND f.conparentid = 0 AND f.conkey = ARRAY[a.attnum]"
-    " ORDER BY f.conname LIMIT 1), ''), ', ' ORDER BY a.attnum)"
-    " FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')"
-    " || COALESCE((SELECT pg_catalog.string_agg('; FK (' || " KEY_TEXT("f.conkey", "f.conrelid") " || ') -> '"
+    " ORDER BY f.conname LIMIT 1) r ON true"
+    " WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]'::pg_catalog.json)::text,"
+    " COALESCE((SELECT pg_catalog.json_agg(pg_catalog.json_build_object('text', '; FK (' || " KEY_TEXT("f.conkey", "f.conrelid") " || ') -> '"
     " || pg_catalog.quote_ident(rn.nspname) || '.' || pg_catalog.quote_ident(rc.relname) || '('"
-    " || " KEY_TEXT("f.confkey", "f.confrelid") " || ')', '' ORDER BY f.conname)"
+    " || " KEY_TEXT("f.confkey", "f.confrelid") " || ')', 'schema', rn.nspname, 'table', rc.relname,"
+    " 'columns', " KEY_NAMES("f.conkey", "f.conrelid") ", 'referenced_columns', " KEY_NAMES("f.confkey", "f.confrelid")
+    ") ORDER BY f.conname)"
     " FROM pg_catalog.pg_constraint f JOIN pg_catalog.pg_class rc ON rc.oid = f.confrelid"
     " JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace"
     " WHERE f.conrelid = c.oid AND f.contype = 'f' AND f.conparentid = 0"
-    " AND pg_catalog.cardinality(f.conkey) > 1), '')"
-    " || COALESCE(' -- ' || pg_catalog.regexp_replace(pg_catalog.obj_description(c.oid, 'pg_class'), '\\s+', ' ', 'g'),"
-    " '') AS line"
+    " AND pg_catalog.cardinality(f.conkey) > 1), '[]'::pg_catalog.json)::text,"
+    " pg_catalog.regexp_replace(pg_catalog.obj_description(c.oid, 'pg_class'), '\\s+', ' ', 'g')"
     " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-    " WHERE " VISIBLE_SCHEMA("n") " AND " LISTED_RELATION("c") ") lines";
+    " WHERE " VISIBLE_SCHEMA("n") " AND " LISTED_RELATION("c")
+    " ORDER BY n.nspname, c.relname";
 
 const char introspect_resource_page_sql[] =
     "SELECT n.nspname, c.relname, " RELATION_KIND("c") ", pg_catalog.obj_description(c.oid, 'pg_class'),"

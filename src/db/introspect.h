@@ -17,8 +17,13 @@ extern const char introspect_list_tables_sql[];
  * description json); none when it does not exist. */
 extern const char introspect_describe_table_sql[];
 
-/* Rows: one text column, the compact schema text (a line per table). */
-extern const char introspect_schema_text_sql[];
+/* Rows: one per visible table, by schema and name: schema, name, the line's head
+ * ("schema.name (kind, ~N rows)"), its columns as JSON [[name, text, fk schema, fk table,
+ * fk column, fk text], ...] in order, its multi-column foreign keys as JSON [{text, schema,
+ * table, columns, referenced_columns}], and its comment on one line (or NULL). The schema
+ * resource assembles a line per table from them (mcp/resources.c), leaving out what the
+ * data owner's policy hides. */
+extern const char introspect_schema_rows_sql[];
 
 /* $2 offset, $3 page size. Rows: (schema, table, kind, comment, more boolean). */
 extern const char introspect_resource_page_sql[];

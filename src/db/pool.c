@@ -15,6 +15,7 @@
 #include "db/catalog.h"
 #include "db/clock.h"
 #include "db/conn.h"
+#include "db/cost.h"
 #include "util/strings.h"
 
 #define BACKOFF_FIRST_MS        250
@@ -49,13 +50,15 @@ void db_pool_options_init(db_options *options) {
     *options = (db_options){
         .conninfo = "",
         .pool_size = 2,
-        .statement_timeout_ms = 30000,
+        .statement_timeout_ms = 15000,
         .lock_timeout_ms = 1000,
         .idle_in_transaction_ms = 60000,
         .search_path = "public",
         .max_result_bytes = 256 * 1024,
         .max_cell_bytes = 8 * 1024,
         .connect_timeout_seconds = 5,
+        .max_cost = 1e7,
+        .max_plan_rows = 1e9,
     };
 }
 
@@ -109,6 +112,12 @@ static void finish(void *owner, db_call *call) {
         call_fail(call, DB_CANCELLED, "the call was cancelled");
     call->result->elapsed_ms = call->started_ms ? db_elapsed_ms(call->started_ms) : 0.0;
     call_queue_push(&pool->finished, call);
+}
+
+/* conn_shared.cost_check: the cost guard's verdict on a call's EXPLAIN (cost.h). */
+static bool check_cost(void *owner, db_call *call, const PGresult *explain) {
+    const db_pool *pool = owner;
+    return cost_judge(call, explain, pool->options.max_cost, pool->options.max_plan_rows);
 }
 
 /* ---- the pool's own loads ---- */
@@ -214,6 +223,22 @@ static bool any_connecting(const db_pool *pool) {
     return false;
 }
 
+/* Whether every slot is held by a backend that ignored the cancel of a call given up on:
+ * nothing can run until one of them ends. */
+static bool every_slot_draining(const db_pool *pool) {
+    for (int i = 0; i < pool->connection_count; i++)
+        if (!conn_is_draining(&pool->connections[i]))
+            return false;
+    return true;
+}
+
+static bool any_draining(const db_pool *pool) {
+    for (int i = 0; i < pool->connection_count; i++)
+        if (conn_is_draining(&pool->connections[i]))
+            return true;
+    return false;
+}
+
 static connection *idle_connection(db_pool *pool) {
     for (int i = 0; i < pool->connection_count; i++)
         if (pool->connections[i].state == CONN_IDLE)
@@ -221,17 +246,23 @@ static connection *idle_connection(db_pool *pool) {
     return NULL;
 }
 
-/* Opens connections that are due: the first always (with backoff), the rest only while
- * the pool has work waiting and at least one connection works. */
+/* Opens connections that are due: the first slot that is not draining always (with
+ * backoff), the rest only while the pool has work waiting and at least one connection
+ * works. A draining slot is never reopened here: its backend still runs (conn.h). */
 static void open_connections(db_pool *pool) {
     int64_t now = db_now_ms();
     bool up = any_connection_up(pool);
     bool busy = pool->queue.head != NULL;
+    bool first = true;
     for (int i = 0; i < pool->connection_count; i++) {
         connection *conn = &pool->connections[i];
+        if (conn_is_draining(conn))
+            continue;
+        bool is_first = first;
+        first = false;
         if (conn->state != CONN_DOWN || now < conn->retry_at_ms)
             continue;
-        if (i == 0 || (up && busy && !any_connecting(pool)))
+        if (is_first || (up && busy && !any_connecting(pool)))
             conn_connect(conn);
     }
 }
@@ -258,6 +289,28 @@ static void fail_waiting(db_pool *pool, bool all) {
     pool->queue = keep;
 }
 
+/* Fails every queued call at once while every slot drains: the database is still busy with
+ * statements given up on, and waiting could last as long as a backend ignores its cancel. */
+static void fail_busy(db_pool *pool) {
+    strbuf pids = {0};
+    for (int i = 0; i < pool->connection_count; i++)
+        strbuf_printf(&pids, "%s%d", i ? ", " : "", pool->connections[i].backend_pid);
+    char *text = strbuf_take(&pids);
+    char *message = str_printf("the database is still busy with an earlier query (backend PID%s %s ignored cancel); "
+                               "try again shortly",
+                               pool->connection_count > 1 ? "s" : "", text ? text : "?");
+    db_call *call;
+    while ((call = call_queue_pop(&pool->queue)) != NULL) {
+        call_fail(call, call->cancelled ? DB_CANCELLED : DB_BUSY,
+                  call->cancelled ? "the call was cancelled"
+                  : message       ? message
+                                  : "the database is still busy with an earlier query; try again shortly");
+        finish(pool, call);
+    }
+    free(message);
+    free(text);
+}
+
 /* Fails every queued call with status (DB_CANCELLED for those cancelled already). */
 static void fail_queued(db_pool *pool, db_status status, const char *message) {
     db_call *call;
@@ -278,7 +331,9 @@ static void start_catalog_load(db_pool *pool) {
         return;
     bool posture_first = !pool->posture.known && !pool->posture_tried;
     db_call *load = call_new(posture_first ? CALL_POSTURE : CALL_CATALOG);
-    if (load == NULL || (load->sql = strdup(posture_first ? catalog_posture_sql() : catalog_load_sql())) == NULL) {
+    if (load == NULL || (load->sql = strdup(posture_first                  ? catalog_posture_sql()
+                                            : pool->options.load_relations ? catalog_load_relations_sql()
+                                                                           : catalog_load_sql())) == NULL) {
         if (load)
             call_free(load);
         return;
@@ -293,6 +348,10 @@ static void start_catalog_load(db_pool *pool) {
 /* Starts what can start. Calls wait while a connection or the catalog is on its way, and
  * fail with the reason once an attempt has failed, so a caller never waits on a dead server. */
 static void dispatch(db_pool *pool) {
+    if (every_slot_draining(pool)) {
+        fail_busy(pool);
+        return;
+    }
     if (pool->catalog_wanted && !pool->catalog_loading)
         start_catalog_load(pool);
     bool ready = pool->ever_ready && any_connection_up(pool) && !pool->catalog_wanted && !pool->catalog_loading;
@@ -353,6 +412,7 @@ static void share_settings(db_pool *pool, const conn_ops *ops, db_log_fn log, vo
         .connected = on_connected,
         .connect_failed = on_connect_failed,
         .finished = finish,
+        .cost_check = check_cost,
     };
 }
 
@@ -445,7 +505,8 @@ void db_pool_free(db_pool *pool) {
 }
 
 db_pool_state db_pool_state_now(const db_pool *pool) {
-    if (any_connection_up(pool) && pool->ever_ready)
+    /* A draining slot is up as far as callers know: their calls get its own error. */
+    if ((any_connection_up(pool) || any_draining(pool)) && pool->ever_ready)
         return DB_POOL_READY;
     if (any_connecting(pool) || any_connection_up(pool))
         return DB_POOL_CONNECTING;
@@ -454,6 +515,18 @@ db_pool_state db_pool_state_now(const db_pool *pool) {
 
 const char *db_pool_last_error(const db_pool *pool) {
     return pool->last_error;
+}
+
+db_pool_usage db_pool_usage_now(const db_pool *pool) {
+    db_pool_usage usage = {.size = pool->options.pool_size};
+    for (int i = 0; i < pool->connection_count; i++) {
+        conn_state state = pool->connections[i].state;
+        usage.open += state == CONN_IDLE || state == CONN_BUSY;
+        usage.busy += state == CONN_BUSY;
+    }
+    for (const db_call *call = pool->queue.head; call; call = call->next)
+        usage.queued++;
+    return usage;
 }
 
 bool db_pool_idle(const db_pool *pool) {
@@ -555,11 +628,19 @@ db_call *db_pool_submit(db_pool *pool, const db_request *request, db_done_fn don
     call->done = done;
     call->user = user;
     call->skip_wait = request->skip_wait;
+    call->bound_rows = request->bound_rows;
     call->limits = (db_result_limits){
         .row_limit = request->row_limit,
         .max_result_bytes = request->max_result_bytes ? request->max_result_bytes : pool->options.max_result_bytes,
         .max_cell_bytes = request->max_cell_bytes ? request->max_cell_bytes : pool->options.max_cell_bytes,
     };
+    bool cost_guard =
+        request->check_cost && request->sql != NULL && (pool->options.max_cost > 0 || pool->options.max_plan_rows > 0);
+    if (cost_guard && (call->explain_sql = str_printf(CALL_EXPLAIN_PREFIX "%s",
+                                                      request->cost_sql ? request->cost_sql : request->sql)) == NULL) {
+        call_free(call);
+        return NULL;
+    }
     if (!copy_request(call, request)) {
         call_free(call);
         return NULL;

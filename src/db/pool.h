@@ -41,10 +41,15 @@ typedef struct db_options {
     size_t max_result_bytes;     /* byte budget of one result's cells */
     size_t max_cell_bytes;       /* cap on one cell's kept bytes */
     int connect_timeout_seconds; /* for libpq's connect_timeout when the DSN has none */
+    double max_cost;             /* cost guard: the plan's estimated total cost; 0 is off (cost.h) */
+    double max_plan_rows;        /* cost guard: a fully run node's estimated rows; 0 is off */
+    bool load_relations;         /* the catalog also loads relations and columns (a table or
+                                    column policy needs them) */
 } db_options;
 
-/* Defaults: pool 2, statement 30 s, lock 1 s, idle 60 s, search_path "public",
- * 256 KiB per result, 8 KiB per cell, connect timeout 5 s; conninfo "". */
+/* Defaults: pool 2, statement 15 s, lock 1 s, idle 60 s, search_path "public",
+ * 256 KiB per result, 8 KiB per cell, connect timeout 5 s, cost guard 1e7 and 1e9 rows
+ * (docs/configuration.md says why); conninfo "". */
 void db_pool_options_init(db_options *options);
 
 typedef struct db_request {
@@ -55,6 +60,9 @@ typedef struct db_request {
     size_t max_result_bytes;   /* 0: the pool's option */
     size_t max_cell_bytes;     /* 0: the pool's option */
     bool skip_wait;            /* fail at once with DB_UNAVAILABLE instead of waiting for the first connection */
+    bool bound_rows;           /* a model's SELECT: each value and row bounded on the server (conn.c) */
+    bool check_cost;           /* ask the planner first and refuse (DB_REFUSED) past the pool's limits */
+    const char *cost_sql;      /* what the cost guard explains (same parameters); NULL: sql itself */
 } db_request;
 
 typedef struct db_pool db_pool;
@@ -108,6 +116,13 @@ db_pool_state db_pool_state_now(const db_pool *pool);
 
 /* Why the last connection attempt failed (libpq's message, one line), or NULL. */
 const char *db_pool_last_error(const db_pool *pool);
+
+/* The pool's use for monitoring: connections configured, up (idle or busy), running a call,
+ * and calls waiting for a connection. */
+typedef struct db_pool_usage {
+    int size, open, busy, queued;
+} db_pool_usage;
+db_pool_usage db_pool_usage_now(const db_pool *pool);
 
 /* True when no call is queued or running. */
 bool db_pool_idle(const db_pool *pool);

@@ -1,5 +1,6 @@
 /* db_result: the result type, and the one conversion from libpq's PGresult into it, with
- * the row limit, the byte budget and the per-cell cap applied as each row is taken. */
+ * the row limit, the byte budget (of the bytes the rows add to a response) and
+ * the per-cell cap applied as each row is taken. */
 #include "db/result.h"
 
 #include <assert.h>
@@ -83,14 +84,68 @@ bool db_result_take_columns(db_result *result, const PGresult *pg, db_type_name_
     return true;
 }
 
-/* The bytes row of pg would add to the result, each cell counted up to max_cell_bytes. */
-static size_t row_kept_bytes(const PGresult *pg, int row, int columns, size_t max_cell_bytes) {
+/* PostgreSQL's bool, which format.c renders as true or false. */
+#define OID_BOOL 16
+
+/* Bytes of text[0, length) inside a JSON string as the response writes it (json-c, no slash
+ * escapes): quote and backslash two, the short control escapes two, other controls six. */
+static size_t json_escaped_bytes(const char *text, size_t length) {
     size_t bytes = 0;
-    for (int i = 0; i < columns; i++)
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+            bytes += 2;
+        else if (c < 0x20)
+            bytes += 6;
+        else
+            bytes++;
+    }
+    return bytes;
+}
+
+/* Bytes of text[0, length) in the text rendering (format.c's append_escaped), once that rendering is
+ * itself a JSON string: a backslash becomes four bytes, a tab, newline or return three. */
+static size_t text_escaped_bytes(const char *text, size_t length) {
+    size_t bytes = 0;
+    for (size_t i = 0; i < length; i++) {
+        char c = text[i];
+        if (c == '\\')
+            bytes += 4;
+        else if (c == '\t' || c == '\n' || c == '\r')
+            bytes += 3;
+        else
+            bytes += json_escaped_bytes(&c, 1);
+    }
+    return bytes;
+}
+
+size_t db_cell_sent_bytes(const db_column *column, const db_cell *cell) {
+    /* Separators: "," in the row's JSON, "\t" (two bytes escaped) in the text. */
+    size_t bytes = 3;
+    if (cell->value == NULL)
+        return bytes + strlen("null") + strlen("\\\\N");
+    size_t cut = cell->length < cell->full_length ? strlen(DB_CUT_MARK) : 0;
+    /* A number, a bool or embedded json is never longer than the value as a JSON string but
+     * for false (5 bytes against 3). */
+    size_t as_json = 2 + json_escaped_bytes(cell->value, cell->length) + cut;
+    if (column->type_oid == OID_BOOL && as_json < strlen("false"))
+        as_json = strlen("false");
+    return bytes + as_json + text_escaped_bytes(cell->value, cell->length) + cut;
+}
+
+/* The bytes row of pg would add to a response (db_cell_sent_bytes: each cell as it is kept,
+ * cut at max_cell_bytes, escaped, NULLs and separators included). */
+static size_t row_sent_bytes(const db_result *result, const PGresult *pg, int row, size_t max_cell_bytes) {
+    size_t bytes = DB_ROW_SENT_BYTES;
+    for (int i = 0; i < result->column_count; i++) {
+        db_cell cell = {0};
         if (!PQgetisnull(pg, row, i)) {
-            size_t length = (size_t)PQgetlength(pg, row, i);
-            bytes += length < max_cell_bytes ? length : max_cell_bytes;
+            cell.value = PQgetvalue(pg, row, i);
+            cell.full_length = (size_t)PQgetlength(pg, row, i);
+            cell.length = str_utf8_prefix(cell.value, cell.full_length, max_cell_bytes);
         }
+        bytes += db_cell_sent_bytes(&result->columns[i], &cell);
+    }
     return bytes;
 }
 
@@ -111,13 +166,12 @@ static bool copy_row(db_result *result, db_cell *cells, const PGresult *pg, int 
         cells[i].full_length = length;
         if (kept < length)
             result->cells_cut++;
-        result->bytes += kept;
     }
     return true;
 }
 
 db_take db_result_take_row(db_result *result, const PGresult *pg, int row, const db_result_limits *limits) {
-    assert(result->columns != NULL && result->column_count == PQnfields(pg));
+    assert(result->columns != NULL && result->column_count + (limits->flagged_rows ? 1 : 0) == PQnfields(pg));
     assert(row >= 0 && row < PQntuples(pg));
     if (result->truncated != DB_COMPLETE)
         return DB_TAKE_DROPPED;
@@ -126,7 +180,14 @@ db_take db_result_take_row(db_result *result, const PGresult *pg, int row, const
         return DB_TAKE_DROPPED;
     }
     int columns = result->column_count;
-    if (result->bytes + row_kept_bytes(pg, row, columns, limits->max_cell_bytes) > limits->max_result_bytes) {
+    if (limits->flagged_rows && !PQgetisnull(pg, row, columns) && PQgetvalue(pg, row, columns)[0] == 't') {
+        /* The server found the row's values over the budget and sent them as NULLs. */
+        result->truncated = DB_BYTE_BUDGET;
+        return DB_TAKE_BUDGET;
+    }
+    assert(result->bytes <= limits->max_result_bytes);
+    size_t row_bytes = row_sent_bytes(result, pg, row, limits->max_cell_bytes);
+    if (row_bytes > limits->max_result_bytes - result->bytes) {
         result->truncated = DB_BYTE_BUDGET;
         return DB_TAKE_BUDGET;
     }
@@ -138,6 +199,7 @@ db_take db_result_take_row(db_result *result, const PGresult *pg, int row, const
     db_cell *cells_of_row = &cells[result->row_count * (size_t)columns];
     memset(cells_of_row, 0, (size_t)columns * sizeof *cells_of_row);
     result->row_count++;
+    result->bytes += row_bytes;
     return copy_row(result, cells_of_row, pg, row, limits->max_cell_bytes) ? DB_TAKE_KEPT : DB_TAKE_NO_MEMORY;
 }
 

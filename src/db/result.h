@@ -23,7 +23,9 @@ typedef enum db_status {
     DB_UNAVAILABLE,     /* no connection to the database could be had */
     DB_CONNECTION_LOST, /* the connection broke while the call ran */
     DB_CANCELLED,       /* db_pool_cancel was called */
-    DB_SHUTDOWN         /* the pool was freed before the call ran */
+    DB_SHUTDOWN,        /* the pool was freed before the call ran */
+    DB_BUSY,            /* every pool slot waits for a backend that ignored a cancel (conn.h) */
+    DB_REFUSED          /* the planner's estimate passed the cost guard's limits (cost.h): it never ran */
 } db_status;
 
 typedef enum db_truncation {
@@ -57,7 +59,7 @@ typedef struct db_result {
     db_cell *cells; /* row_count * column_count, row-major */
     db_truncation truncated;
     size_t cells_cut;  /* cells shortened to max_cell_bytes */
-    size_t bytes;      /* kept cell bytes */
+    size_t bytes;      /* bytes the kept rows add to a response (db_cell_sent_bytes) */
     double elapsed_ms; /* from sending to the last result */
 } db_result;
 
@@ -81,9 +83,24 @@ bool db_result_set_error(db_result *result, const struct pg_result *pg);
 /* How much of a result is kept. */
 typedef struct db_result_limits {
     long long row_limit;     /* keep at most this many rows; < 0 for no limit */
-    size_t max_result_bytes; /* budget of kept cell bytes */
+    size_t max_result_bytes; /* budget of the bytes the rows add to a response, escapes and NULLs included */
     size_t max_cell_bytes;   /* a cell's kept bytes; longer values are cut */
+    bool flagged_rows;       /* each row ends with one more column, true when the row passed the budget on the server */
 } db_result_limits;
+
+/* The marker a cut value ends with (…), in both renderings. */
+#define DB_CUT_MARK "\xE2\x80\xA6"
+
+/* What one row adds to a response besides its cells: "[", "]" and a comma in the rows'
+ * JSON, and the line's end ("\n", two bytes once the text is a JSON string). */
+#define DB_ROW_SENT_BYTES 5
+
+/* An upper bound (exact but for json values, which json-c never lengthens) of the bytes a
+ * cell adds to a response: its JSON value in the rows of structuredContent and its text in
+ * the rendering, each as the response's JSON escapes it, with the separators after it.
+ * NULLs, empty strings, escapes and the cut mark all count, so a budget of these bytes
+ * bounds what is sent. */
+size_t db_cell_sent_bytes(const db_column *column, const db_cell *cell);
 
 /* Gives a type's display name (format_type), or NULL when unknown. */
 typedef const char *(*db_type_name_fn)(const void *context, unsigned type_oid);

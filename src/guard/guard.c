@@ -1,5 +1,6 @@
 /* guard_check: the guard's stages in order. Text checks, parse (libpg_query, protobuf),
- * one statement that is a SELECT, the allow-list walk, the LIMIT rewrite, rendering as SQL
+ * one statement that is a SELECT, the allow-list walk, the data owner's table and column
+ * policy (columns.c), the LIMIT rewrite, rendering as SQL
  * (the statement's own text with the LIMIT appended when that suffices, else the deparsed
  * tree), and a second full check of that text, which must come back unchanged in meaning:
  * the same tree, one SELECT, passing the walk, with the constant LIMIT the rewrite set.
@@ -15,6 +16,7 @@
 #include <strings.h>
 
 #include "internal.h"
+#include "util/strings.h"
 
 static const char *const reason_names[GUARD_REASON_COUNT] = {
     [GUARD_OK] = "ok",
@@ -40,6 +42,9 @@ static const char *const reason_names[GUARD_REASON_COUNT] = {
     [GUARD_UNINTERRUPTIBLE] = "uninterruptible",
     [GUARD_VALUE_TOO_LARGE] = "value_too_large",
     [GUARD_HIDDEN_FUNCTION] = "hidden_function",
+    [GUARD_RELATION_NOT_ALLOWED] = "relation_not_allowed",
+    [GUARD_COLUMN_DENIED] = "column_denied",
+    [GUARD_POLICY_UNVERIFIABLE] = "policy_unverifiable",
 };
 
 const char *guard_reason_name(guard_reason code) {
@@ -227,10 +232,13 @@ static bool check_statement_type(const PgQuery__RawStmt *raw, guard_verdict *ver
 #define GRAMMAR_HINT "fix the SQL syntax; pgsafe accepts PostgreSQL " PG_MAJORVERSION " SQL, one SELECT per call"
 
 /* Parses text to a tree with exactly one statement, unpacked into arena (which owns *tree
- * afterwards, also when this fails with *tree set). */
-static bool parse_one(const char *sql, guard_arena *arena, PgQuery__ParseResult **tree, guard_verdict *verdict) {
+ * afterwards, also when this fails with *tree set). The text's token count is bounded
+ * first unless count_tokens is false: for pgsafe's own wrapper around a checked query, a
+ * flat list of many keywords; the tree's depth is bounded in every case. */
+static bool parse_statement(const char *sql, bool count_tokens, guard_arena *arena, PgQuery__ParseResult **tree,
+                            guard_verdict *verdict) {
     *tree = NULL;
-    if (!depth_check_text(sql, strlen(sql), verdict))
+    if (count_tokens && !depth_check_text(sql, strlen(sql), verdict))
         return false;
     PgQueryProtobufParseResult parsed = pg_query_parse_protobuf(sql);
     if (parsed.error != NULL) {
@@ -270,6 +278,10 @@ static bool parse_one(const char *sql, guard_arena *arena, PgQuery__ParseResult 
     return check_statement_type((*tree)->stmts[0], verdict);
 }
 
+static bool parse_one(const char *sql, guard_arena *arena, PgQuery__ParseResult **tree, guard_verdict *verdict) {
+    return parse_statement(sql, true, arena, tree, verdict);
+}
+
 /* Deparses a tree; NULL when libpg_query cannot (the caller falls back to the text). */
 static char *deparse(const PgQuery__ParseResult *tree) {
     size_t length = pg_query__parse_result__get_packed_size(tree);
@@ -305,6 +317,81 @@ static bool renders_tree(const char *sql, const PgQuery__ParseResult *expected, 
     arena_release(&arena);
     verdict_clear(&inner);
     return ok;
+}
+
+/* The statement under the FROM of select (a SELECT over one subquery), or NULL. */
+static const PgQuery__Node *only_subquery(const PgQuery__Node *select) {
+    if (select == NULL || select->node_case != PG_QUERY__NODE__NODE_SELECT_STMT ||
+        select->select_stmt->n_from_clause != 1 ||
+        select->select_stmt->from_clause[0]->node_case != PG_QUERY__NODE__NODE_RANGE_SUBSELECT)
+        return NULL;
+    return select->select_stmt->from_clause[0]->range_subselect->subquery;
+}
+
+/* The text of guard_bound_rows (see guard.h), unchecked; NULL when memory runs out. Three
+ * subqueries, each kept from being pulled up (OFFSET 0) so that a value is computed once:
+ * the query with its columns renamed c1..cN, the capped values, the flag over them. */
+static char *bound_rows_text(const char *sql, const guard_row_bound *bound) {
+    strbuf text = {0};
+    strbuf_puts(&text, "SELECT ");
+    for (int i = 1; i <= bound->column_count; i++)
+        strbuf_printf(&text, "CASE WHEN pgsafe_over THEN NULL ELSE c%d END, ", i);
+    strbuf_puts(&text, "pgsafe_over FROM (SELECT ");
+    for (int i = 1; i <= bound->column_count; i++)
+        strbuf_printf(&text, "c%d, ", i);
+    strbuf_puts(&text, "pg_catalog.octet_length(pg_catalog.array_to_string(ARRAY[");
+    bool first = true;
+    for (int i = 1; i <= bound->column_count; i++)
+        if (bound->capped[i - 1]) {
+            strbuf_printf(&text, "%sc%d", first ? "" : ", ", i);
+            first = false;
+        }
+    strbuf_printf(&text, "]::pg_catalog.text[], '')) OPERATOR(pg_catalog.>) %zu AS pgsafe_over FROM (SELECT ",
+                  bound->row_bytes);
+    for (int i = 1; i <= bound->column_count; i++) {
+        if (bound->capped[i - 1])
+            strbuf_printf(&text,
+                          "CASE WHEN pg_catalog.num_nulls(c%d) OPERATOR(pg_catalog.=) 1 THEN NULL"
+                          " ELSE pg_catalog.substr(pg_catalog.concat(c%d), 1, %zu) END",
+                          i, i, bound->cap_characters);
+        else
+            strbuf_printf(&text, "c%d", i);
+        strbuf_printf(&text, " AS c%d%s", i, i < bound->column_count ? ", " : "");
+    }
+    /* The newlines keep a trailing -- comment of the query from swallowing the parenthesis. */
+    strbuf_puts(&text, " FROM (\n");
+    strbuf_puts(&text, sql);
+    strbuf_puts(&text, "\n) pgsafe_row(");
+    for (int i = 1; i <= bound->column_count; i++)
+        strbuf_printf(&text, "c%d%s", i, i < bound->column_count ? ", " : "");
+    strbuf_puts(&text, ") OFFSET 0) pgsafe_capped OFFSET 0) pgsafe_flagged");
+    return strbuf_take(&text);
+}
+
+char *guard_bound_rows(const char *checked_sql, const guard_row_bound *bound) {
+    if (checked_sql == NULL || bound == NULL || bound->column_count < 1 ||
+        bound->column_count > GUARD_BOUND_MAX_COLUMNS || bound->capped == NULL || bound->cap_characters < 1 ||
+        bound->cap_characters > INT32_MAX || bound->row_bytes > INT32_MAX)
+        return NULL;
+    char *sql = bound_rows_text(checked_sql, bound);
+    if (sql == NULL)
+        return NULL;
+    guard_verdict inner = {.code = GUARD_OK, .location = -1};
+    guard_arena arena;
+    arena_init(&arena);
+    PgQuery__ParseResult *wrapped = NULL, *checked = NULL;
+    bool ok = parse_statement(sql, false, &arena, &wrapped, &inner) && parse_one(checked_sql, &arena, &checked, &inner);
+    if (ok) {
+        const PgQuery__Node *inner_query = only_subquery(only_subquery(only_subquery(wrapped->stmts[0]->stmt)));
+        ok = inner_query != NULL && trees_equal(&inner_query->base, &checked->stmts[0]->stmt->base);
+    }
+    arena_release(&arena);
+    verdict_clear(&inner);
+    if (!ok) {
+        free(sql);
+        return NULL;
+    }
+    return sql;
 }
 
 /* The text of the one statement: without the trailing semicolon and white space. */
@@ -480,7 +567,8 @@ guard_result guard_check(const char *sql, const guard_policy *policy) {
         verdict_reject(&verdict, GUARD_INVALID_INPUT, (int)bad_offset, NULL, "send the query as valid UTF-8 text",
                        "the query text is not valid UTF-8");
     } else if (parse_one(sql, &arena, &tree, &verdict) && walk_tree(&tree->base, policy, &verdict) &&
-               statement_check(&tree->base, policy, &verdict) && size_check(&tree->base, policy, &verdict)) {
+               statement_check(&tree->base, policy, &verdict) && size_check(&tree->base, policy, &verdict) &&
+               columns_check(tree, policy, &verdict)) {
         rewritten = rewrite_and_render(sql, tree, &arena, policy, bound, &applied_limit, &action, &verdict);
     } else {
         newer_syntax_explain(sql, policy, &verdict);

@@ -107,6 +107,32 @@ bool rewrite_limit(PgQuery__RawStmt *raw, guard_arena *arena, long long bound, l
 /* Replaces raw->stmt with SELECT * FROM (raw->stmt) pgsafe_bounded LIMIT bound. */
 bool rewrite_wrap(PgQuery__RawStmt *raw, guard_arena *arena, long long bound, guard_verdict *verdict);
 
+/* relations.c: the data owner's name patterns, parsed once per check. */
+typedef struct policy_pattern policy_pattern;
+typedef struct policy_patterns {
+    bool tables_set;        /* policy->table_patterns given: an allow-list applies */
+    bool columns_set;       /* at least one denied column pattern */
+    policy_pattern *tables; /* table_count parsed table patterns */
+    size_t table_count;
+    policy_pattern *columns; /* column_count parsed column patterns */
+    size_t column_count;
+} policy_patterns;
+
+/* Parses both lists of policy; false with *error (caller frees) on a malformed pattern. */
+bool policy_patterns_parse(const guard_policy *policy, policy_patterns *patterns, char **error);
+void policy_patterns_free(policy_patterns *patterns);
+/* pg_catalog and information_schema: governed by the deny list, not the allow-list. */
+bool policy_is_builtin_schema(const char *schema);
+bool policy_table_allowed(const policy_patterns *patterns, const char *schema, const char *name);
+bool policy_column_denied(const policy_patterns *patterns, const char *schema, const char *table, const char *column);
+/* Relations that quote other relations' values (statistics samples, query texts). */
+bool policy_is_side_door(const char *name);
+
+/* columns.c: the table and column policy over the whole tree, with scopes (CTEs, FROM
+ * items, outer queries). True when nothing the query names or reads is outside it; does
+ * nothing when neither policy->table_patterns nor policy->denied_columns is set. */
+bool columns_check(const PgQuery__ParseResult *tree, const guard_policy *policy, guard_verdict *verdict);
+
 /* compare.c: equal trees, ignoring text positions (location, stmt_location, stmt_len). */
 bool trees_equal(const ProtobufCMessage *a, const ProtobufCMessage *b);
 

@@ -148,6 +148,15 @@ bool size_constant_number(const PgQuery__Node *node, double *value, int depth) {
     }
 }
 
+/* floor() without libm: exact below 2^53, where doubles still hold every integer; above,
+ * every double is already an integer. */
+static double whole_part_below(double value) {
+    if (!isfinite(value) || fabs(value) >= 9007199254740992.0)
+        return value;
+    double whole = (double)(long long)value;
+    return whole > value ? whole - 1 : whole;
+}
+
 /* The number of rows of generate_series(start, stop [, step]) with constant numbers. */
 static bool series_rows(const PgQuery__FuncCall *call, double *rows) {
     const char *name = size_function_name(call);
@@ -156,7 +165,7 @@ static bool series_rows(const PgQuery__FuncCall *call, double *rows) {
         !constant_argument(call, 0, &start, 0) || !constant_argument(call, 1, &stop, 0) ||
         (call->n_args == 3 && !constant_argument(call, 2, &step, 0)) || step == 0)
         return false;
-    double count = floor((stop - start) / step) + 1;
+    double count = whole_part_below((stop - start) / step) + 1;
     *rows = count > 0 ? count : 0;
     return true;
 }

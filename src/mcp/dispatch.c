@@ -5,6 +5,7 @@
  * session's handshake (stdio) or statelessly at the transport's version (HTTP). A new method
  * is one row here. */
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,6 +126,17 @@ static const char *legacy_version(const mcp_message_context *context) {
 
 void dispatch_request(mcp_session *session, json_object *id, const char *method, json_object *params,
                       const mcp_message_context *context) {
+    /* Each request in flight holds its arguments and may hold a database call: their number
+     * is bounded. A ping is answered at once, so it is never refused. */
+    if (session->request_count >= session->config->max_in_flight && strcmp(method, "ping") != 0) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "too many requests in flight: at most %zu may wait for their answers at once (--max-in-flight); "
+                 "wait for an answer before sending another request",
+                 session->config->max_in_flight);
+        session_send(session, jsonrpc_error(id, MCP_TOO_MANY_REQUESTS, text));
+        return;
+    }
     mcp_request *request = request_new(session, id, method);
     request->protocol_version = session->protocol_version; /* legacy on a handshake session; changed below */
     if (context && context->identity)

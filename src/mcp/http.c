@@ -82,9 +82,32 @@ static enum MHD_Result send_answer(http_exchange *exchange) {
         MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER);
     if (exchange->status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "POST");
+    metrics_count_http_response(exchange->server ? exchange->server->config.metrics : NULL, exchange->status);
     enum MHD_Result queued = MHD_queue_response(exchange->connection, exchange->status, response);
     MHD_destroy_response(response);
     return queued;
+}
+
+bool http_answer_metrics(http_exchange *exchange, const char *method, bool authenticated) {
+    http_server *server = exchange->server;
+    if (!authenticated)
+        return false;
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        http_set_refusal(exchange, MHD_HTTP_METHOD_NOT_ALLOWED, JSONRPC_INVALID_REQUEST, "use GET");
+        return false;
+    }
+    char *text = server->handlers.metrics(server->handlers.user);
+    if (text == NULL) {
+        http_set_refusal(exchange, MHD_HTTP_INTERNAL_SERVER_ERROR, JSONRPC_INTERNAL_ERROR, "out of memory");
+        return false;
+    }
+    free(exchange->payload);
+    free(exchange->content_type);
+    exchange->payload_length = strlen(text);
+    exchange->payload = text;
+    exchange->content_type = strdup(METRICS_CONTENT_TYPE);
+    exchange->status = MHD_HTTP_OK;
+    return false;
 }
 
 /* ---- clients' messages in flight ---- */
@@ -396,6 +419,7 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
         server->connections++;
     else if (server->connections > 0)
         server->connections--;
+    metrics_http_connection(server->config.metrics, code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
 static void on_log(void *cls, const char *format, va_list arguments) {

@@ -26,6 +26,7 @@
 #include <stddef.h>
 
 #include "mcp/oauth.h"
+#include "mcp/metrics.h"
 #include "mcp/tokens.h"
 
 /* Implementation-defined JSON-RPC codes (outside the range MCP reserves, -32020 to -32099)
@@ -53,6 +54,7 @@ typedef struct http_config {
     unsigned max_client_in_flight; /* messages in flight per identity, or per address without tokens (429) */
     unsigned read_timeout_s;       /* idle connection, and the whole body's upload (408) */
     bool log_errors;               /* libmicrohttpd's own error messages to stderr (debug) */
+    mcp_metrics *metrics;          /* counts answers and connections; NULL: none (not owned) */
 } http_config;
 
 /* Defaults for the caps: 4 MiB body, 16 KiB headers, 256 connections, 16 in flight per
@@ -82,6 +84,9 @@ typedef struct http_handlers {
     /* /readyz: true when the database answers and the catalog is loaded; else a short
      * reason in *detail (a static or long-lived string). NULL: always ready. */
     bool (*ready)(void *user, const char **detail);
+    /* GET /metrics: the exposition text (caller frees), NULL when out of memory. NULL: no
+     * /metrics (404). Gated like /mcp: a bearer token when tokens are configured. */
+    char *(*metrics)(void *user);
 } http_handlers;
 
 /* Listens and returns the server, or NULL with *error (caller frees): a bad host, a port

@@ -117,13 +117,14 @@ static bool origin_allowed(const http_server *server, const char *origin) {
 }
 
 /* The Host header matters against DNS rebinding when the server listens on loopback
- * without tokens; elsewhere a list of hosts may still be given. */
+ * without tokens; elsewhere a list of hosts may still be given. With tokens a rebinding
+ * page has no token to send, and a reverse proxy in front (TLS) passes its public name. */
 static bool host_allowed(const http_server *server, const char *host) {
     if (host == NULL)
         return !server->loopback;
     if (listed(server->config.hosts, host))
         return true;
-    if (server->loopback || server->config.hosts)
+    if ((server->loopback && server->config.tokens == NULL) || server->config.hosts)
         return loopback_authority(host);
     return true;
 }
@@ -250,18 +251,25 @@ static bool authenticate(http_exchange *exchange, struct MHD_Connection *connect
     return exchange->identity != NULL;
 }
 
+/* False (with 431 set) when all the request's headers together are over the cap. */
+static bool headers_fit(http_exchange *exchange, struct MHD_Connection *connection) {
+    size_t cap = exchange->server->config.max_header_bytes;
+    header_size size = {0};
+    MHD_get_connection_values(connection, MHD_HEADER_KIND, count_header, &size);
+    if (size.bytes <= cap)
+        return true;
+    char text[160];
+    snprintf(text, sizeof text, "request headers too large: at most %zu bytes", cap);
+    http_set_refusal(exchange, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, JSONRPC_INVALID_REQUEST, text);
+    return false;
+}
+
 /* Checks made once the headers are in; false when a refusal was set. */
 bool http_check_headers(http_exchange *exchange, struct MHD_Connection *connection, const char *method,
                         const char *url) {
     http_server *server = exchange->server;
-    header_size size = {0};
-    MHD_get_connection_values(connection, MHD_HEADER_KIND, count_header, &size);
-    if (size.bytes > server->config.max_header_bytes) {
-        char text[160];
-        snprintf(text, sizeof text, "request headers too large: at most %zu bytes", server->config.max_header_bytes);
-        http_set_refusal(exchange, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, JSONRPC_INVALID_REQUEST, text);
+    if (!headers_fit(exchange, connection))
         return false;
-    }
     if (server->connections > server->config.max_connections) {
         http_set_refusal(exchange, MHD_HTTP_SERVICE_UNAVAILABLE, HTTP_RPC_BUSY, "too many connections: retry later");
         return false;
@@ -276,7 +284,7 @@ bool http_check_headers(http_exchange *exchange, struct MHD_Connection *connecti
     const char *host = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (!host_allowed(server, host)) {
         http_set_refusal(exchange, MHD_HTTP_FORBIDDEN, HTTP_RPC_FORBIDDEN,
-                         "host not allowed: this server answers to localhost only (--http-host-name adds a name)");
+                         "host not allowed: without --tokens only localhost names are served (use --tokens)");
         return false;
     }
     if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0) {
@@ -304,6 +312,8 @@ bool http_check_headers(http_exchange *exchange, struct MHD_Connection *connecti
     }
     if (resource_metadata_url(server, url))
         return answer_resource_metadata(exchange, method);
+    if (strcmp(url, "/metrics") == 0 && server->handlers.metrics)
+        return http_answer_metrics(exchange, method, authenticate(exchange, connection));
     if (strcmp(url, MCP_PATH) != 0) {
         http_set_refusal(exchange, MHD_HTTP_NOT_FOUND, JSONRPC_INVALID_REQUEST,
                          "not found: the MCP endpoint is POST /mcp (and GET /healthz, /readyz)");

@@ -72,6 +72,11 @@ char *http_json_text(json_object *message, size_t *length);
 void http_set_refusal(http_exchange *exchange, unsigned status, int code, const char *message);
 void http_set_json(http_exchange *exchange, unsigned status, const char *text);
 
+/* GET /metrics: the handler's exposition text, or 405 for another method; nothing when not
+ * authenticated (the refusal is set already). Returns false, as http_check_headers does for
+ * an answer set. */
+bool http_answer_metrics(http_exchange *exchange, const char *method, bool authenticated);
+
 /* 413 naming the body cap. */
 void http_set_too_large(http_exchange *exchange);
 

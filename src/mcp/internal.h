@@ -9,6 +9,7 @@
 
 #include "db/db.h"
 #include "mcp/audit.h"
+#include "mcp/metrics.h"
 #include "mcp/request.h"
 #include "mcp/session.h"
 
@@ -28,6 +29,7 @@ struct mcp_session {
     mcp_request *pending_initialize; /* waiting for the first connection attempt */
     int64_t initialize_deadline_ms;
     audit_log *audit;
+    mcp_metrics *metrics; /* counters for /metrics (HTTP), or NULL; not owned */
 };
 
 /* Hands a message to the transport (takes ownership). */

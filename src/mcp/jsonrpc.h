@@ -14,7 +14,8 @@ enum {
     JSONRPC_METHOD_NOT_FOUND = -32601,
     JSONRPC_INVALID_PARAMS = -32602,
     JSONRPC_INTERNAL_ERROR = -32603,
-    MCP_NOT_INITIALIZED = -32002
+    MCP_NOT_INITIALIZED = -32002,
+    MCP_TOO_MANY_REQUESTS = -32003 /* --max-in-flight requests wait for answers already */
 };
 
 typedef struct jsonrpc_reader {

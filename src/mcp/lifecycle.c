@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/strings.h"
+#include "mcp/fence.h"
 #include "mcp/internal.h"
 #include "mcp/jsonrpc.h"
 
@@ -50,6 +51,8 @@ char *lifecycle_instructions(const mcp_config *config, const db_posture *posture
                   "the query as the hint says.\n",
                   config->policy.max_rows, config->db.max_result_bytes, config->db.max_cell_bytes,
                   config->db.statement_timeout_ms);
+    if (!config->no_fence)
+        strbuf_puts(&text, FENCE_NOTICE "\n");
     if (!posture->known) {
         strbuf_printf(&text, "The database is not reachable yet (%s); tools will say so until it is.\n",
                       last_error ? last_error : "connecting");

@@ -178,6 +178,8 @@ static void finish_request(mcp_request *request, json_object *message) {
                                     "result is withheld; the operator must fix the audit log");
         }
     }
+    metrics_count_request(session->metrics, request->method, request->tool, request->audit.verdict,
+                          request->audit.reason, (double)(db_now_ms() - request->started_ms));
     if (message) {
         if (request->cancelled)
             json_object_put(message); /* the spec: no response for a cancelled request */

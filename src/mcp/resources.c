@@ -9,6 +9,7 @@
 #include "util/strings.h"
 #include "mcp/dispatch.h"
 #include "mcp/tools.h"
+#include "mcp/visibility.h"
 #include "mcp/jsonrpc.h"
 
 #define RESOURCE_PAGE 100
@@ -104,12 +105,15 @@ static void list_done(mcp_request *request, db_result *result) {
                                                   "Every visible table with its columns, keys and row "
                                                   "estimates, one line per table"));
     long long total = 0;
+    const guard_policy *policy = &request_config(request)->policy;
     for (size_t row = 0; row < result->row_count; row++) {
         const char *schema = db_result_cell(result, row, 0)->value;
         const char *table = db_result_cell(result, row, 1)->value;
         const char *kind = db_result_cell(result, row, 2)->value;
         const char *comment = db_result_cell(result, row, 3)->value;
         total = atoll(db_result_cell(result, row, 4)->value);
+        if (!visibility_relation(policy, schema, table))
+            continue; /* its place in the paging still counts, below */
         strbuf uri = {0}, name = {0};
         strbuf_puts(&uri, TABLE_PREFIX);
         append_encoded(&uri, schema);
@@ -127,7 +131,8 @@ static void list_done(mcp_request *request, db_result *result) {
         free(name_text);
         free(description);
     }
-    long long next = position + (long long)json_object_array_length(resources);
+    /* Positions count the catalog's rows, shown or hidden, so cursors stay stable. */
+    long long next = position + (position == 0 ? 1 : 0) + (long long)result->row_count;
     db_result_free(result);
     json_object *answer = mcp_json_object();
     mcp_json_add(answer, "resources", resources);
@@ -181,9 +186,35 @@ static json_object *contents(const char *uri, const char *text) {
 static void schema_done(mcp_request *request, db_result *result) {
     if (fail_if_bad(request, result))
         return;
-    const char *text = result->row_count == 1 ? db_result_cell(result, 0, 0)->value : NULL;
-    json_object *answer = contents(SCHEMA_URI, text && *text ? text : "(no visible tables)");
+    const guard_policy *policy = &request_config(request)->policy;
+    strbuf lines = {0};
+    bool readable = result->column_count == 6;
+    for (size_t row = 0; readable && row < result->row_count; row++) {
+        const char *schema = db_result_cell(result, row, 0)->value;
+        const char *table = db_result_cell(result, row, 1)->value;
+        if (!visibility_relation(policy, schema, table))
+            continue;
+        if (lines.length > 0)
+            strbuf_puts(&lines, "\n");
+        readable = visibility_schema_line(policy, &lines, schema, table, db_result_cell(result, row, 2)->value,
+                                          db_result_cell(result, row, 3)->value, db_result_cell(result, row, 4)->value,
+                                          db_result_cell(result, row, 5)->value);
+    }
     db_result_free(result);
+    char *text = strbuf_take(&lines);
+    if (!readable || text == NULL) {
+        free(text);
+        request_error(request, JSONRPC_INTERNAL_ERROR, "the catalog answer could not be read");
+        return;
+    }
+    char *fenced = tools_fenced(request, *text ? text : "(no visible tables)");
+    free(text);
+    if (fenced == NULL) {
+        request_error(request, JSONRPC_INTERNAL_ERROR, "the schema text could not be fenced as untrusted data");
+        return;
+    }
+    json_object *answer = contents(SCHEMA_URI, fenced);
+    free(fenced);
     request_respond(request, answer);
 }
 
@@ -197,13 +228,24 @@ static void table_done(mcp_request *request, db_result *result) {
         request_error(request, JSONRPC_INVALID_PARAMS, "resource not found: %s (resources/list shows the tables)", uri);
         return;
     }
+    const guard_policy *policy = &request_config(request)->policy;
     const db_cell *cell = db_result_cell(result, 0, 1);
     json_object *table = cell->value ? jsonrpc_parse(cell->value, cell->length) : NULL;
     db_result_free(result);
-    char *text = table ? tools_describe_text(table) : NULL;
+    if (table != NULL &&
+        !visibility_relation(policy, json_string_member(table, "schema"), json_string_member(table, "name"))) {
+        json_object_put(table);
+        request_error(request, JSONRPC_INVALID_PARAMS, "resource not found: %s (resources/list shows the tables)", uri);
+        return;
+    }
+    if (table != NULL)
+        visibility_filter_description(policy, table);
+    char *described = table ? tools_describe_text(table) : NULL;
     json_object_put(table);
+    char *text = described ? tools_fenced(request, described) : NULL;
+    free(described);
     if (text == NULL) {
-        request_error(request, JSONRPC_INTERNAL_ERROR, "the catalog answer could not be read");
+        request_error(request, JSONRPC_INTERNAL_ERROR, "the catalog answer could not be read or fenced");
         return;
     }
     json_object *answer = contents(uri, text);
@@ -220,7 +262,7 @@ void resources_read(mcp_request *request, json_object *params) {
     request->arguments = mcp_json_object();
     mcp_json_add(request->arguments, "uri", mcp_json_string(uri));
     if (strcmp(uri, SCHEMA_URI) == 0) {
-        request_introspect(request, introspect_schema_text_sql, NULL, NULL, 1, schema_done);
+        request_introspect(request, introspect_schema_rows_sql, NULL, NULL, 1, schema_done);
         return;
     }
     const char *path = strncmp(uri, TABLE_PREFIX, strlen(TABLE_PREFIX)) == 0 ? uri + strlen(TABLE_PREFIX) : NULL;

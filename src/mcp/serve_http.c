@@ -23,6 +23,7 @@
 #include "mcp/json.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/session.h"
+#include "mcp/signals.h"
 
 #define DRAIN_MS     500
 #define MAX_POLL_FDS 600
@@ -40,17 +41,6 @@ typedef struct http_bridge {
     route *routes;
     int64_t next_id;
 } http_bridge;
-
-static int signal_pipe[2] = {-1, -1};
-
-static void on_signal(int signal_number) {
-    int saved = errno;
-    unsigned char byte = (unsigned char)signal_number;
-    if (write(signal_pipe[1], &byte, 1) < 0) {
-        /* The pipe is full: a stop is already pending. */
-    }
-    errno = saved;
-}
 
 static route *route_find(http_bridge *bridge, json_object *id) {
     if (id == NULL || !json_object_is_type(id, json_type_int))
@@ -155,25 +145,14 @@ static void on_cancelled(void *user, http_exchange *exchange, void *owner) {
     http_exchange_reply(exchange, NULL);
 }
 
+static char *on_metrics(void *user) {
+    http_bridge *bridge = user;
+    return mcp_session_render_metrics(bridge->session);
+}
+
 static bool on_ready(void *user, const char **detail) {
     http_bridge *bridge = user;
     return mcp_session_ready(bridge->session, detail);
-}
-
-static bool open_signal_pipe(void) {
-    if (pipe(signal_pipe) != 0)
-        return false;
-    fcntl(signal_pipe[0], F_SETFL, O_NONBLOCK);
-    fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = on_signal;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGTERM, &action, NULL);
-    sigaction(SIGINT, &action, NULL);
-    action.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &action, NULL);
-    return true;
 }
 
 /* The poll timeout: the session's, the transport's (not while draining), the drain's end. */
@@ -190,8 +169,21 @@ static int loop_timeout(http_bridge *bridge, http_server *server, bool draining,
     return timeout;
 }
 
-int mcp_serve_http(const mcp_config *config, const http_config *http) {
-    if (!open_signal_pipe()) {
+/* Stops the transport (a client still waiting sees its connection close), drops the routes
+ * left, frees the session and the metrics. */
+static void bridge_close(http_bridge *bridge, http_server *server, mcp_metrics *metrics) {
+    http_server_stop(server);
+    while (bridge->routes) {
+        http_exchange *exchange = bridge->routes->exchange;
+        route_free(bridge, bridge->routes);
+        http_exchange_reply(exchange, NULL); /* detached by the stop: freed unsent */
+    }
+    mcp_session_free(bridge->session);
+    metrics_free(metrics);
+}
+
+int mcp_serve_http(const mcp_config *config, const http_config *http_given) {
+    if (!signals_open()) {
         fprintf(stderr, "pgsafe serve: cannot create a pipe: %s\n", strerror(errno));
         return 2;
     }
@@ -205,12 +197,19 @@ int mcp_serve_http(const mcp_config *config, const http_config *http) {
     }
     mcp_session_set_notify(bridge.session, bridge_notify);
     mcp_session_set_stateless(bridge.session, true);
-    http_handlers handlers = {.user = &bridge, .message = on_message, .cancelled = on_cancelled, .ready = on_ready};
+    mcp_metrics *metrics = mcp_must(metrics_new(), "the metrics");
+    mcp_session_set_metrics(bridge.session, metrics);
+    http_config with_metrics = *http_given;
+    with_metrics.metrics = metrics;
+    const http_config *http = &with_metrics;
+    http_handlers handlers = {
+        .user = &bridge, .message = on_message, .cancelled = on_cancelled, .ready = on_ready, .metrics = on_metrics};
     http_server *server = http_server_start(http, &handlers, &error);
     if (server == NULL) {
         fprintf(stderr, "pgsafe serve: %s\n", error ? error : "cannot start the HTTP server");
         free(error);
         mcp_session_free(bridge.session);
+        metrics_free(metrics);
         return 2;
     }
     /* The one line a supervisor or a test waits for: where to connect. */
@@ -222,7 +221,7 @@ int mcp_serve_http(const mcp_config *config, const http_config *http) {
     for (;;) {
         struct pollfd fds[MAX_POLL_FDS];
         int count = 0;
-        fds[count++] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
+        fds[count++] = (struct pollfd){.fd = signals_fd(), .events = POLLIN};
         int http_first = count;
         if (!draining)
             count += http_server_pollfds(server, fds + count, MAX_POLL_FDS / 2);
@@ -235,9 +234,7 @@ int mcp_serve_http(const mcp_config *config, const http_config *http) {
             break;
         }
         if (ready > 0 && (fds[0].revents & POLLIN)) {
-            unsigned char bytes[16];
-            while (read(signal_pipe[0], bytes, sizeof bytes) > 0) {
-            }
+            signals_take();
             if (draining)
                 break; /* a second signal: stop now */
             mcp_session_log(bridge.session, MCP_LOG_INFO, "stopping on a signal: calls in flight get %d ms to finish",
@@ -258,14 +255,7 @@ int mcp_serve_http(const mcp_config *config, const http_config *http) {
         if (draining && (bridge.routes == NULL || db_now_ms() >= drain_deadline))
             break;
     }
-    http_server_stop(server); /* a client still waiting sees its connection close */
-    while (bridge.routes) {
-        http_exchange *exchange = bridge.routes->exchange;
-        route_free(&bridge, bridge.routes);
-        http_exchange_reply(exchange, NULL); /* detached by the stop: freed unsent */
-    }
-    mcp_session_free(bridge.session);
-    close(signal_pipe[0]);
-    close(signal_pipe[1]);
+    bridge_close(&bridge, server, metrics);
+    signals_close();
     return status;
 }

@@ -34,12 +34,14 @@ typedef struct mcp_config {
     db_options db;               /* connection, timeouts, budgets, pool size, search_path */
     const char *visible_schemas; /* text[] literal "{a,b}" for the schema tools, or NULL for all */
     size_t max_message_bytes;    /* cap on one incoming line */
+    size_t max_in_flight;        /* requests waiting for their answers at once; more get MCP_TOO_MANY_REQUESTS */
     const char *audit_log_path;  /* NULL: no audit log */
     bool audit_sql;              /* put the SQL text in audit lines */
     bool audit_required;         /* refuse tool calls while the audit log cannot be written */
     mcp_log_level log_level;     /* stderr threshold */
     bool explain_analyze;        /* allow explain {analyze: true} */
     bool refuse_writable_role;   /* exit 2 once the role is found able to write */
+    bool no_fence;               /* database content in text results is not fenced (mcp/fence.h) */
 } mcp_config;
 
 /* Serves MCP on in_fd/out_fd until end of input or SIGTERM/SIGINT; either way the calls in

@@ -172,6 +172,18 @@ void mcp_session_set_stateless(mcp_session *session, bool stateless) {
     session->stateless = stateless;
 }
 
+void mcp_session_set_metrics(mcp_session *session, mcp_metrics *metrics) {
+    session->metrics = metrics;
+}
+
+char *mcp_session_render_metrics(mcp_session *session) {
+    if (session->metrics == NULL)
+        return NULL;
+    db_pool_usage usage = db_pool_usage_now(session->pool);
+    metrics_pool_use pool = {.size = usage.size, .open = usage.open, .busy = usage.busy, .queued = usage.queued};
+    return metrics_render(session->metrics, &pool);
+}
+
 bool mcp_session_ready(mcp_session *session, const char **detail) {
     if (db_pool_state_now(session->pool) == DB_POOL_READY)
         return true;

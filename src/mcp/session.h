@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mcp/metrics.h"
 #include "mcp/server.h"
 
 typedef struct mcp_session mcp_session;
@@ -46,6 +47,13 @@ void mcp_session_set_notify(mcp_session *session, mcp_transport_notify notify);
  * changing the session, and logging/setLevel changes nothing. Modern requests are stateless
  * on every session. */
 void mcp_session_set_stateless(mcp_session *session, bool stateless);
+
+/* Counts every finished request in metrics (not owned; NULL: none). */
+void mcp_session_set_metrics(mcp_session *session, mcp_metrics *metrics);
+
+/* /metrics: the counters with the pool's use now, as exposition text (caller frees); NULL
+ * without metrics or when out of memory. */
+char *mcp_session_render_metrics(mcp_session *session);
 
 /* Handles one parsed message (borrowed) with what the transport knows about it. */
 void mcp_session_handle_message(mcp_session *session, json_object *message, const mcp_message_context *context);

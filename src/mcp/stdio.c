@@ -17,6 +17,7 @@
 #include "mcp/json.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/session.h"
+#include "mcp/signals.h"
 
 #ifndef PGSAFE_VERSION
 #define PGSAFE_VERSION "0.0.0"
@@ -37,18 +38,6 @@ typedef struct stdio_transport {
     int64_t drain_deadline_ms;
 } stdio_transport;
 
-static int signal_pipe[2] = {-1, -1};
-
-/* The signal handler: one byte into the signal pipe (async-signal-safe; errno kept). */
-static void on_signal(int signal_number) {
-    int saved = errno;
-    unsigned char byte = (unsigned char)signal_number;
-    if (write(signal_pipe[1], &byte, 1) < 0) {
-        /* The pipe is full: a stop is already pending. */
-    }
-    errno = saved;
-}
-
 /* The session's send function: one line on stdout; once the peer is gone, nothing more. */
 static void stdio_send(void *context, json_object *message) {
     stdio_transport *transport = context;
@@ -56,41 +45,9 @@ static void stdio_send(void *context, json_object *message) {
         transport->peer_gone = true;
 }
 
-/* SIGTERM and SIGINT go to the pipe; SIGPIPE is ignored (a closed stdout is seen by write). */
-static void install_signals(void) {
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = on_signal;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGTERM, &action, NULL);
-    sigaction(SIGINT, &action, NULL);
-    action.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &action, NULL);
-}
-
-/* Opens the signal pipe (non-blocking both ends) and installs the handlers. False with
- * errno set when the pipe cannot be made. */
-static bool open_signal_pipe(void) {
-    if (pipe(signal_pipe) != 0)
-        return false;
-    fcntl(signal_pipe[0], F_SETFL, O_NONBLOCK);
-    fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
-    install_signals();
-    return true;
-}
-
-static void close_signal_pipe(void) {
-    close(signal_pipe[0]);
-    close(signal_pipe[1]);
-    signal_pipe[0] = signal_pipe[1] = -1;
-}
-
 /* Counts the signals waiting in the pipe; the first starts the drain. */
 static void take_signals(stdio_transport *transport, mcp_session *session) {
-    unsigned char bytes[16];
-    ssize_t got;
-    while ((got = read(signal_pipe[0], bytes, sizeof bytes)) > 0)
-        transport->signals += (int)got;
+    transport->signals += signals_take();
     if (transport->signals > 1) {
         mcp_session_log(session, MCP_LOG_INFO, "stopping at once on a second signal");
     } else if (transport->signals == 1) {
@@ -159,7 +116,7 @@ static int run_loop(stdio_transport *transport, mcp_session *session, jsonrpc_re
     for (;;) {
         struct pollfd fds[MAX_POLL_FDS];
         int count = 0;
-        fds[count++] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
+        fds[count++] = (struct pollfd){.fd = signals_fd(), .events = POLLIN};
         int input_index = -1;
         if (!transport->draining && !mcp_session_holding(session)) {
             input_index = count;
@@ -200,7 +157,7 @@ static int run_loop(stdio_transport *transport, mcp_session *session, jsonrpc_re
 int mcp_serve(const mcp_config *config, int in_fd, int out_fd) {
     stdio_transport transport = {.out_fd = out_fd};
     char *error = NULL;
-    if (!open_signal_pipe()) {
+    if (!signals_open()) {
         fprintf(stderr, "pgsafe serve: cannot create a pipe: %s\n", strerror(errno));
         return 2;
     }
@@ -208,7 +165,7 @@ int mcp_serve(const mcp_config *config, int in_fd, int out_fd) {
     if (session == NULL) {
         fprintf(stderr, "pgsafe serve: %s\n", error ? error : "cannot start");
         free(error);
-        close_signal_pipe();
+        signals_close();
         return 2;
     }
     jsonrpc_reader reader;
@@ -217,6 +174,6 @@ int mcp_serve(const mcp_config *config, int in_fd, int out_fd) {
     int status = run_loop(&transport, session, &reader, config);
     mcp_session_free(session);
     jsonrpc_reader_free(&reader);
-    close_signal_pipe();
+    signals_close();
     return status;
 }

@@ -8,6 +8,7 @@
 
 #include "util/strings.h"
 #include "mcp/dispatch.h"
+#include "mcp/fence.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/tools.h"
 
@@ -127,7 +128,11 @@ void tools_list(mcp_request *request, json_object *params) {
         json_object *entry = mcp_json_object();
         mcp_json_add(entry, "name", mcp_json_string(tools[i].name));
         mcp_json_add(entry, "title", mcp_json_string(tools[i].title));
-        mcp_json_add(entry, "description", mcp_json_string(tools[i].description));
+        /* The query tool's description says once what a fence is (instructions say it too). */
+        bool fence_notice = strcmp(tools[i].name, "query") == 0 && !request_config(request)->no_fence;
+        char *description = fence_notice ? str_printf("%s %s", tools[i].description, FENCE_NOTICE) : NULL;
+        mcp_json_add(entry, "description", mcp_json_string(description ? description : tools[i].description));
+        free(description);
         mcp_json_add(entry, "inputSchema", mcp_json_literal(tools[i].input_schema));
         mcp_json_add(entry, "outputSchema", mcp_json_literal(tools[i].output_schema));
         json_object *annotations = mcp_json_object();

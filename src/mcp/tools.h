@@ -30,6 +30,11 @@ void tools_when_ready(mcp_request *request, mcp_resume_step step);
 /* Runs a barrier call (it waits for the pool, and for a catalog reload asked for), then step. */
 void tools_run_barrier(mcp_request *request, mcp_resume_step step);
 
+/* text fenced as untrusted database content (mcp/fence.h), or as it is under --no-fence
+ * (caller frees). NULL when out of memory or when no fence could be made: then the
+ * content must not be sent. */
+char *tools_fenced(const mcp_request *request, const char *text);
+
 /* A compact text description of one table from describe_table's JSON (caller frees). */
 char *tools_describe_text(json_object *table);
 

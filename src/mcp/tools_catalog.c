@@ -1,5 +1,6 @@
 /* The schema tools: list_schemas, list_tables and describe_table. Each runs one fixed
  * catalog query (db/introspect.c) that returns JSON, and renders it as compact text. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include "util/strings.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/tools.h"
+#include "mcp/visibility.h"
 
 /* The JSON text in a result's cell, parsed; NULL (request answered) if it is unusable. */
 static json_object *json_cell(mcp_request *request, db_result *result, size_t row, int column) {
@@ -29,6 +31,21 @@ static const char *or_dash(const char *text) {
     return text ? text : "-";
 }
 
+/* Answers with structured and text, which names and comments from the database make
+ * untrusted: fenced (head, which is ours, stays outside). Takes structured. */
+static void answer_fenced(mcp_request *request, json_object *structured, const char *head, const char *text) {
+    char *fenced = text ? tools_fenced(request, text) : NULL;
+    char *whole = fenced ? str_printf("%s%s", head, fenced) : NULL;
+    free(fenced);
+    if (whole == NULL) {
+        json_object_put(structured);
+        request_tool_error(request, "the catalog text could not be fenced as untrusted data; not sent");
+        return;
+    }
+    request_tool_result(request, structured, whole);
+    free(whole);
+}
+
 /* list_schemas' continuation: the catalog's JSON as structuredContent and a table of
  * names, owners and counts. Frees result; answers the request. */
 static void list_schemas_done(mcp_request *request, db_result *result) {
@@ -45,17 +62,23 @@ static void list_schemas_done(mcp_request *request, db_result *result) {
     db_result_free(result);
     strbuf text = {0};
     json_object *schemas = json_object_object_get(structured, "schemas");
-    strbuf_printf(&text, "%zu schema%s\nname\towner\ttables\tcomment\n", json_object_array_length(schemas),
-                  json_object_array_length(schemas) == 1 ? "" : "s");
+    /* A count would tell how many tables the allow-list hides: none is given under one. */
+    if (request_config(request)->policy.table_patterns != NULL)
+        for (size_t i = 0; i < json_object_array_length(schemas); i++)
+            json_object_object_add(json_object_array_get_idx(schemas, i), "tables", NULL);
+    char head[64];
+    snprintf(head, sizeof head, "%zu schema%s\n", json_object_array_length(schemas),
+             json_object_array_length(schemas) == 1 ? "" : "s");
+    strbuf_puts(&text, "name\towner\ttables\tcomment\n");
     for (size_t i = 0; i < json_object_array_length(schemas); i++) {
         json_object *schema = json_object_array_get_idx(schemas, i);
         strbuf_printf(&text, "%s\t%s\t%s\t%s\n", or_dash(json_string_member(schema, "name")),
                       or_dash(json_string_member(schema, "owner")),
-                      json_object_get_string(json_object_object_get(schema, "tables")),
+                      or_dash(json_object_get_string(json_object_object_get(schema, "tables"))),
                       or_dash(json_string_member(schema, "comment")));
     }
     char *rendered = strbuf_take(&text);
-    request_tool_result(request, structured, rendered);
+    answer_fenced(request, structured, head, rendered);
     free(rendered);
 }
 
@@ -89,9 +112,12 @@ static void list_tables_done(mcp_request *request, db_result *result) {
     if (structured == NULL)
         return;
     json_object *tables = json_object_object_get(structured, "tables");
+    visibility_filter_tables(&request_config(request)->policy, tables);
     strbuf text = {0};
-    strbuf_printf(&text, "%zu table%s\nschema\tname\tkind\trows\tcomment\n", json_object_array_length(tables),
-                  json_object_array_length(tables) == 1 ? "" : "s");
+    char head[64];
+    snprintf(head, sizeof head, "%zu table%s\n", json_object_array_length(tables),
+             json_object_array_length(tables) == 1 ? "" : "s");
+    strbuf_puts(&text, "schema\tname\tkind\trows\tcomment\n");
     for (size_t i = 0; i < json_object_array_length(tables); i++) {
         json_object *table = json_object_array_get_idx(tables, i);
         json_object *rows = json_object_object_get(table, "row_estimate");
@@ -100,7 +126,7 @@ static void list_tables_done(mcp_request *request, db_result *result) {
                       rows ? json_object_get_string(rows) : "?", or_dash(json_string_member(table, "comment")));
     }
     char *rendered = strbuf_take(&text);
-    request_tool_result(request, structured, rendered);
+    answer_fenced(request, structured, head, rendered);
     free(rendered);
 }
 
@@ -135,6 +161,10 @@ char *tools_describe_text(json_object *table) {
                       json_object_get_boolean(json_object_object_get(column, "nullable")) ? "yes" : "no",
                       or_dash(json_string_member(column, "default")), or_dash(json_string_member(column, "comment")));
     }
+    json_object *hidden = json_object_object_get(table, "hidden_columns");
+    if (hidden && json_object_get_int64(hidden) > 0)
+        strbuf_printf(&text, "(%lld more column%s hidden by the data owner's policy: they cannot be queried)\n",
+                      (long long)json_object_get_int64(hidden), json_object_get_int64(hidden) == 1 ? "" : "s");
     json_object *primary = json_object_object_get(table, "primary_key");
     if (primary) {
         strbuf_puts(&text, "primary key: ");
@@ -169,6 +199,14 @@ char *tools_describe_text(json_object *table) {
     return strbuf_take(&text);
 }
 
+/* The relation name describe_table asked the catalog for: table, or the part after the dot
+ * of "schema.table" when no schema was given (as tools_describe_table_start splits it). */
+static const char *described_name(const mcp_request *request) {
+    const char *table = tools_string_argument(request, "table");
+    const char *dot = tools_string_argument(request, "schema") == NULL ? strchr(table, '.') : NULL;
+    return dot ? dot + 1 : table;
+}
+
 /* describe_table's continuation: no row is "not found", several rows "say which schema",
  * one row the table's JSON and its text. Frees result; answers the request. */
 static void describe_table_done(mcp_request *request, db_result *result) {
@@ -178,7 +216,15 @@ static void describe_table_done(mcp_request *request, db_result *result) {
         return;
     }
     const char *table = tools_string_argument(request, "table");
-    if (result->row_count == 0) {
+    /* A relation the policy hides is not there, in the same words. */
+    const guard_policy *policy = &request_config(request)->policy;
+    size_t kept = 0;
+    for (size_t i = 0; i < result->row_count; i++) {
+        const db_cell *schema_cell = db_result_cell(result, i, 0);
+        if (visibility_relation(policy, schema_cell->value, described_name(request)))
+            kept++;
+    }
+    if (kept == 0) {
         db_result_free(result);
         const char *schemas = request_config(request)->visible_schemas;
         char *message =
@@ -189,11 +235,13 @@ static void describe_table_done(mcp_request *request, db_result *result) {
         free(message);
         return;
     }
-    if (result->row_count > 1) {
+    if (kept > 1) {
         strbuf text = {0};
         strbuf_printf(&text, "table \"%s\" exists in several schemas (", table);
+        size_t listed = 0;
         for (size_t i = 0; i < result->row_count; i++)
-            strbuf_printf(&text, "%s%s", i ? ", " : "", db_result_cell(result, i, 0)->value);
+            if (visibility_relation(policy, db_result_cell(result, i, 0)->value, described_name(request)))
+                strbuf_printf(&text, "%s%s", listed++ ? ", " : "", db_result_cell(result, i, 0)->value);
         strbuf_puts(&text, "); pass schema to say which");
         db_result_free(result);
         char *message = strbuf_take(&text);
@@ -201,12 +249,16 @@ static void describe_table_done(mcp_request *request, db_result *result) {
         free(message);
         return;
     }
-    json_object *structured = json_cell(request, result, 0, 1);
+    size_t row = 0;
+    while (!visibility_relation(policy, db_result_cell(result, row, 0)->value, described_name(request)))
+        row++;
+    json_object *structured = json_cell(request, result, row, 1);
     db_result_free(result);
     if (structured == NULL)
         return;
+    visibility_filter_description(policy, structured);
     char *text = tools_describe_text(structured);
-    request_tool_result(request, structured, text);
+    answer_fenced(request, structured, "", text);
     free(text);
 }
 

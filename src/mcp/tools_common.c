@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/strings.h"
+#include "mcp/fence.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/tools.h"
 
@@ -18,10 +19,16 @@ static char *database_failure_text(const mcp_request *request, const db_result *
     strbuf text = {0};
     /* 57P: the server or an administrator ended the session (terminate, shutdown, crash). */
     bool session_ended = result->sqlstate && strncmp(result->sqlstate, "57P", 3) == 0;
+    /* 08: the connection failed (a pooler in front refusing its server's login, say). */
+    bool connection_failed = result->sqlstate && strncmp(result->sqlstate, "08", 2) == 0;
     if (result->status == DB_SQL_ERROR && session_ended) {
         strbuf_printf(&text, "the database ended the session while the query ran: %s (SQLSTATE %s)",
                       result->message ? result->message : "error", result->sqlstate);
         strbuf_puts(&text, "\nhint: this was not caused by the query; pgsafe reconnects, so the call can be retried");
+    } else if (result->status == DB_SQL_ERROR && connection_failed) {
+        strbuf_printf(&text, "the connection to the database failed: %s (SQLSTATE %s)",
+                      result->message ? result->message : "error", result->sqlstate);
+        strbuf_puts(&text, "\nhint: this was not caused by the query; retry the call in a few seconds");
     } else if (result->status == DB_SQL_ERROR) {
         strbuf_printf(&text, "the database rejected the query: %s", result->message ? result->message : "error");
         if (result->sqlstate)
@@ -37,6 +44,13 @@ static char *database_failure_text(const mcp_request *request, const db_result *
             strbuf_printf(&text, "\nhint: %s", result->hint);
         if (request->verdict.rewritten_sql)
             strbuf_printf(&text, "\nexecuted: %s", request->verdict.rewritten_sql);
+    } else if (result->status == DB_REFUSED) {
+        /* The cost guard: a rejection like the guard's, with the planner's estimate. */
+        strbuf_printf(&text, "rejected (too_costly): %s", result->message ? result->message : "over the cost limits");
+        if (result->detail)
+            strbuf_printf(&text, "\ndetail: %s", result->detail);
+        if (result->hint)
+            strbuf_printf(&text, "\nhint: %s", result->hint);
     } else if (result->status == DB_SHUTDOWN) {
         strbuf_puts(&text, "the server is shutting down; the query did not finish");
     } else {
@@ -45,12 +59,24 @@ static char *database_failure_text(const mcp_request *request, const db_result *
     return strbuf_take(&text);
 }
 
+char *tools_fenced(const mcp_request *request, const char *text) {
+    return fence_text(text, !request_config(request)->no_fence);
+}
+
 void tools_fail_with_result(mcp_request *request, const db_result *result) {
     char *text = database_failure_text(request, result);
-    request->audit.verdict = "error";
-    request->audit.reason = result->sqlstate                       ? "database_error"
+    if (text != NULL && result->status == DB_SQL_ERROR) {
+        /* The server's message may quote values of the data (invalid input, constraint details). */
+        char *fenced = tools_fenced(request, text);
+        free(text);
+        text = fenced;
+    }
+    request->audit.verdict = result->status == DB_REFUSED ? "rejected" : "error";
+    request->audit.reason = result->status == DB_REFUSED           ? "too_costly"
+                            : result->sqlstate                     ? "database_error"
                             : result->status == DB_UNAVAILABLE     ? "unavailable"
                             : result->status == DB_CONNECTION_LOST ? "connection_lost"
+                            : result->status == DB_BUSY            ? "busy"
                                                                    : "shutdown";
     request_tool_error(request, text); /* NULL: out of memory, answered as such */
     free(text);

@@ -7,6 +7,7 @@
 
 #include "db/format.h"
 #include "util/strings.h"
+#include "mcp/fence.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/tools.h"
 
@@ -21,7 +22,8 @@ static void explain_guard(mcp_request *request);
 static bool catalog_may_be_stale(const mcp_request *request) {
     guard_reason code = request->verdict.code;
     return !request->catalog_refreshed &&
-           (code == GUARD_FUNCTION_UNKNOWN || code == GUARD_OPERATOR_NOT_ALLOWED || code == GUARD_TYPE_NOT_ALLOWED) &&
+           (code == GUARD_FUNCTION_UNKNOWN || code == GUARD_OPERATOR_NOT_ALLOWED || code == GUARD_TYPE_NOT_ALLOWED ||
+            code == GUARD_RELATION_NOT_ALLOWED) &&
            db_pool_state_now(request_pool(request)) == DB_POOL_READY;
 }
 
@@ -82,6 +84,21 @@ static long long request_row_limit(const mcp_request *request) {
     return max_rows;
 }
 
+/* Appends the rows' text to text, fenced unless no_fence. *have_rows is false when memory
+ * ran out rendering them; returns false when they could not be fenced (then they must not
+ * be sent). */
+static bool append_rows(strbuf *text, const db_result *result, bool no_fence, bool *have_rows) {
+    char *rows = format_rows_text(result);
+    bool fenced = true;
+    *have_rows = rows != NULL;
+    if (rows && no_fence)
+        strbuf_puts(text, rows);
+    else if (rows)
+        fenced = fence_append(text, rows, strlen(rows));
+    free(rows);
+    return fenced;
+}
+
 /* query's continuation: rows, columns and truncation as structuredContent, and a text
  * rendering that says what was cut and why. Frees result; answers the request. */
 static void query_done(mcp_request *request, db_result *result) {
@@ -133,12 +150,14 @@ static void query_done(mcp_request *request, db_result *result) {
     strbuf text = {0};
     strbuf_printf(&text, "%zu row%s · limit %lld · %.1f ms\n", result->row_count, result->row_count == 1 ? "" : "s",
                   row_limit, result->elapsed_ms);
-    char *rows = format_rows_text(result);
-    if (rows == NULL) /* out of memory: no answer without its rows (request_tool_result says so) */
+    bool have_rows = true; /* out of memory: no answer without its rows (request_tool_result says so) */
+    if (!append_rows(&text, result, config->no_fence, &have_rows)) {
         strbuf_free(&text);
-    else
-        strbuf_puts(&text, rows);
-    free(rows);
+        json_object_put(structured);
+        db_result_free(result);
+        request_tool_error(request, "the rows could not be fenced as untrusted data (no random source); not sent");
+        return;
+    }
     if (result->truncated == DB_ROW_LIMIT)
         strbuf_printf(&text,
                       "truncated: more than %lld rows; only the first %lld are shown. Aggregate on the server or "
@@ -152,7 +171,8 @@ static void query_done(mcp_request *request, db_result *result) {
     if (result->cells_cut)
         strbuf_printf(&text, "%zu value%s cut at %zu bytes (marked …).\n", result->cells_cut,
                       result->cells_cut == 1 ? " was" : "s were", config->db.max_cell_bytes);
-    char *rendered = strbuf_take(&text);
+    char *rendered = have_rows ? strbuf_take(&text) : NULL;
+    strbuf_free(&text);
     request->audit.rows = (long long)result->row_count;
     request->audit.bytes = (long long)result->bytes;
     db_result_free(result);
@@ -171,7 +191,8 @@ static void query_guard(mcp_request *request) {
     long long max_rows = request_row_limit(request);
     if (!guard_sql(request, max_rows, query_guard))
         return;
-    db_request call = {.sql = request->verdict.rewritten_sql, .row_limit = max_rows};
+    db_request call = {
+        .sql = request->verdict.rewritten_sql, .row_limit = max_rows, .bound_rows = true, .check_cost = true};
     request_run(request, &call, query_done);
 }
 
@@ -182,8 +203,21 @@ void tools_query_start(mcp_request *request, json_object *arguments) {
 
 /* ---- check_sql ---- */
 
+static void check_sql_verdict(mcp_request *request);
+
+/* While the first connection is being made the catalog is moments away: wait for it, so a
+ * user function is not called unknown; a database that is down is not waited for. */
 void tools_check_sql_start(mcp_request *request, json_object *arguments) {
     (void)arguments;
+    if (db_pool_state_now(request_pool(request)) == DB_POOL_CONNECTING)
+        tools_when_ready(request, check_sql_verdict);
+    else
+        check_sql_verdict(request);
+}
+
+/* The guard's verdict with the live catalog when the pool is ready, else the built-ins;
+ * answers the request. */
+static void check_sql_verdict(mcp_request *request) {
     const mcp_config *config = request_config(request);
     const char *sql = tools_string_argument(request, "sql");
     guard_policy policy = config->policy;
@@ -283,12 +317,24 @@ static void explain_done(mcp_request *request, db_result *result) {
         request_tool_error(request, "the plan was too large to return; explain a smaller part of the query");
         return;
     }
-    strbuf text = {0};
+    strbuf text = {0}, nodes = {0};
     strbuf_printf(&text, "plan%s for: %s\n", request->analyze ? " (analyzed)" : "", request->verdict.rewritten_sql);
     json_object *top = json_object_array_get_idx(plan, 0);
     json_object *root = NULL;
     if (top && json_object_object_get_ex(top, "Plan", &root))
-        append_plan_text(&text, root, 0);
+        append_plan_text(&nodes, root, 0);
+    /* Plan nodes name relations and show conditions from views: database content. */
+    char *node_text = strbuf_take(&nodes);
+    char *fenced = node_text ? tools_fenced(request, node_text) : NULL;
+    free(node_text);
+    if (fenced == NULL) {
+        strbuf_free(&text);
+        json_object_put(plan);
+        request_tool_error(request, "the plan could not be fenced as untrusted data; not sent");
+        return;
+    }
+    strbuf_puts(&text, fenced);
+    free(fenced);
     json_object *structured = mcp_json_object();
     mcp_json_add(structured, "plan", plan);
     mcp_json_add(structured, "executed_sql", mcp_json_string(request->verdict.rewritten_sql));
@@ -309,8 +355,14 @@ static void explain_guard(mcp_request *request) {
         request_error(request, JSONRPC_INTERNAL_ERROR, "out of memory");
         return;
     }
-    db_request call = {
-        .sql = sql, .row_limit = 1, .max_result_bytes = INTROSPECTION_BYTES, .max_cell_bytes = INTROSPECTION_BYTES};
+    /* EXPLAIN ANALYZE runs the statement: the cost guard judges it first, as for query. A
+     * plain EXPLAIN only plans, which is what the cost guard would do itself. */
+    db_request call = {.sql = sql,
+                       .row_limit = 1,
+                       .max_result_bytes = INTROSPECTION_BYTES,
+                       .max_cell_bytes = INTROSPECTION_BYTES,
+                       .check_cost = request->analyze,
+                       .cost_sql = request->verdict.rewritten_sql};
     request_run(request, &call, explain_done);
     free(sql);
 }

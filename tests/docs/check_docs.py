@@ -276,6 +276,8 @@ TEXT_PROBES = {
     "--log-level": ("loud", 2, None),
     "--schemas": (",", 2, None),
     "--audit-log": ("", 2, None),
+    "--tables": ("public..x", 2, None),
+    "--deny-columns": ("!users.email", 2, None),
     "--dsn": ("postgresql:///pgsafe_it?pgsafe_docs_probe=1", 0, "pgsafe_docs_probe"),
     "--http": ("nowhere", 2, None),
     "--tokens": ("", 2, None),

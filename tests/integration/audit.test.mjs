@@ -194,4 +194,59 @@ describe('the connection secret', () => {
     assert.ok(!said.includes(url));
     assertCleanSession(session);
   });
+
+  // libpq quotes a malformed DSN whole in its error; every way it can leave pgsafe
+  // (instructions, tool errors, stderr, the audit log, doctor, setup-sql) must redact it.
+  const SECRET = 'TopS3cretPW';
+  const malformed = [
+    ['an unclosed IPv6 bracket', { args: ['--dsn', `postgresql://app:${SECRET}@[db.internal/app`] }],
+    ['a bad percent escape', { args: ['--dsn', `postgresql://app:Top%zz${SECRET}@db.internal/app`] }],
+    ['the percent-encoded password itself', { args: ['--dsn', `postgresql://app:${encodeURIComponent(SECRET).replace('S', '%53')}%zz@db.internal/app`] }],
+    ['a URI password parameter', { env: { DATABASE_URL: `postgresql://[db.internal/app?password=${SECRET}` } }],
+    ['key=value', { args: ['--dsn', `host=${PG.host} port=${PG.port} password='${SECRET}' dbname='unterminated`] }],
+    ['PGPASSWORD', { args: ['--dsn', `postgresql://app@[db.internal/app`], env: { PGPASSWORD: SECRET } }],
+  ];
+  for (const [what, { args = [], env = {} }] of malformed) {
+    test(`a malformed DSN never shows the password: ${what}`, async () => {
+      const dir = scratchDir('redact');
+      const auditFile = path.join(dir, 'audit.jsonl');
+      const session = await connect({ pgenv: false, env, args: [...args, '--audit-log', auditFile, '--log-level', 'debug'] });
+      try {
+        await session.client.setLoggingLevel('debug');
+        errorResult(await callTool(session, 'query', { sql: 'SELECT 1' }));
+        await callTool(session, 'list_schemas', {});
+      } finally {
+        await session.close();
+      }
+      const said = everythingSaid(session, auditFile);
+      assert.ok(!said.includes(SECRET) && !said.includes(SECRET.replace('S', '%53')), `the password shows:\n${said}`);
+      assertCleanSession(session);
+      for (const command of ['doctor', 'setup-sql']) {
+        const run = spawnSync(BIN, [command, ...args], { env: baseEnv(env), encoding: 'utf8', timeout: 20_000 });
+        const output = `${run.stdout}\n${run.stderr}`;
+        assert.ok(output.trim().length > 0, `${command} says something`);
+        assert.ok(!output.includes(SECRET), `${command} shows the password:\n${output}`);
+      }
+    });
+  }
+
+  test('a password from a service file or a password file never shows either', async () => {
+    const dir = scratchDir('service');
+    const serviceFile = path.join(dir, 'pg_service.conf');
+    fs.writeFileSync(serviceFile, `[broken]\nhost=[db.internal\npassword=${SECRET}\nsslmode=${SECRET}\n`);
+    const passFile = path.join(dir, 'pgpass');
+    fs.writeFileSync(passFile, `*:*:*:*:${SECRET}\n`, { mode: 0o600 });
+    const env = { PGSERVICEFILE: serviceFile, PGPASSFILE: passFile };
+    const session = await connect({ pgenv: false, env, args: ['--dsn', 'service=broken', '--log-level', 'debug'] });
+    try {
+      errorResult(await callTool(session, 'query', { sql: 'SELECT 1' }));
+    } finally {
+      await session.close();
+    }
+    const said = everythingSaid(session);
+    assert.match(said, /sslmode/, 'the service file was read');
+    assert.ok(!said.includes(SECRET), `the password shows:\n${said}`);
+    const run = spawnSync(BIN, ['doctor', '--dsn', 'service=broken'], { env: baseEnv(env), encoding: 'utf8', timeout: 20_000 });
+    assert.ok(!`${run.stdout}${run.stderr}`.includes(SECRET));
+  });
 });

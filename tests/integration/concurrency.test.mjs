@@ -133,11 +133,13 @@ describe('locks and budgets', () => {
   });
 
   test('when the byte budget runs out the statement is cancelled, not left running', async () => {
-    const budget = await connect({ args: ['--max-result-bytes', '2000', '--statement-timeout', '120000'] });
+    // The cost guard would refuse it (the planner sees the minutes it would take): off here,
+    // where the byte budget's cancel is what is tested.
+    const budget = await connect({ args: ['--max-result-bytes', '2000', '--statement-timeout', '120000', '--max-cost', '0'] });
     try {
       // Each row costs a count over 2.3 million pairs; all 1001 rows would take minutes.
       const marker = '2311';
-      const sql = `SELECT repeat('x', 1500) || (SELECT count(*) FROM generate_series(1, 1000) x, generate_series(1, ${marker} + g - g) y) AS v FROM generate_series(1, 1000) g`;
+      const sql = `SELECT repeat('x', 700) || (SELECT count(*) FROM generate_series(1, 1000) x, generate_series(1, ${marker} + g - g) y) AS v FROM generate_series(1, 1000) g`;
       const result = okResult(await callTool(budget, 'query', { sql }, { timeout: 20_000 }));
       assert.equal(result.truncated, true);
       assert.equal(result.truncation?.reason, 'byte_budget');
@@ -146,6 +148,35 @@ describe('locks and budgets', () => {
       assertCleanSession(budget);
     } finally {
       await budget.close();
+    }
+  });
+
+  test('a session advisory lock taken by an allowed function does not outlive the call on the pooled connection', async () => {
+    // A volatile function the guard lets through (--allow-function), standing for any
+    // function reached without being named: its session lock outlives ROLLBACK.
+    psql(`CREATE OR REPLACE FUNCTION public.pgsafe_it_take_lock() RETURNS int LANGUAGE plpgsql VOLATILE AS
+      $$ BEGIN PERFORM pg_advisory_lock(424242); RETURN 1; END $$;
+      GRANT EXECUTE ON FUNCTION public.pgsafe_it_take_lock() TO ${READER};`);
+    const locking = await connect({ args: ['--pool-size', '1', '--allow-function', 'pgsafe_it_take_lock'] });
+    const backend = async () => okResult(await callTool(locking, 'query', { sql: 'SELECT pg_backend_pid() AS pid' })).rows[0][0];
+    try {
+      // A clean session is kept: the same backend answers call after call.
+      const first = await backend();
+      assert.equal(await backend(), first, 'a clean connection is reused');
+      const result = okResult(await callTool(locking, 'query', { sql: 'SELECT pgsafe_it_take_lock() AS locked' }));
+      assert.deepEqual(result.rows, [[1]]);
+      // Another session can take the lock: the connection that held it was closed.
+      await pollUntil(() => psqlValue('SELECT pg_try_advisory_lock(424242)') === 't', { timeoutMs: 5_000, what: 'the lock to be free' });
+      assert.match(locking.stderr(), /session advisory locks/);
+      // The pool goes on with a new, clean connection, which it keeps.
+      const next = await backend();
+      assert.notEqual(next, first, 'the dirty connection was replaced');
+      assert.equal(await backend(), next, 'the new connection is reused');
+      assert.equal(psqlValue(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 424242 AND granted`), '0');
+      assertCleanSession(locking);
+    } finally {
+      await locking.close();
+      psql('DROP FUNCTION public.pgsafe_it_take_lock()');
     }
   });
 

@@ -164,7 +164,7 @@ describe('a backend lost mid-query', () => {
 });
 
 describe('a database that stops answering (SIGSTOP)', () => {
-  test('a paused backend: the call fails after the statement timeout plus the grace, the connection is replaced', async () => {
+  test('a paused backend: the call fails after the statement timeout plus the grace; the slot is kept until the backend ends', async () => {
     const timeoutMs = 1000;
     const raw = session(['--pool-size', '1', '--statement-timeout', String(timeoutMs)]);
     let stopped;
@@ -181,15 +181,28 @@ describe('a database that stops answering (SIGSTOP)', () => {
       const text = errorText(await call(raw, 'SELECT 6 AS six', { timeoutMs: 45_000 }), 'the call to a paused backend');
       const waited = Date.now() - started;
       assert.match(text, /did not answer within 5000 ms after the statement timeout \(1000 ms\)/);
-      assert.match(text, /connection was closed/);
+      assert.match(text, new RegExp(`backend PID ${stopped} ignored the cancel request`), text);
       // A bound to show it did not hang (the deadline is 6 s; a generous margin for a busy machine).
       assert.ok(waited < 40_000, `answered after ${waited} ms`);
       await raw.assertPing();
-      // A fresh connection serves the next call while the old backend is still stopped.
-      await eventuallyAnswers(raw, 'SELECT 7 AS seven', [[7]]);
+      // The stopped backend keeps the only slot: the next calls fail at once and clearly, and
+      // pgsafe never holds a second backend (before, each expired call left one behind).
+      for (const n of [7, 8, 9]) {
+        const busy = errorText(await call(raw, `SELECT ${n} AS n`), `call ${n} while the backend is stopped`);
+        assert.match(busy, new RegExp(`still busy with an earlier query \\(backend PID ${stopped} ignored cancel\\); try again shortly`), busy);
+        assert.deepEqual(pgsafeBackends(), [stopped], 'at most the pool size of pgsafe backends');
+      }
+      // explain is bounded the same way (its planning, like the cost guard's, can run
+      // immutable functions through constant folding).
+      const explained = rawToolResult(await raw.request('tools/call', { name: 'explain', arguments: { sql: 'SELECT 11 AS n' } }));
+      assert.match(errorText(explained, 'explain while the backend is stopped'), /still busy with an earlier query/);
+      assert.deepEqual(pgsafeBackends(), [stopped]);
       resume(stopped);
-      // Resumed, the old backend finds its socket closed and ends.
+      // Resumed, the backend ends the statement with the pending cancel, pgsafe closes that
+      // connection and opens a fresh one.
+      await eventuallyAnswers(raw, 'SELECT 10 AS ten', [[10]]);
       await pollUntil(() => !pgsafeBackends().includes(stopped), { what: 'the abandoned backend to end' });
+      assert.equal(pgsafeBackends().length, 1);
       await shutDown(raw);
     } finally {
       if (stopped) resume(stopped);

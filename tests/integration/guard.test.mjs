@@ -47,6 +47,18 @@ describe('live catalog', () => {
     assert.deepEqual(qualified.rows, [['75.00']]);
   });
 
+  test('the catalog loads under a statement timeout shorter than its own query (loads take at least 30 s)', async () => {
+    // 1 ms ends any query the model sends, but the catalog the guard needs must still load.
+    const short = await connect({ args: ['--statement-timeout', '1'] });
+    try {
+      const verdict = okResult(await callTool(short, 'check_sql', { sql: 'SELECT discounted(total, 10) FROM orders' }));
+      assert.equal(verdict.allowed, true, `${JSON.stringify(verdict)}\n${short.stderr()}`);
+      assert.equal(verdict.catalog, 'live');
+    } finally {
+      await short.close();
+    }
+  });
+
   test('a VOLATILE SECURITY DEFINER function that writes is rejected, and its table is unchanged', async () => {
     const before = psql('SELECT count(*), max(id) FROM audit_trail');
     for (const sql of [

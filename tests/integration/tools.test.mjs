@@ -87,10 +87,14 @@ describe('query', () => {
     okResult(result);
     const lines = resultText(result).split('\n');
     assert.match(lines[0], new RegExp(`^3 rows · limit ${DEFAULT_MAX_ROWS} · [0-9.]+ ms$`));
-    assert.equal(lines[1], 'id:integer\tt:text');
-    assert.equal(lines[2], '2\t');
-    assert.equal(lines[3], '3\t\\N');
-    assert.equal(lines[4], '4\ttab\\there\\nnewline \\\\ backslash');
+    // The rows sit inside a fence with a random boundary (mcp/fence.h).
+    const open = lines[1].match(/^<(untrusted-data-[0-9a-f]{32})>$/);
+    assert.ok(open, lines[1]);
+    assert.equal(lines[2], 'id:integer\tt:text');
+    assert.equal(lines[3], '2\t');
+    assert.equal(lines[4], '3\t\\N');
+    assert.equal(lines[5], '4\ttab\\there\\nnewline \\\\ backslash');
+    assert.equal(lines[6], `</${open[1]}>`);
   });
 
   test('a constant LIMIT within bounds is kept', async () => {
@@ -170,7 +174,8 @@ describe('query', () => {
     assert.deepEqual(result.columns, [{ name: 'n', type: 'integer' }, { name: 'label', type: 'text' }]);
     const lines = resultText(raw).trimEnd().split('\n');
     assert.match(lines[0], /^0 rows · /);
-    assert.equal(lines[1], 'n:integer\tlabel:text');
+    assert.match(lines[1], /^<untrusted-data-[0-9a-f]{32}>$/);
+    assert.equal(lines[2], 'n:integer\tlabel:text');
   });
 
   test('other types come back in their PostgreSQL text form', async () => {
@@ -196,6 +201,35 @@ describe('query', () => {
       assertCleanSession(budget);
     } finally {
       await budget.close();
+    }
+  });
+
+  test('the byte budget bounds the bytes sent: NULLs, empty strings and escapes count, text and structuredContent together', async () => {
+    const budget = 64 * 1024;
+    const session64 = await connect({ args: ['--max-result-bytes', String(budget)] });
+    try {
+      const nulls = Array.from({ length: 1600 }, (_, i) => `NULL AS c${i}`).join(', ');
+      const empties = Array.from({ length: 400 }, (_, i) => `'' AS e${i}`).join(', ');
+      const cases = [
+        ['1,600 NULL columns', `SELECT ${nulls} FROM generate_series(1, 1000)`],
+        ['400 empty strings', `SELECT ${empties} FROM generate_series(1, 1000)`],
+        ['quotes and control characters', `SELECT repeat(E'"\\x01\\t\\\\', 1000) AS v FROM generate_series(1, 1000)`],
+      ];
+      for (const [what, sql] of cases) {
+        const raw = await callTool(session64, 'query', { sql });
+        const result = okResult(raw, what);
+        assert.equal(result.truncated, true, what);
+        assert.equal(result.truncation?.reason, 'byte_budget', what);
+        assert.ok(result.row_count > 0, `${what}: some rows fit`);
+        // What the rows add, in structuredContent and the text: everything but the columns
+        // (twice: their JSON and the text's header line) and a fixed envelope.
+        const sent = Buffer.byteLength(JSON.stringify(raw));
+        const columns = Buffer.byteLength(JSON.stringify(result.columns));
+        assert.ok(sent <= budget + 2 * columns + 4096, `${what}: ${sent} bytes sent for a ${budget}-byte budget`);
+      }
+      assertCleanSession(session64);
+    } finally {
+      await session64.close();
     }
   });
 

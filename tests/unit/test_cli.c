@@ -18,6 +18,7 @@
 #include "cli/config.h"
 #include "cli/options.h"
 #include "cli/quote.h"
+#include "cli/policy.h"
 #include "cli/setup_script.h"
 
 /* ---- allocation failures ---- */
@@ -316,7 +317,7 @@ static void assert_whole(const char *text, const char *schemas) {
 }
 
 START_TEST(offline_script_defaults_to_public) {
-    setup_request request = {"Reader", 5, {NULL, 0}};
+    setup_request request = {"Reader", 5, {NULL, 0}, NULL};
     char *text = setup_script(&request, NULL);
     ck_assert_ptr_nonnull(text);
     assert_whole(text, "public");
@@ -329,7 +330,7 @@ END_TEST
 /* Each allocation of the offline script fails in turn: the script is then NULL, never one
  * with a part missing (an ignored failure once printed `GRANT USAGE ON SCHEMA  TO`). */
 START_TEST(offline_script_fails_whole_at_every_allocation) {
-    setup_request request = {"Reader", 5, {NULL, 0}};
+    setup_request request = {"Reader", 5, {NULL, 0}, NULL};
     int failures = 0;
     for (long n = 0;; n++) {
         allocations_left = n;
@@ -355,9 +356,9 @@ START_TEST(connected_script_lists_every_relation) {
     char database[] = "shop", schema_a[] = "sales", schema_b[] = "Ledger", owner[] = "app owner";
     char relation_schema[] = "sales", relation_name[] = "order lines";
     char *schema_items[] = {schema_a, schema_b}, *owner_items[] = {owner};
-    setup_relation relations[] = {{relation_schema, relation_name, 'v'}};
+    setup_relation relations[] = {{relation_schema, relation_name, 'v', {NULL, 0}}};
     setup_facts facts = {database, {schema_items, 2}, relations, 1, {owner_items, 1}};
-    setup_request request = {"Reader", 9, {NULL, 0}};
+    setup_request request = {"Reader", 9, {NULL, 0}, NULL};
     for (long n = 0;; n++) {
         allocations_left = n;
         an_allocation_failed = false;
@@ -379,6 +380,82 @@ START_TEST(connected_script_lists_every_relation) {
             break;
         }
     }
+}
+END_TEST
+
+/* Under --tables and --deny-columns: no grant outside the allow-list, column lists where a
+ * column is denied, nothing where every column is, and no default privileges. */
+START_TEST(connected_script_follows_the_data_owners_policy) {
+    char database[] = "shop", schema[] = "public", owner[] = "app";
+    char users[] = "users", audit[] = "audit_log", orders[] = "orders", secrets[] = "secrets";
+    char id[] = "id", name[] = "name", email[] = "email", ssn[] = "ssn", total[] = "total";
+    char *schema_items[] = {schema}, *owner_items[] = {owner};
+    char *user_columns[] = {id, name, email}, *order_columns[] = {id, total}, *secret_columns[] = {ssn};
+    setup_relation relations[] = {
+        {schema, audit, 'r', {NULL, 0}},
+        {schema, orders, 'r', {order_columns, 2}},
+        {schema, secrets, 'r', {secret_columns, 1}},
+        {schema, users, 'r', {user_columns, 3}},
+    };
+    setup_facts facts = {database, {schema_items, 1}, relations, 4, {owner_items, 1}};
+    static const char *const tables[] = {"public.*", "!public.audit_log", NULL};
+    static const char *const denied[] = {"users.email", "*.ssn", NULL};
+    guard_policy policy;
+    guard_policy_init(&policy);
+    policy.table_patterns = tables;
+    policy.denied_columns = denied;
+    setup_request request = {"Reader", 5, {NULL, 0}, &policy};
+    char *text = setup_script(&request, &facts);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(strstr(text, "-- not granted (outside --tables): public.audit_log\n"));
+    ck_assert_ptr_nonnull(strstr(text, "GRANT SELECT ON TABLE public.orders TO \"Reader\";\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "GRANT SELECT (id, name) ON TABLE public.users TO \"Reader\";  -- 1 denied column left out\n"));
+    ck_assert_ptr_nonnull(strstr(text, "-- not granted (every column denied): public.secrets\n"));
+    ck_assert_ptr_null(strstr(text, "ALTER DEFAULT PRIVILEGES"));
+    ck_assert_ptr_null(strstr(text, "email"));
+    free(text);
+}
+END_TEST
+
+START_TEST(policy_split_and_relation_declarations) {
+    bool empty = false;
+    char **items = cli_split_patterns(" public.* , \"a,b\".c ,!x", &empty);
+    ck_assert_ptr_nonnull(items);
+    ck_assert_str_eq(items[0], "public.*");
+    ck_assert_str_eq(items[1], "\"a,b\".c");
+    ck_assert_str_eq(items[2], "!x");
+    ck_assert_ptr_null(items[3]);
+    cli_patterns_free(items);
+    ck_assert_ptr_null(cli_split_patterns("a,,b", &empty));
+    ck_assert(empty);
+    ck_assert_ptr_null(cli_split_patterns("", &empty));
+    ck_assert(empty);
+    cli_policy policy = {0};
+    ck_assert(cli_policy_add_relation(&policy, "Sales.\"Big T\"(Id, \"Email\")", "check", "--relation"));
+    ck_assert(cli_policy_add_relation(&policy, "users(id)", "check", "--relation"));
+    ck_assert(!cli_policy_add_relation(&policy, "users(id", "check", "--relation"));
+    ck_assert(!cli_policy_add_relation(&policy, "users()", "check", "--relation"));
+    ck_assert(!cli_policy_add_relation(&policy, "a.b.c(x)", "check", "--relation"));
+    ck_assert_uint_eq(policy.relation_count, 2);
+    ck_assert_str_eq(policy.relations[0].schema, "sales");
+    ck_assert_str_eq(policy.relations[0].name, "Big T");
+    ck_assert_str_eq(policy.relations[0].columns[0], "id");
+    ck_assert_str_eq(policy.relations[0].columns[1], "Email");
+    ck_assert_str_eq(policy.relations[1].schema, "public");
+    ck_assert(cli_policy_set_deny_columns(&policy, "sales.\"Big T\".\"Email\"", "check", "--deny-columns"));
+    ck_assert(!cli_policy_set_tables(&policy, "a.b.c", "check", "--tables"));
+    ck_assert_ptr_null(policy.tables);
+    guard_policy guard;
+    guard_policy_init(&guard);
+    cli_policy_apply(&policy, &guard);
+    guard_result result = guard_check("SELECT \"Email\" FROM sales.\"Big T\"", &guard);
+    ck_assert_int_eq(result.code, GUARD_COLUMN_DENIED);
+    guard_result_free(&result);
+    result = guard_check("SELECT id FROM sales.\"Big T\"", &guard);
+    ck_assert(result.allowed);
+    guard_result_free(&result);
+    cli_policy_free(&policy);
 }
 END_TEST
 
@@ -432,6 +509,8 @@ static Suite *setup_sql_suite(void) {
     tcase_add_test(tc, offline_script_defaults_to_public);
     tcase_add_test(tc, offline_script_fails_whole_at_every_allocation);
     tcase_add_test(tc, connected_script_lists_every_relation);
+    tcase_add_test(tc, connected_script_follows_the_data_owners_policy);
+    tcase_add_test(tc, policy_split_and_relation_declarations);
     tcase_add_test(tc, names_add_leaves_the_list_whole_when_memory_runs_out);
     return suite;
 }

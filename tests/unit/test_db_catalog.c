@@ -916,6 +916,97 @@ START_TEST(malformed_hazard_rows_are_refused) {
 }
 END_TEST
 
+/* Relations and their columns: rows in any order, columns by attnum, unqualified names
+ * only for the visible relation, and the guard's column policy on top. */
+START_TEST(relations_and_columns) {
+    static const catalog_row rows[] = {
+        {"a", "16390", "3", "email"},
+        {"r", "public", "users", "r+16390"},
+        {"a", "16390", "1", "id"},
+        {"r", "archive", "users", "r-16400"},
+        {"a", "16390", "2", "name"},
+        {"a", "16400", "1", "legacy_id"},
+        {"r", "public", "user_names", "v+16410"},
+        {"a", "16410", "1", "name"},
+        {"a", "99999", "1", "orphan"},
+        {"r", "public", "empty", "r+16420"},
+        {"r", "public", "users_2024", "r+16430"},
+        {"a", "16430", "1", "email"},
+        {"h", "16430", "public", "users"},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    const guard_catalog *guard = catalog_for_guard(catalog);
+    guard_relation relation;
+    ck_assert(!guard->relation(guard->context, NULL, "users", &relation)); /* nothing loaded yet */
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    ck_assert_int_eq(catalog_count(catalog, 'r'), 5);
+    ck_assert(guard->relation(guard->context, NULL, "users", &relation));
+    ck_assert_str_eq(relation.schema, "public");
+    ck_assert_int_eq(relation.kind, GUARD_RELATION_KIND_TABLE);
+    ck_assert_int_eq(relation.column_count, 3);
+    ck_assert_str_eq(relation.columns[0], "id");
+    ck_assert_str_eq(relation.columns[1], "name");
+    ck_assert_str_eq(relation.columns[2], "email");
+    ck_assert(guard->relation(guard->context, "archive", "users", &relation));
+    ck_assert_int_eq(relation.column_count, 1);
+    ck_assert(guard->relation(guard->context, NULL, "user_names", &relation));
+    ck_assert_int_eq(relation.kind, GUARD_RELATION_KIND_VIEW);
+    ck_assert(guard->relation(guard->context, "public", "empty", &relation));
+    ck_assert_int_eq(relation.column_count, 0);
+    ck_assert(!guard->relation(guard->context, NULL, "missing", &relation));
+    ck_assert(guard->relation(guard->context, "public", "users_2024", &relation));
+    ck_assert_int_eq(relation.ancestor_count, 1);
+    ck_assert_str_eq(relation.ancestors[0].name, "users");
+    ck_assert(!guard->relation(guard->context, "nowhere", "users", &relation));
+
+    static const char *const denied[] = {"users.email", NULL};
+    guard_policy policy;
+    guard_policy_init(&policy);
+    policy.catalog = guard;
+    policy.denied_columns = denied;
+    guard_result result = guard_check("SELECT * FROM users", &policy);
+    ck_assert_int_eq(result.code, GUARD_COLUMN_DENIED);
+    guard_result_free(&result);
+    result = guard_check("SELECT * FROM archive.users", &policy);
+    ck_assert(result.allowed);
+    guard_result_free(&result);
+    result = guard_check("SELECT email FROM users_2024", &policy); /* the parent's policy */
+    ck_assert_int_eq(result.code, GUARD_COLUMN_DENIED);
+    guard_result_free(&result);
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(malformed_relation_rows_are_refused) {
+    static const catalog_row bad_flags[] = {{"r", "public", "users", "r?1"}};
+    static const catalog_row short_flags[] = {{"r", "public", "users", "r"}};
+    static const catalog_row null_name[] = {{"r", "public", NULL, "r+1"}};
+    static const catalog_row null_column[] = {{"a", "1", "1", NULL}};
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(!load(catalog, &posture, bad_flags, 1));
+    ck_assert(!load(catalog, &posture, short_flags, 1));
+    ck_assert(!load(catalog, &posture, null_name, 1));
+    ck_assert(!load(catalog, &posture, null_column, 1));
+    ck_assert_int_eq(catalog_count(catalog, 'r'), 0);
+    catalog_free(catalog);
+}
+END_TEST
+
+START_TEST(load_relations_sql_adds_relation_rows) {
+    const char *sql = catalog_load_relations_sql();
+    ck_assert_ptr_nonnull(strstr(sql, "SELECT 'r'"));
+    ck_assert_ptr_nonnull(strstr(sql, "SELECT 'a'"));
+    ck_assert_ptr_nonnull(strstr(sql, "SELECT 'h'"));
+    ck_assert_ptr_nonnull(strstr(sql, "pg_table_is_visible"));
+    ck_assert_ptr_nonnull(strstr(sql, catalog_posture_sql()));
+    ck_assert_ptr_null(strstr(catalog_load_sql(), "SELECT 'r'"));
+    ck_assert_ptr_null(strchr(sql, ';'));
+}
+END_TEST
+
 /* ---------------------------------------------------------------------------------------
  * Suite "catalog", case "nametable": the table behind the volatility lookups.
  * ------------------------------------------------------------------------------------- */
@@ -1000,6 +1091,9 @@ static Suite *catalog_suite(void) {
     tcase_add_test(tc, type_names);
     tcase_add_test(tc, many_objects_and_types);
     tcase_add_test(tc, the_guard_consults_the_catalog);
+    tcase_add_test(tc, relations_and_columns);
+    tcase_add_test(tc, malformed_relation_rows_are_refused);
+    tcase_add_test(tc, load_relations_sql_adds_relation_rows);
     tc = add_case(suite, "families and hazards");
     tcase_add_test(tc, families_in_both_directions);
     tcase_add_test(tc, families_reach_the_guard);

@@ -10,9 +10,14 @@
  *   SELECT rows                       fake.rows rows of one text column, "row 0", ...
  *   SELECT error                      an error, which aborts the rest of the pipeline
  *   SELECT hold                       nothing until fake.release (or a cancel request)
+ *   SELECT stuck                      nothing until fake.release, cancel or not (a backend
+ *                                     in libxml2's XPath, or stopped)
+ *   EXPLAIN (FORMAT JSON) SELECT ...  a plan of cost 1e12 for SELECT costly, 10 otherwise;
+ *                                     nothing until fake.release for SELECT stuck
  *
  * The binary is linked with --wrap for malloc, calloc, realloc and strdup, so a test can make
- * the Nth allocation fail (fail_allocation_after).
+ * the Nth allocation fail (fail_allocation_after), and with --wrap for db_now_ms, so a test
+ * can move the pool's clock forward (fake.clock_ms) past a call's deadline.
  *
  *   ./test_db_pool
  *   CK_FORK=no valgrind --leak-check=full --error-exitcode=1 ./test_db_pool */
@@ -25,6 +30,7 @@
 
 #include "db/conn.h"
 #include "db/pool.h"
+#include "db/redact.h"
 #include "fail_alloc.h"
 
 #define ARRAY_LENGTH(array) (sizeof(array) / sizeof((array)[0]))
@@ -66,12 +72,24 @@ static struct {
     int connects, finishes, cancels, syncs, single_row_calls;
     int notifies_made, notifies_freed;
     bool refuse;                /* connect_poll fails */
+    const char *error;          /* the PGconn's error message; NULL for the default */
+    const char *held;           /* the clean check's answer: NULL for "", else what the session holds */
+    bool check_fails;           /* the clean check is an error */
+    int checks;                 /* clean checks answered */
     bool release;               /* SELECT hold answers */
     int rows;                   /* rows of SELECT rows */
     int statements;             /* SELECT statements sent, the pool's own included */
+    int explains;               /* EXPLAIN statements sent */
     fake_conn *last;            /* the last connection made */
     const char *server_version; /* what the posture query reports; NULL: "15.4" */
+    int64_t clock_ms;           /* added to the real clock (db_now_ms is wrapped) */
 } fake;
+
+int64_t __real_db_now_ms(void);
+int64_t __wrap_db_now_ms(void);
+int64_t __wrap_db_now_ms(void) {
+    return __real_db_now_ms() + fake.clock_ms;
+}
 
 static const char *const four_names[] = {"kind", "a", "b", "c"};
 static const Oid four_types[] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT};
@@ -165,9 +183,29 @@ static void answer(fake_conn *conn) {
     } else if (strncmp(sql, "SELECT 'f'", 10) == 0) {
         require(conn->jit_off);
         put_rows(conn, single_row, catalog, 3);
+    } else if (strcmp(sql, conn_clean_check_sql) == 0) {
+        static const char *const name[] = {"concat_ws"};
+        static const Oid type[] = {OID_TEXT};
+        const char *held[] = {fake.held ? fake.held : ""};
+        fake.checks++;
+        if (fake.check_fails) {
+            conn->aborted = true;
+            put(conn, make_result(PGRES_FATAL_ERROR, 0, NULL, NULL, 0, NULL));
+        } else {
+            put(conn, make_result(PGRES_TUPLES_OK, 1, name, type, 1, held));
+        }
     } else if (strcmp(sql, "SELECT error") == 0) {
         conn->aborted = true;
         put(conn, make_result(PGRES_FATAL_ERROR, 0, NULL, NULL, 0, NULL));
+    } else if (strncmp(sql, "EXPLAIN (FORMAT JSON) ", 22) == 0) {
+        static const char *const name[] = {"QUERY PLAN"};
+        static const Oid type[] = {114};
+        const char *plan[] = {strstr(sql, "SELECT costly")
+                                  ? "[{\"Plan\": {\"Node Type\": \"Result\", \"Total Cost\": 1e12, \"Plan Rows\": 1}}]"
+                                  : "[{\"Plan\": {\"Node Type\": \"Result\", \"Total Cost\": 10, \"Plan Rows\": 1}}]"};
+        put(conn, make_result(PGRES_TUPLES_OK, 1, name, type, 1, plan));
+    } else if (strcmp(sql, "SELECT stuck") == 0) {
+        put_statement_rows(conn, single_row, 0); /* released: it ends with the pending cancel */
     } else if (strcmp(sql, "SELECT hold") == 0) {
         put_statement_rows(conn, single_row, fake.cancels > 0 ? 0 : 1); /* a cancel ends it without rows */
     } else {
@@ -205,7 +243,13 @@ static ConnStatusType fake_status(const PGconn *pg) {
 
 static char *fake_error_message(const PGconn *pg) {
     (void)pg;
-    return (char *)"connection refused by the fake\n";
+    return (char *)(fake.error ? fake.error : "connection refused by the fake\n");
+}
+
+/* The real redaction, without a PGconn to ask for the password it used. */
+static char *fake_redact(const char *message, const char *conninfo, const PGconn *pg) {
+    (void)pg;
+    return db_redact(message, conninfo, NULL);
 }
 
 static int fake_socket(const PGconn *pg) {
@@ -234,8 +278,11 @@ static int fake_send_query_params(PGconn *pg, const char *command, int count, co
     (void)count, (void)types, (void)values, (void)lengths, (void)formats, (void)result_format;
     fake_conn *conn = as_fake(pg);
     require(conn->item_count < MAX_ITEMS);
-    if (strncmp(command, "SELECT", 6) == 0 && strncmp(command, "SELECT pg_catalog.set_config", 28) != 0)
+    if (strncmp(command, "SELECT", 6) == 0 && strncmp(command, "SELECT pg_catalog.set_config", 28) != 0 &&
+        strcmp(command, conn_clean_check_sql) != 0)
         fake.statements++;
+    if (strncmp(command, "EXPLAIN", 7) == 0)
+        fake.explains++;
     conn->items[conn->item_count] = __real_strdup(command);
     require(conn->items[conn->item_count] != NULL);
     conn->item_count++;
@@ -246,6 +293,11 @@ static int fake_pipeline_sync(PGconn *pg) {
     fake_conn *conn = as_fake(pg);
     require(conn->item_count < MAX_ITEMS);
     conn->items[conn->item_count++] = NULL;
+    return 1;
+}
+
+static int fake_send_flush_request(PGconn *pg) {
+    (void)pg;
     return 1;
 }
 
@@ -266,6 +318,8 @@ static int fake_is_busy(PGconn *pg) {
     if (conn->item_count == 0)
         return 1;
     const char *next = conn->items[0];
+    if (next != NULL && !conn->aborted && strstr(next, "SELECT stuck") != NULL)
+        return !fake.release;
     return next != NULL && !conn->aborted && strcmp(next, "SELECT hold") == 0 && !fake.release && fake.cancels == 0;
 }
 
@@ -323,6 +377,10 @@ static void fake_finish(PGconn *pg) {
     free(conn);
 }
 
+static int fake_backend_pid(const PGconn *pg) {
+    return 4000 + as_fake(pg)->socket;
+}
+
 static int fake_cancel_send(cancel_job **job, PGconn *pg) {
     (void)job, (void)pg;
     fake.cancels++;
@@ -344,6 +402,7 @@ static const conn_ops fake_ops = {
     .enter_pipeline_mode = fake_enter_pipeline_mode,
     .send_query_params = fake_send_query_params,
     .pipeline_sync = fake_pipeline_sync,
+    .send_flush_request = fake_send_flush_request,
     .flush = fake_flush,
     .consume_input = fake_consume_input,
     .is_busy = fake_is_busy,
@@ -353,8 +412,10 @@ static const conn_ops fake_ops = {
     .notifies = fake_notifies,
     .free_memory = fake_free_memory,
     .finish = fake_finish,
+    .backend_pid = fake_backend_pid,
     .cancel_send = fake_cancel_send,
     .cancel_release = fake_cancel_release,
+    .redact = fake_redact,
 };
 
 /* ---------------------------------------------------------------------------------------
@@ -493,7 +554,8 @@ START_TEST(a_statement_runs_in_one_pipeline_row_by_row) {
     ck_assert_str_eq(result->columns[0].name, "v");
     ck_assert_str_eq(result->columns[0].type_name, "text"); /* named by the loaded catalog */
     ck_assert_str_eq(db_result_cell(result, 2, 0)->value, "row 2");
-    ck_assert_uint_eq(result->bytes, 15);
+    /* What the rows add to a response: 5 per row, and per "row n" 3 + 7 as JSON + 5 as text. */
+    ck_assert_uint_eq(result->bytes, 60);
     ck_assert_int_eq(fake.single_row_calls, single_row_before + 1);
     ck_assert(db_pool_idle(pool));
     ck_assert_int_eq(fake.finishes, 0); /* the connection is kept */
@@ -522,13 +584,13 @@ START_TEST(the_byte_budget_cancels_and_the_connection_starts_afresh) {
     db_pool *pool = ready_pool(1);
     fake.rows = 5;
     outcome seen = {0};
-    db_request request = {.sql = "SELECT rows", .row_limit = -1, .max_result_bytes = 12};
+    db_request request = {.sql = "SELECT rows", .row_limit = -1, .max_result_bytes = 45};
     ck_assert_ptr_nonnull(db_pool_submit(pool, &request, on_done, &seen));
     turns(pool, 2);
     ck_assert_int_eq(seen.calls, 1);
     ck_assert_int_eq(seen.result->status, DB_OK);
     ck_assert_int_eq(seen.result->truncated, DB_BYTE_BUDGET);
-    ck_assert_uint_eq(seen.result->row_count, 2); /* 5 bytes a row: the third would pass 12 */
+    ck_assert_uint_eq(seen.result->row_count, 2); /* 20 bytes a row sent: the third would pass 45 */
     ck_assert_int_eq(fake.cancels, 1);
     /* The cancel request could still land on the next call: the connection was closed... */
     ck_assert_int_eq(fake.finishes, 1);
@@ -585,6 +647,59 @@ START_TEST(an_error_is_rolled_back_and_the_connection_kept) {
 }
 END_TEST
 
+/* A session advisory lock (or anything else ROLLBACK leaves) found by the clean check: the
+ * call's result stands, the connection is closed and the next call gets a new one. */
+START_TEST(a_session_left_dirty_is_closed_not_reused) {
+    db_pool *pool = ready_pool(1);
+    ck_assert_int_eq(fake.checks, 2); /* after the posture check and the catalog load too */
+    fake.held = "session advisory locks";
+    outcome seen = {0};
+    submit(pool, "SELECT rows", -1, &seen);
+    turns(pool, 2);
+    ck_assert_int_eq(seen.calls, 1);
+    ck_assert_int_eq(seen.result->status, DB_OK);
+    ck_assert_uint_eq(seen.result->row_count, 3);
+    ck_assert_int_eq(fake.checks, 3);
+    ck_assert_int_eq(fake.finishes, 1);
+    fake.held = NULL;
+    outcome next = {0};
+    submit(pool, "SELECT rows", -1, &next);
+    turns(pool, 3);
+    ck_assert_int_eq(next.calls, 1);
+    ck_assert_int_eq(next.result->status, DB_OK);
+    ck_assert_int_eq(fake.connects, 2);
+    ck_assert_int_eq(fake.finishes, 1); /* verified clean: kept */
+    db_result_free(seen.result);
+    db_result_free(next.result);
+    db_pool_free(pool);
+}
+END_TEST
+
+/* A clean check that fails cannot verify the session: closed as well. After a statement's
+ * error, the check runs after the ROLLBACK sent on its own. */
+START_TEST(an_unverified_session_is_closed_and_errors_are_checked_too) {
+    db_pool *pool = ready_pool(1);
+    fake.check_fails = true;
+    outcome seen = {0};
+    submit(pool, "SELECT rows", -1, &seen);
+    turns(pool, 2);
+    ck_assert_int_eq(seen.result->status, DB_OK);
+    ck_assert_int_eq(fake.finishes, 1);
+    fake.check_fails = false;
+    int checks = fake.checks;
+    outcome failed = {0};
+    submit(pool, "SELECT error", -1, &failed);
+    turns(pool, 6);
+    ck_assert_int_eq(failed.calls, 1);
+    ck_assert_int_eq(failed.result->status, DB_SQL_ERROR);
+    ck_assert_int_eq(fake.checks, checks + 1); /* the first was aborted with the statement */
+    ck_assert_int_eq(fake.finishes, 1);
+    db_result_free(seen.result);
+    db_result_free(failed.result);
+    db_pool_free(pool);
+}
+END_TEST
+
 START_TEST(a_refused_connection_fails_calls_with_the_reason) {
     fake.refuse = true;
     db_pool *pool = new_pool(1);
@@ -600,6 +715,65 @@ START_TEST(a_refused_connection_fails_calls_with_the_reason) {
     ck_assert_int_eq(fake.finishes, 1);
     db_result_free(seen.result);
     db_pool_free(pool);
+}
+END_TEST
+
+/* libpq quotes a malformed DSN whole; the password must not reach the call's error, the
+ * pool's last error (the instructions, tool errors) or the log. */
+START_TEST(a_connect_error_reaches_nobody_with_the_password) {
+    fake.refuse = true;
+    fake.error = "end of string reached when looking for matching \"]\" in IPv6 host address in URI: "
+                 "\"postgresql://app:TopS3cretPW@[db.internal/app\"\n";
+    db_options options;
+    db_pool_options_init(&options);
+    options.pool_size = 1;
+    options.conninfo = "postgresql://app:TopS3cretPW@[db.internal/app";
+    char *error = NULL;
+    db_pool *pool = db_pool_new_with_ops(&options, &fake_ops, NULL, NULL, &error);
+    ck_assert_ptr_nonnull(pool);
+    outcome seen = {0};
+    submit(pool, "SELECT rows", -1, &seen);
+    turn(pool);
+    ck_assert_int_eq(seen.calls, 1);
+    ck_assert_ptr_null(strstr(seen.result->message, "TopS3cretPW"));
+    ck_assert_ptr_nonnull(strstr(seen.result->message, "postgresql://app:" DB_REDACTED "@[db.internal/app"));
+    ck_assert_ptr_null(strstr(db_pool_last_error(pool), "TopS3cretPW"));
+    db_result_free(seen.result);
+    db_pool_free(pool);
+}
+END_TEST
+
+/* Asserts that db_redact of message with conninfo holds none of the secrets. */
+static void expect_redacted(const char *message, const char *conninfo, const char *const *secrets) {
+    char *redacted = db_redact(message, conninfo, NULL);
+    ck_assert_ptr_nonnull(redacted);
+    for (const char *const *secret = secrets; *secret != NULL; secret++)
+        ck_assert_msg(strstr(redacted, *secret) == NULL, "\"%s\" shows in \"%s\"", *secret, redacted);
+    ck_assert_msg(strstr(redacted, DB_REDACTED) != NULL, "nothing redacted in \"%s\"", redacted);
+    free(redacted);
+}
+
+START_TEST(redact_every_form_of_the_password) {
+    static const char *const secrets[] = {"TopS3cret", "S3cret", "%53", NULL};
+    /* A URI, its percent-encoded password, and the decoded form libpq may quote. */
+    expect_redacted("invalid percent-encoded token: \"Top%53%zz3cret\"", "postgresql://app:Top%53%zz3cret@db/app",
+                    secrets);
+    expect_redacted("password is TopS3cret", "postgresql://app:Top%533cret@db/app", secrets);
+    expect_redacted("in URI: \"postgres://app:TopS3cret@[db/app\"", "", secrets);
+    expect_redacted("bad: \"TopS3cret\"", "postgresql://db/app?sslmode=x&password=TopS3cret", secrets);
+    /* key=value: plain, quoted with escapes, and the unescaped form. */
+    expect_redacted("x TopS3cret y", "host=db password=TopS3cret dbname=app", secrets);
+    expect_redacted("x Top'S3cret y", "host=db password = 'Top\\'S3cret' dbname=app", secrets);
+    expect_redacted("unterminated: password='TopS3cret", "host=db dbname='x", secrets);
+    /* PGPASSWORD. */
+    setenv("PGPASSWORD", "EnvS3cret", 1);
+    static const char *const environment[] = {"EnvS3cret", NULL};
+    expect_redacted("value \"EnvS3cret\" is wrong", "", environment);
+    unsetenv("PGPASSWORD");
+    /* A message without any secret comes back as it was. */
+    char *same = db_redact("could not connect to server", "host=db password=pw", NULL);
+    ck_assert_str_eq(same, "could not connect to server");
+    free(same);
 }
 END_TEST
 
@@ -723,6 +897,147 @@ START_TEST(a_second_connection_opens_when_work_waits) {
 }
 END_TEST
 
+/* A backend that ignores its cancel keeps its slot: the call fails at its deadline, the
+ * connection drains instead of being replaced (the pool never holds more backends than its
+ * size), calls meanwhile fail at once with the backend's PID, and the slot reconnects once
+ * the backend answers. Without DRAINING the slot reconnected at once: two connections. */
+START_TEST(a_backend_that_ignores_cancel_keeps_its_slot) {
+    db_pool *pool = ready_pool(1);
+    outcome stuck = {0};
+    submit(pool, "SELECT stuck", -1, &stuck);
+    turns(pool, 2);
+    ck_assert_int_eq(stuck.calls, 0);
+    ck_assert_int_gt(db_pool_timeout(pool), 0); /* the deadline */
+    fake.clock_ms += 15000 + CONN_DEADLINE_GRACE_MS;
+    ck_assert_int_eq(db_pool_timeout(pool), 0);
+    turn(pool);
+    ck_assert_int_eq(stuck.calls, 1);
+    ck_assert_int_eq(stuck.result->status, DB_CONNECTION_LOST);
+    ck_assert_ptr_nonnull(strstr(stuck.result->message, "backend PID 4100 ignored the cancel request"));
+    ck_assert_int_ge(fake.cancels, 1);
+    ck_assert_int_eq(fake.finishes, 0); /* kept: its backend still runs */
+    ck_assert_int_eq(db_pool_state_now(pool), DB_POOL_READY);
+    ck_assert_int_eq(db_pool_timeout(pool), -1); /* nothing to time: the socket says when it ends */
+    for (int i = 0; i < 3; i++) {
+        outcome refused = {0};
+        submit(pool, "SELECT rows", -1, &refused);
+        turns(pool, 3);
+        ck_assert_int_eq(refused.calls, 1);
+        ck_assert_int_eq(refused.result->status, DB_BUSY);
+        ck_assert_ptr_nonnull(strstr(refused.result->message, "still busy with an earlier query (backend PID 4100"));
+        db_result_free(refused.result);
+    }
+    ck_assert_int_eq(fake.connects, 1); /* never a second backend */
+    fake.release = true;                /* the backend finally answers */
+    turn(pool);
+    ck_assert_int_eq(fake.finishes, 1);
+    outcome next = {0};
+    submit(pool, "SELECT rows", -1, &next);
+    turns(pool, 4);
+    ck_assert_int_eq(fake.connects, 2);
+    ck_assert_int_eq(next.calls, 1);
+    ck_assert_int_eq(next.result->status, DB_OK);
+    db_result_free(stuck.result);
+    db_result_free(next.result);
+    db_pool_free(pool);
+}
+END_TEST
+
+/* With two slots, one draining: calls run on the other; the drained slot's socket closing
+ * (the backend was terminated) frees it. */
+START_TEST(a_draining_slot_leaves_the_others_working) {
+    db_pool *pool = ready_pool(2);
+    outcome stuck = {0};
+    submit(pool, "SELECT stuck", -1, &stuck);
+    turns(pool, 2);
+    fake_conn *stuck_conn = fake.last;
+    fake.clock_ms += 15000 + CONN_DEADLINE_GRACE_MS;
+    turn(pool);
+    ck_assert_int_eq(stuck.calls, 1);
+    outcome other = {0};
+    submit(pool, "SELECT rows", -1, &other);
+    turns(pool, 5);
+    ck_assert_int_eq(other.calls, 1);
+    ck_assert_int_eq(other.result->status, DB_OK);
+    ck_assert_int_eq(fake.connects, 2);
+    ck_assert_int_eq(fake.finishes, 0);
+    stuck_conn->broken = true; /* terminated: its socket closed */
+    turn(pool);
+    ck_assert_int_eq(fake.finishes, 1);
+    ck_assert_int_eq(db_pool_state_now(pool), DB_POOL_READY);
+    db_result_free(stuck.result);
+    db_result_free(other.result);
+    db_pool_free(pool);
+}
+END_TEST
+
+static db_call *submit_guarded(db_pool *pool, const char *sql, outcome *seen) {
+    db_request request = {.sql = sql, .row_limit = -1, .check_cost = true};
+    db_call *call = db_pool_submit(pool, &request, on_done, seen);
+    ck_assert_ptr_nonnull(call);
+    return call;
+}
+
+/* The cost guard: the plan comes first; a costly one is refused and the statement is never
+ * sent, a cheap one runs in the same transaction. */
+START_TEST(the_cost_guard_sends_the_statement_only_after_its_plan_passed) {
+    db_pool *pool = ready_pool(1);
+    int statements = fake.statements;
+    outcome refused = {0};
+    submit_guarded(pool, "SELECT costly", &refused);
+    turns(pool, 3);
+    ck_assert_int_eq(refused.calls, 1);
+    ck_assert_int_eq(refused.result->status, DB_REFUSED);
+    ck_assert_ptr_nonnull(strstr(refused.result->message, "the planner estimates this query at cost 1e+12"));
+    ck_assert_ptr_nonnull(refused.result->hint);
+    ck_assert_int_eq(fake.explains, 1);
+    ck_assert_int_eq(fake.statements, statements); /* never sent */
+    ck_assert_int_eq(fake.finishes, 0);            /* the connection is kept */
+    outcome passed = {0};
+    submit_guarded(pool, "SELECT rows", &passed);
+    turns(pool, 3);
+    ck_assert_int_eq(passed.calls, 1);
+    ck_assert_int_eq(passed.result->status, DB_OK);
+    ck_assert_uint_eq(passed.result->row_count, 3);
+    ck_assert_int_eq(fake.explains, 2);
+    ck_assert_int_eq(fake.statements, statements + 1);
+    db_result_free(refused.result);
+    db_result_free(passed.result);
+    db_pool_free(pool);
+}
+END_TEST
+
+/* A backend stuck before its plan came back (the server waits for the pipeline's second
+ * half): at the deadline pgsafe sends ROLLBACK and Sync, so that the backend ends its
+ * pipeline when it wakes and the slot drains. Without them it stayed in the statement for
+ * ever, and the pool spun on an empty pipeline. */
+START_TEST(a_call_expired_before_its_plan_ends_the_pipeline_and_drains) {
+    db_pool *pool = ready_pool(1);
+    outcome stuck = {0};
+    submit_guarded(pool, "SELECT stuck", &stuck);
+    turns(pool, 2);
+    int syncs = fake.syncs;
+    fake.clock_ms += 15000 + CONN_DEADLINE_GRACE_MS;
+    turn(pool);
+    ck_assert_int_eq(stuck.calls, 1);
+    ck_assert_int_eq(stuck.result->status, DB_CONNECTION_LOST);
+    ck_assert_ptr_nonnull(fake.last);
+    ck_assert_int_eq(fake.last->item_count, 4); /* the EXPLAIN, ROLLBACK, the clean check, Sync */
+    ck_assert_ptr_null(fake.last->items[3]);
+    fake.release = true;
+    turns(pool, 2);
+    ck_assert_int_eq(fake.syncs, syncs + 1);
+    ck_assert_int_eq(fake.finishes, 1);
+    outcome next = {0};
+    submit(pool, "SELECT rows", -1, &next);
+    turns(pool, 4);
+    ck_assert_int_eq(next.result->status, DB_OK);
+    db_result_free(stuck.result);
+    db_result_free(next.result);
+    db_pool_free(pool);
+}
+END_TEST
+
 /* db_pool_new used to count its connections before checking their allocation: out of
  * memory there made db_pool_free walk a NULL array. Every allocation in turn fails here. */
 START_TEST(pool_new_survives_every_allocation_failing) {
@@ -807,6 +1122,10 @@ static Suite *pool_suite(void) {
     tcase_add_test(tc, the_cell_cap_cuts_values);
     tcase_add_test(tc, an_error_is_rolled_back_and_the_connection_kept);
     tcase_add_test(tc, a_refused_connection_fails_calls_with_the_reason);
+    tcase_add_test(tc, a_session_left_dirty_is_closed_not_reused);
+    tcase_add_test(tc, an_unverified_session_is_closed_and_errors_are_checked_too);
+    tcase_add_test(tc, a_connect_error_reaches_nobody_with_the_password);
+    tcase_add_test(tc, redact_every_form_of_the_password);
     tcase_add_test(tc, a_call_waits_for_the_first_connection_unless_told_not_to);
     tcase_add_test(tc, a_broken_connection_fails_its_call);
     tcase_add_test(tc, a_queued_call_is_cancelled_without_running);
@@ -814,6 +1133,10 @@ static Suite *pool_suite(void) {
     tcase_add_test(tc, notifications_on_an_idle_connection_are_freed);
     tcase_add_test(tc, shutdown_fails_running_and_queued_calls);
     tcase_add_test(tc, a_second_connection_opens_when_work_waits);
+    tcase_add_test(tc, a_backend_that_ignores_cancel_keeps_its_slot);
+    tcase_add_test(tc, a_draining_slot_leaves_the_others_working);
+    tcase_add_test(tc, the_cost_guard_sends_the_statement_only_after_its_plan_passed);
+    tcase_add_test(tc, a_call_expired_before_its_plan_ends_the_pipeline_and_drains);
     tc = tcase_create("out of memory");
     tcase_add_checked_fixture(tc, setup, NULL);
     suite_add_tcase(suite, tc);

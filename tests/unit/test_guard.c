@@ -1256,6 +1256,38 @@ START_TEST(quote_identifier_quotes_as_quote_ident_does) {
 }
 END_TEST
 
+/* guard_bound_rows: the wrapper holds the checked text as its innermost subquery, caps the
+ * capped columns only, flags over the row budget, and refuses what it cannot prove. */
+START_TEST(bound_rows_wraps_only_a_checked_statement) {
+    static const bool capped[] = {true, false};
+    guard_row_bound bound = {.column_count = 2, .capped = capped, .cap_characters = 9, .row_bytes = 100};
+    char *sql = guard_bound_rows("SELECT t, n FROM x ORDER BY n LIMIT 5 -- trailing", &bound);
+    ck_assert_ptr_nonnull(sql);
+    ck_assert_ptr_nonnull(strstr(sql, "(\nSELECT t, n FROM x ORDER BY n LIMIT 5 -- trailing\n) pgsafe_row(c1, c2)"));
+    ck_assert_ptr_nonnull(strstr(sql, "pg_catalog.substr(pg_catalog.concat(c1), 1, 9)"));
+    ck_assert_ptr_null(strstr(sql, "concat(c2)"));
+    ck_assert_ptr_nonnull(strstr(sql, "ARRAY[c1]::pg_catalog.text[], '')) OPERATOR(pg_catalog.>) 100 AS pgsafe_over"));
+    free(sql);
+    /* A text that is not one statement on its own cannot be proven, however it would nest. */
+    ck_assert_ptr_null(guard_bound_rows("SELECT 1 AS a\n) pgsafe_row(c1, c2) OFFSET 0) y, (SELECT 2", &bound));
+    ck_assert_ptr_null(guard_bound_rows("SELECT 1; SELECT 2", &bound));
+    ck_assert_ptr_null(guard_bound_rows("SELECT 1 /* open", &bound));
+    bound.column_count = 0;
+    ck_assert_ptr_null(guard_bound_rows("SELECT", &bound));
+    bound.column_count = GUARD_BOUND_MAX_COLUMNS + 1;
+    ck_assert_ptr_null(guard_bound_rows("SELECT 1", &bound));
+    /* As many columns as allowed, keywords and all: the text's token bound does not apply. */
+    bool many[GUARD_BOUND_MAX_COLUMNS];
+    for (int i = 0; i < GUARD_BOUND_MAX_COLUMNS; i++)
+        many[i] = true;
+    bound =
+        (guard_row_bound){.column_count = GUARD_BOUND_MAX_COLUMNS, .capped = many, .cap_characters = 1, .row_bytes = 1};
+    sql = guard_bound_rows("SELECT * FROM wide", &bound);
+    ck_assert_ptr_nonnull(sql);
+    free(sql);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------------------------
  * Suite "invariants": properties of every allowed query's rewrite.
  * ------------------------------------------------------------------------------------- */
@@ -1480,6 +1512,9 @@ START_TEST(reason_names_are_stable_and_unique) {
         "uninterruptible",
         "value_too_large",
         "hidden_function",
+        "relation_not_allowed",
+        "column_denied",
+        "policy_unverifiable",
     };
     for (int code = 0; code < GUARD_REASON_COUNT; code++) {
         const char *name = guard_reason_name((guard_reason)code);
@@ -1665,6 +1700,7 @@ static Suite *api_suite(void) {
     tcase_add_test(tc, fingerprint_ignores_constants_and_layout);
     tcase_add_test(tc, fingerprint_fails_without_a_parse);
     tcase_add_test(tc, quote_identifier_quotes_as_quote_ident_does);
+    tcase_add_test(tc, bound_rows_wraps_only_a_checked_statement);
     tcase_add_test(tc, free_of_a_cleared_result_is_safe);
     tcase_add_test(tc, free_clears_so_a_second_free_is_safe);
     tcase_add_test(tc, reason_names_are_stable_and_unique);

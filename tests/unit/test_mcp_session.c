@@ -85,6 +85,7 @@ static mcp_config test_config(void) {
     config.db.conninfo = "host=/nonexistent-pgsafe-test port=1";
     config.db.pool_size = 1;
     config.max_message_bytes = 1 << 20;
+    config.max_in_flight = 64;
     config.log_level = MCP_LOG_CRITICAL; /* the pool's connection warnings are expected */
     return config;
 }

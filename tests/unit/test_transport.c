@@ -679,6 +679,33 @@ START_TEST(bearer_tokens) {
 }
 END_TEST
 
+/* Behind a reverse proxy (TLS) pgsafe listens on loopback with tokens and gets the proxy's
+ * public name as Host: that is served (a rebinding page has no token), while a foreign
+ * Origin is still refused. */
+START_TEST(with_tokens_a_proxy_public_host_is_served) {
+    fixture f = {0};
+    start_with_tokens(&f);
+    char *request = str_printf("POST /mcp HTTP/1.1\r\nHost: mcp.example.com\r\nConnection: close\r\n" LEGACY
+                               "Authorization: Bearer %s\r\n%sContent-Length: %zu\r\n\r\n%s",
+                               f.alice, "", strlen(PING), PING);
+    int fd = connect_to(&f);
+    send_all(&f, fd, request, strlen(request));
+    char *answer = read_answer(&f, fd);
+    close(fd);
+    ck_assert_int_eq(status_of(answer), 200);
+    free(answer);
+    free(request);
+    char *headers = str_printf(LEGACY "Authorization: Bearer %s\r\nOrigin: https://evil.example.com\r\n", f.alice);
+    answer = exchange(&f, "POST", "/mcp", headers, PING);
+    ck_assert_int_eq(status_of(answer), 403);
+    ck_assert_int_eq(rpc_code_of(answer), HTTP_RPC_FORBIDDEN);
+    free(answer);
+    free(headers);
+    ck_assert_int_eq(f.state.messages, 1);
+    stop(&f);
+}
+END_TEST
+
 START_TEST(a_non_loopback_address_needs_tokens) {
     stand_in state = {0};
     http_handlers handlers = {.user = &state, .message = on_message, .cancelled = on_cancelled};
@@ -878,6 +905,7 @@ static Suite *http_suite(void) {
     tcase_add_test(tc, other_paths_and_methods);
     tcase_add_test(tc, a_foreign_origin_or_host_is_refused);
     tcase_add_test(tc, bearer_tokens);
+    tcase_add_test(tc, with_tokens_a_proxy_public_host_is_served);
     tcase_add_test(tc, a_non_loopback_address_needs_tokens);
     tcase_add_test(tc, body_and_header_caps);
     tcase_add_test(tc, an_answer_given_later_is_sent_then);

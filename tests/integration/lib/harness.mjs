@@ -103,10 +103,12 @@ export function psqlValue(sql, options) {
 /**
  * A query the guard allows that runs for about a minute unless cancelled: a count over a
  * cross join of two series (10^5 x marker rows; no temporary files, unlike one huge series).
- * The marker (a number from 10001 to 10999) finds it in pg_stat_activity.
+ * The marker (a number from 10001 to 10999) finds it in pg_stat_activity. The bounds are
+ * scalar subqueries, so the planner cannot size the series (it assumes 1000 rows each) and
+ * the cost guard lets it run: these tests need a statement that runs.
  */
 export function slowSql(marker) {
-  return `SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, ${marker}) b`;
+  return `SELECT count(*) FROM generate_series(1, (SELECT 100000)) a, generate_series(1, (SELECT ${marker})) b`;
 }
 
 /** How many active statements other than psql's own contain the marker. */
@@ -435,7 +437,9 @@ export class RawSession {
 
   /** Sends a ping and asserts the answer is an empty result. */
   async assertPing(what = 'ping') {
-    const response = await this.request('ping');
+    // An id of its own: a numeric one can collide with an id the test itself sent (the
+    // protocol fuzzer sends numeric ids), whose late answer would be taken for the ping's.
+    const response = await this.request('ping', undefined, { id: `assert-ping-${this.nextId++}` });
     assert.deepEqual(response.result, {}, `${what}: ${JSON.stringify(response)}`);
   }
 

@@ -97,7 +97,9 @@ export function oracleFor(entry) {
   if (entry.threat === 'write' && !canaries.size) ['data', 'relations'].forEach((c) => canaries.add(c));
 
   const oracle = {};
-  if (entry.expect === 'reject') oracle.refused = true;
+  // A runaway passes the guard (the text is a harmless SELECT) and is refused by pgsafe serve's
+  // cost guard, before it runs, as `rejected (too_costly)`.
+  if (entry.expect === 'reject' || entry.threat === 'runaway') oracle.refused = true;
   else oracle.max_rows = entry.applied_limit; // allowed: bounded by its rewrite, never refused
   const bounded = ['locks_stalls', 'unbounded', 'uninterruptible', 'memory'].includes(entry.threat) ||
     has(sql, /sleep|advisory|\block\b|\bfor\s+(update|share)\b|recursive|generate_series/i);
