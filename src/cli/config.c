@@ -217,6 +217,29 @@ static bool set_tokens(void *settings, const char *value, const char *source) {
     return true;
 }
 
+/* The OAuth settings: a non-empty value each; serve checks them together. */
+static bool set_oauth(const char **field, void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    if (*value == '\0') {
+        fprintf(stderr, "pgsafe %s: %s needs a value\n", config->command, source);
+        return false;
+    }
+    *field = value;
+    return true;
+}
+
+static bool set_oauth_issuer(void *settings, const char *value, const char *source) {
+    return set_oauth(&((cli_config *)settings)->oauth_issuer, settings, value, source);
+}
+
+static bool set_oauth_jwks(void *settings, const char *value, const char *source) {
+    return set_oauth(&((cli_config *)settings)->oauth_jwks, settings, value, source);
+}
+
+static bool set_oauth_audience(void *settings, const char *value, const char *source) {
+    return set_oauth(&((cli_config *)settings)->oauth_audience, settings, value, source);
+}
+
 static bool set_audit_log(void *settings, const char *value, const char *source) {
     cli_config *config = settings;
     if (*value == '\0') {
@@ -358,6 +381,15 @@ static const cli_option options[] = {
     {"--tokens", "PGSAFE_TOKENS", CLI_VALUE, "FILE",
      "with --http, require a bearer token from FILE, made by pgsafe token add NAME; needed beyond loopback (none)",
      set_tokens},
+    {"--oauth-issuer", "PGSAFE_OAUTH_ISSUER", CLI_VALUE, "URL",
+     "with --http, accept OAuth JWT access tokens from this issuer (its iss); needs --oauth-jwks and "
+     "--oauth-audience (none)",
+     set_oauth_issuer},
+    {"--oauth-jwks", "PGSAFE_OAUTH_JWKS", CLI_VALUE, "FILE",
+     "the issuer's signing keys as a JWKS file, reread when it changes; pgsafe fetches nothing (none)", set_oauth_jwks},
+    {"--oauth-audience", "PGSAFE_OAUTH_AUDIENCE", CLI_VALUE, "URI",
+     "this server's canonical URI, e.g. https://db.example.com/mcp: a JWT's aud must name it (none)",
+     set_oauth_audience},
     {"--http-origin", "PGSAFE_HTTP_ORIGIN", CLI_LIST, "ORIGIN",
      "with --http, also accept requests from this Origin (loopback origins only)", add_http_origin},
 };

@@ -25,6 +25,9 @@ typedef struct cli_config {
     const char *dsn_source;          /* "--dsn", "PGSAFE_DSN", "DATABASE_URL", or NULL for libpq's PG* variables */
     const char *http_listen;         /* --http HOST:PORT, or NULL for stdio */
     const char *tokens_path;         /* --tokens FILE, or NULL */
+    const char *oauth_issuer;        /* --oauth-issuer URL, or NULL */
+    const char *oauth_jwks;          /* --oauth-jwks FILE, or NULL */
+    const char *oauth_audience;      /* --oauth-audience URI, or NULL */
     const char *const *http_origins; /* --http-origin values (NULL-terminated), or NULL */
     /* Private: what the fields above point into. */
     char **lists[CLI_LIST_COUNT]; /* NULL-terminated; the items point into argv or parsed */

@@ -67,7 +67,25 @@ static int serve_http(const cli_config *config) {
                     config->tokens_path, config->tokens_path);
         http.tokens = tokens;
     }
+    oauth_validator *oauth = NULL;
+    if (config->oauth_issuer || config->oauth_jwks || config->oauth_audience) {
+        if (!config->oauth_issuer || !config->oauth_jwks || !config->oauth_audience) {
+            fprintf(stderr, "pgsafe serve: OAuth needs --oauth-issuer, --oauth-jwks and --oauth-audience together\n");
+            token_store_free(tokens);
+            return 2;
+        }
+        char *error = NULL;
+        oauth = oauth_validator_new(config->oauth_issuer, config->oauth_audience, config->oauth_jwks, &error);
+        if (oauth == NULL) {
+            fprintf(stderr, "pgsafe serve: %s\n", error ? error : "cannot set up OAuth");
+            free(error);
+            token_store_free(tokens);
+            return 2;
+        }
+        http.oauth = oauth;
+    }
     int status = mcp_serve_http(&config->server, &http);
+    oauth_validator_free(oauth);
     token_store_free(tokens);
     return status;
 }
@@ -80,8 +98,9 @@ int cli_serve_main(int argc, char **argv) {
         status = 0;
     } else if (status == 0 && config.http_listen) {
         status = serve_http(&config);
-    } else if (status == 0 && (config.tokens_path || config.http_origins)) {
-        fprintf(stderr, "pgsafe serve: --tokens and --http-origin need --http HOST:PORT\n");
+    } else if (status == 0 && (config.tokens_path || config.http_origins || config.oauth_issuer || config.oauth_jwks ||
+                               config.oauth_audience)) {
+        fprintf(stderr, "pgsafe serve: --tokens, --oauth-* and --http-origin need --http HOST:PORT\n");
         status = 2;
     } else if (status == 0) {
         status = mcp_serve(&config.server, STDIN_FILENO, STDOUT_FILENO);

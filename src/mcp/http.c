@@ -73,10 +73,11 @@ static enum MHD_Result send_answer(http_exchange *exchange) {
     MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (exchange->content_type && strcmp(exchange->content_type, "text/event-stream") == 0)
         MHD_add_response_header(response, "X-Accel-Buffering", "no");
-    if (exchange->status == MHD_HTTP_UNAUTHORIZED)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                                exchange->token_missing ? "Bearer realm=\"pgsafe\""
-                                                        : "Bearer realm=\"pgsafe\", error=\"invalid_token\"");
+    if (exchange->status == MHD_HTTP_UNAUTHORIZED) {
+        char challenge[HTTP_CHALLENGE_BYTES];
+        http_challenge(exchange, challenge, sizeof challenge);
+        MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
+    }
     if (exchange->status == MHD_HTTP_TOO_MANY_REQUESTS || exchange->status == MHD_HTTP_SERVICE_UNAVAILABLE)
         MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER);
     if (exchange->status == MHD_HTTP_METHOD_NOT_ALLOWED)
@@ -483,9 +484,9 @@ http_server *http_server_start(const http_config *config, const http_handlers *h
         free(server);
         return NULL;
     }
-    if (!server->loopback && config->tokens == NULL) {
+    if (!server->loopback && config->tokens == NULL && config->oauth == NULL) {
         *error = str_printf("refusing to listen on %s without authentication: give --tokens FILE (pgsafe token add "
-                            "NAME makes one), or listen on 127.0.0.1",
+                            "NAME makes one) or --oauth-issuer, or listen on 127.0.0.1",
                             config->host);
         close(server->listen_fd);
         free(server);

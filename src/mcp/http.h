@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mcp/oauth.h"
 #include "mcp/metrics.h"
 #include "mcp/tokens.h"
 
@@ -43,7 +44,8 @@ enum {
 typedef struct http_config {
     const char *host;              /* an IP literal or "localhost"; NULL: 127.0.0.1 */
     unsigned short port;           /* 0: any free port (see http_server_port) */
-    token_store *tokens;           /* NULL: no authentication, which needs a loopback host */
+    token_store *tokens;           /* NULL: no pgsafe_ tokens */
+    oauth_validator *oauth;        /* NULL: no JWTs; with neither, no authentication (loopback only) */
     const char *const *origins;    /* Origin values allowed besides loopback ones; NULL-ended or NULL */
     const char *const *hosts;      /* Host values allowed besides loopback ones; NULL-ended or NULL */
     size_t max_body_bytes;         /* one message (413 beyond) */
@@ -88,8 +90,8 @@ typedef struct http_handlers {
 } http_handlers;
 
 /* Listens and returns the server, or NULL with *error (caller frees): a bad host, a port
- * in use, or a non-loopback host without tokens (the transport refuses to listen there
- * unauthenticated). */
+ * in use, or a non-loopback host without tokens or OAuth (the transport refuses to listen
+ * there unauthenticated). */
 http_server *http_server_start(const http_config *config, const http_handlers *handlers, char **error);
 
 /* The port listened on (the one chosen when config.port was 0). */

@@ -1,17 +1,20 @@
 /* The Streamable HTTP transport's checks (see http.h and http.c): the answers a refusal sets,
- * the checks made once a request's headers are in (caps, Origin and Host, the bearer token,
- * method, path and media type, /healthz and /readyz), and the MCP request headers of a
- * message against its body (MCP-Protocol-Version, Mcp-Method, Mcp-Name). */
+ * the checks made once a request's headers are in (caps, Origin and Host, the bearer token or
+ * OAuth JWT, method, path and media type, /healthz, /readyz and the Protected Resource Metadata), and the MCP request
+ * headers of a message against its body (MCP-Protocol-Version, Mcp-Method, Mcp-Name). */
+#include <assert.h>
 #include <microhttpd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "mcp/http.h"
 #include "mcp/http_internal.h"
 #include "mcp/jsonrpc.h"
+#include "mcp/oauth.h"
 #include "util/strings.h"
 
 #define META_VERSION    "io.modelcontextprotocol/protocolVersion"
@@ -19,6 +22,7 @@
 #define BASE64_SENTINEL "=?base64?"
 #define BASE64_END      "?="
 #define MCP_PATH        "/mcp"
+#define PRM_PATH        "/.well-known/oauth-protected-resource"
 
 static const char *const legacy_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
 
@@ -136,49 +140,136 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
     return MHD_YES;
 }
 
-/* The bearer token's identity; false (with a refusal set) when tokens are required and the
- * request has none or a bad one. */
+/* The path of the audience (the resource's canonical URI), "" for none or "/". */
+static const char *audience_path(const char *audience) {
+    const char *authority = strstr(audience, "://");
+    const char *path = authority ? strchr(authority + 3, '/') : NULL;
+    return path == NULL || strcmp(path, "/") == 0 ? "" : path;
+}
+
+void http_challenge(const http_exchange *exchange, char *buffer, size_t size) {
+    const oauth_validator *oauth = exchange->server ? exchange->server->config.oauth : NULL;
+    const char *error = exchange->token_missing ? "" : ", error=\"invalid_token\"";
+    if (oauth == NULL) {
+        snprintf(buffer, size, "Bearer realm=\"pgsafe\"%s", error);
+        return;
+    }
+    /* RFC 9728 section 3.1: the well-known segment goes between the resource's authority
+     * and its path. */
+    const char *audience = oauth_audience(oauth);
+    const char *path = audience_path(audience);
+    int written = snprintf(buffer, size, "Bearer realm=\"pgsafe\", resource_metadata=\"%.*s%s%s\"%s",
+                           (int)(strlen(audience) - strlen(path)), audience, PRM_PATH, path, error);
+    assert(written > 0 && (size_t)written < size);
+    (void)written;
+}
+
+/* The Protected Resource Metadata document (RFC 9728) as exchange's answer (to GET and HEAD;
+ * 405 otherwise). Returns false: the request is answered. */
+static bool answer_resource_metadata(http_exchange *exchange, const char *method) {
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        http_set_refusal(exchange, MHD_HTTP_METHOD_NOT_ALLOWED, JSONRPC_INVALID_REQUEST, "use GET");
+        return false;
+    }
+    const oauth_validator *oauth = exchange->server->config.oauth;
+    json_object *body = json_object_new_object();
+    json_object *servers = json_object_new_array();
+    json_object *methods = json_object_new_array();
+    json_object_object_add(body, "resource", json_object_new_string(oauth_audience(oauth)));
+    json_object_array_add(servers, json_object_new_string(oauth_issuer(oauth)));
+    json_object_object_add(body, "authorization_servers", servers);
+    json_object_array_add(methods, json_object_new_string("header"));
+    json_object_object_add(body, "bearer_methods_supported", methods);
+    free(exchange->payload);
+    free(exchange->content_type);
+    exchange->payload = http_json_text(body, &exchange->payload_length);
+    exchange->content_type = strdup("application/json");
+    exchange->status = MHD_HTTP_OK;
+    json_object_put(body);
+    return false;
+}
+
+/* The Protected Resource Metadata is served at the root well-known path and at the one
+ * suffixed with the audience's path, which clients try first. */
+static bool resource_metadata_url(const http_server *server, const char *url) {
+    if (server->config.oauth == NULL || strncmp(url, PRM_PATH, strlen(PRM_PATH)) != 0)
+        return false;
+    const char *rest = url + strlen(PRM_PATH);
+    return *rest == '\0' || strcmp(rest, audience_path(oauth_audience(server->config.oauth))) == 0;
+}
+
+static void refuse_unauthorized(http_exchange *exchange, const char *message) {
+    http_set_refusal(exchange, MHD_HTTP_UNAUTHORIZED, HTTP_RPC_UNAUTHORIZED, message);
+}
+
+/* The request's identity: a pgsafe_ token's name from the token file, or a JWT's subject
+ * when OAuth is configured (anything not pgsafe_ goes there). False (with a refusal set)
+ * when authentication is required and the request has no token or a bad one. */
 static bool authenticate(http_exchange *exchange, struct MHD_Connection *connection) {
     http_server *server = exchange->server;
-    if (server->config.tokens == NULL)
+    if (server->config.tokens == NULL && server->config.oauth == NULL)
         return true;
     char *error = NULL;
-    if (!token_store_refresh(server->config.tokens, &error)) {
+    if (server->config.tokens && !token_store_refresh(server->config.tokens, &error)) {
         fprintf(stderr, "pgsafe: error: %s; every token is refused until it is fixed\n", error ? error : "?");
+        free(error);
+    }
+    if (server->config.oauth && !oauth_validator_refresh(server->config.oauth, &error)) {
+        fprintf(stderr, "pgsafe: error: %s; every JWT is refused until it is fixed\n", error ? error : "?");
         free(error);
     }
     const char *header = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (header == NULL || strncasecmp(header, "Bearer ", 7) != 0) {
         exchange->token_missing = true;
-        http_set_refusal(exchange, MHD_HTTP_UNAUTHORIZED, HTTP_RPC_UNAUTHORIZED,
-                         "authentication required: send Authorization: Bearer TOKEN (pgsafe token add NAME makes one)");
+        refuse_unauthorized(exchange, server->config.tokens ? "authentication required: send Authorization: Bearer "
+                                                              "TOKEN (pgsafe token add NAME makes one)"
+                                                            : "authentication required: send Authorization: Bearer "
+                                                              "TOKEN, an access token from the authorization server");
         return false;
     }
     const char *token = header + 7;
     while (*token == ' ')
         token++;
-    const char *identity = token_store_verify(server->config.tokens, token, strlen(token));
+    bool pgsafe_token = strncmp(token, TOKEN_PREFIX, strlen(TOKEN_PREFIX)) == 0;
+    if (server->config.oauth && !pgsafe_token) {
+        const char *reason = NULL;
+        char *subject = oauth_validate(server->config.oauth, token, (int64_t)time(NULL), &reason);
+        if (subject == NULL) {
+            refuse_unauthorized(exchange, reason);
+            return false;
+        }
+        exchange->identity = subject;
+        return true;
+    }
+    const char *identity =
+        server->config.tokens ? token_store_verify(server->config.tokens, token, strlen(token)) : NULL;
     if (identity == NULL) {
-        http_set_refusal(exchange, MHD_HTTP_UNAUTHORIZED, HTTP_RPC_UNAUTHORIZED,
-                         "invalid token: it is unknown or was revoked");
+        refuse_unauthorized(exchange, "invalid token: it is unknown or was revoked");
         return false;
     }
     exchange->identity = strdup(identity);
     return exchange->identity != NULL;
 }
 
+/* False (with 431 set) when all the request's headers together are over the cap. */
+static bool headers_fit(http_exchange *exchange, struct MHD_Connection *connection) {
+    size_t cap = exchange->server->config.max_header_bytes;
+    header_size size = {0};
+    MHD_get_connection_values(connection, MHD_HEADER_KIND, count_header, &size);
+    if (size.bytes <= cap)
+        return true;
+    char text[160];
+    snprintf(text, sizeof text, "request headers too large: at most %zu bytes", cap);
+    http_set_refusal(exchange, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, JSONRPC_INVALID_REQUEST, text);
+    return false;
+}
+
 /* Checks made once the headers are in; false when a refusal was set. */
 bool http_check_headers(http_exchange *exchange, struct MHD_Connection *connection, const char *method,
                         const char *url) {
     http_server *server = exchange->server;
-    header_size size = {0};
-    MHD_get_connection_values(connection, MHD_HEADER_KIND, count_header, &size);
-    if (size.bytes > server->config.max_header_bytes) {
-        char text[160];
-        snprintf(text, sizeof text, "request headers too large: at most %zu bytes", server->config.max_header_bytes);
-        http_set_refusal(exchange, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, JSONRPC_INVALID_REQUEST, text);
+    if (!headers_fit(exchange, connection))
         return false;
-    }
     if (server->connections > server->config.max_connections) {
         http_set_refusal(exchange, MHD_HTTP_SERVICE_UNAVAILABLE, HTTP_RPC_BUSY, "too many connections: retry later");
         return false;
@@ -219,6 +310,8 @@ bool http_check_headers(http_exchange *exchange, struct MHD_Connection *connecti
         json_object_put(body);
         return false;
     }
+    if (resource_metadata_url(server, url))
+        return answer_resource_metadata(exchange, method);
     if (strcmp(url, "/metrics") == 0 && server->handlers.metrics)
         return http_answer_metrics(exchange, method, authenticate(exchange, connection));
     if (strcmp(url, MCP_PATH) != 0) {

@@ -80,6 +80,12 @@ bool http_answer_metrics(http_exchange *exchange, const char *method, bool authe
 /* 413 naming the body cap. */
 void http_set_too_large(http_exchange *exchange);
 
+/* The WWW-Authenticate value of a 401 answer, into buffer (HTTP_CHALLENGE_BYTES): with
+ * OAuth it names the Protected Resource Metadata; error="invalid_token" when a token was
+ * presented and refused. */
+#define HTTP_CHALLENGE_BYTES (OAUTH_MAX_AUDIENCE * 2 + 160)
+void http_challenge(const http_exchange *exchange, char *buffer, size_t size);
+
 /* The checks made once a request's headers are in; false when an answer was set (a refusal,
  * or /healthz and /readyz), or when the declared body is over the cap (too_large set). */
 bool http_check_headers(http_exchange *exchange, struct MHD_Connection *connection, const char *method,

@@ -281,6 +281,9 @@ TEXT_PROBES = {
     "--dsn": ("postgresql:///pgsafe_it?pgsafe_docs_probe=1", 0, "pgsafe_docs_probe"),
     "--http": ("nowhere", 2, None),
     "--tokens": ("", 2, None),
+    "--oauth-issuer": ("", 2, None),
+    "--oauth-jwks": ("", 2, None),
+    "--oauth-audience": ("", 2, None),
     "--http-origin": ("http://localhost:6274", 2, "need --http"),
 }
 
