@@ -117,6 +117,7 @@ START_TEST(bad_database_configurations_are_refused) {
         {"serve", "--database", "a-b_c=x", "--database", "bad.name=y"},
         {"serve", "--database", "a=", "--max-rows", "5"},
         {"serve", "--database-config", "/nonexistent/pgsafe.json", "--max-rows", "5"},
+        {"serve", "--pool-size=33", "--database", "a=host=/a", "--database=b=host=/b"}, /* 66 connections */
     };
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
         cli_config config;
