@@ -494,6 +494,28 @@ START_TEST(joins) {
 }
 END_TEST
 
+/* AS j(a, b, c) renames a join's columns by position: USING and NATURAL columns first, then
+ * the rest of the left side, then the right side's. */
+START_TEST(join_alias_column_lists) {
+    denied("SELECT c FROM (users JOIN orders USING (id)) AS j(a, b, c)", "users.email");
+    denied("SELECT c FROM (users u JOIN orders o ON o.user_id = u.id) AS j(a, b, c)", "users.email");
+    denied("SELECT d FROM (users CROSS JOIN orders) AS j(a, b, c, d)", "users.ssn");
+    denied("SELECT x FROM (users NATURAL JOIN user_names) AS j(a, b, x)", "users.email");
+    denied("SELECT z FROM (orders o JOIN users AS u(a, b) ON o.user_id = u.a) AS j(p, q, r, s, t, v, w, z)",
+           "users.email");
+    denied("SELECT j.c FROM (users JOIN orders USING (id)) AS j(a, b, c)", NULL);
+    denied("SELECT x FROM (customers JOIN orders USING (id)) AS j(a, b, c, x)", "customers.ssn");
+    allowed("SELECT a, b FROM (users JOIN orders USING (id)) AS j(a, b, c)");
+    allowed("SELECT a, b FROM (users u JOIN orders o ON o.user_id = u.id) AS j(a, b)");
+    denied("SELECT h FROM (orders JOIN users USING (id)) AS j(a, b, c, d, e, f, g, h)", "users.ssn");
+    allowed("SELECT i FROM (orders JOIN users USING (id)) AS j(a, b, c, d, e, f, g, h, i)"); /* users.created_at */
+    /* Positions unknown (a subquery or a nested join on a side): any alias may be denied. */
+    denied("SELECT x FROM ((SELECT 1 AS k) s CROSS JOIN users) AS j(k, x)", "users.email");
+    denied("SELECT x FROM ((users JOIN orders ON true) CROSS JOIN contacts) AS j(a, b, x)", "users.email");
+    allowed("SELECT a FROM ((SELECT 1 AS k) s CROSS JOIN orders) AS j(a)");
+}
+END_TEST
+
 START_TEST(unqualified_names_with_several_relations) {
     /* contacts.email is allowed, but users is in scope too: email could be either. */
     denied("SELECT email FROM contacts, users", NULL);
@@ -850,6 +872,7 @@ static Suite *columns_suite(void) {
     tcase_add_test(tc, direct_references);
     tcase_add_test(tc, references_in_every_clause);
     tcase_add_test(tc, joins);
+    tcase_add_test(tc, join_alias_column_lists);
     tcase_add_test(tc, unqualified_names_with_several_relations);
     tcase_add_test(tc, outer_references);
     tcase_add_test(tc, stars);
