@@ -133,8 +133,8 @@ static bool in_using(const PgQuery__JoinExpr *join, const char *label) {
 /* The columns of left JOIN right in PostgreSQL's order: the merged USING or NATURAL
  * columns first (denied when either side's is), then the rest of each side. Returns the
  * count, or SIZE_MAX when a merged name is missing on a side. */
-static size_t join_columns_in_order(const PgQuery__JoinExpr *join, const range_entry *left,
-                                    const range_entry *right, range_column *out) {
+static size_t join_columns_in_order(const PgQuery__JoinExpr *join, const range_entry *left, const range_entry *right,
+                                    range_column *out) {
     size_t count = 0;
     const range_entry *merge_from = join->is_natural ? left : NULL;
     for (size_t u = 0; !join->is_natural && u < join->n_using_clause; u++) {
@@ -269,9 +269,8 @@ static bool add_join(analysis *state, scope *level, const PgQuery__JoinExpr *joi
     if (combined->table == NULL)
         combined->table = alias;
     bool single = right_start == left_start + 1 && end == right_start + 1;
-    if (join->alias->n_colnames > 0 &&
-        !alias_join_columns(state, join, single ? level->entries[left_start] : NULL,
-                            single ? level->entries[right_start] : NULL, combined))
+    if (join->alias->n_colnames > 0 && !alias_join_columns(state, join, single ? level->entries[left_start] : NULL,
+                                                           single ? level->entries[right_start] : NULL, combined))
         return false;
     return columns_push_entry(state, level, combined);
 }
