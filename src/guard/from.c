@@ -43,6 +43,42 @@ static bool allowed_offline(analysis *state, const char *schema, const char *nam
     return true;
 }
 
+/* A partition or inheritance child holds its ancestors' rows, and a scan of a parent
+ * (unless ONLY) reads its descendants' rows: each of them must be allowed, and a column
+ * denied in any of them is denied here. */
+static const guard_relation_name *scanned_descendants(analysis *state, const guard_relation *resolved,
+                                                      const PgQuery__RangeVar *relation) {
+    const guard_catalog *catalog = state->policy->catalog;
+    if (!relation->inh || catalog->relation_descendants == NULL)
+        return NULL;
+    return catalog->relation_descendants(catalog->context, resolved->schema, resolved->name);
+}
+
+static bool family_allowed(analysis *state, const guard_relation *resolved, const guard_relation_name *descendants) {
+    for (size_t a = 0; a < resolved->ancestor_count; a++)
+        if (!policy_table_allowed(&state->patterns, resolved->ancestors[a].schema, resolved->ancestors[a].name))
+            return false;
+    for (; descendants != NULL && descendants->name != NULL; descendants++)
+        if (descendants->schema == NULL ||
+            !policy_table_allowed(&state->patterns, descendants->schema, descendants->name))
+            return false;
+    return true;
+}
+
+static bool family_column_denied(analysis *state, const guard_relation *resolved,
+                                 const guard_relation_name *descendants, const char *column) {
+    if (policy_column_denied(&state->patterns, resolved->schema, resolved->name, column))
+        return true;
+    for (size_t a = 0; a < resolved->ancestor_count; a++)
+        if (policy_column_denied(&state->patterns, resolved->ancestors[a].schema, resolved->ancestors[a].name, column))
+            return true;
+    for (; descendants != NULL && descendants->name != NULL; descendants++)
+        if (policy_column_denied(&state->patterns, descendants->schema ? descendants->schema : "", descendants->name,
+                                 column))
+            return true;
+    return false;
+}
+
 /* A named relation in FROM: a CTE of an enclosing WITH, or a relation the catalog resolves. */
 static bool add_range_var(analysis *state, scope *level, const PgQuery__RangeVar *relation) {
     static const char outside[] = "it does not exist, or it is outside the tables this server's data owner allows";
@@ -80,12 +116,10 @@ static bool add_range_var(analysis *state, scope *level, const PgQuery__RangeVar
     if (!catalog->relation(catalog->context, schema, name, &resolved) || resolved.schema == NULL ||
         resolved.name == NULL)
         return reject_relation(state, relation, outside); /* the same words as a denied one: no oracle */
-    if (!policy_table_allowed(&state->patterns, resolved.schema, resolved.name))
+    const guard_relation_name *descendants = scanned_descendants(state, &resolved, relation);
+    if (!policy_table_allowed(&state->patterns, resolved.schema, resolved.name) ||
+        !family_allowed(state, &resolved, descendants))
         return reject_relation(state, relation, outside);
-    /* A partition or inheritance child holds its ancestors' rows: their policy is its own. */
-    for (size_t a = 0; a < resolved.ancestor_count; a++)
-        if (!policy_table_allowed(&state->patterns, resolved.ancestors[a].schema, resolved.ancestors[a].name))
-            return reject_relation(state, relation, outside);
     range_entry *entry = new_entry(state, refname);
     if (entry == NULL)
         return false;
@@ -100,10 +134,7 @@ static bool add_range_var(analysis *state, scope *level, const PgQuery__RangeVar
     for (size_t i = 0; i < resolved.column_count; i++) {
         range_column *column = &entry->columns[i];
         column->name = resolved.columns[i] != NULL ? resolved.columns[i] : "";
-        column->denied = policy_column_denied(&state->patterns, resolved.schema, resolved.name, column->name);
-        for (size_t a = 0; a < resolved.ancestor_count && !column->denied; a++)
-            column->denied = policy_column_denied(&state->patterns, resolved.ancestors[a].schema,
-                                                  resolved.ancestors[a].name, column->name);
+        column->denied = family_column_denied(state, &resolved, descendants, column->name);
         if (alias != NULL && i < alias->n_colnames && alias->colnames[i]->node_case == PG_QUERY__NODE__NODE_STRING)
             column->alias = alias->colnames[i]->string->sval;
         entry->carries_denied |= column->denied;

@@ -125,9 +125,13 @@ function connectAs(user, args) {
   return connect({ user, pg: POLICY_PG, args });
 }
 
-/** The markers a policy denies: column markers under --deny-columns, table markers under --tables. */
+/**
+ * The markers a policy denies: column markers under --deny-columns, table markers under
+ * --tables, and the partition's when the policy names events_2024.
+ */
 function markersOf(tables, deny) {
-  return [...(deny != null ? COLUMN_MARKERS : []), ...(tables != null ? TABLE_MARKERS : [])];
+  const partition = `${tables ?? ''},${deny ?? ''}`.includes('events_2024') ? [PARTITION_MARKER] : [];
+  return [...(deny != null ? COLUMN_MARKERS : []), ...(tables != null ? TABLE_MARKERS : []), ...partition];
 }
 
 /** A marker as a value could carry it out: as it is (in any case), reversed, hex-encoded. */
@@ -337,6 +341,23 @@ for (const role of ROLES) {
         okResult(await callTool(own, 'query', { sql: 'SELECT id, at FROM events_2024' }));
       } finally {
         await own.close();
+      }
+    });
+
+    test('a parent follows its partitions: a scan of it reads their rows, unless ONLY', async () => {
+      for (const args of [serverArgs(`${TABLES},!public.events_2024`, DENY), serverArgs(TABLES, `${DENY},events_2024.email`)]) {
+        const own = await connectAs(role.user, args);
+        try {
+          for (const sql of ['SELECT email FROM events', 'SELECT * FROM events', 'SELECT to_jsonb(e) FROM events e']) {
+            const result = await callTool(own, 'query', { sql });
+            assertNoMarker(result, sql, [PARTITION_MARKER]);
+            assert.match(errorResult(result, sql), /^rejected \((column_denied|relation_not_allowed)\)/);
+          }
+          // ONLY reads the parent's own rows (a partitioned table has none).
+          assert.equal(okResult(await callTool(own, 'query', { sql: 'SELECT email FROM ONLY events' })).row_count, 0);
+        } finally {
+          await own.close();
+        }
       }
     });
 
