@@ -63,6 +63,8 @@ typedef enum guard_reason {
     GUARD_COLUMN_DENIED,         /* could read a column the data owner denied (--deny-columns) */
     GUARD_POLICY_UNVERIFIABLE,   /* a table or column policy is set and the guard cannot prove
                                     the construct stays inside it (fail closed) */
+    GUARD_TOO_COSTLY,            /* work counted from constants beyond max_plan_rows (a
+                                    generate_series of more rows) */
     GUARD_REASON_COUNT
 } guard_reason;
 
@@ -163,6 +165,9 @@ typedef struct guard_policy {
     size_t max_value_bytes;               /* largest value the guard can bound from constants
                                              (repeat, lpad, string_agg over generate_series,
                                              ...) that it lets through */
+    double max_plan_rows;                 /* most rows a generate_series with constant
+                                             arguments may produce (the planner sees 1000 for
+                                             a numeric or timestamp one); 0: no limit */
     /* The data owner's policy (guard_policy_validate checks the syntax; docs/policy.md).
      * Either set makes every relation go through the catalog's relation callback, and
      * refuses user-defined functions not in allowed_functions (they could read anything). */
@@ -189,8 +194,8 @@ typedef struct guard_result {
     guard_limit_action limit_action;
 } guard_result;
 
-/* Defaults: max_rows 1000, max_sql_bytes 1 MiB, max_value_bytes 4 MiB, no extra lists,
- * no catalog, server_version 0, XPath refused. */
+/* Defaults: max_rows 1000, max_sql_bytes 1 MiB, max_value_bytes 4 MiB, max_plan_rows 1e9,
+ * no extra lists, no catalog, server_version 0, XPath refused. */
 PGSAFE_GUARD_API void guard_policy_init(guard_policy *policy);
 
 /* Checks the syntax of policy->table_patterns and policy->denied_columns. Returns true

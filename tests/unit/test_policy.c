@@ -627,12 +627,90 @@ START_TEST(sql_json_keywords_are_refused_even_when_the_catalog_knows_the_name) {
 }
 END_TEST
 
+/* ---- series counted from constants: beyond max_plan_rows before they run ----------- */
+
+/* PostgreSQL 15's planner estimates 1000 rows for a numeric or timestamp series, so the
+ * cost guard cannot see these; each is more than 1e9 rows. */
+static const char *const runaway_series[] = {
+    "SELECT generate_series(1, 1e11)",
+    "SELECT count(*) FROM generate_series(1, 1e11)",
+    "SELECT count(*) FROM generate_series(1, 100000000000)",
+    "SELECT * FROM generate_series(1::bigint, 5000000000::bigint) g",
+    "SELECT sum(g) FROM generate_series(1, 2147483647) g",
+    "SELECT x FROM (SELECT max(g) FROM generate_series(1.5, 1e10 + 0.5) g) s(x)",
+    "SELECT 1 WHERE 5 IN (SELECT generate_series(1, 1e12))",
+    "WITH s AS (SELECT generate_series(1, 10 ^ 10) g) SELECT count(*) FROM s",
+    "SELECT count(*) FROM generate_series(1e11, 1, -1)",
+    "SELECT count(*) FROM generate_series(-1e11, 0)",
+    "SELECT generate_series(1, 2, 1e-9)",
+    "SELECT generate_series(0, 1, 0.0000000001)",
+    "SELECT count(*) FROM ROWS FROM (generate_series(1, 1e10), generate_series(1, 2)) r",
+    "SELECT count(*) FROM generate_series(1, power(10, 10)::bigint)",
+    "SELECT count(*) FROM pg_catalog.generate_series(1, 1e11)",
+    "SELECT count(*) FROM generate_series('2000-01-01'::timestamp, '2100-01-01', '1 second')",
+    "SELECT count(*) FROM generate_series(timestamp '2000-01-01', timestamp '2001-01-01', interval '1 ms')",
+    "SELECT count(*) FROM generate_series('2000-01-01'::timestamptz, '2000-01-02'::timestamptz, '1 microsecond')",
+    "SELECT count(*) FROM generate_series('2000-01-01'::date, '3000-01-01'::date, '10 seconds'::interval)",
+    "SELECT count(*) FROM generate_series(now(), now() + interval '100 years', '1 second')",
+    "SELECT count(*) FROM generate_series(now(), now() - interval '100 years', interval '-1 second')",
+    "SELECT count(*) FROM generate_series(current_date, current_date + 40000, '1 second')",
+    "SELECT count(*) FROM generate_series(now(), 'infinity', '1 day')",
+    "SELECT count(*) FROM generate_series(localtimestamp, localtimestamp + '50 years', interval '1' second)",
+    "SELECT count(*) FROM generate_series(now(), now() + '1 day', '1 ms'::interval / 1000)",
+    "SELECT count(*) FROM generate_series(now(), now() + '1 day', 0.00001 * interval '1 second')",
+    "SELECT count(*) FROM generate_series('2000-01-01 00:00:00', '2000-01-01 00:00:00'::timestamp + '12 days', "
+    "'00:00:00.001')",
+};
+
+START_TEST(runaway_series_are_refused_as_too_costly) {
+    expect_default(runaway_series[_i], GUARD_TOO_COSTLY);
+}
+END_TEST
+
+static const char *const bounded_series[] = {
+    "SELECT generate_series(1, 1e9)",
+    "SELECT count(*) FROM generate_series(1, 1000000000)",
+    "SELECT generate_series(1, 2, 1e-8)",
+    "SELECT * FROM generate_series(1e11, 1) g",
+    "SELECT count(*) FROM generate_series('2000-01-01'::timestamp, '2100-01-01', '1 hour')",
+    "SELECT count(*) FROM generate_series(now(), now() + interval '30 years', '1 second')",
+    "SELECT * FROM generate_series(now(), now() - interval '1 day', interval '1 second')",
+    "SELECT generate_series(1, n) FROM (SELECT 5 n) t",
+    "SELECT generate_series(min(id), max(id)) FROM orders",
+};
+
+START_TEST(bounded_series_stay_allowed) {
+    expect_default(bounded_series[_i], GUARD_OK);
+}
+END_TEST
+
+START_TEST(max_plan_rows_is_configurable_and_named) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    ck_assert(policy.max_plan_rows == 1e9);
+    policy.max_plan_rows = 1000;
+    expect_code("SELECT generate_series(1, 1000)", &policy, GUARD_OK);
+    expect_code("SELECT generate_series(1, 1001)", &policy, GUARD_TOO_COSTLY);
+    policy.max_plan_rows = 0; /* off, as the cost guard's 0 */
+    expect_code("SELECT count(*) FROM generate_series(1, 1e15)", &policy, GUARD_OK);
+    guard_result result = guard_check("SELECT count(*) FROM generate_series(1, 1e11)", NULL);
+    ck_assert(!result.allowed);
+    ck_assert_str_eq(guard_reason_name(result.code), "too_costly");
+    ck_assert_str_eq(result.message, "generate_series would produce 100000000000 rows, over the limit of 1000000000");
+    ck_assert_ptr_nonnull(strstr(result.detail, "--max-plan-rows"));
+    ck_assert_ptr_nonnull(strstr(result.hint, "larger step"));
+    ck_assert_int_eq(result.cursor_position, 22);
+    guard_result_free(&result);
+}
+END_TEST
+
 /* ---- the reason names ---------------------------------------------------------------- */
 
 START_TEST(new_reason_names_are_stable) {
     ck_assert_str_eq(guard_reason_name(GUARD_UNINTERRUPTIBLE), "uninterruptible");
     ck_assert_str_eq(guard_reason_name(GUARD_VALUE_TOO_LARGE), "value_too_large");
     ck_assert_str_eq(guard_reason_name(GUARD_HIDDEN_FUNCTION), "hidden_function");
+    ck_assert_str_eq(guard_reason_name(GUARD_TOO_COSTLY), "too_costly");
 }
 END_TEST
 
@@ -678,6 +756,11 @@ static Suite *policy_suite(void) {
     tcase_add_test(tc, powers_in_a_size_are_folded_exactly_or_refused);
     tcase_add_test(tc, max_value_bytes_is_configurable);
     tcase_add_test(tc, size_refusal_names_the_size_and_the_way_out);
+
+    tc = add_case(suite, "series");
+    tcase_add_loop_test(tc, runaway_series_are_refused_as_too_costly, 0, (int)ARRAY_LENGTH(runaway_series));
+    tcase_add_loop_test(tc, bounded_series_stay_allowed, 0, (int)ARRAY_LENGTH(bounded_series));
+    tcase_add_test(tc, max_plan_rows_is_configurable_and_named);
 
     tc = add_case(suite, "differential");
     tcase_add_test(tc, system_user_is_refused_unless_qualified);
