@@ -102,6 +102,12 @@ typedef struct guard_relation {
     size_t ancestor_count;
 } guard_relation;
 
+/* A function as the catalog stores it, for the deny list: what an operator or a cast calls. */
+typedef struct guard_function_name {
+    const char *schema;
+    const char *name;
+} guard_function_name;
+
 /* A live catalog the guard may consult (the server supplies one from pg_proc). Each
  * volatility callback returns the worst volatility over every object visible under the
  * name, or UNKNOWN; schema is NULL for an unqualified name. Callbacks must not call the
@@ -136,6 +142,14 @@ typedef struct guard_catalog {
      * table policy resolves unqualified names against guard_policy.search_path and a
      * column policy rejects every relation (it cannot know the columns). */
     bool (*relation)(void *context, const char *schema, const char *name, guard_relation *relation);
+    /* The functions that --deny-function must reach through operators and casts: those of
+     * every operator visible under the name (schema NULL: in any schema), and those a cast
+     * to the type can call (the functions of the casts into it and its input function).
+     * Lists ended by an entry whose name is NULL, owned by the catalog and valid while it is
+     * loaded; NULL when there is none. Either may be NULL. Built-in operators and casts come
+     * from the guard's own tables. */
+    const guard_function_name *(*operator_functions)(void *context, const char *schema, const char *name);
+    const guard_function_name *(*cast_functions)(void *context, const char *schema, const char *name);
 } guard_catalog;
 
 /* How the LIMIT was rewritten. */
