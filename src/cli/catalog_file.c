@@ -77,7 +77,7 @@ static size_t relation_row(const db_result *rows, const char *oid) {
 /* Orders entries of a JSON array by their "schema" then "name" (then "kind"). */
 static int compare_entries(const void *left, const void *right) {
     json_object *a = *(json_object *const *)left, *b = *(json_object *const *)right;
-    static const char *const members[] = {"kind",          "schema",          "name", "ancestor_schema",
+    static const char *const members[] = {"kind",          "schema",          "name",         "ancestor_schema",
                                           "ancestor_name", "function_schema", "function_name"};
     for (size_t i = 0; i < sizeof members / sizeof *members; i++) {
         json_object *x = NULL, *y = NULL;
