@@ -423,6 +423,33 @@ static bool call_row(db_result *rows, json_object *entry) {
     return ok;
 }
 
+/* Appends the rows of the optional arrays (each may be NULL). False with *error set. */
+static bool optional_rows(db_result *rows, json_object *families, json_object *hazards, json_object *calls,
+                          const char *path, char **error) {
+    for (size_t i = 0; families != NULL && i < json_object_array_length(families); i++)
+        if (!family_rows(rows, json_object_array_get_idx(families, i), i)) {
+            *error = str_printf("%s: entry %zu of \"families\" is not {\"schema\", \"name\", \"ancestor_schema\", "
+                                "\"ancestor_name\"}",
+                                path, i + 1);
+            return false;
+        }
+    for (size_t i = 0; hazards != NULL && i < json_object_array_length(hazards); i++)
+        if (!hazard_row(rows, json_object_array_get_idx(hazards, i))) {
+            *error = str_printf("%s: entry %zu of \"hazards\" is not {\"kind\": "
+                                "\"type\"|\"relation\"|\"function\"|\"global\", \"schema\", \"name\", \"why\"}",
+                                path, i + 1);
+            return false;
+        }
+    for (size_t i = 0; calls != NULL && i < json_object_array_length(calls); i++)
+        if (!call_row(rows, json_object_array_get_idx(calls, i))) {
+            *error = str_printf("%s: entry %zu of \"calls\" is not {\"kind\": \"operator\"|\"cast\", \"schema\", "
+                                "\"name\", \"function_schema\", \"function_name\"}",
+                                path, i + 1);
+            return false;
+        }
+    return true;
+}
+
 /* The file's objects as rows of the catalog query, for catalog_load. NULL with *error set. */
 static db_result *rows_from_document(json_object *document, const char *path, char **error) {
     size_t total = 0;
@@ -488,30 +515,10 @@ static db_result *rows_from_document(json_object *document, const char *path, ch
             }
         }
     }
-    for (size_t i = 0; families != NULL && i < json_object_array_length(families); i++)
-        if (!family_rows(rows, json_object_array_get_idx(families, i), i)) {
-            *error = str_printf("%s: entry %zu of \"families\" is not {\"schema\", \"name\", \"ancestor_schema\", "
-                                "\"ancestor_name\"}",
-                                path, i + 1);
-            db_result_free(rows);
-            return NULL;
-        }
-    for (size_t i = 0; hazards != NULL && i < json_object_array_length(hazards); i++)
-        if (!hazard_row(rows, json_object_array_get_idx(hazards, i))) {
-            *error = str_printf("%s: entry %zu of \"hazards\" is not {\"kind\": "
-                                "\"type\"|\"relation\"|\"function\"|\"global\", \"schema\", \"name\", \"why\"}",
-                                path, i + 1);
-            db_result_free(rows);
-            return NULL;
-        }
-    for (size_t i = 0; calls != NULL && i < json_object_array_length(calls); i++)
-        if (!call_row(rows, json_object_array_get_idx(calls, i))) {
-            *error = str_printf("%s: entry %zu of \"calls\" is not {\"kind\": \"operator\"|\"cast\", \"schema\", "
-                                "\"name\", \"function_schema\", \"function_name\"}",
-                                path, i + 1);
-            db_result_free(rows);
-            return NULL;
-        }
+    if (!optional_rows(rows, families, hazards, calls, path, error)) {
+        db_result_free(rows);
+        return NULL;
+    }
     return rows;
 }
 
