@@ -261,6 +261,24 @@ static bool send_first_half(connection *conn, const db_call *call) {
     return conn_send_rollback_and_check(conn);
 }
 
+/* Fails the call for memory that ran out while its result was read. */
+static void fail_out_of_memory(db_call *call) {
+    call_fail(call, DB_SQL_ERROR, "out of memory while reading the result");
+}
+
+/* Takes the statement's columns from pg into the call's result (once; later results leave
+ * them be). False when the call has failed already or failed here for want of memory. */
+static bool take_columns(connection *conn, const PGresult *pg) {
+    db_call *call = conn->call;
+    if (call->failed)
+        return false;
+    if (!db_result_take_columns(call->result, pg, conn->shared->type_name, conn->shared->type_name_context)) {
+        fail_out_of_memory(call);
+        return false;
+    }
+    return true;
+}
+
 /* The description of a bounded call's statement: its columns become the result's (the
  * names and types the model sees), and the statement to run bounds every row on the
  * server, so that libpq, which holds a whole row in memory even in single-row mode, never
@@ -270,12 +288,8 @@ static bool send_first_half(connection *conn, const db_call *call) {
  * (numbers, dates, booleans...: a few dozen bytes of text) pass as they are. */
 static void take_description(connection *conn, const PGresult *pg) {
     db_call *call = conn->call;
-    if (call->failed)
+    if (!take_columns(conn, pg))
         return;
-    if (!db_result_take_columns(call->result, pg, conn->shared->type_name, conn->shared->type_name_context)) {
-        call_fail(call, DB_SQL_ERROR, "out of memory while reading the result");
-        return;
-    }
     int columns = PQnfields(pg);
     if (columns > GUARD_BOUND_MAX_COLUMNS) {
         call_fail(call, DB_SQL_ERROR, "the result has more columns than pgsafe can bound; select fewer columns");
@@ -283,7 +297,7 @@ static void take_description(connection *conn, const PGresult *pg) {
     }
     bool *capped = calloc(columns ? (size_t)columns : 1, sizeof *capped);
     if (capped == NULL) {
-        call_fail(call, DB_SQL_ERROR, "out of memory while reading the result");
+        fail_out_of_memory(call);
         return;
     }
     bool any = false;
@@ -403,16 +417,12 @@ static void end_of_statement(connection *conn) {
  * producing rows nobody will keep. */
 static void take_rows(connection *conn, const PGresult *pg) {
     db_call *call = conn->call;
-    if (call->failed)
+    if (!take_columns(conn, pg))
         return;
-    if (!db_result_take_columns(call->result, pg, conn->shared->type_name, conn->shared->type_name_context)) {
-        call_fail(call, DB_SQL_ERROR, "out of memory while reading the result");
-        return;
-    }
     for (int row = 0; row < PQntuples(pg); row++) {
         db_take take = db_result_take_row(call->result, pg, row, &call->limits);
         if (take == DB_TAKE_NO_MEMORY) {
-            call_fail(call, DB_SQL_ERROR, "out of memory while reading the result");
+            fail_out_of_memory(call);
             return;
         }
         if (take == DB_TAKE_BUDGET && !conn->cancel_sent)
