@@ -88,8 +88,7 @@ bool policy_is_uninterruptible(const char *function_name); /* in any schema */
  * the fields named in skip (NULL-terminated, or NULL). Stops and returns false when each
  * does. Every pass over the tree (the walk, tree_each, the column policy) goes through it. */
 typedef bool (*tree_child_visitor)(const ProtobufCMessage *child, void *context);
-bool tree_each_child(const ProtobufCMessage *message, const char *const *skip, tree_child_visitor each,
-                     void *context);
+bool tree_each_child(const ProtobufCMessage *message, const char *const *skip, tree_child_visitor each, void *context);
 
 /* walk.c: a pre-order visit of every message below (and including) message; stops and
  * returns false when the visitor does, or beyond GUARD_MAX_DEPTH. */

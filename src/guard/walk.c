@@ -320,8 +320,7 @@ static bool each_node_child(const PgQuery__Node *node, const char *const *skip, 
     return child == NULL || each(child, context);
 }
 
-bool tree_each_child(const ProtobufCMessage *message, const char *const *skip, tree_child_visitor each,
-                     void *context) {
+bool tree_each_child(const ProtobufCMessage *message, const char *const *skip, tree_child_visitor each, void *context) {
     const ProtobufCMessageDescriptor *descriptor = message->descriptor;
     if (descriptor == &pg_query__node__descriptor)
         return each_node_child((const PgQuery__Node *)message, skip, each, context);
