@@ -40,9 +40,13 @@ static const char load_settings_sql[] =
 
 /* Outside the transaction, so it sees what outlived the ROLLBACK. The unnamed portal is the
  * check's own (pg_cursors lists protocol portals too). Operators are qualified:
- * the session's own search_path is in force here. The settings a pooler sets with SET on
- * every server connection (PgBouncer: client_encoding, DateStyle, TimeZone, IntervalStyle,
- * standard_conforming_strings, application_name) are not ours to judge. */
+ * the session's own search_path is in force here.
+ * Settings are not scanned (pg_settings cost more than the rest of a SELECT 1's round trip):
+ * every call's SQL runs inside BEGIN ... ROLLBACK, a SELECT cannot end that transaction
+ * early (a function runs in an atomic context: COMMIT there is an error), and PostgreSQL
+ * undoes at the rollback every setting changed in it, session-level ones included (SET,
+ * set_config(..., false), a function's SET clause). tests/integration/concurrency.test.mjs
+ * shows a function's session-level set_config gone by the next call on the connection. */
 const char conn_clean_check_sql[] =
     "SELECT pg_catalog.concat_ws(', ',"
     " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype OPERATOR(pg_catalog.=) 'advisory'"
@@ -51,10 +55,7 @@ const char conn_clean_check_sql[] =
     " WHERE relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()) THEN 'temporary objects' END,"
     " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_listening_channels()) THEN 'LISTEN' END,"
     " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_prepared_statements) THEN 'prepared statements' END,"
-    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_cursors WHERE name OPERATOR(pg_catalog.<>) '') THEN 'cursors' END,"
-    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_settings WHERE source OPERATOR(pg_catalog.=) 'session'"
-    " AND NOT name OPERATOR(pg_catalog.=) ANY ('{client_encoding,DateStyle,TimeZone,IntervalStyle,"
-    "standard_conforming_strings,application_name}')) THEN 'settings' END)";
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_cursors WHERE name OPERATOR(pg_catalog.<>) '') THEN 'cursors' END)";
 
 const conn_ops conn_libpq_ops = {
     .connect_start = PQconnectStartParams,
