@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mcp/json.h"
 #include "util/strings.h"
 
 /* The object kinds of the catalog query ('f', 'o', 't') and their arrays in the file. */
@@ -315,28 +316,12 @@ static char *read_file(const char *path, size_t *length, char **error) {
  * white space after it. */
 static json_object *parse_document(const char *text, size_t length, const char *path, char **error) {
     assert(text[length] == '\0');
-    json_tokener *tokener = json_tokener_new();
-    if (tokener == NULL) {
+    json_object *document = NULL;
+    const char *why = NULL;
+    if (json_parse_strict(text, length, JSON_TOKENER_DEFAULT_DEPTH, &document, &why) == JSON_STRICT_NO_MEMORY)
         *error = strdup("out of memory");
-        return NULL;
-    }
-    int flags = JSON_TOKENER_STRICT;
-#ifdef JSON_TOKENER_VALIDATE_UTF8
-    flags |= JSON_TOKENER_VALIDATE_UTF8;
-#endif
-    json_tokener_set_flags(tokener, flags);
-    json_object *document = length <= 0x7fffffff ? json_tokener_parse_ex(tokener, text, (int)length) : NULL;
-    enum json_tokener_error status = json_tokener_get_error(tokener);
-    size_t end = json_tokener_get_parse_end(tokener);
-    if (document == NULL)
-        *error = str_printf("%s is not valid JSON: %s", path,
-                            status == json_tokener_continue ? "it ends early" : json_tokener_error_desc(status));
-    else if (end > length || strspn(text + end, " \t\r\n") != length - end) {
-        *error = str_printf("%s is not valid JSON: there is more after the document", path);
-        json_object_put(document);
-        document = NULL;
-    }
-    json_tokener_free(tokener);
+    else if (document == NULL)
+        *error = str_printf("%s is not valid JSON: %s", path, why);
     return document;
 }
 

@@ -6,6 +6,7 @@
 #include "db/catalog.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,8 +186,14 @@ static const guard_function_name *cast_functions(void *context, const char *sche
     return function_links_find(&((const db_catalog *)context)->functions, 'c', schema, name);
 }
 
+/* With its ancestors: the family list of its resolved name (unique in pg_class). */
 static bool policy_relation(void *context, const char *schema, const char *name, guard_relation *out) {
-    return relations_lookup(&((const db_catalog *)context)->policy_relations, schema, name, out);
+    if (!relations_lookup(&((const db_catalog *)context)->policy_relations, schema, name, out))
+        return false;
+    out->ancestors = family(context, 'a', out->schema, out->name);
+    while (out->ancestors != NULL && out->ancestors[out->ancestor_count].name != NULL)
+        out->ancestor_count++;
+    return true;
 }
 
 db_catalog *catalog_new(void) {
@@ -248,22 +255,10 @@ void catalog_free(db_catalog *catalog) {
     free(catalog);
 }
 
-/* Orders type names by oid, for qsort and bsearch. */
-static int compare_types(const void *left, const void *right) {
-    unsigned a = ((const type_name *)left)->oid, b = ((const type_name *)right)->oid;
-    return (a > b) - (a < b);
-}
-
-/* The types are in ascending oid order, as bsearch needs them. */
-static bool types_sorted(const db_catalog *catalog) {
-    for (size_t i = 1; i < catalog->type_count; i++)
-        if (catalog->types[i - 1].oid > catalog->types[i].oid)
-            return false;
-    return true;
-}
-
-static int compare_relations(const void *left, const void *right) {
-    unsigned a = ((const relation *)left)->oid, b = ((const relation *)right)->oid;
+/* Orders type names or relations by oid (the first member of both), for qsort and bsearch. */
+static int compare_oids(const void *left, const void *right) {
+    _Static_assert(offsetof(type_name, oid) == 0 && offsetof(relation, oid) == 0, "oid first");
+    unsigned a = *(const unsigned *)left, b = *(const unsigned *)right;
     return (a > b) - (a < b);
 }
 
@@ -272,7 +267,7 @@ static const relation *find_relation(const db_catalog *catalog, const char *oid)
     if (oid == NULL || catalog->relation_count == 0)
         return NULL;
     relation probe = {.oid = (unsigned)strtoul(oid, NULL, 10)};
-    return bsearch(&probe, catalog->relations, catalog->relation_count, sizeof probe, compare_relations);
+    return bsearch(&probe, catalog->relations, catalog->relation_count, sizeof probe, compare_oids);
 }
 
 /* The value under (kind, schema, name) in table; when absent, stores value there and sets
@@ -451,7 +446,7 @@ static bool load_row(load_state *state, const db_result *rows, size_t row) {
     }
     if (strcmp(kind, "of") == 0 || strcmp(kind, "cf") == 0)
         return function_links_take_row(&catalog->functions, kind[0] == 'o' ? 'o' : 'c', a, b, c);
-    if (strcmp(kind, "r") == 0 || strcmp(kind, "a") == 0 || strcmp(kind, "h") == 0)
+    if (strcmp(kind, "r") == 0 || strcmp(kind, "a") == 0)
         return relations_take_row(&catalog->policy_relations, rows->row_count, kind[0], a, b, c);
     if (strcmp(kind, "rel") == 0) {
         if (a == NULL || b == NULL || c == NULL)
@@ -475,7 +470,7 @@ static bool load_row(load_state *state, const db_result *rows, size_t row) {
 
 /* The 'inh' rows, once every 'rel' row is in and sorted. */
 static bool load_families(db_catalog *catalog, const db_result *rows) {
-    qsort(catalog->relations, catalog->relation_count, sizeof *catalog->relations, compare_relations);
+    qsort(catalog->relations, catalog->relation_count, sizeof *catalog->relations, compare_oids);
     for (size_t row = 0; row < rows->row_count; row++) {
         const char *kind = db_result_cell(rows, row, 0)->value;
         if (strcmp(kind, "inh") == 0 &&
@@ -536,13 +531,12 @@ bool catalog_load(db_catalog *catalog, db_posture *posture, const db_result *row
     db_posture found;
     if (!read_rows(rows, &fresh, &found))
         return false;
-    qsort(fresh.types, fresh.type_count, sizeof *fresh.types, compare_types);
+    qsort(fresh.types, fresh.type_count, sizeof *fresh.types, compare_oids);
     clear_contents(catalog);
     /* Everything but the guard callbacks and their context, which stay the catalog's own. */
     guard_catalog guard = catalog->guard;
     *catalog = fresh;
     catalog->guard = guard;
-    assert(types_sorted(catalog));
     catalog->loaded_at = db_now_ms();
     replace_posture(posture, &found);
     return true;
@@ -574,7 +568,7 @@ const char *catalog_type_name(const db_catalog *catalog, unsigned type_oid) {
         return NULL;
     assert(catalog->types[0].oid <= catalog->types[catalog->type_count - 1].oid); /* sorted at load */
     type_name probe = {.oid = type_oid};
-    const type_name *found = bsearch(&probe, catalog->types, catalog->type_count, sizeof probe, compare_types);
+    const type_name *found = bsearch(&probe, catalog->types, catalog->type_count, sizeof probe, compare_oids);
     return found ? found->name : NULL;
 }
 
