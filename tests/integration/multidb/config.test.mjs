@@ -106,16 +106,23 @@ describe('configuring several databases', () => {
 });
 
 describe('configurations refused with exit status 2', () => {
-  test('the same name twice, on the command line, in PGSAFE_DATABASES and across the two', () => {
+  test('the same name twice: on the command line, in PGSAFE_DATABASES, across --database and the file', () => {
     for (const [args, env] of [
       [['--database', `sales=${DSN.sales}`, '--database', `sales=${DSN.support}`], {}],
       [[], { PGSAFE_DATABASES: `sales=${DSN.sales},sales=${DSN.support}` }],
-      [['--database-config', writeConfig(`{"sales": "${DSN.sales}", "sales": "${DSN.support.replaceAll('"', '\\"')}"}`)], {}],
+      [['--database', `sales=${DSN.sales}`, '--database-config', writeConfig({ sales: DSN.support })], {}],
+      [['--database-config', writeConfig({ sales: DSN.support })], { PGSAFE_DATABASES: `sales=${DSN.sales}` }],
     ]) {
       const stderr = refusedConfiguration(args, env);
       assert.match(stderr, /sales/, stderr);
       assert.match(stderr, /duplicate|twice|more than once|already/i, stderr);
     }
+  });
+
+  test('the same name twice as keys of the configuration file (JSON keeps only the last)', () => {
+    const file = writeConfig(`{"sales": ${JSON.stringify(DSN.sales)}, "sales": ${JSON.stringify(DSN.support)}}`);
+    const stderr = refusedConfiguration(['--database-config', file]);
+    assert.match(stderr, /sales/, stderr);
   });
 
   test('a bad NAME: empty, not starting with a letter, a character outside [A-Za-z0-9_-], longer than 63', () => {

@@ -209,14 +209,24 @@ describe('resources', () => {
 });
 
 describe('instructions and audit', () => {
-  test('the instructions name each database with its server version', () => {
+  test('the instructions name each database with its server version and posture', () => {
     const instructions = session.client.getInstructions();
     assert.equal(typeof instructions, 'string');
-    for (const [name, major] of [['sales', 15], ['support', 18]]) {
-      const line = instructions.split('\n').find((l) => new RegExp(`\\b${name}\\b`).test(l));
-      assert.ok(line, `a line names ${name}:\n${instructions}`);
-      assert.match(line, new RegExp(`\\b${major}\\.`), `${name}'s line gives its server version ${major}:\n${instructions}`);
-    }
+    // One paragraph per database, each naming it; the first paragraph is about them all.
+    const blocks = instructions.split(/\n\s*\n/);
+    const blockOf = (name) => {
+      const found = blocks.filter((b) => b.includes(`"${name}"`));
+      assert.equal(found.length, 1, `one paragraph names "${name}":\n${instructions}`);
+      return found[0];
+    };
+    const sales = blockOf('sales');
+    const support = blockOf('support');
+    assert.match(sales, /PostgreSQL 15\./, sales);
+    assert.match(support, /PostgreSQL 18\./, support);
+    assert.match(sales, /"postgres"/, 'sales\' role');
+    assert.match(support, /"mdb_reader"/, 'support\' role');
+    assert.match(sales, /superuser/, 'sales connects as a superuser, and says so');
+    assert.doesNotMatch(support, /superuser/, 'support\'s role is no superuser');
   });
 
   test('each audit line carries the database of its call', async () => {
