@@ -325,6 +325,16 @@ int cli_databases_read(cli_config *config, int argc, char **argv) {
         config->databases[i] = (mcp_database){state.entries[i].name, &config->database_configs[i].server};
     }
     json_object_put(document);
+    long connections = 0;
+    for (size_t i = 0; status == 0 && i < config->database_count; i++)
+        connections += config->database_configs[i].server.db.pool_size;
+    if (status == 0 && connections > MCP_MAX_CONNECTIONS) {
+        fprintf(stderr,
+                "pgsafe %s: the databases' pools hold %ld connections in all; at most %d: lower pool-size (%s, or "
+                "per database)\n",
+                config->command, connections, MCP_MAX_CONNECTIONS, "--pool-size");
+        status = 2;
+    }
     if (status == 0) {
         config->server.databases = config->databases;
         config->server.database_count = config->database_count;

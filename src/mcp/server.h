@@ -39,8 +39,10 @@ typedef struct mcp_database {
     const struct mcp_config *config;
 } mcp_database;
 
-/* At most this many databases behind one server (each with its own pool). */
-#define MCP_MAX_DATABASES 16
+/* At most this many databases behind one server (each with its own pool), and at most this
+ * many connections in all their pools (the transports poll that many descriptors). */
+#define MCP_MAX_DATABASES   16
+#define MCP_MAX_CONNECTIONS 64
 
 typedef struct mcp_config {
     guard_policy policy;         /* max_rows and the extra lists; catalog is set by the server */

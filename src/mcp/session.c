@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/strings.h"
 #include "mcp/internal.h"
 #include "mcp/jsonrpc.h"
 
@@ -36,6 +37,14 @@ static void free_databases(mcp_session *session) {
 /* One pool per database: the configured ones by name, else the one of config->db. */
 static bool start_databases(mcp_session *session, const mcp_config *config, char **error) {
     size_t count = config->database_count ? config->database_count : 1;
+    long connections = 0;
+    for (size_t i = 0; i < config->database_count; i++)
+        connections += config->databases[i].config->db.pool_size;
+    if (config->database_count > MCP_MAX_DATABASES || connections > MCP_MAX_CONNECTIONS) {
+        *error = str_printf("at most %d databases and %d connections in all their pools (these have %zu and %ld)",
+                            MCP_MAX_DATABASES, MCP_MAX_CONNECTIONS, config->database_count, connections);
+        return false;
+    }
     session->databases = mcp_must(calloc(count, sizeof *session->databases), "the databases");
     session->named = config->database_count > 0;
     for (size_t i = 0; i < count; i++) {
