@@ -10,7 +10,7 @@ import {
   resultText, scratchDir, test,
 } from '../lib/harness.mjs';
 import {
-  NAMES, SALES, SUPPORT, WHERE_SQL, allResourceUris, assertEachAnswers, databaseArgs, mcpErrorOf, psqlOn, queryOn,
+  DSN, NAMES, SALES, SUPPORT, WHERE_SQL, allResourceUris, assertEachAnswers, databaseArgs, mcpErrorOf, psqlOn, queryOn,
 } from './lib.mjs';
 
 const auditFile = path.join(scratchDir('audit'), 'audit.jsonl');
@@ -205,6 +205,51 @@ describe('resources', () => {
     const { resourceTemplates } = await session.client.listResourceTemplates();
     const templates = resourceTemplates.map((t) => t.uriTemplate).sort();
     assert.deepEqual(templates, ['postgres://sales/table/{schema}/{table}', 'postgres://support/table/{schema}/{table}']);
+  });
+});
+
+/** Fails when a prompt's text names a resource that cannot be read or spells a tool call without an argument the tool requires. */
+async function assertPromptsConsistent(own) {
+  const { tools } = await own.client.listTools();
+  const required = Object.fromEntries(tools.map((t) => [t.name, t.inputSchema.required ?? []]));
+  const { prompts } = await own.client.listPrompts();
+  let calls = 0;
+  for (const prompt of prompts) {
+    const args = {};
+    for (const argument of prompt.arguments ?? []) {
+      if (argument.name === 'database') args.database = 'support';
+      else if (argument.name === 'table') args.table = 'tickets';
+      else if (argument.required) args[argument.name] = 'x';
+    }
+    const { messages } = await own.client.getPrompt({ name: prompt.name, arguments: args });
+    const text = messages.map((m) => m.content?.text ?? '').join('\n');
+    for (const [uri] of text.matchAll(/postgres:\/\/[^\s),]+/g)) {
+      if (uri.includes('NAME') || uri.includes('{')) continue; // a pattern, not a URI
+      await own.client.readResource({ uri }).catch((error) => assert.fail(`prompt ${prompt.name} names ${uri}, which is not readable: ${error.message}`));
+    }
+    for (const [, tool, json] of text.matchAll(/\b(query|check_sql|explain|list_schemas|list_tables|describe_table) (\{[^\n]*?\})(?=[:.,;]?(\s|$))/g)) {
+      const call = JSON.parse(json);
+      calls++;
+      for (const argument of required[tool]) {
+        assert.ok(argument in call, `prompt ${prompt.name} spells ${tool} ${json} without its required argument "${argument}"`);
+      }
+    }
+  }
+  assert.ok(calls >= 2, 'the prompts spell out tool calls (describe_table, query)');
+}
+
+describe('prompts', () => {
+  test('with one database (--dsn), the prompts\' resources and tool calls hold (the check itself)', async () => {
+    const single = await connect({ pgenv: false, args: ['--dsn', DSN.support] });
+    try {
+      await assertPromptsConsistent(single);
+    } finally {
+      await single.close();
+    }
+  });
+
+  test('with two, a prompt\'s text names only resources that exist and spells tool calls with their required arguments', async () => {
+    await assertPromptsConsistent(session);
   });
 });
 
