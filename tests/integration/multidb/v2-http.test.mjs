@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 
 import { after, before, connectHttp, describe, errorResult, okResult, startHttp, test } from '../v2/lib.mjs';
-import { NAMES, WHERE_SQL, databaseArgs } from './lib.mjs';
+import { NAMES, SUPPORT, WHERE_SQL, databaseArgs, isRunning, restart, stopImmediately } from './lib.mjs';
 
 let server;
 before(async () => {
@@ -33,6 +33,24 @@ describe('the v2 client over HTTP, two databases', () => {
       assert.deepEqual(databases.map((d) => d.name), NAMES);
       const { contents } = await session.client.readResource({ uri: 'postgres://support/schema' });
       assert.ok(contents[0].text.includes('public.tickets'));
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('/readyz stays 200 while one database is down, and sales answers over HTTP meanwhile', async (t) => {
+    t.after(() => {
+      if (!isRunning(SUPPORT)) restart(SUPPORT);
+    });
+    assert.equal((await fetch(`${server.base}/readyz`)).status, 200);
+    stopImmediately(SUPPORT);
+    const session = await connectHttp(server.url);
+    try {
+      const sales = okResult(await session.client.callTool({ name: 'query', arguments: { sql: WHERE_SQL, database: 'sales' } }));
+      assert.deepEqual(sales.rows, [[15, 'sales']]);
+      const down = errorResult(await session.client.callTool({ name: 'query', arguments: { sql: WHERE_SQL, database: 'support' } }));
+      assert.match(down, /unavailable/);
+      assert.equal((await fetch(`${server.base}/readyz`)).status, 200, 'ready while at least one database is');
     } finally {
       await session.close();
     }
