@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "db/clock.h"
+#include "db/function_links.h"
 #include "db/nametable.h"
 #include "db/relations.h"
 #include "util/strings.h"
@@ -49,6 +50,7 @@ struct db_catalog {
     size_t reason_count, reason_capacity;
     const char *global_hazard;     /* one of reasons, or NULL */
     db_relations policy_relations; /* with their columns, for --tables/--deny-columns (db/relations.h) */
+    function_links functions;      /* what operators and casts call, for --deny-function */
     int64_t loaded_at;
     guard_catalog guard; /* callbacks with context = this */
 };
@@ -175,6 +177,14 @@ static const char *global_hazard(void *context) {
     return ((const db_catalog *)context)->global_hazard;
 }
 
+static const guard_function_name *operator_functions(void *context, const char *schema, const char *name) {
+    return function_links_find(&((const db_catalog *)context)->functions, 'o', schema, name);
+}
+
+static const guard_function_name *cast_functions(void *context, const char *schema, const char *name) {
+    return function_links_find(&((const db_catalog *)context)->functions, 'c', schema, name);
+}
+
 static bool policy_relation(void *context, const char *schema, const char *name, guard_relation *out) {
     return relations_lookup(&((const db_catalog *)context)->policy_relations, schema, name, out);
 }
@@ -193,6 +203,8 @@ db_catalog *catalog_new(void) {
     catalog->guard.function_hazard = function_hazard;
     catalog->guard.global_hazard = global_hazard;
     catalog->guard.relation = policy_relation;
+    catalog->guard.operator_functions = operator_functions;
+    catalog->guard.cast_functions = cast_functions;
     catalog->guard.context = catalog;
     return catalog;
 }
@@ -200,6 +212,7 @@ db_catalog *catalog_new(void) {
 /* Frees the tables (not the catalog itself nor its guard callbacks). */
 static void clear_contents(db_catalog *catalog) {
     relations_clear(&catalog->policy_relations);
+    function_links_clear(&catalog->functions);
     nametable_clear(&catalog->volatilities);
     for (size_t i = 0; i < catalog->type_count; i++)
         free(catalog->types[i].name);
@@ -436,6 +449,8 @@ static bool load_row(load_state *state, const db_result *rows, size_t row) {
         catalog->type_count++;
         return true;
     }
+    if (strcmp(kind, "of") == 0 || strcmp(kind, "cf") == 0)
+        return function_links_take_row(&catalog->functions, kind[0] == 'o' ? 'o' : 'c', a, b, c);
     if (strcmp(kind, "r") == 0 || strcmp(kind, "a") == 0 || strcmp(kind, "h") == 0)
         return relations_take_row(&catalog->policy_relations, rows->row_count, kind[0], a, b, c);
     if (strcmp(kind, "rel") == 0) {
@@ -523,22 +538,10 @@ bool catalog_load(db_catalog *catalog, db_posture *posture, const db_result *row
         return false;
     qsort(fresh.types, fresh.type_count, sizeof *fresh.types, compare_types);
     clear_contents(catalog);
-    /* Field by field: the catalog keeps its own guard callbacks and context. */
-    catalog->volatilities = fresh.volatilities;
-    catalog->types = fresh.types;
-    catalog->type_count = fresh.type_count;
-    catalog->relations = fresh.relations;
-    catalog->relation_count = fresh.relation_count;
-    catalog->families = fresh.families;
-    catalog->lists = fresh.lists;
-    catalog->list_count = fresh.list_count;
-    catalog->list_capacity = fresh.list_capacity;
-    catalog->hazards = fresh.hazards;
-    catalog->reasons = fresh.reasons;
-    catalog->reason_count = fresh.reason_count;
-    catalog->reason_capacity = fresh.reason_capacity;
-    catalog->global_hazard = fresh.global_hazard;
-    catalog->policy_relations = fresh.policy_relations;
+    /* Everything but the guard callbacks and their context, which stay the catalog's own. */
+    guard_catalog guard = catalog->guard;
+    *catalog = fresh;
+    catalog->guard = guard;
     assert(types_sorted(catalog));
     catalog->loaded_at = db_now_ms();
     replace_posture(posture, &found);
@@ -552,7 +555,7 @@ bool catalog_load_posture(db_posture *posture, const db_result *rows) {
         return false;
     /* Posture and hazard rows only: anything else means the wrong query's rows. */
     bool ok = scratch.volatilities.count == 0 && scratch.type_count == 0 && scratch.relation_count == 0 &&
-              found.role != NULL && scratch.policy_relations.relation_count == 0;
+              found.role != NULL && scratch.policy_relations.relation_count == 0 && scratch.functions.list_count == 0;
     clear_contents(&scratch);
     if (!ok) {
         posture_clear(&found);

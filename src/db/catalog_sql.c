@@ -48,7 +48,29 @@
     "       AND f.oid = d.refobjid) OR f.oid = o.oprcode"                                                              \
     " WHERE n.nspname <> 'pg_catalog'"                                                                                 \
     " UNION ALL "                                                                                                      \
-    "SELECT 'n', t.oid::text, pg_catalog.format_type(t.oid, NULL), NULL FROM pg_catalog.pg_type t"
+    "SELECT 'n', t.oid::text, pg_catalog.format_type(t.oid, NULL), NULL FROM pg_catalog.pg_type t"                     \
+    " UNION ALL " FUNCTION_LINKS_SQL
+
+/* What --deny-function must reach through operators and casts (db/function_links.h): the
+ * function of every operator outside pg_catalog or added to it ('of'), and per type the
+ * functions of the casts into it and its input function ('cf'), for user types and for
+ * casts users added to built-in types. The function comes as "schema<US>name". */
+#define FUNCTION_LINKS_SQL                                                                                             \
+    "SELECT 'of', n.nspname, o.oprname, pg_catalog.concat(fn.nspname, pg_catalog.chr(31), p.proname)"                  \
+    "  FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace"                         \
+    "  JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace"      \
+    " WHERE n.nspname <> 'pg_catalog' OR o.oid >= 16384"                                                               \
+    " UNION ALL "                                                                                                      \
+    "SELECT 'cf', n.nspname, t.typname, pg_catalog.concat(fn.nspname, pg_catalog.chr(31), p.proname)"                  \
+    "  FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_type t ON t.oid = c.casttarget"                                    \
+    "  JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"                                                       \
+    "  JOIN pg_catalog.pg_proc p ON p.oid = c.castfunc JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace"     \
+    " WHERE n.nspname <> 'pg_catalog' OR c.oid >= 16384"                                                               \
+    " UNION ALL "                                                                                                      \
+    "SELECT 'cf', n.nspname, t.typname, pg_catalog.concat(fn.nspname, pg_catalog.chr(31), p.proname)"                  \
+    "  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"                             \
+    "  JOIN pg_catalog.pg_proc p ON p.oid = t.typinput JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace"     \
+    " WHERE n.nspname <> 'pg_catalog'"
 
 /* Inheritance and partitioning: every relation on either side of pg_inherits ('rel': oid,
  * schema, name) and every (descendant, ancestor) pair of the transitive closure ('inh'). */

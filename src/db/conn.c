@@ -489,6 +489,13 @@ static bool handle_result(connection *conn, const PGresult *pg) {
             LOG(conn, 1, "the clean check after a call failed: %s", PQresultErrorMessage(pg));
             return true;
         }
+        if (conn->stage == STAGE_ROLLBACK) {
+            /* The statement had ended: a cancel request sent while its rows came (the byte
+             * budget's) landed on our ROLLBACK instead. The call's result stands; the Sync
+             * finds the transaction open and rolls it back on its own. */
+            LOG(conn, 2, "the ROLLBACK after a call failed (%s); it is sent again", PQresultErrorMessage(pg));
+            return true;
+        }
         call_fail_from_pg(conn->call, pg);
         /* An error of the cost guard's EXPLAIN points into the statement, not the prefix. */
         if (conn->stage == STAGE_EXPLAIN && conn->call->result->error_position > (int)strlen(CALL_EXPLAIN_PREFIX))

@@ -15,6 +15,9 @@
  * without checking for interrupts (scripts/survey-timeouts). */
 #define GUARD_DEFAULT_MAX_VALUE_BYTES (4 * 1024 * 1024)
 
+/* The default of guard_policy.max_plan_rows, the cost guard's --max-plan-rows. */
+#define GUARD_DEFAULT_MAX_PLAN_ROWS 1e9
+
 /* Deeper trees are rejected as too complex; keeps every recursion bounded. */
 #define GUARD_MAX_DEPTH 1000
 

@@ -36,6 +36,13 @@ CREATE TABLE pairs (id int, p pair);
 INSERT INTO pairs VALUES (1, ROW(1, 2)), (2, ROW(3, 4));
 CREATE TABLE plain (id int, label text);
 INSERT INTO plain VALUES (1, 'a');
+CREATE FUNCTION secret_match(text, text) RETURNS boolean LANGUAGE sql STABLE AS 'SELECT $1 = $2';
+CREATE OPERATOR === (LEFTARG = text, RIGHTARG = text, FUNCTION = secret_match);
+CREATE TYPE tag AS (v text);
+CREATE FUNCTION tag_of(text) RETURNS tag LANGUAGE sql IMMUTABLE AS 'SELECT ROW($1)::tag';
+CREATE CAST (text AS tag) WITH FUNCTION tag_of(text);
+CREATE FUNCTION tag_length(tag) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT length($1.v)';
+CREATE CAST (tag AS integer) WITH FUNCTION tag_length(tag);
 `;
 
 /** Session-level advisory locks held by any backend (pair_eq leaves one behind when it runs). */
@@ -144,6 +151,54 @@ describe('hidden-function hazards', () => {
     const session = await connect({ user: PG.superuser });
     sessions.push(session);
     assert.doesNotMatch(session.client.getInstructions() ?? '', /volatile function inside a query/);
+  });
+});
+
+describe('--deny-function through operators and casts', () => {
+  const OPERATOR = "SELECT 'a' === 'a' AS m";
+  const TO_TAG = "SELECT ('abc'::text::tag).v AS v";
+  const TO_INT = "SELECT ('abc'::text::tag)::integer AS n";
+
+  test('a user operator and user casts run when their functions are not denied', async () => {
+    const session = await open();
+    assert.deepEqual((await query(session, OPERATOR)).rows, [[true]]);
+    assert.deepEqual((await query(session, TO_TAG)).rows, [['abc']]);
+    assert.deepEqual((await query(session, TO_INT)).rows, [[3]]);
+  });
+
+  test('denying the function refuses its operator, by bare or qualified name, naming both', async () => {
+    for (const deny of ['secret_match', 'public.secret_match']) {
+      const session = await open(['--deny-function', deny]);
+      for (const sql of [OPERATOR, "SELECT 1 AS one WHERE 'a' OPERATOR(public.===) 'b'",
+        "SELECT label FROM plain WHERE label === ANY (ARRAY['a'])"]) {
+        const text = errorResult(await callTool(session, 'query', { sql }), sql);
+        rejected(text, 'function_denied', sql);
+        assert.match(text, /operator (public\.)?=== calls function "public\.secret_match", which is not allowed/, text);
+        assert.match(text, /\nhint: write the query without operator/, text);
+      }
+      assert.deepEqual((await query(session, "SELECT 'a' <> 'b' AS m")).rows, [[true]]);
+    }
+  });
+
+  test('denying the function refuses the casts that call it, into user and built-in types', async () => {
+    const toTag = await open(['--deny-function', 'tag_of']);
+    const text = errorResult(await callTool(toTag, 'query', { sql: TO_TAG }), TO_TAG);
+    rejected(text, 'function_denied', TO_TAG);
+    assert.match(text, /a cast to type "tag" can call function "public\.tag_of", which is not allowed/, text);
+    const toInt = await open(['--deny-function', 'public.tag_length']);
+    const intText = errorResult(await callTool(toInt, 'query', { sql: TO_INT }), TO_INT);
+    rejected(intText, 'function_denied', TO_INT);
+    assert.match(intText, /a cast to type "int4" can call function "public\.tag_length"/, intText);
+    assert.deepEqual((await query(toInt, TO_TAG)).rows, [['abc']]);
+  });
+
+  test('a built-in function is denied through its operator too', async () => {
+    const session = await open(['--deny-function', 'textcat']);
+    const sql = "SELECT 'a' || 'b' AS s";
+    const text = errorResult(await callTool(session, 'query', { sql }), sql);
+    rejected(text, 'function_denied', sql);
+    assert.match(text, /operator \|\| calls function "pg_catalog\.textcat"/, text);
+    assert.deepEqual((await query(session, "SELECT concat('a', 'b') AS s")).rows, [['ab']]);
   });
 });
 
