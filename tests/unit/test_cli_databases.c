@@ -84,6 +84,24 @@ START_TEST(a_database_has_settings_of_its_own) {
 }
 END_TEST
 
+START_TEST(a_column_the_server_denies_stays_denied_in_every_database) {
+    clear_environment();
+    char path[64];
+    write_file(path, "{\"a\": \"host=/a\", \"b\": {\"dsn\": \"host=/b\", \"deny-columns\": \"users.email\"}}");
+    const char *argv[] = {"serve", "--deny-columns", "*.ssn,hr.pay.amount", "--database-config", path};
+    cli_config config;
+    ck_assert_int_eq(cli_config_read(&config, 5, (char **)argv), 0);
+    const mcp_config *a = config.server.databases[0].config, *b = config.server.databases[1].config;
+    ck_assert_uint_eq(count_of(a->policy.denied_columns), 2);
+    ck_assert_uint_eq(count_of(b->policy.denied_columns), 3); /* the server's, then its own */
+    ck_assert_str_eq(b->policy.denied_columns[0], "*.ssn");
+    ck_assert_str_eq(b->policy.denied_columns[1], "hr.pay.amount");
+    ck_assert_str_eq(b->policy.denied_columns[2], "users.email");
+    cli_config_free(&config);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(bad_database_configurations_are_refused) {
     clear_environment();
     const char *files[] = {
@@ -143,6 +161,7 @@ int main(void) {
     suite_add_tcase(suite, tc);
     tcase_add_test(tc, databases_from_flags_and_the_variable);
     tcase_add_test(tc, a_database_has_settings_of_its_own);
+    tcase_add_test(tc, a_column_the_server_denies_stays_denied_in_every_database);
     tcase_add_test(tc, bad_database_configurations_are_refused);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
