@@ -525,3 +525,14 @@ void cli_catalog_file_free(cli_catalog_file *loaded) {
     free(loaded->server_version);
     memset(loaded, 0, sizeof *loaded);
 }
+
+json_object *cli_json_file_read(const char *path, char **error) {
+    *error = NULL;
+    size_t length = 0;
+    char *text = read_file(path, &length, error);
+    if (text == NULL)
+        return NULL;
+    json_object *document = parse_document(text, length, path, error);
+    free(text);
+    return document;
+}
