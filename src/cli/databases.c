@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/catalog_file.h"
+#include "cli/json_file.h"
 #include "util/strings.h"
 
 #define NAME_MAX_LENGTH 63

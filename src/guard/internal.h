@@ -102,6 +102,16 @@ bool tree_each(const ProtobufCMessage *message, tree_visitor visitor, void *cont
  * columns, keywords of newer servers, the catalog's hazards); false with the verdict set. */
 bool statement_check(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict);
 
+/* False (verdict set) when the connected catalog says the type can run a volatile function
+ * without naming it (a domain's CHECK, a type's input or cast function). */
+bool statement_check_type_hazard(const guard_policy *policy, const PgQuery__TypeName *type, guard_verdict *verdict);
+
+/* pg_input_is_valid(text, 'type') and pg_input_error_info run the input function (and a
+ * domain's CHECK) of a type named in a string (type_strings.c): the string must be a
+ * constant naming a type the guard allows. False (verdict set) otherwise; true for any
+ * other call. */
+bool type_string_check(const PgQuery__FuncCall *call, const guard_policy *policy, guard_verdict *verdict);
+
 /* newer_syntax.c: on a syntax error, when the server (or, with none known, the text) may be
  * newer than the grammar, rewrites the verdict's detail and hint to say so. */
 void newer_syntax_explain(const char *sql, const guard_policy *policy, guard_verdict *verdict);
