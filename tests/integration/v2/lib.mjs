@@ -156,12 +156,15 @@ export function modernHeaders(message) {
 
 /** A raw stdio session: lines in, parsed messages out. */
 export class RawStdio {
-  constructor({ user = READER, args = [] } = {}) {
-    this.child = spawn(BIN, ['serve', ...args], { env: pgsafeEnv(user), stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor({ user = READER, args = [], env = {} } = {}) {
+    this.child = spawn(BIN, ['serve', ...args], { env: pgsafeEnv(user, env), stdio: ['pipe', 'pipe', 'pipe'] });
     children.add(this.child);
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+    this.child.stdin.on('error', () => {}); // EPIPE after an exit is the test's outcome, not a crash
     this.messages = [];
     this.stderr = '';
     let buffer = '';
+    this.child.stdout.setEncoding('utf8'); // a character split between chunks stays whole
     this.child.stdout.on('data', (chunk) => {
       buffer += chunk;
       let newline;
@@ -173,7 +176,14 @@ export class RawStdio {
     this.child.stderr.on('data', (chunk) => { this.stderr += chunk; });
   }
   send(message) {
-    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+    this.child.stdin.write(`${typeof message === 'string' ? message : JSON.stringify(message)}\n`);
+  }
+  write(bytes) {
+    this.child.stdin.write(bytes);
+  }
+  /** The first message from index since on that satisfies predicate. */
+  waitFor(predicate, { since = 0, what = 'a message' } = {}) {
+    return pollUntil(() => this.messages.slice(since).find(predicate), { what });
   }
   async request(message) {
     this.send(message);
@@ -181,8 +191,9 @@ export class RawStdio {
   }
   async close() {
     this.child.stdin.end();
-    await new Promise((resolve) => this.child.on('exit', resolve));
+    const exit = await this.exited;
     children.delete(this.child);
+    return exit;
   }
 }
 
