@@ -1,6 +1,7 @@
 // Helpers of the v2 tests: the environment tests/integration/v2/run sets, the v2 client over
-// stdio or HTTP pinned to 2026-07-28, a raw line-level stdio session, and pgsafe serve --http
-// started on a free port.
+// stdio or HTTP pinned to 2026-07-28 (openSession: the same interface over either), a raw
+// line-level stdio session, pgsafe serve --http started on a free port, and the 1.x harness's
+// slow statement, pg_stat_activity probe and audit reader.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
