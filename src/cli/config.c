@@ -153,7 +153,14 @@ static bool set_schemas(void *settings, const char *value, const char *source) {
     return true;
 }
 
-enum { LIST_ALLOW_FUNCTION, LIST_DENY_FUNCTION, LIST_ALLOW_RELATION, LIST_DENY_RELATION, LIST_HTTP_ORIGIN };
+enum {
+    LIST_ALLOW_FUNCTION,
+    LIST_DENY_FUNCTION,
+    LIST_ALLOW_RELATION,
+    LIST_DENY_RELATION,
+    LIST_HTTP_ORIGIN,
+    LIST_DATABASE
+};
 
 /* Appends value to the NULL-terminated list at index; false (reported) when it is empty or
  * memory runs out. The list points at value, which outlives the config (argv or parsed). */
@@ -192,6 +199,23 @@ static bool add_denied_relation(void *settings, const char *value, const char *s
 
 static bool add_http_origin(void *settings, const char *value, const char *source) {
     return list_add(settings, LIST_HTTP_ORIGIN, value, source);
+}
+
+static bool add_database(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    return config->nested || list_add(settings, LIST_DATABASE, value, source);
+}
+
+static bool set_database_config(void *settings, const char *value, const char *source) {
+    cli_config *config = settings;
+    if (config->nested)
+        return true;
+    if (*value == '\0') {
+        fprintf(stderr, "pgsafe %s: %s needs a file name\n", config->command, source);
+        return false;
+    }
+    config->database_config_path = value;
+    return true;
 }
 
 static bool set_http(void *settings, const char *value, const char *source) {
@@ -322,6 +346,14 @@ static bool set_no_fence(void *settings, const char *value, const char *source) 
 static const cli_option options[] = {
     {"--dsn", "PGSAFE_DSN", CLI_VALUE, "DSN",
      "connection string or URL (else DATABASE_URL, else libpq's PG* variables)", set_dsn},
+    {"--database", "PGSAFE_DATABASE", CLI_LIST, "NAME=DSN",
+     "serve several databases: this one as NAME (letters, digits, _ and -), instead of --dsn; the tools then take "
+     "a database argument (none)",
+     add_database},
+    {"--database-config", "PGSAFE_DATABASE_CONFIG", CLI_VALUE, "FILE",
+     "serve the databases of a JSON file: {\"NAME\": \"DSN\"} or {\"NAME\": {\"dsn\": ..., \"tables\": ..., ...}} "
+     "with each one's own settings (none)",
+     set_database_config},
     {"--max-rows", "PGSAFE_MAX_ROWS", CLI_VALUE, "N", "rows per query result (1000)", set_max_rows},
     {"--statement-timeout", "PGSAFE_STATEMENT_TIMEOUT", CLI_VALUE, "N", "statement timeout in milliseconds (15000)",
      set_statement_timeout},
@@ -468,6 +500,7 @@ const char *cli_config_dsn_from_environment(const char **source) {
 }
 
 void cli_config_free(cli_config *config) {
+    cli_databases_free(config);
     for (int i = 0; i < CLI_LIST_COUNT; i++)
         free(config->lists[i]);
     free(config->search_path);
@@ -477,8 +510,10 @@ void cli_config_free(cli_config *config) {
     memset(config, 0, sizeof *config);
 }
 
-int cli_config_read(cli_config *found, int argc, char **argv) {
+/* Reads one configuration: the server's (nested false) or one database's. */
+static int read_config(cli_config *found, int argc, char **argv, bool nested) {
     memset(found, 0, sizeof *found);
+    found->nested = nested;
     found->command = argc > 0 ? argv[0] : "serve";
     mcp_config *config = &found->server;
     guard_policy_init(&config->policy);
@@ -501,11 +536,25 @@ int cli_config_read(cli_config *found, int argc, char **argv) {
     config->policy.allowed_relations = (const char *const *)found->lists[LIST_ALLOW_RELATION];
     config->policy.denied_relations = (const char *const *)found->lists[LIST_DENY_RELATION];
     found->http_origins = (const char *const *)found->lists[LIST_HTTP_ORIGIN];
+    found->database_items = (const char *const *)found->lists[LIST_DATABASE];
     cli_policy_apply(&found->data_policy, &config->policy);
+    /* One limit for both: the guard refuses what it can count from constants, the cost guard
+     * what the planner estimates. */
+    config->policy.max_plan_rows = config->db.max_plan_rows;
     /* The table and column policy resolves names through the catalog's relations. */
     config->db.load_relations = found->data_policy.tables != NULL || found->data_policy.deny_columns != NULL;
     /* Idle time inside our transaction is only ever ours; keep it short but above the statement's. */
     int statement_timeout = config->db.statement_timeout_ms;
     config->db.idle_in_transaction_ms = statement_timeout < INT_MAX / 4 ? statement_timeout * 2 : INT_MAX / 2;
+    if (!nested && (found->database_items || found->database_config_path))
+        return cli_databases_read(found, argc, argv);
     return 0;
+}
+
+int cli_config_read(cli_config *found, int argc, char **argv) {
+    return read_config(found, argc, argv, false);
+}
+
+int cli_config_read_database(cli_config *found, int argc, char **argv) {
+    return read_config(found, argc, argv, true);
 }

@@ -17,18 +17,21 @@
 #include "cli/policy.h"
 #include "mcp/server.h"
 
-#define CLI_LIST_COUNT 5 /* allow/deny function/relation, HTTP origins */
+#define CLI_LIST_COUNT 6 /* allow/deny function/relation, HTTP origins, databases */
 
 typedef struct cli_config {
-    mcp_config server;               /* ready for mcp_serve; its strings live as long as this struct */
-    const char *command;             /* "serve", "doctor": for messages */
-    const char *dsn_source;          /* "--dsn", "PGSAFE_DSN", "DATABASE_URL", or NULL for libpq's PG* variables */
-    const char *http_listen;         /* --http HOST:PORT, or NULL for stdio */
-    const char *tokens_path;         /* --tokens FILE, or NULL */
-    const char *oauth_issuer;        /* --oauth-issuer URL, or NULL */
-    const char *oauth_jwks;          /* --oauth-jwks FILE, or NULL */
-    const char *oauth_audience;      /* --oauth-audience URI, or NULL */
-    const char *const *http_origins; /* --http-origin values (NULL-terminated), or NULL */
+    mcp_config server;                 /* ready for mcp_serve; its strings live as long as this struct */
+    const char *command;               /* "serve", "doctor": for messages */
+    const char *dsn_source;            /* "--dsn", "PGSAFE_DSN", "DATABASE_URL", or NULL for libpq's PG* variables */
+    const char *http_listen;           /* --http HOST:PORT, or NULL for stdio */
+    const char *tokens_path;           /* --tokens FILE, or NULL */
+    const char *oauth_issuer;          /* --oauth-issuer URL, or NULL */
+    const char *oauth_jwks;            /* --oauth-jwks FILE, or NULL */
+    const char *oauth_audience;        /* --oauth-audience URI, or NULL */
+    const char *const *http_origins;   /* --http-origin values (NULL-terminated), or NULL */
+    const char *const *database_items; /* --database NAME=DSN values (NULL-terminated), or NULL */
+    const char *database_config_path;  /* --database-config FILE, or NULL */
+    bool nested;                       /* one database's configuration: the database options are not its */
     /* Private: what the fields above point into. */
     char **lists[CLI_LIST_COUNT]; /* NULL-terminated; the items point into argv or parsed */
     size_t list_counts[CLI_LIST_COUNT];
@@ -36,6 +39,11 @@ typedef struct cli_config {
     char *visible_schemas;
     cli_policy data_policy; /* --tables, --deny-columns */
     cli_parsed parsed;
+    struct cli_config *database_configs; /* one per database (cli/databases.h) */
+    mcp_database *databases;
+    size_t database_count;
+    char **database_strings; /* what their argument vectors point into */
+    size_t database_string_count;
 } cli_config;
 
 /* Reads the environment, then argv[1..] (argv[0] is the command's name, used in messages
@@ -43,6 +51,21 @@ typedef struct cli_config {
  * (nothing printed), 2 after reporting a bad option or value on stderr. Call
  * cli_config_free afterwards in every case. */
 int cli_config_read(cli_config *config, int argc, char **argv);
+
+/* One database's configuration (cli/databases.c): as cli_config_read, with the database
+ * options ignored, so the server's own do not apply again. */
+int cli_config_read_database(cli_config *config, int argc, char **argv);
+
+/* Several databases behind one server (--database NAME=DSN, PGSAFE_DATABASES,
+ * --database-config FILE), in cli/databases.c. Each database gets a whole configuration of
+ * its own, read the way the server's is: the server's flags and variables, then its DSN and
+ * its own settings, through the same option table, so a value is checked by the same
+ * handler wherever it is written. cli_databases_read reads them (config->database_items and
+ * config->database_config_path, argc/argv the server's own arguments) into
+ * config->server.databases; it returns 0, or 2 after reporting on stderr what is wrong.
+ * cli_databases_free frees what it made. */
+int cli_databases_read(cli_config *config, int argc, char **argv);
+void cli_databases_free(cli_config *config);
 
 void cli_config_free(cli_config *config);
 

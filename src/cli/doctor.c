@@ -393,20 +393,13 @@ static void examine(PGconn *conn, const cli_config *config, findings *found) {
     db_result_free(cli_session_query(conn, "ROLLBACK", 0, NULL));
 }
 
-int cli_doctor_main(int argc, char **argv) {
-    cli_config config;
-    int status = cli_config_read(&config, argc, argv);
-    if (status != 0) {
-        if (status == 1)
-            cli_doctor_usage(stdout);
-        cli_config_free(&config);
-        return status == 1 ? 0 : 2;
-    }
+/* The connection, checks and limits of one database, then its problems and warnings. The
+ * counts add up in *total. */
+static void doctor_database(const cli_config *config, findings *total) {
     findings found = {0};
-    printf("pgsafe doctor: pgsafe %s\n", PGSAFE_VERSION);
     char *error = NULL;
-    PGconn *conn = cli_session_open(config.server.db.conninfo, config.server.db.connect_timeout_seconds, &error);
-    const char *source = config.dsn_source ? config.dsn_source : "libpq's PG* variables";
+    PGconn *conn = cli_session_open(config->server.db.conninfo, config->server.db.connect_timeout_seconds, &error);
+    const char *source = config->dsn_source ? config->dsn_source : "libpq's PG* variables";
     if (conn == NULL) {
         printf("connection:   failed (settings from %s)\n", source);
         note(&found, true,
@@ -418,11 +411,37 @@ int cli_doctor_main(int argc, char **argv) {
         char *endpoint = cli_session_endpoint(conn);
         printf("connection:   %s (settings from %s)\n", endpoint ? endpoint : "?", source);
         free(endpoint);
-        examine(conn, &config, &found);
+        examine(conn, config, &found);
         PQfinish(conn);
     }
+    print_limits(config);
+    char *problems = strbuf_take(&found.problems), *warnings = strbuf_take(&found.warnings);
+    fputs(problems ? problems : "", stdout);
+    fputs(warnings ? warnings : "", stdout);
+    free(problems);
+    free(warnings);
+    total->problem_count += found.problem_count;
+    total->warning_count += found.warning_count;
+}
+
+int cli_doctor_main(int argc, char **argv) {
+    cli_config config;
+    int status = cli_config_read(&config, argc, argv);
+    if (status != 0) {
+        if (status == 1)
+            cli_doctor_usage(stdout);
+        cli_config_free(&config);
+        return status == 1 ? 0 : 2;
+    }
+    findings found = {0};
+    printf("pgsafe doctor: pgsafe %s\n", PGSAFE_VERSION);
+    if (config.database_count == 0)
+        doctor_database(&config, &found);
+    for (size_t i = 0; i < config.database_count; i++) {
+        printf("%sdatabase \"%s\":\n", i ? "\n" : "", config.databases[i].name);
+        doctor_database(&config.database_configs[i], &found);
+    }
     report_audit_log(config.server.audit_log_path, &found);
-    print_limits(&config);
     char *problems = strbuf_take(&found.problems), *warnings = strbuf_take(&found.warnings);
     fputs(problems ? problems : "", stdout);
     fputs(warnings ? warnings : "", stdout);

@@ -14,15 +14,17 @@ void cli_serve_usage(FILE *stream) {
     fputs("usage: pgsafe serve [options]\n"
           "\n"
           "Serves the Model Context Protocol on stdin/stdout (newline-delimited JSON-RPC) for one client, giving\n"
-          "it read-only, guarded access to one PostgreSQL database. Logs go to stderr. With --http it serves\n"
-          "Streamable HTTP instead, for many clients (docs/mcp.md).\n"
+          "it read-only, guarded access to one PostgreSQL database, or to several named with --database. Logs go\n"
+          "to stderr. With --http it serves Streamable HTTP instead, for many clients (docs/mcp.md).\n"
           "\n"
           "options (each also from the environment variable shown; a flag wins):\n",
           stream);
     cli_options_usage(cli_config_command("serve"), stream);
     fputs("\n"
           "The connection comes from --dsn, PGSAFE_DSN or DATABASE_URL, else from PGHOST, PGPORT, PGUSER,\n"
-          "PGDATABASE, PGPASSWORD and the other libpq variables. See docs/configuration.md and docs/clients.md.\n"
+          "PGDATABASE, PGPASSWORD and the other libpq variables. Several databases: --database NAME=DSN for\n"
+          "each, or --database-config FILE with each one's own settings (docs/configuration.md#several-databases).\n"
+          "See docs/configuration.md and docs/clients.md.\n"
           "`pgsafe doctor` takes the same options and reports what this configuration can do.\n",
           stream);
 }

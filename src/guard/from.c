@@ -2,6 +2,7 @@
  * resolved (a CTE of an enclosing WITH, else through the catalog and the pinned search_path)
  * and checked against the allow-list, and becomes a scope entry with its columns, the denied
  * ones marked; USING and NATURAL joins must not compare a denied column. See columns.c. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,42 @@ static bool allowed_offline(analysis *state, const char *schema, const char *nam
     return true;
 }
 
+/* A partition or inheritance child holds its ancestors' rows, and a scan of a parent
+ * (unless ONLY) reads its descendants' rows: each of them must be allowed, and a column
+ * denied in any of them is denied here. */
+static const guard_relation_name *scanned_descendants(analysis *state, const guard_relation *resolved,
+                                                      const PgQuery__RangeVar *relation) {
+    const guard_catalog *catalog = state->policy->catalog;
+    if (!relation->inh || catalog->relation_descendants == NULL)
+        return NULL;
+    return catalog->relation_descendants(catalog->context, resolved->schema, resolved->name);
+}
+
+static bool family_allowed(analysis *state, const guard_relation *resolved, const guard_relation_name *descendants) {
+    for (size_t a = 0; a < resolved->ancestor_count; a++)
+        if (!policy_table_allowed(&state->patterns, resolved->ancestors[a].schema, resolved->ancestors[a].name))
+            return false;
+    for (; descendants != NULL && descendants->name != NULL; descendants++)
+        if (descendants->schema == NULL ||
+            !policy_table_allowed(&state->patterns, descendants->schema, descendants->name))
+            return false;
+    return true;
+}
+
+static bool family_column_denied(analysis *state, const guard_relation *resolved,
+                                 const guard_relation_name *descendants, const char *column) {
+    if (policy_column_denied(&state->patterns, resolved->schema, resolved->name, column))
+        return true;
+    for (size_t a = 0; a < resolved->ancestor_count; a++)
+        if (policy_column_denied(&state->patterns, resolved->ancestors[a].schema, resolved->ancestors[a].name, column))
+            return true;
+    for (; descendants != NULL && descendants->name != NULL; descendants++)
+        if (policy_column_denied(&state->patterns, descendants->schema ? descendants->schema : "", descendants->name,
+                                 column))
+            return true;
+    return false;
+}
+
 /* A named relation in FROM: a CTE of an enclosing WITH, or a relation the catalog resolves. */
 static bool add_range_var(analysis *state, scope *level, const PgQuery__RangeVar *relation) {
     static const char outside[] = "it does not exist, or it is outside the tables this server's data owner allows";
@@ -79,12 +116,10 @@ static bool add_range_var(analysis *state, scope *level, const PgQuery__RangeVar
     if (!catalog->relation(catalog->context, schema, name, &resolved) || resolved.schema == NULL ||
         resolved.name == NULL)
         return reject_relation(state, relation, outside); /* the same words as a denied one: no oracle */
-    if (!policy_table_allowed(&state->patterns, resolved.schema, resolved.name))
+    const guard_relation_name *descendants = scanned_descendants(state, &resolved, relation);
+    if (!policy_table_allowed(&state->patterns, resolved.schema, resolved.name) ||
+        !family_allowed(state, &resolved, descendants))
         return reject_relation(state, relation, outside);
-    /* A partition or inheritance child holds its ancestors' rows: their policy is its own. */
-    for (size_t a = 0; a < resolved.ancestor_count; a++)
-        if (!policy_table_allowed(&state->patterns, resolved.ancestors[a].schema, resolved.ancestors[a].name))
-            return reject_relation(state, relation, outside);
     range_entry *entry = new_entry(state, refname);
     if (entry == NULL)
         return false;
@@ -99,15 +134,101 @@ static bool add_range_var(analysis *state, scope *level, const PgQuery__RangeVar
     for (size_t i = 0; i < resolved.column_count; i++) {
         range_column *column = &entry->columns[i];
         column->name = resolved.columns[i] != NULL ? resolved.columns[i] : "";
-        column->denied = policy_column_denied(&state->patterns, resolved.schema, resolved.name, column->name);
-        for (size_t a = 0; a < resolved.ancestor_count && !column->denied; a++)
-            column->denied = policy_column_denied(&state->patterns, resolved.ancestors[a].schema,
-                                                  resolved.ancestors[a].name, column->name);
+        column->denied = family_column_denied(state, &resolved, descendants, column->name);
         if (alias != NULL && i < alias->n_colnames && alias->colnames[i]->node_case == PG_QUERY__NODE__NODE_STRING)
             column->alias = alias->colnames[i]->string->sval;
         entry->carries_denied |= column->denied;
     }
     return columns_push_entry(state, level, entry);
+}
+
+static const char *column_label(const range_column *column) {
+    return column->alias != NULL ? column->alias : column->name;
+}
+
+static const range_column *column_labelled(const range_entry *entry, const char *label) {
+    for (size_t i = 0; i < entry->column_count; i++)
+        if (strcmp(column_label(&entry->columns[i]), label) == 0)
+            return &entry->columns[i];
+    return NULL;
+}
+
+static bool in_using(const PgQuery__JoinExpr *join, const char *label) {
+    for (size_t u = 0; u < join->n_using_clause; u++)
+        if (join->using_clause[u]->node_case == PG_QUERY__NODE__NODE_STRING &&
+            strcmp(join->using_clause[u]->string->sval, label) == 0)
+            return true;
+    return false;
+}
+
+/* The columns of left JOIN right in PostgreSQL's order: the merged USING or NATURAL
+ * columns first (denied when either side's is), then the rest of each side. Returns the
+ * count, or SIZE_MAX when a merged name is missing on a side. */
+static size_t join_columns_in_order(const PgQuery__JoinExpr *join, const range_entry *left, const range_entry *right,
+                                    range_column *out) {
+    size_t count = 0;
+    const range_entry *merge_from = join->is_natural ? left : NULL;
+    for (size_t u = 0; !join->is_natural && u < join->n_using_clause; u++) {
+        if (join->using_clause[u]->node_case != PG_QUERY__NODE__NODE_STRING)
+            return SIZE_MAX;
+        const char *label = join->using_clause[u]->string->sval;
+        const range_column *l = column_labelled(left, label), *r = column_labelled(right, label);
+        if (l == NULL || r == NULL)
+            return SIZE_MAX;
+        out[count] = *l;
+        out[count++].denied |= r->denied;
+    }
+    for (size_t i = 0; merge_from != NULL && i < left->column_count; i++) {
+        const range_column *r = column_labelled(right, column_label(&left->columns[i]));
+        if (r != NULL) {
+            out[count] = left->columns[i];
+            out[count++].denied |= r->denied;
+        }
+    }
+    for (int side = 0; side < 2; side++) {
+        const range_entry *entry = side == 0 ? left : right, *other = side == 0 ? right : left;
+        for (size_t i = 0; i < entry->column_count; i++) {
+            const char *label = column_label(&entry->columns[i]);
+            bool merged = join->is_natural ? column_labelled(other, label) != NULL : in_using(join, label);
+            if (!merged)
+                out[count++] = entry->columns[i];
+        }
+    }
+    return count;
+}
+
+/* AS j(a, b, c) renames the join's columns by position. With one base relation on each
+ * side the positions are known; otherwise any alias may name a denied column, and is
+ * treated as one when the join carries any. */
+static bool alias_join_columns(analysis *state, const PgQuery__JoinExpr *join, const range_entry *left,
+                               const range_entry *right, range_entry *combined) {
+    size_t names = join->alias->n_colnames;
+    bool known = left != NULL && right != NULL && left->table != NULL && right->table != NULL;
+    size_t capacity = combined->column_count + names;
+    range_column *columns = columns_own(state, calloc(capacity > 0 ? capacity : 1, sizeof *columns));
+    if (columns == NULL)
+        return columns_out_of_memory(state);
+    size_t count = known ? join_columns_in_order(join, left, right, columns) : SIZE_MAX;
+    if (count == SIZE_MAX) {
+        memcpy(columns, combined->columns, combined->column_count * sizeof *columns);
+        count = combined->column_count;
+        const char *denied = NULL; /* named in the refusal: the alias may stand for it */
+        for (size_t i = 0; i < combined->column_count && denied == NULL; i++)
+            if (combined->columns[i].denied)
+                denied = combined->columns[i].name;
+        for (size_t i = 0; i < names; i++)
+            if (join->alias->colnames[i]->node_case == PG_QUERY__NODE__NODE_STRING)
+                columns[count++] = (range_column){.name = denied ? denied : join->alias->colnames[i]->string->sval,
+                                                  .alias = join->alias->colnames[i]->string->sval,
+                                                  .denied = denied != NULL};
+    } else {
+        for (size_t i = 0; i < names && i < count; i++)
+            if (join->alias->colnames[i]->node_case == PG_QUERY__NODE__NODE_STRING)
+                columns[i].alias = join->alias->colnames[i]->string->sval;
+    }
+    combined->columns = columns;
+    combined->column_count = count;
+    return true;
 }
 
 /* a JOIN b [USING (...) | NATURAL] [ON ...] [AS j]. */
@@ -178,6 +299,10 @@ static bool add_join(analysis *state, scope *level, const PgQuery__JoinExpr *joi
     }
     if (combined->table == NULL)
         combined->table = alias;
+    bool single = right_start == left_start + 1 && end == right_start + 1;
+    if (join->alias->n_colnames > 0 && !alias_join_columns(state, join, single ? level->entries[left_start] : NULL,
+                                                           single ? level->entries[right_start] : NULL, combined))
+        return false;
     return columns_push_entry(state, level, combined);
 }
 

@@ -15,6 +15,9 @@
  * without checking for interrupts (scripts/survey-timeouts). */
 #define GUARD_DEFAULT_MAX_VALUE_BYTES (4 * 1024 * 1024)
 
+/* The default of guard_policy.max_plan_rows, the cost guard's --max-plan-rows. */
+#define GUARD_DEFAULT_MAX_PLAN_ROWS 1e9
+
 /* Deeper trees are rejected as too complex; keeps every recursion bounded. */
 #define GUARD_MAX_DEPTH 1000
 
@@ -82,8 +85,16 @@ bool policy_function_denied(const char *name);
 bool policy_reject_xpath(guard_verdict *verdict, const char *what, int location);
 bool policy_is_uninterruptible(const char *function_name); /* in any schema */
 
-/* statement.c: a pre-order visit of every message below (and including) message; stops
- * and returns false when the visitor does, or beyond GUARD_MAX_DEPTH. */
+/* walk.c: the one enumeration of a message's children, through protobuf-c's descriptors (no
+ * field can be forgotten): each(child, context) for every message-typed field that holds a
+ * value (each item of a repeated one; the live member of a oneof), in field order, except
+ * the fields named in skip (NULL-terminated, or NULL). Stops and returns false when each
+ * does. Every pass over the tree (the walk, tree_each, the column policy) goes through it. */
+typedef bool (*tree_child_visitor)(const ProtobufCMessage *child, void *context);
+bool tree_each_child(const ProtobufCMessage *message, const char *const *skip, tree_child_visitor each, void *context);
+
+/* walk.c: a pre-order visit of every message below (and including) message; stops and
+ * returns false when the visitor does, or beyond GUARD_MAX_DEPTH. */
 typedef bool (*tree_visitor)(const ProtobufCMessage *message, void *context);
 bool tree_each(const ProtobufCMessage *message, tree_visitor visitor, void *context, int depth);
 

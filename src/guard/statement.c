@@ -14,35 +14,6 @@
 
 #include "internal.h"
 
-bool tree_each(const ProtobufCMessage *message, tree_visitor visitor, void *context, int depth) {
-    if (depth > GUARD_MAX_DEPTH)
-        return false;
-    if (!visitor(message, context))
-        return false;
-    const ProtobufCMessageDescriptor *descriptor = message->descriptor;
-    const char *base = (const char *)message;
-    for (unsigned i = 0; i < descriptor->n_fields; i++) {
-        const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
-        if (field->type != PROTOBUF_C_TYPE_MESSAGE)
-            continue;
-        if ((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-            *(const uint32_t *)(base + field->quantifier_offset) != field->id)
-            continue;
-        if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t count = *(const size_t *)(base + field->quantifier_offset);
-            const ProtobufCMessage *const *items = *(const ProtobufCMessage *const *const *)(base + field->offset);
-            for (size_t j = 0; j < count; j++)
-                if (items[j] != NULL && !tree_each(items[j], visitor, context, depth + 1))
-                    return false;
-        } else {
-            const ProtobufCMessage *child = *(const ProtobufCMessage *const *)(base + field->offset);
-            if (child != NULL && !tree_each(child, visitor, context, depth + 1))
-                return false;
-        }
-    }
-    return true;
-}
-
 static bool is_message(const ProtobufCMessage *message, const ProtobufCMessageDescriptor *descriptor) {
     return message->descriptor == descriptor;
 }

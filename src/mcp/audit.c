@@ -76,6 +76,8 @@ bool audit_write(audit_log *log, json_object *id, const char *tool, const audit_
     mcp_json_add(line, "tool", tool ? mcp_json_string(tool) : NULL);
     if (entry->identity)
         mcp_json_add(line, "identity", mcp_json_string(entry->identity));
+    if (entry->database)
+        mcp_json_add(line, "database", mcp_json_string(entry->database));
     add_fingerprint(line, entry->sql);
     mcp_json_add(line, "verdict", entry->verdict ? mcp_json_string(entry->verdict) : NULL);
     mcp_json_add(line, "reason", entry->reason ? mcp_json_string(entry->reason) : NULL);

@@ -18,6 +18,7 @@ typedef struct audit_entry {
     long long rows;       /* -1 if none */
     long long bytes;      /* -1 if none */
     const char *identity; /* who asked: the HTTP bearer token's identity, or NULL (stdio) */
+    const char *database; /* the database's name (--database), or NULL for the one of --dsn */
 } audit_entry;
 
 /* Opens (appends to) path. NULL with *error set (caller frees) on failure. */

@@ -13,9 +13,20 @@
 #include "mcp/request.h"
 #include "mcp/session.h"
 
+/* One database the session serves: its configuration and its pool. */
+typedef struct session_database {
+    struct mcp_session *session; /* the session it belongs to (its pool logs through it) */
+    const char *name;            /* NULL for the one database of a server without --database */
+    const mcp_config *config;    /* its policy, connection and limits */
+    db_pool *pool;               /* owned */
+    int fd_count;                /* how many of the session's poll descriptors are this pool's */
+} session_database;
+
 struct mcp_session {
-    const mcp_config *config;
-    db_pool *pool;
+    const mcp_config *config;    /* the server's; each database's own is in databases */
+    session_database *databases; /* owned array, at least one */
+    size_t database_count;
+    bool named;                      /* databases were configured by name (--database) */
     mcp_transport_send send;         /* the transport's writer */
     mcp_transport_notify notify;     /* request-related notifications, or NULL (send) */
     bool stateless;                  /* HTTP: no initialize state, legacy served per request */
@@ -31,6 +42,12 @@ struct mcp_session {
     audit_log *audit;
     mcp_metrics *metrics; /* counters for /metrics (HTTP), or NULL; not owned */
 };
+
+/* True while a database's first connection attempt is still under way (no posture yet). */
+bool session_connecting(const mcp_session *session);
+
+/* The first database whose role can write while its configuration refuses that, or NULL. */
+const session_database *session_writable_refused(const mcp_session *session);
 
 /* Hands a message to the transport (takes ownership). */
 void session_send(mcp_session *session, json_object *message);

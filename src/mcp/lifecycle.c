@@ -32,6 +32,48 @@ static const char *negotiate(const char *requested) {
     return protocol_versions[0];
 }
 
+/* The limits a database's queries run under. */
+static void append_limits(strbuf *text, const mcp_config *config) {
+    strbuf_printf(text,
+                  "Limits: at most %lld rows per query (more are cut and reported as truncated), %zu bytes per "
+                  "result, %zu bytes per value, a %d ms statement timeout. Only a single read-only SELECT is "
+                  "accepted: no writes, DDL, transaction control, locking clauses, or volatile and "
+                  "system-administration functions. A rejected query comes back with a reason and a hint: change "
+                  "the query as the hint says.\n",
+                  config->policy.max_rows, config->db.max_result_bytes, config->db.max_cell_bytes,
+                  config->db.statement_timeout_ms);
+}
+
+/* The role's posture, or why it is not known yet (last_error, NULL while connecting). */
+static void append_posture(strbuf *text, const db_posture *posture, const char *last_error) {
+    if (!posture->known) {
+        strbuf_printf(text, "The database is not reachable yet (%s); tools will say so until it is.\n",
+                      last_error ? last_error : "connecting");
+        return;
+    }
+    strbuf_printf(text, "Connected to database \"%s\" as role \"%s\" (PostgreSQL %s).\n",
+                  posture->database ? posture->database : "?", posture->role ? posture->role : "?",
+                  posture->server_version ? posture->server_version : "?");
+    int major = guard_server_major(posture->server_version);
+    if (major > guard_builtins_version(0))
+        strbuf_printf(text,
+                      "pgsafe knows the built-in functions of PostgreSQL %d and older: functions that PostgreSQL "
+                      "%d added are refused as unknown; write queries with PostgreSQL %d's functions.\n",
+                      guard_builtins_version(0), major, guard_builtins_version(0));
+    if (posture->superuser)
+        strbuf_puts(text, "Warning: the role is a superuser. pgsafe still allows only read-only queries, "
+                          "but the operator should connect with a read-only role.\n");
+    else if (posture->can_write)
+        strbuf_printf(text,
+                      "Warning: the role can write (%s). pgsafe still allows only read-only queries, but the "
+                      "operator should connect with a read-only role.\n",
+                      posture->write_reasons ? posture->write_reasons : "write privileges");
+    char *hazards = posture_hazard_warning(posture);
+    if (hazards != NULL)
+        strbuf_printf(text, "Warning: %s.\n", hazards);
+    free(hazards);
+}
+
 /* The instructions initialize returns: how to use the tools, the limits, and the role's
  * posture (or why it is not known yet: last_error, NULL while connecting); a server newer
  * than the newest built-in table is said so. Pure, so a unit test can feed it any posture.
@@ -43,50 +85,43 @@ char *lifecycle_instructions(const mcp_config *config, const db_posture *posture
                        "Use check_sql to see whether a query is allowed without running it, and explain for its plan. "
                        "Aggregate on the server (GROUP BY, count, sum, avg) rather than fetching raw rows, and select "
                        "only the columns you need. When a result says it was truncated, say so in your answer.\n");
-    strbuf_printf(&text,
-                  "Limits: at most %lld rows per query (more are cut and reported as truncated), %zu bytes per "
-                  "result, %zu bytes per value, a %d ms statement timeout. Only a single read-only SELECT is "
-                  "accepted: no writes, DDL, transaction control, locking clauses, or volatile and "
-                  "system-administration functions. A rejected query comes back with a reason and a hint: change "
-                  "the query as the hint says.\n",
-                  config->policy.max_rows, config->db.max_result_bytes, config->db.max_cell_bytes,
-                  config->db.statement_timeout_ms);
+    append_limits(&text, config);
     if (!config->no_fence)
         strbuf_puts(&text, FENCE_NOTICE "\n");
-    if (!posture->known) {
-        strbuf_printf(&text, "The database is not reachable yet (%s); tools will say so until it is.\n",
-                      last_error ? last_error : "connecting");
-    } else {
-        strbuf_printf(&text, "Connected to database \"%s\" as role \"%s\" (PostgreSQL %s).\n",
-                      posture->database ? posture->database : "?", posture->role ? posture->role : "?",
-                      posture->server_version ? posture->server_version : "?");
-        int major = guard_server_major(posture->server_version);
-        if (major > guard_builtins_version(0))
-            strbuf_printf(&text,
-                          "pgsafe knows the built-in functions of PostgreSQL %d and older: functions that PostgreSQL "
-                          "%d added are refused as unknown; write queries with PostgreSQL %d's functions.\n",
-                          guard_builtins_version(0), major, guard_builtins_version(0));
-        if (posture->superuser)
-            strbuf_puts(&text, "Warning: the role is a superuser. pgsafe still allows only read-only queries, "
-                               "but the operator should connect with a read-only role.\n");
-        else if (posture->can_write)
-            strbuf_printf(&text,
-                          "Warning: the role can write (%s). pgsafe still allows only read-only queries, but the "
-                          "operator should connect with a read-only role.\n",
-                          posture->write_reasons ? posture->write_reasons : "write privileges");
-        char *hazards = posture_hazard_warning(posture);
-        if (hazards != NULL)
-            strbuf_printf(&text, "Warning: %s.\n", hazards);
-        free(hazards);
+    append_posture(&text, posture, last_error);
+    return strbuf_take(&text);
+}
+
+/* The instructions for several databases: each one's name, limits and posture. */
+static char *named_instructions(const mcp_session *session) {
+    strbuf text = {0};
+    strbuf_printf(&text,
+                  "pgsafe gives read-only access to %zu PostgreSQL databases. Every tool takes a database argument "
+                  "naming one of them; list_databases shows them with their versions and state. Start with "
+                  "list_tables (or the postgres://NAME/schema resource) and describe_table, then run one SELECT at a "
+                  "time with query. Use check_sql to see whether a query is allowed without running it, and explain "
+                  "for its plan. Aggregate on the server rather than fetching raw rows, and select only the columns "
+                  "you need. When a result says it was truncated, say so in your answer.\n",
+                  session->database_count);
+    if (!session->config->no_fence)
+        strbuf_puts(&text, FENCE_NOTICE "\n");
+    for (size_t i = 0; i < session->database_count; i++) {
+        const session_database *database = &session->databases[i];
+        strbuf_printf(&text, "\nDatabase \"%s\" (database: \"%s\"):\n", database->name, database->name);
+        append_limits(&text, database->config);
+        append_posture(&text, db_pool_posture(database->pool), db_pool_last_error(database->pool));
     }
     return strbuf_take(&text);
 }
 
-/* The instructions for the session's configuration and the pool's posture now. A few
- * hundred bytes, not sized by any input: out of memory here exits (mcp_must). */
+/* The instructions for the session's configuration and the pools' postures now. A few
+ * hundred bytes per database, not sized by any input: out of memory here exits (mcp_must). */
 static char *session_instructions(const mcp_session *session) {
+    if (session->named)
+        return mcp_must(named_instructions(session), "the instructions");
+    const session_database *database = &session->databases[0];
     return mcp_must(
-        lifecycle_instructions(session->config, db_pool_posture(session->pool), db_pool_last_error(session->pool)),
+        lifecycle_instructions(session->config, db_pool_posture(database->pool), db_pool_last_error(database->pool)),
         "the instructions");
 }
 
@@ -111,14 +146,16 @@ static json_object *capabilities_object(void) {
  * --refuse-writable-role is set: the loop exits with status 2 right after, and the client
  * learns why instead of getting a good handshake. */
 static bool refused(mcp_request *request) {
-    mcp_session *session = request->session;
-    const db_posture *posture = db_pool_posture(session->pool);
-    if (!session->config->refuse_writable_role || !posture->known || !posture->can_write)
+    const session_database *database = session_writable_refused(request->session);
+    if (database == NULL)
         return false;
+    const db_posture *posture = db_pool_posture(database->pool);
     request_error(request, JSONRPC_INTERNAL_ERROR,
-                  "pgsafe refuses to serve: role \"%s\" can write (%s) and --refuse-writable-role is set; "
+                  "pgsafe refuses to serve: role \"%s\"%s%s%s can write (%s) and --refuse-writable-role is set; "
                   "the operator must connect with a read-only role",
-                  posture->role ? posture->role : "?", posture->write_reasons ? posture->write_reasons : "?");
+                  posture->role ? posture->role : "?", database->name ? " of database \"" : "",
+                  database->name ? database->name : "", database->name ? "\"" : "",
+                  posture->write_reasons ? posture->write_reasons : "?");
     return true;
 }
 
@@ -173,7 +210,7 @@ void lifecycle_answer_initialize(mcp_request *request) {
  * the posture; answers it now when it need not (or cannot) wait. */
 static void answer_when_connected(mcp_request *request) {
     mcp_session *session = request->session;
-    if (db_pool_state_now(session->pool) == DB_POOL_CONNECTING && session->pending_initialize == NULL) {
+    if (session_connecting(session) && session->pending_initialize == NULL) {
         session->pending_initialize = request;
         session->initialize_deadline_ms = db_now_ms() + INITIALIZE_WAIT_MS;
         return;
@@ -210,7 +247,7 @@ void lifecycle_initialize(mcp_request *request, json_object *params) {
     session->initialize_seen = true;
     session->protocol_version = negotiate(requested);
     request->protocol_version = session->protocol_version;
-    if (db_pool_state_now(session->pool) == DB_POOL_CONNECTING) {
+    if (session_connecting(session)) {
         assert(session->pending_initialize == NULL); /* initialize_seen admits one */
         /* Answer once the first attempt ends, so the instructions can state the posture. */
         session->pending_initialize = request;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/strings.h"
 #include "mcp/internal.h"
 #include "mcp/jsonrpc.h"
 
@@ -166,6 +167,9 @@ static void finish_request(mcp_request *request, json_object *message) {
         if (request->cancelled && request->audit.verdict == NULL)
             request->audit.verdict = "cancelled";
         request->audit.identity = request->identity;
+        /* list_databases speaks of every database, not one. */
+        if (strcmp(request->tool, "list_databases") != 0)
+            request->audit.database = request_database_name(request);
         if (request->modern)
             request_log(request, MCP_LOG_INFO, "%s: %s%s%s", request->tool,
                         request->audit.verdict ? request->audit.verdict : "done", request->audit.reason ? " " : "",
@@ -317,7 +321,7 @@ bool request_run(mcp_request *request, const db_request *call, mcp_db_continuati
     /* One call at a time per request: its continuation starts the next. */
     assert(request->call == NULL && request->continuation == NULL);
     request->continuation = continuation;
-    request->call = db_pool_submit(request->session->pool, call, request_db_done, request);
+    request->call = db_pool_submit(request_pool(request), call, request_db_done, request);
     /* The pool dispatches queued calls in db_pool_process: the loop must run it before it
      * sleeps, whichever transport queued the call (mcp_session_timeout says 0). */
     request->session->submitted = true;
@@ -331,7 +335,7 @@ bool request_run(mcp_request *request, const db_request *call, mcp_db_continuati
 
 void request_introspect(mcp_request *request, const char *sql, const char *second, const char *third, int count,
                         mcp_db_continuation continuation) {
-    const char *params[3] = {request->session->config->visible_schemas, second, third};
+    const char *params[3] = {request_config(request)->visible_schemas, second, third};
     db_request call = {.sql = sql,
                        .param_count = count,
                        .params = params,
@@ -342,11 +346,57 @@ void request_introspect(mcp_request *request, const char *sql, const char *secon
 }
 
 const mcp_config *request_config(const mcp_request *request) {
-    return request->session->config;
+    assert(request->database < request->session->database_count);
+    return request->session->databases[request->database].config;
 }
 
 db_pool *request_pool(const mcp_request *request) {
-    return request->session->pool;
+    assert(request->database < request->session->database_count);
+    return request->session->databases[request->database].pool;
+}
+
+size_t request_database_count(const mcp_request *request) {
+    return request->session->named ? request->session->database_count : 0;
+}
+
+const char *request_database_name_at(const mcp_request *request, size_t index) {
+    assert(index < request->session->database_count);
+    return request->session->databases[index].name;
+}
+
+const char *request_database_name(const mcp_request *request) {
+    return request_database_name_at(request, request->database);
+}
+
+bool request_choose_database(mcp_request *request, const char *name, size_t length) {
+    for (size_t i = 0; request->session->named && i < request->session->database_count; i++) {
+        const char *candidate = request->session->databases[i].name;
+        if (strlen(candidate) == length && memcmp(candidate, name, length) == 0) {
+            request->database = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+const mcp_config *request_database_config(const mcp_request *request, size_t index) {
+    assert(index < request->session->database_count);
+    return request->session->databases[index].config;
+}
+
+db_pool *request_database_pool(const mcp_request *request, size_t index) {
+    assert(index < request->session->database_count);
+    return request->session->databases[index].pool;
+}
+
+char *request_database_names(const mcp_request *request) {
+    strbuf names = {0};
+    size_t count = request->session->database_count;
+    for (size_t i = 0; i < count; i++) {
+        const char *name = request->session->databases[i].name;
+        strbuf_printf(&names, "%s\"%s\"", i == 0 ? "" : i + 1 == count ? " and " : ", ", name ? name : "");
+    }
+    return strbuf_take(&names);
 }
 
 bool request_audit_failing(const mcp_request *request) {

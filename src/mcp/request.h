@@ -41,6 +41,7 @@ struct mcp_request {
     db_call *call;                /* the database call in flight, owned by the pool */
     mcp_db_continuation continuation;
     mcp_resume_step resume; /* after a barrier call: the step to run again */
+    size_t database;        /* which of the session's databases it runs against (0: the first) */
     bool cancelled;         /* notifications/cancelled arrived: answer nothing */
     bool catalog_refreshed; /* the catalog was reloaded once for this request */
     guard_result verdict;   /* query and explain: the guard's verdict and rewrite */
@@ -77,9 +78,27 @@ bool request_run(mcp_request *request, const db_request *call, mcp_db_continuati
 void request_introspect(mcp_request *request, const char *sql, const char *second, const char *third, int count,
                         mcp_db_continuation continuation);
 
-/* The session's settings and pool, read through the request. */
+/* The settings and pool of the request's database, read through the request (the
+ * server-wide settings are the same in every database's configuration). */
 const mcp_config *request_config(const mcp_request *request);
 db_pool *request_pool(const mcp_request *request);
+
+/* Several databases (--database): their count (0 when the server has the one database of
+ * --dsn, whose tools take no database argument), the name of database i, and the name of
+ * the request's database (NULL without --database). */
+size_t request_database_count(const mcp_request *request);
+const char *request_database_name_at(const mcp_request *request, size_t index);
+const char *request_database_name(const mcp_request *request);
+
+/* Points the request at the database named name (length bytes); false when none has it. */
+bool request_choose_database(mcp_request *request, const char *name, size_t length);
+
+/* The configuration and pool of database i, for the tools that report on every database. */
+const mcp_config *request_database_config(const mcp_request *request, size_t index);
+db_pool *request_database_pool(const mcp_request *request, size_t index);
+
+/* "a, b and c": the configured names, for messages (caller frees; NULL out of memory). */
+char *request_database_names(const mcp_request *request);
 
 /* True while the session's audit log cannot be written (its last line failed). */
 bool request_audit_failing(const mcp_request *request);

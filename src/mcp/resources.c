@@ -1,5 +1,7 @@
 /* Resources: postgres://schema (the visible schema as compact text) and one
- * postgres://table/{schema}/{table} per table, listed in pages of RESOURCE_PAGE. */
+ * postgres://table/{schema}/{table} per table, listed in pages of RESOURCE_PAGE. With
+ * several databases (--database) each has its own, under postgres://NAME/: the list walks
+ * them in order, and a database that is down is passed over rather than failing the list. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +15,24 @@
 #include "mcp/jsonrpc.h"
 
 #define RESOURCE_PAGE 100
-#define SCHEMA_URI    "postgres://schema"
-#define TABLE_PREFIX  "postgres://table/"
+#define URI_SCHEME    "postgres://"
+#define SCHEMA_PATH   "schema"
+#define TABLE_PATH    "table/"
+
+/* "postgres://" or, with several databases, "postgres://NAME/" for the request's database. */
+static void append_prefix(strbuf *out, const mcp_request *request) {
+    strbuf_puts(out, URI_SCHEME);
+    if (request_database_count(request) > 0)
+        strbuf_printf(out, "%s/", request_database_name(request));
+}
+
+/* The request database's prefix followed by path (caller frees); small, so out of memory exits. */
+static char *resource_uri(const mcp_request *request, const char *path) {
+    strbuf uri = {0};
+    append_prefix(&uri, request);
+    strbuf_puts(&uri, path);
+    return mcp_must(strbuf_take(&uri), "a resource URI");
+}
 
 /* Percent-encodes a name for a URI path segment (RFC 3986 unreserved characters stay). */
 static void append_encoded(strbuf *out, const char *name) {
@@ -78,32 +96,88 @@ static bool fail_if_bad(mcp_request *request, db_result *result) {
     return true;
 }
 
-/* The cursor is the position in the list (0 is the schema resource, then the tables). */
-static long long parse_cursor(const char *cursor) {
+/* Reads digits from *text up to stop ('\0' or a letter) into *value; false when there are
+ * none, too many, or anything else. */
+static bool cursor_number(const char **text, char stop, long long *value) {
+    const char *p = *text;
+    *value = 0;
+    for (; *p && *p != stop; p++) {
+        if (!isdigit((unsigned char)*p) || p - *text >= 11)
+            return false;
+        *value = *value * 10 + (*p - '0');
+    }
+    if (p == *text || *p != stop)
+        return false;
+    *text = p;
+    return true;
+}
+
+/* The cursor is the position in a database's list (0 is the schema resource, then the
+ * tables): "pN", or "dIpN" for database I of several (*database; 0 otherwise). -1 when it
+ * is not one we made. */
+static long long parse_cursor(const char *cursor, const mcp_request *request, size_t *database) {
+    *database = 0;
     if (cursor == NULL)
         return 0;
-    if (cursor[0] != 'p' || cursor[1] == '\0' || strlen(cursor) > 12)
-        return -1;
-    long long position = 0;
-    for (const char *p = cursor + 1; *p; p++) {
-        if (!isdigit((unsigned char)*p))
+    long long index = 0, position;
+    const char *p = cursor;
+    if (request_database_count(request) > 0) {
+        if (*p++ != 'd' || !cursor_number(&p, 'p', &index) || (size_t)index >= request_database_count(request))
             return -1;
-        position = position * 10 + (*p - '0');
     }
+    if (*p++ != 'p' || !cursor_number(&p, '\0', &position))
+        return -1;
+    *database = (size_t)index;
     return position;
+}
+
+/* The cursor of position in database (the form parse_cursor reads). */
+static void format_cursor(const mcp_request *request, size_t database, long long position, char *out, size_t size) {
+    if (request_database_count(request) > 0)
+        snprintf(out, size, "d%zup%lld", database, position);
+    else
+        snprintf(out, size, "p%lld", position);
+}
+
+/* The answer of a page that ends its database's list: a cursor to the next database's
+ * first page, if there is one. */
+static void add_next_database(const mcp_request *request, json_object *answer) {
+    if (request->database + 1 < request_database_count(request)) {
+        char cursor[48];
+        format_cursor(request, request->database + 1, 0, cursor, sizeof cursor);
+        mcp_json_add(answer, "nextCursor", mcp_json_string(cursor));
+    }
 }
 
 /* resources/list's continuation: one page of table resources (after the schema resource
  * on the first page) and the next cursor. Frees result; answers the request. */
 static void list_done(mcp_request *request, db_result *result) {
+    if (request_database_count(request) > 0 && result->status != DB_OK) {
+        /* One database down must not hide the others' resources. */
+        request_log(request, MCP_LOG_WARNING, "resources/list passes over database \"%s\": %s",
+                    request_database_name(request), result->message ? result->message : "unavailable");
+        db_result_free(result);
+        json_object *answer = mcp_json_object();
+        mcp_json_add(answer, "resources", mcp_json_array());
+        add_next_database(request, answer);
+        request_respond(request, answer);
+        return;
+    }
     if (fail_if_bad(request, result))
         return;
-    long long position = parse_cursor(json_string_member(request->arguments, "cursor"));
+    size_t database;
+    long long position = parse_cursor(json_string_member(request->arguments, "cursor"), request, &database);
     json_object *resources = mcp_json_array();
-    if (position == 0)
-        mcp_json_append(resources, resource_entry(SCHEMA_URI, "schema", "Database schema",
+    if (position == 0) {
+        char *uri = resource_uri(request, SCHEMA_PATH);
+        char *name =
+            request_database_count(request) > 0 ? str_printf("%s schema", request_database_name(request)) : NULL;
+        mcp_json_append(resources, resource_entry(uri, name ? name : "schema", "Database schema",
                                                   "Every visible table with its columns, keys and row "
                                                   "estimates, one line per table"));
+        free(uri);
+        free(name);
+    }
     long long total = 0;
     const guard_policy *policy = &request_config(request)->policy;
     for (size_t row = 0; row < result->row_count; row++) {
@@ -115,10 +189,13 @@ static void list_done(mcp_request *request, db_result *result) {
         if (!visibility_relation(policy, schema, table))
             continue; /* its place in the paging still counts, below */
         strbuf uri = {0}, name = {0};
-        strbuf_puts(&uri, TABLE_PREFIX);
+        append_prefix(&uri, request);
+        strbuf_puts(&uri, TABLE_PATH);
         append_encoded(&uri, schema);
         strbuf_puts(&uri, "/");
         append_encoded(&uri, table);
+        if (request_database_count(request) > 0)
+            strbuf_printf(&name, "%s: ", request_database_name(request));
         strbuf_printf(&name, "%s.%s", schema, table);
         /* One entry's names (the page holds at most a page of entries): small, so out of
          * memory exits rather than leaving an entry out. */
@@ -137,9 +214,11 @@ static void list_done(mcp_request *request, db_result *result) {
     json_object *answer = mcp_json_object();
     mcp_json_add(answer, "resources", resources);
     if (next < total + 1) {
-        char cursor[24];
-        snprintf(cursor, sizeof cursor, "p%lld", next);
+        char cursor[48];
+        format_cursor(request, database, next, cursor, sizeof cursor);
         mcp_json_add(answer, "nextCursor", mcp_json_string(cursor));
+    } else {
+        add_next_database(request, answer);
     }
     request_respond(request, answer);
 }
@@ -154,11 +233,13 @@ void resources_list(mcp_request *request, json_object *params) {
         }
         cursor = json_object_get_string(cursor_value);
     }
-    long long position = parse_cursor(cursor);
+    size_t database;
+    long long position = parse_cursor(cursor, request, &database);
     if (position < 0) {
         request_error(request, JSONRPC_INVALID_PARAMS, "invalid cursor: pass back a nextCursor exactly as received");
         return;
     }
+    request->database = database;
     request->arguments = mcp_json_object();
     if (cursor)
         mcp_json_add(request->arguments, "cursor", mcp_json_string(cursor));
@@ -213,7 +294,7 @@ static void schema_done(mcp_request *request, db_result *result) {
         request_error(request, JSONRPC_INTERNAL_ERROR, "the schema text could not be fenced as untrusted data");
         return;
     }
-    json_object *answer = contents(SCHEMA_URI, fenced);
+    json_object *answer = contents(json_string_member(request->arguments, "uri"), fenced);
     free(fenced);
     request_respond(request, answer);
 }
@@ -253,6 +334,20 @@ static void table_done(mcp_request *request, db_result *result) {
     request_respond(request, answer);
 }
 
+/* The part of uri after "postgres://" (and, with several databases, after "NAME/", which
+ * points the request at that database); NULL when it names no resource of ours. */
+static const char *resource_path(mcp_request *request, const char *uri) {
+    if (strncmp(uri, URI_SCHEME, strlen(URI_SCHEME)) != 0)
+        return NULL;
+    const char *path = uri + strlen(URI_SCHEME);
+    if (request_database_count(request) == 0)
+        return path;
+    const char *slash = strchr(path, '/');
+    if (slash == NULL || !request_choose_database(request, path, (size_t)(slash - path)))
+        return NULL;
+    return slash + 1;
+}
+
 void resources_read(mcp_request *request, json_object *params) {
     const char *uri = json_string_member(params, "uri");
     if (uri == NULL) {
@@ -261,21 +356,28 @@ void resources_read(mcp_request *request, json_object *params) {
     }
     request->arguments = mcp_json_object();
     mcp_json_add(request->arguments, "uri", mcp_json_string(uri));
-    if (strcmp(uri, SCHEMA_URI) == 0) {
+    const char *rest = resource_path(request, uri);
+    if (rest != NULL && strcmp(rest, SCHEMA_PATH) == 0) {
         request_introspect(request, introspect_schema_rows_sql, NULL, NULL, 1, schema_done);
         return;
     }
-    const char *path = strncmp(uri, TABLE_PREFIX, strlen(TABLE_PREFIX)) == 0 ? uri + strlen(TABLE_PREFIX) : NULL;
+    const char *path = rest && strncmp(rest, TABLE_PATH, strlen(TABLE_PATH)) == 0 ? rest + strlen(TABLE_PATH) : NULL;
     const char *slash = path ? strchr(path, '/') : NULL;
     char *schema = slash ? decode_segment(path, (size_t)(slash - path)) : NULL;
     char *table = slash && !strchr(slash + 1, '/') ? decode_segment(slash + 1, strlen(slash + 1)) : NULL;
     if (schema == NULL || table == NULL || *schema == '\0' || *table == '\0') {
         free(schema);
         free(table);
-        request_error(request, JSONRPC_INVALID_PARAMS,
-                      "resource not found: %s (the resources are postgres://schema and "
-                      "postgres://table/{schema}/{table})",
-                      uri);
+        if (request_database_count(request) > 0)
+            request_error(request, JSONRPC_INVALID_PARAMS,
+                          "resource not found: %s (the resources are postgres://NAME/schema and "
+                          "postgres://NAME/table/{schema}/{table}, NAME a database that list_databases shows)",
+                          uri);
+        else
+            request_error(request, JSONRPC_INVALID_PARAMS,
+                          "resource not found: %s (the resources are postgres://schema and "
+                          "postgres://table/{schema}/{table})",
+                          uri);
         return;
     }
     request_introspect(request, introspect_describe_table_sql, table, schema, 3, table_done);
@@ -283,17 +385,32 @@ void resources_read(mcp_request *request, json_object *params) {
     free(table);
 }
 
-void resources_templates_list(mcp_request *request, json_object *params) {
-    (void)params;
+/* The per-table template of the request's database. */
+static json_object *table_template(mcp_request *request) {
     json_object *template = mcp_json_object();
-    mcp_json_add(template, "uriTemplate", mcp_json_string(TABLE_PREFIX "{schema}/{table}"));
-    mcp_json_add(template, "name", mcp_json_string("table"));
+    char *uri = resource_uri(request, TABLE_PATH "{schema}/{table}");
+    mcp_json_add(template, "uriTemplate", mcp_json_string(uri));
+    free(uri);
+    const char *database = request_database_count(request) > 0 ? request_database_name(request) : NULL;
+    char *name = database ? str_printf("%s table", database) : NULL;
+    mcp_json_add(template, "name", mcp_json_string(name ? name : "table"));
+    free(name);
     mcp_json_add(template, "title", mcp_json_string("One table"));
     mcp_json_add(template, "description",
                  mcp_json_string("A table's columns, keys, indexes and comments as compact text"));
     mcp_json_add(template, "mimeType", mcp_json_string("text/plain"));
+    return template;
+}
+
+void resources_templates_list(mcp_request *request, json_object *params) {
+    (void)params;
     json_object *list = mcp_json_array();
-    mcp_json_append(list, template);
+    size_t count = request_database_count(request);
+    for (size_t i = 0; i < (count ? count : 1); i++) {
+        request->database = i;
+        mcp_json_append(list, table_template(request));
+    }
+    request->database = 0;
     json_object *answer = mcp_json_object();
     mcp_json_add(answer, "resourceTemplates", list);
     request_respond(request, answer);

@@ -29,6 +29,21 @@ typedef enum mcp_log_level {
 const char *mcp_log_level_name(mcp_log_level level);
 int mcp_log_level_parse(const char *name);
 
+struct mcp_config;
+
+/* One of several databases a server serves (--database): its name, as the tools' database
+ * argument and the resource URIs say it, and its whole configuration (its own connection,
+ * policy and limits; the server-wide settings are the same in each). */
+typedef struct mcp_database {
+    const char *name;
+    const struct mcp_config *config;
+} mcp_database;
+
+/* At most this many databases behind one server (each with its own pool), and at most this
+ * many connections in all their pools (the transports poll that many descriptors). */
+#define MCP_MAX_DATABASES   16
+#define MCP_MAX_CONNECTIONS 64
+
 typedef struct mcp_config {
     guard_policy policy;         /* max_rows and the extra lists; catalog is set by the server */
     db_options db;               /* connection, timeouts, budgets, pool size, search_path */
@@ -42,6 +57,10 @@ typedef struct mcp_config {
     bool explain_analyze;        /* allow explain {analyze: true} */
     bool refuse_writable_role;   /* exit 2 once the role is found able to write */
     bool no_fence;               /* database content in text results is not fenced (mcp/fence.h) */
+    /* Several databases (--database), in the order configured; NULL (count 0) for the one
+     * database that db and policy above describe. */
+    const mcp_database *databases;
+    size_t database_count;
 } mcp_config;
 
 /* Serves MCP on in_fd/out_fd until end of input or SIGTERM/SIGINT; either way the calls in

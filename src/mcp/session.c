@@ -9,13 +9,55 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/strings.h"
 #include "mcp/internal.h"
 #include "mcp/jsonrpc.h"
 
-/* The pool's log callback: its levels (0 error .. 3 debug) mapped onto MCP's. */
+/* The pool's log callback (context: its session_database): its levels (0 error .. 3 debug)
+ * mapped onto MCP's; with several databases the line names its database. */
 static void db_log(void *context, int level, const char *message) {
     static const mcp_log_level levels[] = {MCP_LOG_ERROR, MCP_LOG_WARNING, MCP_LOG_INFO, MCP_LOG_DEBUG};
-    session_log(context, levels[level < 0 ? 0 : level > 3 ? 3 : level], "%s", message);
+    const session_database *database = context;
+    mcp_log_level mapped = levels[level < 0 ? 0 : level > 3 ? 3 : level];
+    if (database->name)
+        session_log(database->session, mapped, "database \"%s\": %s", database->name, message);
+    else
+        session_log(database->session, mapped, "%s", message);
+}
+
+/* Frees the pools started so far (they cancel what runs) and the array. */
+static void free_databases(mcp_session *session) {
+    for (size_t i = 0; i < session->database_count; i++)
+        db_pool_free(session->databases[i].pool);
+    free(session->databases);
+    session->databases = NULL;
+    session->database_count = 0;
+}
+
+/* One pool per database: the configured ones by name, else the one of config->db. */
+static bool start_databases(mcp_session *session, const mcp_config *config, char **error) {
+    size_t count = config->database_count ? config->database_count : 1;
+    long connections = 0;
+    for (size_t i = 0; i < config->database_count; i++)
+        connections += config->databases[i].config->db.pool_size;
+    if (config->database_count > MCP_MAX_DATABASES || connections > MCP_MAX_CONNECTIONS) {
+        *error = str_printf("at most %d databases and %d connections in all their pools (these have %zu and %ld)",
+                            MCP_MAX_DATABASES, MCP_MAX_CONNECTIONS, config->database_count, connections);
+        return false;
+    }
+    session->databases = mcp_must(calloc(count, sizeof *session->databases), "the databases");
+    session->named = config->database_count > 0;
+    for (size_t i = 0; i < count; i++) {
+        session_database *database = &session->databases[i];
+        database->session = session;
+        database->name = session->named ? config->databases[i].name : NULL;
+        database->config = session->named ? config->databases[i].config : config;
+        database->pool = db_pool_new(&database->config->db, db_log, database, error);
+        if (database->pool == NULL)
+            return false;
+        session->database_count = i + 1;
+    }
+    return true;
 }
 
 mcp_session *mcp_session_new(const mcp_config *config, mcp_transport_send send, void *transport, char **error) {
@@ -29,8 +71,8 @@ mcp_session *mcp_session_new(const mcp_config *config, mcp_transport_send send, 
             return NULL;
         }
     }
-    session->pool = db_pool_new(&config->db, db_log, session, error);
-    if (session->pool == NULL) {
+    if (!start_databases(session, config, error)) {
+        free_databases(session);
         audit_close(session->audit);
         free(session);
         return NULL;
@@ -42,8 +84,7 @@ void mcp_session_free(mcp_session *session) {
     if (session == NULL)
         return;
     /* Cancels what still runs; the requests' continuations answer or drop them. */
-    db_pool_free(session->pool);
-    session->pool = NULL;
+    free_databases(session);
     while (session->requests)
         request_free(session->requests);
     assert(session->request_count == 0);
@@ -75,7 +116,7 @@ static void handle_cancelled(mcp_session *session, json_object *params) {
                 json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN), reason ? ": " : "", reason ? reason : "");
     request->cancelled = true;
     if (request->call)
-        db_pool_cancel(session->pool, request->call);
+        db_pool_cancel(request_pool(request), request->call);
 }
 
 /* MCP: a request id is a string or an integer (of any size: jsonrpc_parse keeps its text). */
@@ -179,17 +220,30 @@ void mcp_session_set_metrics(mcp_session *session, mcp_metrics *metrics) {
 char *mcp_session_render_metrics(mcp_session *session) {
     if (session->metrics == NULL)
         return NULL;
-    db_pool_usage usage = db_pool_usage_now(session->pool);
-    metrics_pool_use pool = {.size = usage.size, .open = usage.open, .busy = usage.busy, .queued = usage.queued};
+    metrics_pool_use pool = {0};
+    for (size_t i = 0; i < session->database_count; i++) {
+        db_pool_usage usage = db_pool_usage_now(session->databases[i].pool);
+        pool.size += usage.size;
+        pool.open += usage.open;
+        pool.busy += usage.busy;
+        pool.queued += usage.queued;
+    }
     return metrics_render(session->metrics, &pool);
 }
 
+/* Ready when one database is: with several, one down must not take the others out of a
+ * balancer. The detail names the first that is not ready. */
 bool mcp_session_ready(mcp_session *session, const char **detail) {
-    if (db_pool_state_now(session->pool) == DB_POOL_READY)
-        return true;
-    const char *error = db_pool_last_error(session->pool);
-    *detail = error ? error : "connecting to the database";
-    return false;
+    bool any = false;
+    *detail = NULL;
+    for (size_t i = 0; i < session->database_count; i++) {
+        db_pool *pool = session->databases[i].pool;
+        if (db_pool_state_now(pool) == DB_POOL_READY)
+            any = true;
+        else if (*detail == NULL)
+            *detail = db_pool_last_error(pool) ? db_pool_last_error(pool) : "connecting to the database";
+    }
+    return any;
 }
 
 bool mcp_session_holding(const mcp_session *session) {
@@ -201,13 +255,24 @@ bool mcp_session_busy(const mcp_session *session) {
 }
 
 int mcp_session_pollfds(mcp_session *session, struct pollfd *fds, int max) {
-    return db_pool_pollfds(session->pool, fds, max);
+    int count = 0;
+    for (size_t i = 0; i < session->database_count; i++) {
+        session_database *database = &session->databases[i];
+        database->fd_count = db_pool_pollfds(database->pool, fds + count, max - count);
+        count += database->fd_count;
+    }
+    return count;
 }
 
 int mcp_session_timeout(mcp_session *session) {
     if (session->submitted)
         return 0;
-    int timeout = db_pool_timeout(session->pool);
+    int timeout = -1;
+    for (size_t i = 0; i < session->database_count; i++) {
+        int due = db_pool_timeout(session->databases[i].pool);
+        if (due >= 0 && (timeout < 0 || due < timeout))
+            timeout = due;
+    }
     if (session->pending_initialize) {
         int64_t now = db_now_ms();
         int until = session->initialize_deadline_ms <= now ? 0 : (int)(session->initialize_deadline_ms - now);
@@ -217,34 +282,61 @@ int mcp_session_timeout(mcp_session *session) {
     return timeout;
 }
 
-/* Answers the held initialize once the first connection attempt has ended (or the posture
- * is known, or the wait is over). */
+bool session_connecting(const mcp_session *session) {
+    for (size_t i = 0; i < session->database_count; i++) {
+        db_pool *pool = session->databases[i].pool;
+        if (db_pool_state_now(pool) == DB_POOL_CONNECTING && !db_pool_posture(pool)->known)
+            return true;
+    }
+    return false;
+}
+
+/* Answers the held initialize once every first connection attempt has ended (or its
+ * posture is known, or the wait is over). */
 static void check_pending_initialize(mcp_session *session) {
     if (session->pending_initialize == NULL)
         return;
-    if (db_pool_state_now(session->pool) != DB_POOL_CONNECTING || db_pool_posture(session->pool)->known ||
-        db_now_ms() >= session->initialize_deadline_ms) {
+    if (!session_connecting(session) || db_now_ms() >= session->initialize_deadline_ms) {
         mcp_request *request = session->pending_initialize;
         session->pending_initialize = NULL;
         lifecycle_answer_initialize(request);
     }
 }
 
-/* True when the posture forbids serving (the reason goes to stderr). */
+const session_database *session_writable_refused(const mcp_session *session) {
+    for (size_t i = 0; i < session->database_count; i++) {
+        const session_database *database = &session->databases[i];
+        const db_posture *posture = db_pool_posture(database->pool);
+        if (database->config->refuse_writable_role && posture->known && posture->can_write)
+            return database;
+    }
+    return NULL;
+}
+
+/* True when a posture forbids serving (the reason goes to stderr). */
 static bool refuse_role(mcp_session *session) {
-    const db_posture *posture = db_pool_posture(session->pool);
-    if (!session->config->refuse_writable_role || !posture->known || !posture->can_write)
+    const session_database *database = session_writable_refused(session);
+    if (database == NULL)
         return false;
+    const db_posture *posture = db_pool_posture(database->pool);
     fprintf(stderr,
-            "pgsafe serve: refusing to serve: role \"%s\" can write (%s); connect with a read-only role "
+            "pgsafe serve: refusing to serve: role \"%s\"%s%s%s can write (%s); connect with a read-only role "
             "(docs/read-only-role.md) or drop --refuse-writable-role\n",
-            posture->role ? posture->role : "?", posture->write_reasons ? posture->write_reasons : "?");
+            posture->role ? posture->role : "?", database->name ? " of database \"" : "",
+            database->name ? database->name : "", database->name ? "\"" : "",
+            posture->write_reasons ? posture->write_reasons : "?");
     return true;
 }
 
 bool mcp_session_process(mcp_session *session, struct pollfd *fds, int count) {
     session->submitted = false;
-    db_pool_process(session->pool, fds, count);
+    int first = 0;
+    for (size_t i = 0; i < session->database_count; i++) {
+        session_database *database = &session->databases[i];
+        int own = first + database->fd_count <= count ? database->fd_count : 0;
+        db_pool_process(database->pool, fds + first, own);
+        first += own;
+    }
     check_pending_initialize(session);
     return !refuse_role(session);
 }

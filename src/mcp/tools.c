@@ -113,37 +113,86 @@ static const tool_spec tools[] = {
 
 #define TOOL_COUNT (sizeof tools / sizeof *tools)
 
-/* The tool named name, or NULL. */
-static const tool_spec *find_tool(const char *name) {
+/* Served only with several databases (--database). */
+static const tool_spec databases_tool = {
+    "list_databases",
+    "List databases",
+    "The databases this server serves, by the name the other tools' database argument takes, with each one's "
+    "state, PostgreSQL version and role.",
+    "{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}",
+    "{\"type\":\"object\",\"properties\":{\"databases\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+    "\"properties\":{\"name\":{\"type\":\"string\"},\"status\":{\"type\":\"string\"},"
+    "\"server_version\":" NULLABLE("string") ",\"role\":" NULLABLE("string") ",\"can_write\":" NULLABLE(
+        "boolean") ",\"error\":" NULLABLE("string") "},\"required\":[\"name\",\"status\"]}}},"
+                                                    "\"required\":[\"databases\"]}",
+    no_arguments,
+    tools_list_databases_start};
+
+/* The tool named name, or NULL; list_databases only with several databases. */
+static const tool_spec *find_tool(const mcp_request *request, const char *name) {
     for (size_t i = 0; i < TOOL_COUNT; i++)
         if (strcmp(tools[i].name, name) == 0)
             return &tools[i];
+    if (request_database_count(request) > 0 && strcmp(name, databases_tool.name) == 0)
+        return &databases_tool;
     return NULL;
+}
+
+/* The tool's inputSchema, with a database argument (an enum of the names, required with
+ * more than one) when the server has several databases. */
+static json_object *input_schema(const mcp_request *request, const tool_spec *tool) {
+    json_object *schema = mcp_json_literal(tool->input_schema);
+    size_t count = request_database_count(request);
+    if (count == 0 || tool == &databases_tool)
+        return schema;
+    json_object *names = mcp_json_array(), *property = mcp_json_object(), *properties = NULL;
+    for (size_t i = 0; i < count; i++)
+        mcp_json_append(names, mcp_json_string(request_database_name_at(request, i)));
+    mcp_json_add(property, "type", mcp_json_string("string"));
+    mcp_json_add(property, "enum", names);
+    mcp_json_add(property, "description", mcp_json_string("which database (list_databases shows them)"));
+    json_object_object_get_ex(schema, "properties", &properties);
+    mcp_json_add(properties, "database", property);
+    if (count > 1) {
+        json_object *required = NULL;
+        if (!json_object_object_get_ex(schema, "required", &required)) {
+            required = mcp_json_array();
+            mcp_json_add(schema, "required", required);
+        }
+        mcp_json_append(required, mcp_json_string("database"));
+    }
+    return schema;
+}
+
+/* One tools/list entry. */
+static json_object *tool_entry(const mcp_request *request, const tool_spec *tool) {
+    json_object *entry = mcp_json_object();
+    mcp_json_add(entry, "name", mcp_json_string(tool->name));
+    mcp_json_add(entry, "title", mcp_json_string(tool->title));
+    /* The query tool's description says once what a fence is (instructions say it too). */
+    bool fence_notice = strcmp(tool->name, "query") == 0 && !request_config(request)->no_fence;
+    char *description = fence_notice ? str_printf("%s %s", tool->description, FENCE_NOTICE) : NULL;
+    mcp_json_add(entry, "description", mcp_json_string(description ? description : tool->description));
+    free(description);
+    mcp_json_add(entry, "inputSchema", input_schema(request, tool));
+    mcp_json_add(entry, "outputSchema", mcp_json_literal(tool->output_schema));
+    json_object *annotations = mcp_json_object();
+    mcp_json_add(annotations, "title", mcp_json_string(tool->title));
+    mcp_json_add(annotations, "readOnlyHint", mcp_json_bool(true));
+    mcp_json_add(annotations, "destructiveHint", mcp_json_bool(false));
+    mcp_json_add(annotations, "idempotentHint", mcp_json_bool(true));
+    mcp_json_add(annotations, "openWorldHint", mcp_json_bool(false));
+    mcp_json_add(entry, "annotations", annotations);
+    return entry;
 }
 
 void tools_list(mcp_request *request, json_object *params) {
     (void)params;
     json_object *list = mcp_json_array();
-    for (size_t i = 0; i < TOOL_COUNT; i++) {
-        json_object *entry = mcp_json_object();
-        mcp_json_add(entry, "name", mcp_json_string(tools[i].name));
-        mcp_json_add(entry, "title", mcp_json_string(tools[i].title));
-        /* The query tool's description says once what a fence is (instructions say it too). */
-        bool fence_notice = strcmp(tools[i].name, "query") == 0 && !request_config(request)->no_fence;
-        char *description = fence_notice ? str_printf("%s %s", tools[i].description, FENCE_NOTICE) : NULL;
-        mcp_json_add(entry, "description", mcp_json_string(description ? description : tools[i].description));
-        free(description);
-        mcp_json_add(entry, "inputSchema", mcp_json_literal(tools[i].input_schema));
-        mcp_json_add(entry, "outputSchema", mcp_json_literal(tools[i].output_schema));
-        json_object *annotations = mcp_json_object();
-        mcp_json_add(annotations, "title", mcp_json_string(tools[i].title));
-        mcp_json_add(annotations, "readOnlyHint", mcp_json_bool(true));
-        mcp_json_add(annotations, "destructiveHint", mcp_json_bool(false));
-        mcp_json_add(annotations, "idempotentHint", mcp_json_bool(true));
-        mcp_json_add(annotations, "openWorldHint", mcp_json_bool(false));
-        mcp_json_add(entry, "annotations", annotations);
-        mcp_json_append(list, entry);
-    }
+    for (size_t i = 0; i < TOOL_COUNT; i++)
+        mcp_json_append(list, tool_entry(request, &tools[i]));
+    if (request_database_count(request) > 0)
+        mcp_json_append(list, tool_entry(request, &databases_tool));
     json_object *result = mcp_json_object();
     mcp_json_add(result, "tools", list);
     request_respond(request, result);
@@ -163,8 +212,9 @@ static bool has_type(json_object *value, argument_type type) {
     return false;
 }
 
-/* NULL when the arguments fit the tool, else what is wrong (caller frees). */
-static char *validate(const tool_spec *tool, json_object *arguments) {
+/* NULL when the arguments fit the tool, else what is wrong (caller frees). The database
+ * argument is the caller's (choose_database). */
+static char *validate(const tool_spec *tool, json_object *arguments, bool named) {
     for (const argument_spec *spec = tool->arguments; spec->name; spec++) {
         json_object *value = NULL;
         bool present = arguments && json_object_object_get_ex(arguments, spec->name, &value);
@@ -180,7 +230,7 @@ static char *validate(const tool_spec *tool, json_object *arguments) {
     if (arguments) {
         json_object_object_foreach(arguments, key, value) {
             (void)value;
-            bool known = false;
+            bool known = named && tool != &databases_tool && strcmp(key, "database") == 0;
             for (const argument_spec *spec = tool->arguments; spec->name && !known; spec++)
                 known = strcmp(spec->name, key) == 0;
             if (!known) {
@@ -199,10 +249,39 @@ static char *validate(const tool_spec *tool, json_object *arguments) {
     return NULL;
 }
 
+/* Points the request at the database its arguments name. NULL when they name one of the
+ * server's databases (or need not), else what is wrong (caller frees). */
+static char *choose_database(mcp_request *request, const tool_spec *tool, json_object *arguments) {
+    size_t count = request_database_count(request);
+    if (count == 0 || tool == &databases_tool)
+        return NULL;
+    json_object *value = NULL;
+    bool present = arguments && json_object_object_get_ex(arguments, "database", &value);
+    if (!present && count == 1)
+        return NULL;
+    if (present && json_object_is_type(value, json_type_string) &&
+        request_choose_database(request, json_object_get_string(value), (size_t)json_object_get_string_len(value)))
+        return NULL;
+    char *names = mcp_must(request_database_names(request), "a message");
+    char *problem;
+    if (!present)
+        problem = str_printf("%s needs the argument \"database\": one of %s", tool->name, names);
+    else if (!json_object_is_type(value, json_type_string))
+        problem = str_printf("argument \"database\" of %s must be a string: one of %s", tool->name, names);
+    else
+        problem = str_printf("there is no database \"%s\"; the databases are %s (list_databases shows them)",
+                             json_object_get_string(value), names);
+    free(names);
+    /* Out of memory must not read as "no problem" and run against the first database. */
+    return mcp_must(problem, "a message");
+}
+
 /* Starts the named tool with arguments (borrowed; NULL for none) once they fit its spec;
  * otherwise answers with what is wrong. */
 static void start_tool(mcp_request *request, const tool_spec *tool, json_object *arguments) {
-    char *problem = validate(tool, arguments);
+    char *problem = validate(tool, arguments, request_database_count(request) > 0);
+    if (problem == NULL)
+        problem = choose_database(request, tool, arguments);
     if (problem) {
         /* 2025-11-25 (SEP-1303) and later: argument problems go to the model, which can fix them. */
         if (request->modern || (request->protocol_version && strcmp(request->protocol_version, "2025-11-25") == 0))
@@ -232,12 +311,12 @@ void tools_call(mcp_request *request, json_object *params) {
         request_error(request, JSONRPC_INVALID_PARAMS, "params.arguments must be an object");
         return;
     }
-    const tool_spec *tool = find_tool(name);
+    const tool_spec *tool = find_tool(request, name);
     if (tool == NULL) {
         request_error(request, JSONRPC_INVALID_PARAMS,
-                      "unknown tool \"%s\"; the tools are query, check_sql, explain, list_schemas, list_tables "
+                      "unknown tool \"%s\"; the tools are query, check_sql, explain, list_schemas, list_tables%s "
                       "and describe_table",
-                      name);
+                      name, request_database_count(request) > 0 ? ", list_databases" : "");
         return;
     }
     /* From here the request is a tool call: it gets an audit line, under the tool's own

@@ -15,6 +15,7 @@ void tools_explain_start(mcp_request *request, json_object *arguments);
 void tools_list_schemas_start(mcp_request *request, json_object *arguments);
 void tools_list_tables_start(mcp_request *request, json_object *arguments);
 void tools_describe_table_start(mcp_request *request, json_object *arguments);
+void tools_list_databases_start(mcp_request *request, json_object *arguments);
 
 /* A string argument of the call, or NULL. */
 const char *tools_string_argument(const mcp_request *request, const char *name);

@@ -231,7 +231,7 @@ def serve_help():
     lines = result.stdout.split("\n")
     options = []
     for index, line in enumerate(lines):
-        match = re.fullmatch(r"  (--[a-z-]+)(?: ([A-Z]+))?  \[(PGSAFE_[A-Z_]+)\]", line)
+        match = re.fullmatch(r"  (--[a-z-]+)(?: ([A-Z]+(?:=[A-Z]+)?))?  \[(PGSAFE_[A-Z_]+)\]", line)
         if not match:
             # Every serve flag has its variable, so that a client's env block can set it.
             check(not line.startswith("  --"), "pgsafe serve --help", f"an option without a [PGSAFE_*] variable: {line.strip()}")
@@ -279,6 +279,8 @@ TEXT_PROBES = {
     "--tables": ("public..x", 2, None),
     "--deny-columns": ("!users.email", 2, None),
     "--dsn": ("postgresql:///pgsafe_it?pgsafe_docs_probe=1", 0, "pgsafe_docs_probe"),
+    "--database": ("no-equals-sign", 2, "NAME=DSN"),
+    "--database-config": ("/nonexistent/pgsafe-databases.json", 2, "cannot open"),
     "--http": ("nowhere", 2, None),
     "--tokens": ("", 2, None),
     "--oauth-issuer": ("", 2, None),
@@ -400,7 +402,7 @@ def configuration():
         variable_is_read(option)
     # Every PGSAFE_ name the docs mention is one pgsafe reads (a misspelt one is silently ignored).
     known = {option["variable"] for option in options}
-    known |= {option["variable"] + "S" for option in options if option["kind"] == "NAME"}
+    known |= {option["variable"] + "S" for option in options if option["kind"] in ("NAME", "NAME=DSN")}
     for doc in ["README.md"] + sorted(glob.glob("docs/*.md")):
         with open(doc, encoding="utf-8") as handle:
             text = handle.read()
@@ -475,7 +477,8 @@ def reason_codes():
 
 # --- clients.md ----------------------------------------------------------------------------
 
-CONNECTION = {"PGHOST", "PGDATABASE", "PGSERVICE", "DATABASE_URL", "PGSAFE_DSN"}
+CONNECTION = {"PGHOST", "PGDATABASE", "PGSERVICE", "DATABASE_URL", "PGSAFE_DSN", "PGSAFE_DATABASES",
+              "PGSAFE_DATABASE_CONFIG"}
 PASSWORD_IN_TEXT = re.compile(r"password|PGPASSWORD|://[^/@\s:]*:[^/@\s]*@", re.I)
 
 

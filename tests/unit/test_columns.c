@@ -58,6 +58,9 @@ static const fake_relation fake_relations[] = {
      {"id", "name", "email", "ssn"},
      {{"public", "users_2024"}, {"public", "users"}}},
     {"public", "audit_log_2024", GUARD_RELATION_KIND_TABLE, {"id", "action", "detail"}, {{"public", "audit_log"}}},
+    /* As in the live fixture (tests/integration/policy.test.mjs): a partitioned table. */
+    {"public", "events", GUARD_RELATION_KIND_TABLE, {"id", "at", "email"}, {{NULL, NULL}}},
+    {"public", "events_2024", GUARD_RELATION_KIND_TABLE, {"id", "at", "email"}, {{"public", "events"}}},
     {"pg_catalog",
      "pg_class",
      GUARD_RELATION_KIND_TABLE,
@@ -126,9 +129,26 @@ static guard_volatility fake_type_volatility(void *context, const char *schema, 
     return GUARD_VOLATILITY_UNKNOWN;
 }
 
+/* The relations that list (schema, name) among their ancestors; one call's answer at a time. */
+static const guard_relation_name *fake_relation_descendants(void *context, const char *schema, const char *name) {
+    (void)context;
+    static guard_relation_name found[ARRAY_LENGTH(fake_relations) + 1];
+    size_t count = 0;
+    for (size_t i = 0; i < ARRAY_LENGTH(fake_relations); i++)
+        for (size_t a = 0; a < ARRAY_LENGTH(fake_relations[i].ancestors); a++) {
+            const guard_relation_name *ancestor = &fake_relations[i].ancestors[a];
+            if (ancestor->name != NULL && strcmp(ancestor->name, name) == 0 &&
+                (schema == NULL || strcmp(ancestor->schema, schema) == 0))
+                found[count++] = (guard_relation_name){fake_relations[i].schema, fake_relations[i].name};
+        }
+    found[count] = (guard_relation_name){NULL, NULL};
+    return count > 0 ? found : NULL;
+}
+
 static const guard_catalog fake_catalog = {
     .function_volatility = fake_function_volatility,
     .type_volatility = fake_type_volatility,
+    .relation_descendants = fake_relation_descendants,
     .relation = fake_relation_lookup,
 };
 
@@ -494,6 +514,28 @@ START_TEST(joins) {
 }
 END_TEST
 
+/* AS j(a, b, c) renames a join's columns by position: USING and NATURAL columns first, then
+ * the rest of the left side, then the right side's. */
+START_TEST(join_alias_column_lists) {
+    denied("SELECT c FROM (users JOIN orders USING (id)) AS j(a, b, c)", "users.email");
+    denied("SELECT c FROM (users u JOIN orders o ON o.user_id = u.id) AS j(a, b, c)", "users.email");
+    denied("SELECT d FROM (users CROSS JOIN orders) AS j(a, b, c, d)", "users.ssn");
+    denied("SELECT x FROM (users NATURAL JOIN user_names) AS j(a, b, x)", "users.email");
+    denied("SELECT z FROM (orders o JOIN users AS u(a, b) ON o.user_id = u.a) AS j(p, q, r, s, t, v, w, z)",
+           "users.email");
+    denied("SELECT j.c FROM (users JOIN orders USING (id)) AS j(a, b, c)", NULL);
+    denied("SELECT x FROM (customers JOIN orders USING (id)) AS j(a, b, c, x)", "customers.ssn");
+    allowed("SELECT a, b FROM (users JOIN orders USING (id)) AS j(a, b, c)");
+    allowed("SELECT a, b FROM (users u JOIN orders o ON o.user_id = u.id) AS j(a, b)");
+    denied("SELECT h FROM (orders JOIN users USING (id)) AS j(a, b, c, d, e, f, g, h)", "users.ssn");
+    allowed("SELECT i FROM (orders JOIN users USING (id)) AS j(a, b, c, d, e, f, g, h, i)"); /* users.created_at */
+    /* Positions unknown (a subquery or a nested join on a side): any alias may be denied. */
+    denied("SELECT x FROM ((SELECT 1 AS k) s CROSS JOIN users) AS j(k, x)", "users.email");
+    denied("SELECT x FROM ((users JOIN orders ON true) CROSS JOIN contacts) AS j(a, b, x)", "users.email");
+    allowed("SELECT a FROM ((SELECT 1 AS k) s CROSS JOIN orders) AS j(a)");
+}
+END_TEST
+
 START_TEST(unqualified_names_with_several_relations) {
     /* contacts.email is allowed, but users is in scope too: email could be either. */
     denied("SELECT email FROM contacts, users", NULL);
@@ -652,6 +694,26 @@ START_TEST(partitions_inherit_the_policy) {
     denied("SELECT to_jsonb(p) FROM users_2024 p", NULL);
     allowed("SELECT id, name FROM users_2024_q1");
     not_allowed("SELECT action FROM audit_log_2024");
+}
+END_TEST
+
+/* A scan of a parent reads its partitions' rows (unless ONLY): a partition's exclusion and
+ * denied columns hold through the parent. */
+START_TEST(parents_follow_their_partitions) {
+    const char *tables[] = {"public.*", "!public.users_2024_q1", NULL};
+    guard_policy policy = policy_with(tables, NULL);
+    expect_rejected_with("SELECT id FROM users", &policy, GUARD_RELATION_NOT_ALLOWED, NULL);
+    expect_rejected_with("SELECT id FROM users_2024", &policy, GUARD_RELATION_NOT_ALLOWED, NULL);
+    expect_allowed_with("SELECT id FROM ONLY users", &policy);
+    expect_allowed_with("SELECT id FROM orders", &policy);
+    const char *columns[] = {"users_2024_q1.name", NULL};
+    guard_policy partition_columns = policy_with(NULL, columns);
+    expect_rejected_with("SELECT name FROM users", &partition_columns, GUARD_COLUMN_DENIED, "users.name");
+    expect_rejected_with("SELECT * FROM users_2024", &partition_columns, GUARD_COLUMN_DENIED, NULL);
+    expect_rejected_with("SELECT to_jsonb(u) FROM users u", &partition_columns, GUARD_COLUMN_DENIED, NULL);
+    expect_allowed_with("SELECT id, email FROM users", &partition_columns);
+    expect_allowed_with("SELECT name FROM ONLY users", &partition_columns);
+    expect_allowed_with("SELECT name FROM customers", &partition_columns);
 }
 END_TEST
 
@@ -850,6 +912,7 @@ static Suite *columns_suite(void) {
     tcase_add_test(tc, direct_references);
     tcase_add_test(tc, references_in_every_clause);
     tcase_add_test(tc, joins);
+    tcase_add_test(tc, join_alias_column_lists);
     tcase_add_test(tc, unqualified_names_with_several_relations);
     tcase_add_test(tc, outer_references);
     tcase_add_test(tc, stars);
@@ -860,6 +923,7 @@ static Suite *columns_suite(void) {
     tcase_add_test(tc, function_forms_that_read_rows);
     tcase_add_test(tc, views_count_as_named);
     tcase_add_test(tc, partitions_inherit_the_policy);
+    tcase_add_test(tc, parents_follow_their_partitions);
     tcase_add_test(tc, columns_policy_alone);
     tcase_add_test(tc, denied_message_is_actionable);
     tcase_add_test(tc, reason_names);
