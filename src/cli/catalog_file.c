@@ -573,6 +573,37 @@ void cli_catalog_file_free(cli_catalog_file *loaded) {
     memset(loaded, 0, sizeof *loaded);
 }
 
+/* The object members text writes: in JSON a string followed by ':' is a member's name. The
+ * text has been parsed strictly, so strings are the only thing to step over. */
+static size_t members_written(const char *text, size_t length) {
+    size_t count = 0;
+    for (size_t i = 0; i < length; i++) {
+        if (text[i] != '"')
+            continue;
+        for (i++; i < length && text[i] != '"'; i++)
+            i += text[i] == '\\';
+        size_t next = i + 1;
+        next += strspn(text + next, " \t\r\n");
+        count += next < length && text[next] == ':';
+    }
+    return count;
+}
+
+/* The object members value holds, in every object within it. */
+static size_t members_kept(json_object *value) {
+    size_t count = 0;
+    if (json_object_is_type(value, json_type_object)) {
+        json_object_object_foreach(value, key, member) {
+            (void)key;
+            count += 1 + members_kept(member);
+        }
+    } else if (json_object_is_type(value, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(value); i++)
+            count += members_kept(json_object_array_get_idx(value, i));
+    }
+    return count;
+}
+
 json_object *cli_json_file_read(const char *path, char **error) {
     *error = NULL;
     size_t length = 0;
@@ -580,6 +611,13 @@ json_object *cli_json_file_read(const char *path, char **error) {
     if (text == NULL)
         return NULL;
     json_object *document = parse_document(text, length, path, error);
+    /* json-c keeps the last of two members of the same name: a setting given twice must not
+     * pass for one given once. */
+    if (document != NULL && members_kept(document) != members_written(text, length)) {
+        *error = str_printf("%s gives the same name twice in one object; give each once", path);
+        json_object_put(document);
+        document = NULL;
+    }
     free(text);
     return document;
 }

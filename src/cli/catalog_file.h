@@ -51,7 +51,8 @@ bool cli_catalog_file_load(const char *path, cli_catalog_file *loaded, char **er
 
 void cli_catalog_file_free(cli_catalog_file *loaded);
 
-/* One strict JSON document from the file at path (nothing but white space after it); NULL
+/* One strict JSON document from the file at path (nothing but white space after it, no
+ * object with two members of the same name); NULL
  * with *error set (caller frees; NULL when memory ran out) when it cannot be read or is
  * not one. */
 json_object *cli_json_file_read(const char *path, char **error);

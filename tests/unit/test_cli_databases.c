@@ -61,6 +61,18 @@ START_TEST(databases_from_flags_and_the_variable) {
 }
 END_TEST
 
+START_TEST(names_inside_strings_are_not_members) {
+    clear_environment();
+    char path[64];
+    write_file(path, "{\"a\": {\"dsn\": \"host=/a application_name='x\\\":'\", \"tables\": \"public.*\"}}");
+    const char *argv[] = {"serve", "--database-config", path};
+    cli_config config;
+    ck_assert_int_eq(cli_config_read(&config, 3, (char **)argv), 0);
+    cli_config_free(&config);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(a_database_has_settings_of_its_own) {
     clear_environment();
     char path[64];
@@ -118,6 +130,9 @@ START_TEST(bad_database_configurations_are_refused) {
         "[\"a\"]",
         "{\"a\": \"host=/a\"} x",
         "{\"a\": \"host=/a\",",
+        "{\"a\": \"host=/a\", \"a\": \"host=/b\"}",
+        "{\"a\": {\"dsn\": \"host=/a\", \"max-rows\": 5, \"max-rows\": 6}}",
+        "{\"a\": {\"dsn\": \"host=/a\", \"tables\": \"x\\\": \\\"y\", \"tables\": \"z\"}}",
     };
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char path[64];
@@ -161,6 +176,7 @@ int main(void) {
     suite_add_tcase(suite, tc);
     tcase_add_test(tc, databases_from_flags_and_the_variable);
     tcase_add_test(tc, a_database_has_settings_of_its_own);
+    tcase_add_test(tc, names_inside_strings_are_not_members);
     tcase_add_test(tc, a_column_the_server_denies_stays_denied_in_every_database);
     tcase_add_test(tc, bad_database_configurations_are_refused);
     SRunner *runner = srunner_create(suite);
