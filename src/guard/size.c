@@ -239,7 +239,8 @@ static bool visit_for_size(const ProtobufCMessage *message, void *context) {
         return size_estimate_node(state, &node, &ignored, 0);
     }
     if (message->descriptor == &pg_query__select_stmt__descriptor)
-        return check_aggregates(state, (const PgQuery__SelectStmt *)message);
+        return size_check_cross_series(state, (const PgQuery__SelectStmt *)message) &&
+               check_aggregates(state, (const PgQuery__SelectStmt *)message);
     if (message->descriptor == &pg_query__sub_link__descriptor) {
         const PgQuery__SubLink *link = (const PgQuery__SubLink *)message;
         if (link->sub_link_type == PG_QUERY__SUB_LINK_TYPE__ARRAY_SUBLINK && state->aggregate == NULL) {

@@ -76,4 +76,10 @@ bool size_series_rows(const PgQuery__FuncCall *call, double *rows);
 /* Refuses (too_costly) a generate_series whose known rows exceed policy->max_plan_rows. */
 bool size_check_series(size_state *state, const PgQuery__FuncCall *call);
 
+/* False (verdict set: too_costly) when a SELECT without WHERE crosses series counted from
+ * constants (FROM a, b; CROSS JOIN), one of which the planner cannot size (numeric,
+ * timestamp), into more rows than max_plan_rows and must read them all (it aggregates,
+ * orders, groups, or has no LIMIT that stops it). */
+bool size_check_cross_series(size_state *state, const PgQuery__SelectStmt *select);
+
 #endif

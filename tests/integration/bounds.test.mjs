@@ -91,6 +91,21 @@ describe('series counted from constants', () => {
     });
   }
 
+  test('crossed series the planner takes for 1000 rows each are counted by the guard', async () => {
+    for (const sql of [
+      'SELECT count(*) FROM generate_series(1, 1e5) a, generate_series(1, 1e5) b',
+      'SELECT count(*) FROM generate_series(1, 1e5) a CROSS JOIN generate_series(1, 100000) b',
+      "SELECT count(*) FROM generate_series(now(), now() + interval '1 day', interval '1 second') a, generate_series(1, 1e5) b",
+    ]) {
+      const text = errorResult(await callTool(session, 'query', { sql }), sql);
+      assert.match(text, /^rejected \(too_costly\): the cross join of these series would produce \d+ rows, over the limit of 1000000000/, text);
+      assert.match(text, /\nhint: join the series on a condition/, text);
+    }
+    // Joined on a condition, the same series run (a hash join of 2e5 rows).
+    const joined = await query(session, 'SELECT count(*) AS n FROM generate_series(1, 1e5) a JOIN generate_series(1, 1e5) b ON a = b');
+    assert.deepEqual(joined.rows, [[100000]]);
+  });
+
   test('the guard counts with --max-plan-rows, where the planner sees 1000 rows', async () => {
     const sql = "SELECT count(*) AS n FROM generate_series(now(), now() + interval '1 hour', interval '1 second')";
     const rows = await connect({ env: { PGSAFE_MAX_PLAN_ROWS: '1000' } });

@@ -483,6 +483,32 @@ START_TEST(types_named_in_strings_are_judged) {
 }
 END_TEST
 
+/* Crossed series the planner cannot size (numeric, timestamp; it takes each for 1000 rows)
+ * are counted by the guard; integer ones are left to the planner's estimate. */
+START_TEST(crossed_series_are_counted) {
+    static const char *const refused[] = {
+        "SELECT count(*) FROM generate_series(1, 1e5) a, generate_series(1, 1e5) b",
+        "SELECT count(*) FROM generate_series(1, 1e5) a CROSS JOIN generate_series(1, 100000) b",
+        "SELECT max(a) FROM generate_series(1, 1e5) a JOIN generate_series(1, 1e5) b ON true",
+        "SELECT a FROM generate_series(1, 1e5) a, generate_series(1, 1e5) b ORDER BY 1 LIMIT 5",
+        "SELECT a FROM generate_series(1, 1e5) a, generate_series(1, 1e5) b",
+        "SELECT (SELECT count(*) FROM generate_series(1, 1e4) a, generate_series(1, 1e4) b, generate_series(1, 1e2) c)",
+    };
+    static const char *const allowed[] = {
+        "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b", /* the planner's */
+        "SELECT count(*) FROM generate_series(1, 1e5) a, generate_series(1, 1e5) b WHERE a = b",
+        "SELECT count(*) FROM generate_series(1, 1e5) a JOIN generate_series(1, 1e5) b ON a = b",
+        "SELECT count(*) FROM generate_series(1, 1e4) a, generate_series(1, 1e4) b",
+        "SELECT a, b FROM generate_series(1, 1e5) a, generate_series(1, 1e5) b LIMIT 3",
+        "SELECT count(*) FROM generate_series(1, 1e5) a, orders",
+    };
+    for (size_t i = 0; i < ARRAY_LENGTH(refused); i++)
+        expect_default(refused[i], GUARD_TOO_COSTLY);
+    for (size_t i = 0; i < ARRAY_LENGTH(allowed); i++)
+        expect_default(allowed[i], GUARD_OK);
+}
+END_TEST
+
 START_TEST(global_hazard_refuses_every_query) {
     guard_policy policy;
     guard_policy_init(&policy);
@@ -930,6 +956,7 @@ static Suite *policy_suite(void) {
     tcase_add_test(tc, objects_without_hazards_stay_allowed);
     tcase_add_test(tc, hazard_refusal_names_object_and_reason);
     tcase_add_test(tc, types_named_in_strings_are_judged);
+    tcase_add_test(tc, crossed_series_are_counted);
     tcase_add_test(tc, global_hazard_refuses_every_query);
 
     tc = add_case(suite, "size");

@@ -207,7 +207,7 @@ async function rawCall(sql, signal) {
 async function cancelOnStandby(start) {
   const marker = 10000 + Math.floor(Math.random() * 999);
   // Sizes in scalar subqueries: the planner cannot see them, so the cost guard lets it run.
-  const sql = `SELECT count(*) FROM generate_series(1, (SELECT 100000)) a, generate_series(1, (SELECT ${marker})) b`;
+  const sql = `SELECT count(*) FROM generate_series(1, (SELECT 100000 + max(z) FROM (VALUES (0)) v(z))) a, generate_series(1, (SELECT ${marker})) b`;
   const active = () => psql(`SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%${marker}%' AND pid <> pg_backend_pid()`).then(Number);
   const controller = new AbortController();
   const call = Promise.resolve().then(() => start(sql, controller.signal)).catch((error) => error);
