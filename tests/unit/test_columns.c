@@ -43,6 +43,8 @@ static const fake_relation fake_relations[] = {
     {"public", "audit_log", GUARD_RELATION_KIND_TABLE, {"id", "action", "detail"}, {{NULL, NULL}}},
     {"public", "customers", GUARD_RELATION_KIND_TABLE, {"id", "name", "phone", "ssn"}, {{NULL, NULL}}},
     {"public", "user_names", GUARD_RELATION_KIND_VIEW, {"id", "name"}, {{NULL, NULL}}},
+    /* A view over a hidden table: it counts as what it is named. */
+    {"public", "vault_count", GUARD_RELATION_KIND_VIEW, {"n"}, {{NULL, NULL}}},
     {"public", "contacts", GUARD_RELATION_KIND_TABLE, {"id", "email", "note"}, {{NULL, NULL}}},
     {"sales", "orders", GUARD_RELATION_KIND_TABLE, {"id", "customer", "amount"}, {{NULL, NULL}}},
     {"sales", "leads", GUARD_RELATION_KIND_TABLE, {"id", "email"}, {{NULL, NULL}}},
