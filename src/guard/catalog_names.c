@@ -25,13 +25,13 @@ static const struct {
     const char *name;
     bool prefix;
 } naming_functions[] = {
-    {"pg_get_", true},     /* viewdef, indexdef, constraintdef, triggerdef, ruledef, expr, functiondef, ... */
-    {"to_reg", true},      /* to_regclass, to_regtype, to_regproc, ... */
-    {"regclass", true},    /* regclass(text) and the type's I/O functions */
-    {"regtype", true},     /* the I/O functions of regtype */
-    {"regproc", true},     /* regproc and regprocedure */
-    {"regoper", true},     /* regoper and regoperator */
-    {"pg_relation_", true}, /* size, filenode, filepath, is_updatable, is_publishable */
+    {"pg_get_", true},       /* viewdef, indexdef, constraintdef, triggerdef, ruledef, expr, functiondef, ... */
+    {"to_reg", true},        /* to_regclass, to_regtype, to_regproc, ... */
+    {"regclass", true},      /* regclass(text) and the type's I/O functions */
+    {"regtype", true},       /* the I/O functions of regtype */
+    {"regproc", true},       /* regproc and regprocedure */
+    {"regoper", true},       /* regoper and regoperator */
+    {"pg_relation_", true},  /* size, filenode, filepath, is_updatable, is_publishable */
     {"pg_partition_", true}, /* tree, ancestors, root */
     {"pg_sequence_", true},  /* last_value, parameters */
     {"pg_index_", true},     /* column_has_property, has_property */

@@ -215,8 +215,8 @@ bool policy_column_denied(const policy_patterns *patterns, const char *schema, c
  * operator allowed one with --allow-relation (pg_statistic and pg_statistic_ext_data are
  * denied by default). */
 static const char *const policy_side_doors[] = {
-    "pg_stats",         "pg_stats_ext",       "pg_stats_ext_exprs",    "pg_stat_activity",
-    "pg_stat_statements", "pg_statistic",     "pg_statistic_ext_data",
+    "pg_stats",           "pg_stats_ext", "pg_stats_ext_exprs",    "pg_stat_activity",
+    "pg_stat_statements", "pg_statistic", "pg_statistic_ext_data",
 };
 
 bool policy_is_side_door(const char *name) {

@@ -376,10 +376,9 @@ static void explain_done(mcp_request *request, db_result *result) {
 static void explain_guard(mcp_request *request) {
     if (!guard_sql(request, request_config(request)->policy.max_rows, explain_guard))
         return;
-    char *sql =
-        str_printf("EXPLAIN (%s%sFORMAT JSON) %s", request->analyze ? "ANALYZE, " : "",
-                   request_config(request)->policy.table_patterns != NULL ? "VERBOSE, " : "",
-                   request->verdict.rewritten_sql);
+    char *sql = str_printf("EXPLAIN (%s%sFORMAT JSON) %s", request->analyze ? "ANALYZE, " : "",
+                           request_config(request)->policy.table_patterns != NULL ? "VERBOSE, " : "",
+                           request->verdict.rewritten_sql);
     if (sql == NULL) {
         request_error(request, JSONRPC_INTERNAL_ERROR, "out of memory");
         return;
