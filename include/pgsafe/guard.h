@@ -63,6 +63,8 @@ typedef enum guard_reason {
     GUARD_COLUMN_DENIED,         /* could read a column the data owner denied (--deny-columns) */
     GUARD_POLICY_UNVERIFIABLE,   /* a table or column policy is set and the guard cannot prove
                                     the construct stays inside it (fail closed) */
+    GUARD_TOO_COSTLY,            /* work counted from constants beyond max_plan_rows (a
+                                    generate_series of more rows) */
     GUARD_REASON_COUNT
 } guard_reason;
 
@@ -95,10 +97,19 @@ typedef struct guard_relation {
     const char *name;           /* its name */
     const char *const *columns; /* its column names in order, dropped columns left out */
     size_t column_count;
-    const guard_relation_name *ancestors; /* the tables it is a partition or inheritance child
-                                             of, transitively (their columns' data is its own) */
+    /* The tables it is a partition or inheritance child of, transitively (their columns' data
+     * is its own). guard_catalog.relation_ancestors answers by name before any resolution
+     * (schema NULL: every schema's, for the deny lists), this for exactly the resolved relation
+     * (for the allow-list and column policy); a catalog may serve both from one closure. */
+    const guard_relation_name *ancestors;
     size_t ancestor_count;
 } guard_relation;
+
+/* A function as the catalog stores it, for the deny list: what an operator or a cast calls. */
+typedef struct guard_function_name {
+    const char *schema;
+    const char *name;
+} guard_function_name;
 
 /* A live catalog the guard may consult (the server supplies one from pg_proc). Each
  * volatility callback returns the worst volatility over every object visible under the
@@ -134,6 +145,14 @@ typedef struct guard_catalog {
      * table policy resolves unqualified names against guard_policy.search_path and a
      * column policy rejects every relation (it cannot know the columns). */
     bool (*relation)(void *context, const char *schema, const char *name, guard_relation *relation);
+    /* The functions that --deny-function must reach through operators and casts: those of
+     * every operator visible under the name (schema NULL: in any schema), and those a cast
+     * to the type can call (the functions of the casts into it and its input function).
+     * Lists ended by an entry whose name is NULL, owned by the catalog and valid while it is
+     * loaded; NULL when there is none. Either may be NULL. Built-in operators and casts come
+     * from the guard's own tables. */
+    const guard_function_name *(*operator_functions)(void *context, const char *schema, const char *name);
+    const guard_function_name *(*cast_functions)(void *context, const char *schema, const char *name);
 } guard_catalog;
 
 /* How the LIMIT was rewritten. */
@@ -163,6 +182,9 @@ typedef struct guard_policy {
     size_t max_value_bytes;               /* largest value the guard can bound from constants
                                              (repeat, lpad, string_agg over generate_series,
                                              ...) that it lets through */
+    double max_plan_rows;                 /* most rows a generate_series with constant
+                                             arguments may produce (the planner sees 1000 for
+                                             a numeric or timestamp one); 0: no limit */
     /* The data owner's policy (guard_policy_validate checks the syntax; docs/policy.md).
      * Either set makes every relation go through the catalog's relation callback, and
      * refuses user-defined functions not in allowed_functions (they could read anything). */
@@ -189,8 +211,8 @@ typedef struct guard_result {
     guard_limit_action limit_action;
 } guard_result;
 
-/* Defaults: max_rows 1000, max_sql_bytes 1 MiB, max_value_bytes 4 MiB, no extra lists,
- * no catalog, server_version 0, XPath refused. */
+/* Defaults: max_rows 1000, max_sql_bytes 1 MiB, max_value_bytes 4 MiB, max_plan_rows 1e9,
+ * no extra lists, no catalog, server_version 0, XPath refused. */
 PGSAFE_GUARD_API void guard_policy_init(guard_policy *policy);
 
 /* Checks the syntax of policy->table_patterns and policy->denied_columns. Returns true

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/json_file.h"
+#include "mcp/json.h"
 #include "util/strings.h"
 
 /* The object kinds of the catalog query ('f', 'o', 't') and their arrays in the file. */
@@ -77,7 +79,8 @@ static size_t relation_row(const db_result *rows, const char *oid) {
 /* Orders entries of a JSON array by their "schema" then "name" (then "kind"). */
 static int compare_entries(const void *left, const void *right) {
     json_object *a = *(json_object *const *)left, *b = *(json_object *const *)right;
-    static const char *const members[] = {"kind", "schema", "name", "ancestor_schema", "ancestor_name"};
+    static const char *const members[] = {"kind",          "schema",          "name",         "ancestor_schema",
+                                          "ancestor_name", "function_schema", "function_name"};
     for (size_t i = 0; i < sizeof members / sizeof *members; i++) {
         json_object *x = NULL, *y = NULL;
         json_object_object_get_ex(a, members[i], &x);
@@ -137,6 +140,33 @@ static bool add_hazards(json_object *document, const db_result *rows) {
         json_object_array_add(hazards, entry);
     }
     json_object_array_sort(hazards, compare_entries);
+    return true;
+}
+
+/* "calls": what --deny-function reaches through operators and casts, one {"kind":
+ * "operator"|"cast", "schema", "name", "function_schema", "function_name"} per 'of'/'cf' row. */
+static bool add_calls(json_object *document, const db_result *rows) {
+    json_object *calls = json_object_new_array();
+    json_object_object_add(document, "calls", calls);
+    for (size_t row = 0; row < rows->row_count; row++) {
+        const char *kind = db_result_cell(rows, row, 0)->value;
+        if (strcmp(kind, "of") != 0 && strcmp(kind, "cf") != 0)
+            continue;
+        const char *schema = db_result_cell(rows, row, 1)->value, *name = db_result_cell(rows, row, 2)->value;
+        const char *function = db_result_cell(rows, row, 3)->value;
+        const char *separator = function != NULL ? strchr(function, '\x1f') : NULL;
+        if (schema == NULL || name == NULL || separator == NULL)
+            return false;
+        json_object *entry = json_object_new_object();
+        json_object_object_add(entry, "kind", json_object_new_string(kind[0] == 'o' ? "operator" : "cast"));
+        json_object_object_add(entry, "schema", json_object_new_string(schema));
+        json_object_object_add(entry, "name", json_object_new_string(name));
+        json_object_object_add(entry, "function_schema",
+                               json_object_new_string_len(function, (int)(separator - function)));
+        json_object_object_add(entry, "function_name", json_object_new_string(separator + 1));
+        json_object_array_add(calls, entry);
+    }
+    json_object_array_sort(calls, compare_entries);
     return true;
 }
 
@@ -208,9 +238,9 @@ json_object *cli_catalog_file_from_rows(const db_result *rows, const char *expor
         i = next;
     }
     free(objects);
-    if (!add_families(document, rows) || !add_hazards(document, rows)) {
+    if (!add_families(document, rows) || !add_hazards(document, rows) || !add_calls(document, rows)) {
         json_object_put(document);
-        *error = "a family or hazard row of the catalog is malformed";
+        *error = "a family, hazard or call row of the catalog is malformed";
         return NULL;
     }
     return document;
@@ -238,78 +268,6 @@ char *cli_catalog_file_text(json_object *document) {
     }
     strbuf_puts(&text, "\n}\n");
     return strbuf_take(&text);
-}
-
-/* Reads the whole file, at most CLI_CATALOG_MAX_BYTES. NULL with *error set when it cannot. */
-static char *read_file(const char *path, size_t *length, char **error) {
-    FILE *file = fopen(path, "rb");
-    if (file == NULL) {
-        *error = str_printf("cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    /* One byte more than the bound, so a file that fills it is known to be too large; and
-     * one more for the NUL that ends the text. */
-    size_t capacity = 65536, used = 0;
-    char *text = malloc(capacity + 1);
-    bool too_large = false;
-    while (text != NULL) {
-        used += fread(text + used, 1, capacity - used, file);
-        if (used < capacity)
-            break;
-        if (capacity == CLI_CATALOG_MAX_BYTES + 1) {
-            too_large = true;
-            break;
-        }
-        size_t bigger = capacity * 2 > CLI_CATALOG_MAX_BYTES + 1 ? CLI_CATALOG_MAX_BYTES + 1 : capacity * 2;
-        char *grown = realloc(text, bigger + 1);
-        if (grown == NULL)
-            free(text);
-        text = grown;
-        capacity = bigger;
-    }
-    if (text == NULL)
-        *error = strdup("out of memory");
-    else if (too_large)
-        *error = str_printf("%s is larger than %u bytes", path, CLI_CATALOG_MAX_BYTES);
-    else if (ferror(file))
-        *error = str_printf("cannot read %s: %s", path, strerror(errno));
-    fclose(file);
-    if (text == NULL || too_large || *error != NULL) {
-        free(text);
-        return NULL;
-    }
-    text[used] = '\0';
-    *length = used;
-    return text;
-}
-
-/* Parses text (NUL-terminated after length bytes) as one JSON document with nothing but
- * white space after it. */
-static json_object *parse_document(const char *text, size_t length, const char *path, char **error) {
-    assert(text[length] == '\0');
-    json_tokener *tokener = json_tokener_new();
-    if (tokener == NULL) {
-        *error = strdup("out of memory");
-        return NULL;
-    }
-    int flags = JSON_TOKENER_STRICT;
-#ifdef JSON_TOKENER_VALIDATE_UTF8
-    flags |= JSON_TOKENER_VALIDATE_UTF8;
-#endif
-    json_tokener_set_flags(tokener, flags);
-    json_object *document = length <= 0x7fffffff ? json_tokener_parse_ex(tokener, text, (int)length) : NULL;
-    enum json_tokener_error status = json_tokener_get_error(tokener);
-    size_t end = json_tokener_get_parse_end(tokener);
-    if (document == NULL)
-        *error = str_printf("%s is not valid JSON: %s", path,
-                            status == json_tokener_continue ? "it ends early" : json_tokener_error_desc(status));
-    else if (end > length || strspn(text + end, " \t\r\n") != length - end) {
-        *error = str_printf("%s is not valid JSON: there is more after the document", path);
-        json_object_put(document);
-        document = NULL;
-    }
-    json_tokener_free(tokener);
-    return document;
 }
 
 /* A string member of object that is present, non-empty and holds no NUL byte, or NULL. */
@@ -379,6 +337,49 @@ static bool hazard_row(db_result *rows, json_object *entry) {
            set_cell(rows, row, 3, why);
 }
 
+/* Appends the row of one "calls" entry ('of' or 'cf'). */
+static bool call_row(db_result *rows, json_object *entry) {
+    const char *kind = name_member(entry, "kind"), *schema = name_member(entry, "schema");
+    const char *name = name_member(entry, "name"), *function_schema = name_member(entry, "function_schema");
+    const char *function_name = name_member(entry, "function_name");
+    if (kind == NULL || (strcmp(kind, "operator") != 0 && strcmp(kind, "cast") != 0) || schema == NULL ||
+        name == NULL || function_schema == NULL || function_name == NULL)
+        return false;
+    char *function = str_printf("%s\x1f%s", function_schema, function_name);
+    size_t row = rows->row_count++;
+    bool ok = function != NULL && set_cell(rows, row, 0, kind[0] == 'o' ? "of" : "cf") &&
+              set_cell(rows, row, 1, schema) && set_cell(rows, row, 2, name) && set_cell(rows, row, 3, function);
+    free(function);
+    return ok;
+}
+
+/* Appends the rows of the optional arrays (each may be NULL). False with *error set. */
+static bool optional_rows(db_result *rows, json_object *families, json_object *hazards, json_object *calls,
+                          const char *path, char **error) {
+    for (size_t i = 0; families != NULL && i < json_object_array_length(families); i++)
+        if (!family_rows(rows, json_object_array_get_idx(families, i), i)) {
+            *error = str_printf("%s: entry %zu of \"families\" is not {\"schema\", \"name\", \"ancestor_schema\", "
+                                "\"ancestor_name\"}",
+                                path, i + 1);
+            return false;
+        }
+    for (size_t i = 0; hazards != NULL && i < json_object_array_length(hazards); i++)
+        if (!hazard_row(rows, json_object_array_get_idx(hazards, i))) {
+            *error = str_printf("%s: entry %zu of \"hazards\" is not {\"kind\": "
+                                "\"type\"|\"relation\"|\"function\"|\"global\", \"schema\", \"name\", \"why\"}",
+                                path, i + 1);
+            return false;
+        }
+    for (size_t i = 0; calls != NULL && i < json_object_array_length(calls); i++)
+        if (!call_row(rows, json_object_array_get_idx(calls, i))) {
+            *error = str_printf("%s: entry %zu of \"calls\" is not {\"kind\": \"operator\"|\"cast\", \"schema\", "
+                                "\"name\", \"function_schema\", \"function_name\"}",
+                                path, i + 1);
+            return false;
+        }
+    return true;
+}
+
 /* The file's objects as rows of the catalog query, for catalog_load. NULL with *error set. */
 static db_result *rows_from_document(json_object *document, const char *path, char **error) {
     size_t total = 0;
@@ -394,14 +395,17 @@ static db_result *rows_from_document(json_object *document, const char *path, ch
     bool bad = false;
     json_object *families = optional_array(document, "families", &bad);
     json_object *hazards = optional_array(document, "hazards", &bad);
+    json_object *calls = optional_array(document, "calls", &bad);
     if (bad) {
-        *error = str_printf("%s: \"families\" and \"hazards\" must be arrays", path);
+        *error = str_printf("%s: \"families\", \"hazards\" and \"calls\" must be arrays", path);
         return NULL;
     }
     if (families != NULL)
         total += 3 * json_object_array_length(families);
     if (hazards != NULL)
         total += json_object_array_length(hazards);
+    if (calls != NULL)
+        total += json_object_array_length(calls);
     db_result *rows = calloc(1, sizeof *rows);
     if (rows == NULL || (rows->columns = calloc(4, sizeof *rows->columns)) == NULL ||
         (rows->cells = calloc(total ? total * 4 : 1, sizeof *rows->cells)) == NULL) {
@@ -441,22 +445,10 @@ static db_result *rows_from_document(json_object *document, const char *path, ch
             }
         }
     }
-    for (size_t i = 0; families != NULL && i < json_object_array_length(families); i++)
-        if (!family_rows(rows, json_object_array_get_idx(families, i), i)) {
-            *error = str_printf("%s: entry %zu of \"families\" is not {\"schema\", \"name\", \"ancestor_schema\", "
-                                "\"ancestor_name\"}",
-                                path, i + 1);
-            db_result_free(rows);
-            return NULL;
-        }
-    for (size_t i = 0; hazards != NULL && i < json_object_array_length(hazards); i++)
-        if (!hazard_row(rows, json_object_array_get_idx(hazards, i))) {
-            *error = str_printf("%s: entry %zu of \"hazards\" is not {\"kind\": "
-                                "\"type\"|\"relation\"|\"function\"|\"global\", \"schema\", \"name\", \"why\"}",
-                                path, i + 1);
-            db_result_free(rows);
-            return NULL;
-        }
+    if (!optional_rows(rows, families, hazards, calls, path, error)) {
+        db_result_free(rows);
+        return NULL;
+    }
     return rows;
 }
 
@@ -495,12 +487,7 @@ static bool read_header(json_object *document, const char *path, cli_catalog_fil
 bool cli_catalog_file_load(const char *path, cli_catalog_file *loaded, char **error) {
     memset(loaded, 0, sizeof *loaded);
     *error = NULL;
-    size_t length = 0;
-    char *text = read_file(path, &length, error);
-    if (text == NULL)
-        return false;
-    json_object *document = parse_document(text, length, path, error);
-    free(text);
+    json_object *document = cli_json_file_read(path, error);
     if (document == NULL)
         return false;
     db_result *rows = NULL;
@@ -524,15 +511,4 @@ void cli_catalog_file_free(cli_catalog_file *loaded) {
     catalog_free(loaded->catalog);
     free(loaded->server_version);
     memset(loaded, 0, sizeof *loaded);
-}
-
-json_object *cli_json_file_read(const char *path, char **error) {
-    *error = NULL;
-    size_t length = 0;
-    char *text = read_file(path, &length, error);
-    if (text == NULL)
-        return NULL;
-    json_object *document = parse_document(text, length, path, error);
-    free(text);
-    return document;
 }

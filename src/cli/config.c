@@ -538,6 +538,9 @@ static int read_config(cli_config *found, int argc, char **argv, bool nested) {
     found->http_origins = (const char *const *)found->lists[LIST_HTTP_ORIGIN];
     found->database_items = (const char *const *)found->lists[LIST_DATABASE];
     cli_policy_apply(&found->data_policy, &config->policy);
+    /* One limit for both: the guard refuses what it can count from constants, the cost guard
+     * what the planner estimates. */
+    config->policy.max_plan_rows = config->db.max_plan_rows;
     /* The table and column policy resolves names through the catalog's relations. */
     config->db.load_relations = found->data_policy.tables != NULL || found->data_policy.deny_columns != NULL;
     /* Idle time inside our transaction is only ever ours; keep it short but above the statement's. */

@@ -6,10 +6,12 @@
 #include "db/catalog.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db/clock.h"
+#include "db/function_links.h"
 #include "db/nametable.h"
 #include "db/relations.h"
 #include "util/strings.h"
@@ -49,6 +51,7 @@ struct db_catalog {
     size_t reason_count, reason_capacity;
     const char *global_hazard;     /* one of reasons, or NULL */
     db_relations policy_relations; /* with their columns, for --tables/--deny-columns (db/relations.h) */
+    function_links functions;      /* what operators and casts call, for --deny-function */
     int64_t loaded_at;
     guard_catalog guard; /* callbacks with context = this */
 };
@@ -175,8 +178,22 @@ static const char *global_hazard(void *context) {
     return ((const db_catalog *)context)->global_hazard;
 }
 
+static const guard_function_name *operator_functions(void *context, const char *schema, const char *name) {
+    return function_links_find(&((const db_catalog *)context)->functions, 'o', schema, name);
+}
+
+static const guard_function_name *cast_functions(void *context, const char *schema, const char *name) {
+    return function_links_find(&((const db_catalog *)context)->functions, 'c', schema, name);
+}
+
+/* With its ancestors: the family list of its resolved name (unique in pg_class). */
 static bool policy_relation(void *context, const char *schema, const char *name, guard_relation *out) {
-    return relations_lookup(&((const db_catalog *)context)->policy_relations, schema, name, out);
+    if (!relations_lookup(&((const db_catalog *)context)->policy_relations, schema, name, out))
+        return false;
+    out->ancestors = family(context, 'a', out->schema, out->name);
+    while (out->ancestors != NULL && out->ancestors[out->ancestor_count].name != NULL)
+        out->ancestor_count++;
+    return true;
 }
 
 db_catalog *catalog_new(void) {
@@ -193,6 +210,8 @@ db_catalog *catalog_new(void) {
     catalog->guard.function_hazard = function_hazard;
     catalog->guard.global_hazard = global_hazard;
     catalog->guard.relation = policy_relation;
+    catalog->guard.operator_functions = operator_functions;
+    catalog->guard.cast_functions = cast_functions;
     catalog->guard.context = catalog;
     return catalog;
 }
@@ -200,6 +219,7 @@ db_catalog *catalog_new(void) {
 /* Frees the tables (not the catalog itself nor its guard callbacks). */
 static void clear_contents(db_catalog *catalog) {
     relations_clear(&catalog->policy_relations);
+    function_links_clear(&catalog->functions);
     nametable_clear(&catalog->volatilities);
     for (size_t i = 0; i < catalog->type_count; i++)
         free(catalog->types[i].name);
@@ -235,22 +255,10 @@ void catalog_free(db_catalog *catalog) {
     free(catalog);
 }
 
-/* Orders type names by oid, for qsort and bsearch. */
-static int compare_types(const void *left, const void *right) {
-    unsigned a = ((const type_name *)left)->oid, b = ((const type_name *)right)->oid;
-    return (a > b) - (a < b);
-}
-
-/* The types are in ascending oid order, as bsearch needs them. */
-static bool types_sorted(const db_catalog *catalog) {
-    for (size_t i = 1; i < catalog->type_count; i++)
-        if (catalog->types[i - 1].oid > catalog->types[i].oid)
-            return false;
-    return true;
-}
-
-static int compare_relations(const void *left, const void *right) {
-    unsigned a = ((const relation *)left)->oid, b = ((const relation *)right)->oid;
+/* Orders type names or relations by oid (the first member of both), for qsort and bsearch. */
+static int compare_oids(const void *left, const void *right) {
+    _Static_assert(offsetof(type_name, oid) == 0 && offsetof(relation, oid) == 0, "oid first");
+    unsigned a = *(const unsigned *)left, b = *(const unsigned *)right;
     return (a > b) - (a < b);
 }
 
@@ -259,7 +267,7 @@ static const relation *find_relation(const db_catalog *catalog, const char *oid)
     if (oid == NULL || catalog->relation_count == 0)
         return NULL;
     relation probe = {.oid = (unsigned)strtoul(oid, NULL, 10)};
-    return bsearch(&probe, catalog->relations, catalog->relation_count, sizeof probe, compare_relations);
+    return bsearch(&probe, catalog->relations, catalog->relation_count, sizeof probe, compare_oids);
 }
 
 /* The value under (kind, schema, name) in table; when absent, stores value there and sets
@@ -436,7 +444,9 @@ static bool load_row(load_state *state, const db_result *rows, size_t row) {
         catalog->type_count++;
         return true;
     }
-    if (strcmp(kind, "r") == 0 || strcmp(kind, "a") == 0 || strcmp(kind, "h") == 0)
+    if (strcmp(kind, "of") == 0 || strcmp(kind, "cf") == 0)
+        return function_links_take_row(&catalog->functions, kind[0] == 'o' ? 'o' : 'c', a, b, c);
+    if (strcmp(kind, "r") == 0 || strcmp(kind, "a") == 0)
         return relations_take_row(&catalog->policy_relations, rows->row_count, kind[0], a, b, c);
     if (strcmp(kind, "rel") == 0) {
         if (a == NULL || b == NULL || c == NULL)
@@ -460,7 +470,7 @@ static bool load_row(load_state *state, const db_result *rows, size_t row) {
 
 /* The 'inh' rows, once every 'rel' row is in and sorted. */
 static bool load_families(db_catalog *catalog, const db_result *rows) {
-    qsort(catalog->relations, catalog->relation_count, sizeof *catalog->relations, compare_relations);
+    qsort(catalog->relations, catalog->relation_count, sizeof *catalog->relations, compare_oids);
     for (size_t row = 0; row < rows->row_count; row++) {
         const char *kind = db_result_cell(rows, row, 0)->value;
         if (strcmp(kind, "inh") == 0 &&
@@ -521,25 +531,12 @@ bool catalog_load(db_catalog *catalog, db_posture *posture, const db_result *row
     db_posture found;
     if (!read_rows(rows, &fresh, &found))
         return false;
-    qsort(fresh.types, fresh.type_count, sizeof *fresh.types, compare_types);
+    qsort(fresh.types, fresh.type_count, sizeof *fresh.types, compare_oids);
     clear_contents(catalog);
-    /* Field by field: the catalog keeps its own guard callbacks and context. */
-    catalog->volatilities = fresh.volatilities;
-    catalog->types = fresh.types;
-    catalog->type_count = fresh.type_count;
-    catalog->relations = fresh.relations;
-    catalog->relation_count = fresh.relation_count;
-    catalog->families = fresh.families;
-    catalog->lists = fresh.lists;
-    catalog->list_count = fresh.list_count;
-    catalog->list_capacity = fresh.list_capacity;
-    catalog->hazards = fresh.hazards;
-    catalog->reasons = fresh.reasons;
-    catalog->reason_count = fresh.reason_count;
-    catalog->reason_capacity = fresh.reason_capacity;
-    catalog->global_hazard = fresh.global_hazard;
-    catalog->policy_relations = fresh.policy_relations;
-    assert(types_sorted(catalog));
+    /* Everything but the guard callbacks and their context, which stay the catalog's own. */
+    guard_catalog guard = catalog->guard;
+    *catalog = fresh;
+    catalog->guard = guard;
     catalog->loaded_at = db_now_ms();
     replace_posture(posture, &found);
     return true;
@@ -552,7 +549,7 @@ bool catalog_load_posture(db_posture *posture, const db_result *rows) {
         return false;
     /* Posture and hazard rows only: anything else means the wrong query's rows. */
     bool ok = scratch.volatilities.count == 0 && scratch.type_count == 0 && scratch.relation_count == 0 &&
-              found.role != NULL && scratch.policy_relations.relation_count == 0;
+              found.role != NULL && scratch.policy_relations.relation_count == 0 && scratch.functions.list_count == 0;
     clear_contents(&scratch);
     if (!ok) {
         posture_clear(&found);
@@ -571,7 +568,7 @@ const char *catalog_type_name(const db_catalog *catalog, unsigned type_oid) {
         return NULL;
     assert(catalog->types[0].oid <= catalog->types[catalog->type_count - 1].oid); /* sorted at load */
     type_name probe = {.oid = type_oid};
-    const type_name *found = bsearch(&probe, catalog->types, catalog->type_count, sizeof probe, compare_types);
+    const type_name *found = bsearch(&probe, catalog->types, catalog->type_count, sizeof probe, compare_oids);
     return found ? found->name : NULL;
 }
 

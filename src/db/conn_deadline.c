@@ -56,6 +56,13 @@ static void expire_call(connection *conn) {
         conn_flush(conn);
 }
 
+/* A cancel request is repeated (one can arrive before its statement starts, and be lost)
+ * only while the statement may still run: once its results are in, a repeat could only
+ * land on the ROLLBACK or the clean check that follow it. */
+static bool repeat_cancel(const connection *conn) {
+    return conn->cancel_sent && conn->cancels < CONN_CANCEL_REPEATS && conn->stage <= STAGE_STATEMENT;
+}
+
 void conn_tick(connection *conn, int64_t now) {
     if (conn->state == CONN_CONNECTING &&
         now - conn->connect_started_ms > (int64_t)conn->shared->connect_timeout_seconds * 1000) {
@@ -68,8 +75,7 @@ void conn_tick(connection *conn, int64_t now) {
         return;
     if (now >= deadline_ms(conn))
         expire_call(conn);
-    else if (conn->cancel_sent && conn->cancels < CONN_CANCEL_REPEATS &&
-             now - conn->cancel_sent_ms >= CONN_CANCEL_REPEAT_MS)
+    else if (repeat_cancel(conn) && now - conn->cancel_sent_ms >= CONN_CANCEL_REPEAT_MS)
         conn_cancel(conn);
 }
 
@@ -82,7 +88,7 @@ int64_t conn_due_ms(const connection *conn) {
     case CONN_BUSY: break;
     }
     int64_t due = deadline_ms(conn);
-    if (conn->cancel_sent && conn->cancels < CONN_CANCEL_REPEATS && conn->cancel_sent_ms + CONN_CANCEL_REPEAT_MS < due)
+    if (repeat_cancel(conn) && conn->cancel_sent_ms + CONN_CANCEL_REPEAT_MS < due)
         due = conn->cancel_sent_ms + CONN_CANCEL_REPEAT_MS;
     return due;
 }

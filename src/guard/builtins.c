@@ -65,3 +65,29 @@ guard_volatility builtin_operator_volatility(const guard_builtin_table *table, c
 guard_volatility builtin_type_volatility(const guard_builtin_table *table, const char *name) {
     return lookup(table->type_names, table->types, table->type_count, name);
 }
+
+/* The run of calls whose key is name (keys offsets into names), by binary search. */
+static const guard_builtin_call *calls_of(const char *names, const guard_builtin_call *calls, size_t total,
+                                          const char *name, size_t *count) {
+    size_t low = 0, high = total;
+    while (low < high) { /* the first entry whose name is not below `name` */
+        size_t middle = low + (high - low) / 2;
+        if (strcmp(names + calls[middle].name, name) < 0)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    size_t end = low;
+    while (end < total && strcmp(names + calls[end].name, name) == 0)
+        end++;
+    *count = end - low;
+    return *count > 0 ? &calls[low] : NULL;
+}
+
+const guard_builtin_call *builtin_operator_calls(const guard_builtin_table *table, const char *name, size_t *count) {
+    return calls_of(table->operator_names, table->operator_calls, table->operator_call_count, name, count);
+}
+
+const guard_builtin_call *builtin_cast_calls(const guard_builtin_table *table, const char *name, size_t *count) {
+    return calls_of(table->type_names, table->cast_calls, table->cast_call_count, name, count);
+}

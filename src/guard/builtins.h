@@ -16,6 +16,13 @@ typedef struct guard_builtin {
     char volatility; /* worst over overloads: 'i', 's' or 'v' */
 } guard_builtin;
 
+/* A function a built-in operator or cast calls: name is the offset of the operator's name in
+ * operator_names (of the type's in type_names), function of the function's in function_names. */
+typedef struct guard_builtin_call {
+    uint32_t name;
+    uint32_t function;
+} guard_builtin_call;
+
 /* The built-ins of one major version; each array is sorted by strcmp of its names. */
 typedef struct guard_builtin_table {
     int major;           /* 15, 16, ... */
@@ -29,6 +36,10 @@ typedef struct guard_builtin_table {
     const char *type_names;
     const guard_builtin *types;
     size_t type_count;
+    const guard_builtin_call *operator_calls; /* the function of every operator, by operator name */
+    size_t operator_call_count;
+    const guard_builtin_call *cast_calls; /* by type: its casts' functions and its input function */
+    size_t cast_call_count;
 } guard_builtin_table;
 
 /* An entry's name, given its kind's names (table->function_names for table->functions[i]). */
@@ -53,5 +64,11 @@ const guard_builtin_table *builtin_table_for(int major);
 guard_volatility builtin_function_volatility(const guard_builtin_table *table, const char *name);
 guard_volatility builtin_operator_volatility(const guard_builtin_table *table, const char *name);
 guard_volatility builtin_type_volatility(const guard_builtin_table *table, const char *name);
+
+/* The functions behind the operators named `name` (every overload), or a cast to type `name`
+ * can call: *count entries from the one returned (NULL and 0 when none); each entry's
+ * function is an offset into table->function_names. */
+const guard_builtin_call *builtin_operator_calls(const guard_builtin_table *table, const char *name, size_t *count);
+const guard_builtin_call *builtin_cast_calls(const guard_builtin_table *table, const char *name, size_t *count);
 
 #endif

@@ -45,6 +45,7 @@ static const char *const reason_names[GUARD_REASON_COUNT] = {
     [GUARD_RELATION_NOT_ALLOWED] = "relation_not_allowed",
     [GUARD_COLUMN_DENIED] = "column_denied",
     [GUARD_POLICY_UNVERIFIABLE] = "policy_unverifiable",
+    [GUARD_TOO_COSTLY] = "too_costly",
 };
 
 const char *guard_reason_name(guard_reason code) {
@@ -81,6 +82,7 @@ void guard_policy_init(guard_policy *policy) {
     policy->max_rows = 1000;
     policy->max_sql_bytes = 1024 * 1024;
     policy->max_value_bytes = GUARD_DEFAULT_MAX_VALUE_BYTES;
+    policy->max_plan_rows = GUARD_DEFAULT_MAX_PLAN_ROWS;
 }
 
 void guard_result_free(guard_result *result) {

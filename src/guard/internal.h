@@ -15,6 +15,9 @@
  * without checking for interrupts (scripts/survey-timeouts). */
 #define GUARD_DEFAULT_MAX_VALUE_BYTES (4 * 1024 * 1024)
 
+/* The default of guard_policy.max_plan_rows, the cost guard's --max-plan-rows. */
+#define GUARD_DEFAULT_MAX_PLAN_ROWS 1e9
+
 /* Deeper trees are rejected as too complex; keeps every recursion bounded. */
 #define GUARD_MAX_DEPTH 1000
 
@@ -86,14 +89,32 @@ bool policy_function_denied(const char *name);
 bool policy_reject_xpath(guard_verdict *verdict, const char *what, int location);
 bool policy_is_uninterruptible(const char *function_name); /* in any schema */
 
-/* statement.c: a pre-order visit of every message below (and including) message; stops
- * and returns false when the visitor does, or beyond GUARD_MAX_DEPTH. */
+/* walk.c: the one enumeration of a message's children, through protobuf-c's descriptors (no
+ * field can be forgotten): each(child, context) for every message-typed field that holds a
+ * value (each item of a repeated one; the live member of a oneof), in field order, except
+ * the fields named in skip (NULL-terminated, or NULL). Stops and returns false when each
+ * does. Every pass over the tree (the walk, tree_each, the column policy) goes through it. */
+typedef bool (*tree_child_visitor)(const ProtobufCMessage *child, void *context);
+bool tree_each_child(const ProtobufCMessage *message, const char *const *skip, tree_child_visitor each, void *context);
+
+/* walk.c: a pre-order visit of every message below (and including) message; stops and
+ * returns false when the visitor does, or beyond GUARD_MAX_DEPTH. */
 typedef bool (*tree_visitor)(const ProtobufCMessage *message, void *context);
 bool tree_each(const ProtobufCMessage *message, tree_visitor visitor, void *context, int depth);
 
 /* statement.c: the checks over the whole statement (XMLTABLE, catalog views with secret
  * columns, keywords of newer servers, the catalog's hazards); false with the verdict set. */
 bool statement_check(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict);
+
+/* False (verdict set) when the connected catalog says the type can run a volatile function
+ * without naming it (a domain's CHECK, a type's input or cast function). */
+bool statement_check_type_hazard(const guard_policy *policy, const PgQuery__TypeName *type, guard_verdict *verdict);
+
+/* pg_input_is_valid(text, 'type') and pg_input_error_info run the input function (and a
+ * domain's CHECK) of a type named in a string (type_strings.c): the string must be a
+ * constant naming a type the guard allows. False (verdict set) otherwise; true for any
+ * other call. */
+bool type_string_check(const PgQuery__FuncCall *call, const guard_policy *policy, guard_verdict *verdict);
 
 /* newer_syntax.c: on a syntax error, when the server (or, with none known, the text) may be
  * newer than the grammar, rewrites the verdict's detail and hint to say so. */

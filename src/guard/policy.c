@@ -209,12 +209,73 @@ static guard_volatility resolve(const guard_policy *policy, const qualified_name
     return worse(builtin, user);
 }
 
+/* One function an operator or cast calls (what: "operator ||", "a cast to type foo"): false
+ * with the verdict set when the deny list refuses it, or it is of the XPath family. */
+static bool check_called(const guard_policy *policy, const char *what, const char *schema, const char *function,
+                         int location, guard_verdict *verdict) {
+    if (!policy->allow_xpath && policy_is_uninterruptible(function)) {
+        char *shown = str_printf("%s (it calls %s)", what, function);
+        policy_reject_xpath(verdict, shown != NULL ? shown : what, location);
+        free(shown);
+        return false;
+    }
+    const deny_category *category = policy_denied_category(policy, schema, function);
+    if (category == NULL)
+        return true;
+    bool builtin_operator = strncmp(what, "operator ", 9) == 0 && strcmp(schema, "pg_catalog") == 0;
+    char *hint = str_printf("write the query without %s, which runs a function that is not allowed%s; ask the "
+                            "operator if you need it",
+                            what,
+                            builtin_operator ? " (under every overload of the name: the guard does not know the "
+                                               "operand types)"
+                                             : "");
+    verdict_reject(verdict, GUARD_FUNCTION_DENIED, location, category->detail, hint,
+                   "%s %s function \"%s.%s\", which is not allowed", what,
+                   strncmp(what, "operator ", 9) == 0 ? "calls" : "can call", schema, function);
+    free(hint);
+    return false;
+}
+
+/* The deny list over what an operator (kind 'o') or a cast to a type ('c') calls: the
+ * built-in table's functions for an unqualified or pg_catalog name, and the catalog's for
+ * every object visible under the name. False with the verdict set. */
+static bool check_calls(const guard_policy *policy, char kind, const qualified_name *name, int location,
+                        guard_verdict *verdict) {
+    char *what = kind == 'o' ? str_printf("operator %s%s%s", name->schema ? name->schema : "", name->schema ? "." : "",
+                                          name->name)
+                             : str_printf("a cast to type \"%s\"", name->name);
+    if (what == NULL)
+        return verdict_reject(verdict, GUARD_INTERNAL_ERROR, location, NULL, NULL, "out of memory");
+    bool allowed = true;
+    if (is_builtin_schema(name->schema)) {
+        const guard_builtin_table *table = builtin_table_for(policy->server_version);
+        size_t count = 0;
+        const guard_builtin_call *calls = kind == 'o' ? builtin_operator_calls(table, name->name, &count)
+                                                      : builtin_cast_calls(table, name->name, &count);
+        for (size_t i = 0; allowed && i < count; i++)
+            allowed =
+                check_called(policy, what, "pg_catalog", table->function_names + calls[i].function, location, verdict);
+    }
+    const guard_catalog *catalog = policy->catalog;
+    const guard_function_name *(*lookup)(void *, const char *, const char *) = catalog == NULL ? NULL
+                                                                               : kind == 'o'
+                                                                                   ? catalog->operator_functions
+                                                                                   : catalog->cast_functions;
+    const guard_function_name *functions = lookup != NULL ? lookup(catalog->context, name->schema, name->name) : NULL;
+    for (; allowed && functions != NULL && functions->name != NULL; functions++)
+        allowed = check_called(policy, what, functions->schema, functions->name, location, verdict);
+    free(what);
+    return allowed;
+}
+
 bool policy_check_operator(const guard_policy *policy, PgQuery__Node *const *name_nodes, size_t name_count,
                            int location, guard_verdict *verdict) {
     qualified_name name = split_name(name_nodes, name_count);
     if (name.name == NULL)
         return verdict_reject(verdict, GUARD_OPERATOR_NOT_ALLOWED, location, NULL,
                               "write the operator plainly, for example a = b", "malformed operator name");
+    if (!check_calls(policy, 'o', &name, location, verdict))
+        return false;
     guard_volatility volatility = resolve(policy, &name, builtin_operator_volatility,
                                           policy->catalog ? policy->catalog->operator_volatility : NULL);
     if (volatility == GUARD_VOLATILITY_IMMUTABLE || volatility == GUARD_VOLATILITY_STABLE)
@@ -240,6 +301,8 @@ bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type
     if (type_name->pct_type)
         return verdict_reject(verdict, GUARD_TYPE_NOT_ALLOWED, type_name->location, NULL, "name the type itself",
                               "%%TYPE references are not allowed");
+    if (!check_calls(policy, 'c', &name, type_name->location, verdict))
+        return false;
     guard_volatility volatility =
         resolve(policy, &name, builtin_type_volatility, policy->catalog ? policy->catalog->type_volatility : NULL);
     if (volatility == GUARD_VOLATILITY_IMMUTABLE || volatility == GUARD_VOLATILITY_STABLE)

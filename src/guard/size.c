@@ -202,7 +202,7 @@ static bool visit_for_size(const ProtobufCMessage *message, void *context) {
     if (message->descriptor == &pg_query__func_call__descriptor) {
         const PgQuery__FuncCall *call = (const PgQuery__FuncCall *)message;
         estimate result;
-        if (!size_estimate_call(state, call, &result, 0))
+        if (!size_check_series(state, call) || !size_estimate_call(state, call, &result, 0))
             return false;
         const char *name = size_function_name(call);
         if (size_named(name, aggregate_functions) && state->aggregate == NULL) {

@@ -70,4 +70,10 @@ bool size_constant_number(const PgQuery__Node *node, double *value, int depth);
 /* A lower bound on the rows a SELECT's aggregates see, when known from constants. */
 bool size_select_rows(const PgQuery__SelectStmt *select, double *rows);
 
+/* size_series.c. The rows of generate_series(start, stop [, step]) with constant arguments
+ * (numbers, or dates and timestamps with an interval step); false when not known. */
+bool size_series_rows(const PgQuery__FuncCall *call, double *rows);
+/* Refuses (too_costly) a generate_series whose known rows exceed policy->max_plan_rows. */
+bool size_check_series(size_state *state, const PgQuery__FuncCall *call);
+
 #endif

@@ -148,28 +148,6 @@ bool size_constant_number(const PgQuery__Node *node, double *value, int depth) {
     }
 }
 
-/* floor() without libm: exact below 2^53, where doubles still hold every integer; above,
- * every double is already an integer. */
-static double whole_part_below(double value) {
-    if (!isfinite(value) || fabs(value) >= 9007199254740992.0)
-        return value;
-    double whole = (double)(long long)value;
-    return whole > value ? whole - 1 : whole;
-}
-
-/* The number of rows of generate_series(start, stop [, step]) with constant numbers. */
-static bool series_rows(const PgQuery__FuncCall *call, double *rows) {
-    const char *name = size_function_name(call);
-    double start = 0, stop = 0, step = 1;
-    if (name == NULL || strcmp(name, "generate_series") != 0 || call->n_args < 2 || call->n_args > 3 ||
-        !constant_argument(call, 0, &start, 0) || !constant_argument(call, 1, &stop, 0) ||
-        (call->n_args == 3 && !constant_argument(call, 2, &step, 0)) || step == 0)
-        return false;
-    double count = whole_part_below((stop - start) / step) + 1;
-    *rows = count > 0 ? count : 0;
-    return true;
-}
-
 /* A lower bound on the rows a SELECT's aggregates see: its FROM is only constant
  * generate_series calls (or none), with no WHERE; NULL-free otherwise unknown. */
 bool size_select_rows(const PgQuery__SelectStmt *select, double *rows) {
@@ -183,7 +161,7 @@ bool size_select_rows(const PgQuery__SelectStmt *select, double *rows) {
             item->range_function->functions[0]->node_case != PG_QUERY__NODE__NODE_LIST ||
             item->range_function->functions[0]->list->n_items < 1 ||
             item->range_function->functions[0]->list->items[0]->node_case != PG_QUERY__NODE__NODE_FUNC_CALL ||
-            !series_rows(item->range_function->functions[0]->list->items[0]->func_call, &count))
+            !size_series_rows(item->range_function->functions[0]->list->items[0]->func_call, &count))
             return false;
         product *= count;
     }
@@ -193,7 +171,7 @@ bool size_select_rows(const PgQuery__SelectStmt *select, double *rows) {
         const PgQuery__Node *value = select->target_list[0]->res_target->val;
         double count = 0;
         if (value != NULL && value->node_case == PG_QUERY__NODE__NODE_FUNC_CALL &&
-            series_rows(value->func_call, &count))
+            size_series_rows(value->func_call, &count))
             product *= count;
     }
     double limit = 0;

@@ -14,35 +14,6 @@
 
 #include "internal.h"
 
-bool tree_each(const ProtobufCMessage *message, tree_visitor visitor, void *context, int depth) {
-    if (depth > GUARD_MAX_DEPTH)
-        return false;
-    if (!visitor(message, context))
-        return false;
-    const ProtobufCMessageDescriptor *descriptor = message->descriptor;
-    const char *base = (const char *)message;
-    for (unsigned i = 0; i < descriptor->n_fields; i++) {
-        const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
-        if (field->type != PROTOBUF_C_TYPE_MESSAGE)
-            continue;
-        if ((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-            *(const uint32_t *)(base + field->quantifier_offset) != field->id)
-            continue;
-        if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t count = *(const size_t *)(base + field->quantifier_offset);
-            const ProtobufCMessage *const *items = *(const ProtobufCMessage *const *const *)(base + field->offset);
-            for (size_t j = 0; j < count; j++)
-                if (items[j] != NULL && !tree_each(items[j], visitor, context, depth + 1))
-                    return false;
-        } else {
-            const ProtobufCMessage *child = *(const ProtobufCMessage *const *)(base + field->offset);
-            if (child != NULL && !tree_each(child, visitor, context, depth + 1))
-                return false;
-        }
-    }
-    return true;
-}
-
 static bool is_message(const ProtobufCMessage *message, const ProtobufCMessageDescriptor *descriptor) {
     return message->descriptor == descriptor;
 }
@@ -287,11 +258,24 @@ static bool check_xpath(statement_state *state, const ProtobufCMessage *message)
 
 /* ---- the catalog's hazards ---- */
 
-static bool reject_hazard(statement_state *state, const char *kind, const char *shown, const char *why, int location) {
-    return verdict_reject(state->verdict, GUARD_HIDDEN_FUNCTION, location, why,
+static bool reject_hazard(guard_verdict *verdict, const char *kind, const char *shown, const char *why, int location) {
+    return verdict_reject(verdict, GUARD_HIDDEN_FUNCTION, location, why,
                           "leave it out of the query; if the function is harmless, its owner can mark it STABLE, or "
                           "the operator can deny the object",
                           "%s \"%s\" can run a volatile function without naming it", kind, shown);
+}
+
+bool statement_check_type_hazard(const guard_policy *policy, const PgQuery__TypeName *type, guard_verdict *verdict) {
+    const guard_catalog *catalog = policy->catalog;
+    if (catalog == NULL || catalog->type_hazard == NULL || type->n_names == 0 ||
+        type->names[type->n_names - 1]->node_case != PG_QUERY__NODE__NODE_STRING)
+        return true;
+    const char *name = type->names[type->n_names - 1]->string->sval;
+    const char *schema = type->n_names >= 2 && type->names[type->n_names - 2]->node_case == PG_QUERY__NODE__NODE_STRING
+                             ? type->names[type->n_names - 2]->string->sval
+                             : NULL;
+    const char *why = catalog->type_hazard(catalog->context, schema, name);
+    return why == NULL || reject_hazard(verdict, "type", name, why, type->location);
 }
 
 static bool check_hazards(statement_state *state, const ProtobufCMessage *message) {
@@ -306,19 +290,9 @@ static bool check_hazards(statement_state *state, const ProtobufCMessage *messag
             return true;
         const char *why = catalog->relation_hazard(catalog->context, schema, relation->relname);
         if (why != NULL)
-            return reject_hazard(state, "relation", relation->relname, why, relation->location);
-    } else if (is_message(message, &pg_query__type_name__descriptor) && catalog->type_hazard != NULL) {
-        const PgQuery__TypeName *type = (const PgQuery__TypeName *)message;
-        if (type->n_names == 0 || type->names[type->n_names - 1]->node_case != PG_QUERY__NODE__NODE_STRING)
-            return true;
-        const char *name = type->names[type->n_names - 1]->string->sval;
-        const char *schema =
-            type->n_names >= 2 && type->names[type->n_names - 2]->node_case == PG_QUERY__NODE__NODE_STRING
-                ? type->names[type->n_names - 2]->string->sval
-                : NULL;
-        const char *why = catalog->type_hazard(catalog->context, schema, name);
-        if (why != NULL)
-            return reject_hazard(state, "type", name, why, type->location);
+            return reject_hazard(state->verdict, "relation", relation->relname, why, relation->location);
+    } else if (is_message(message, &pg_query__type_name__descriptor)) {
+        return statement_check_type_hazard(state->policy, (const PgQuery__TypeName *)message, state->verdict);
     } else if (is_message(message, &pg_query__func_call__descriptor) && catalog->function_hazard != NULL) {
         const PgQuery__FuncCall *call = (const PgQuery__FuncCall *)message;
         if (call->n_funcname == 0 || call->funcname[call->n_funcname - 1]->node_case != PG_QUERY__NODE__NODE_STRING)
@@ -330,7 +304,7 @@ static bool check_hazards(statement_state *state, const ProtobufCMessage *messag
                 : NULL;
         const char *why = catalog->function_hazard(catalog->context, schema, name);
         if (why != NULL)
-            return reject_hazard(state, "function", name, why, call->location);
+            return reject_hazard(state->verdict, "function", name, why, call->location);
     }
     return true;
 }
@@ -338,6 +312,8 @@ static bool check_hazards(statement_state *state, const ProtobufCMessage *messag
 static bool check_node(const ProtobufCMessage *message, void *context) {
     statement_state *state = context;
     return check_xpath(state, message) && check_newer_keywords(state, message) && check_hazards(state, message) &&
+           (!is_message(message, &pg_query__func_call__descriptor) ||
+            type_string_check((const PgQuery__FuncCall *)message, state->policy, state->verdict)) &&
            collect_guarded(message, context);
 }
 

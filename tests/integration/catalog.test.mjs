@@ -36,6 +36,33 @@ CREATE TABLE pairs (id int, p pair);
 INSERT INTO pairs VALUES (1, ROW(1, 2)), (2, ROW(3, 4));
 CREATE TABLE plain (id int, label text);
 INSERT INTO plain VALUES (1, 'a');
+CREATE FUNCTION secret_match(text, text) RETURNS boolean LANGUAGE sql STABLE AS 'SELECT $1 = $2';
+CREATE OPERATOR === (LEFTARG = text, RIGHTARG = text, FUNCTION = secret_match);
+CREATE TYPE tag AS (v text);
+CREATE FUNCTION tag_of(text) RETURNS tag LANGUAGE sql IMMUTABLE AS 'SELECT ROW($1)::tag';
+CREATE CAST (text AS tag) WITH FUNCTION tag_of(text);
+CREATE FUNCTION tag_length(tag) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT length($1.v)';
+CREATE CAST (tag AS integer) WITH FUNCTION tag_length(tag);
+CREATE FUNCTION take_lock() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  PERFORM pg_advisory_lock(4243);
+  RETURN true;
+END $$;
+CREATE VIEW locking_view AS SELECT id, take_lock() AS locked FROM plain;
+CREATE VIEW over_locking_view AS SELECT id FROM locking_view;
+CREATE VIEW counting_view AS SELECT count(*) AS n FROM over_locking_view;
+CREATE FUNCTION defaulted(flag boolean DEFAULT take_lock()) RETURNS int LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN 1;
+END $$;
+CREATE VIEW defaulted_view AS SELECT defaulted() AS v;
+CREATE FUNCTION atomic_lock() RETURNS boolean LANGUAGE sql STABLE BEGIN ATOMIC SELECT take_lock(); END;
+CREATE FUNCTION pairs_of() RETURNS TABLE (id int, p pair) LANGUAGE sql STABLE AS 'SELECT id, p FROM pairs';
+CREATE FUNCTION one_pair(OUT p pair, OUT n int) LANGUAGE sql STABLE AS 'SELECT ROW(1, 2)::pair, 1';
+CREATE TABLE guarded (id int);
+ALTER TABLE guarded ENABLE ROW LEVEL SECURITY;
+CREATE POLICY guarded_read ON guarded FOR SELECT USING (take_lock());
+CREATE VIEW guarded_view AS SELECT id FROM guarded;
 `;
 
 /** Session-level advisory locks held by any backend (pair_eq leaves one behind when it runs). */
@@ -130,20 +157,89 @@ describe('hidden-function hazards', () => {
     assert.deepEqual((await query(session, 'SELECT label FROM plain')).rows, [['a']]);
   });
 
+  test('views over hazards, defaults and SQL-standard bodies that call volatile functions, OUT columns', async () => {
+    const session = await open();
+    for (const [sql, named] of [
+      ['SELECT id FROM over_locking_view', /view locking_view.*take_lock/],
+      ['SELECT n FROM counting_view', /view over_locking_view.*view locking_view.*take_lock/],
+      ['SELECT v FROM defaulted_view', /function defaulted\(boolean\).*take_lock/],
+      ['SELECT id FROM guarded_view', /table guarded.*policy guarded_read.*take_lock/],
+      ['SELECT defaulted()', /take_lock/],
+      ['SELECT atomic_lock()', /take_lock/],
+      ['SELECT DISTINCT p FROM pairs_of()', /type pair.*pair_eq/],
+      ['SELECT CASE p WHEN p THEN 1 END FROM one_pair()', /type pair.*pair_eq/],
+    ]) {
+      const text = errorResult(await callTool(session, 'query', { sql }), sql);
+      rejected(text, 'hidden_function', sql);
+      assert.match(text, named, `${sql}: the reason names the way to the function`);
+    }
+    assert.equal(advisoryLocks(), 0, 'take_lock and pair_eq never ran');
+    // A view over a table that has no hazard stays allowed.
+    assert.deepEqual((await query(session, 'SELECT label FROM plain')).rows, [['a']]);
+  });
+
   test('the posture names the hazards on stderr and in the instructions', async () => {
     const session = await open();
     const instructions = session.client.getInstructions() ?? '';
     assert.match(instructions, /Warning: \d+ objects of the database can run a volatile function inside a query/);
-    assert.match(instructions, /pair_eq/);
+    assert.match(instructions, /pair_eq|take_lock/);
     assert.match(instructions, /hidden_function/);
     await query(session, 'SELECT 1 AS one');
-    assert.match(session.stderr(), /objects of the database can run a volatile function .*pair_eq/);
+    assert.match(session.stderr(), /objects of the database can run a volatile function .*(pair_eq|take_lock)/);
   });
 
   test('a database without hazards reports none', async () => {
     const session = await connect({ user: PG.superuser });
     sessions.push(session);
     assert.doesNotMatch(session.client.getInstructions() ?? '', /volatile function inside a query/);
+  });
+});
+
+describe('--deny-function through operators and casts', () => {
+  const OPERATOR = "SELECT 'a' === 'a' AS m";
+  const TO_TAG = "SELECT ('abc'::text::tag).v AS v";
+  const TO_INT = "SELECT ('abc'::text::tag)::integer AS n";
+
+  test('a user operator and user casts run when their functions are not denied', async () => {
+    const session = await open();
+    assert.deepEqual((await query(session, OPERATOR)).rows, [[true]]);
+    assert.deepEqual((await query(session, TO_TAG)).rows, [['abc']]);
+    assert.deepEqual((await query(session, TO_INT)).rows, [[3]]);
+  });
+
+  test('denying the function refuses its operator, by bare or qualified name, naming both', async () => {
+    for (const deny of ['secret_match', 'public.secret_match']) {
+      const session = await open(['--deny-function', deny]);
+      for (const sql of [OPERATOR, "SELECT 1 AS one WHERE 'a' OPERATOR(public.===) 'b'",
+        "SELECT label FROM plain WHERE label === ANY (ARRAY['a'])"]) {
+        const text = errorResult(await callTool(session, 'query', { sql }), sql);
+        rejected(text, 'function_denied', sql);
+        assert.match(text, /operator (public\.)?=== calls function "public\.secret_match", which is not allowed/, text);
+        assert.match(text, /\nhint: write the query without operator/, text);
+      }
+      assert.deepEqual((await query(session, "SELECT 'a' <> 'b' AS m")).rows, [[true]]);
+    }
+  });
+
+  test('denying the function refuses the casts that call it, into user and built-in types', async () => {
+    const toTag = await open(['--deny-function', 'tag_of']);
+    const text = errorResult(await callTool(toTag, 'query', { sql: TO_TAG }), TO_TAG);
+    rejected(text, 'function_denied', TO_TAG);
+    assert.match(text, /a cast to type "tag" can call function "public\.tag_of", which is not allowed/, text);
+    const toInt = await open(['--deny-function', 'public.tag_length']);
+    const intText = errorResult(await callTool(toInt, 'query', { sql: TO_INT }), TO_INT);
+    rejected(intText, 'function_denied', TO_INT);
+    assert.match(intText, /a cast to type "int4" can call function "public\.tag_length"/, intText);
+    assert.deepEqual((await query(toInt, TO_TAG)).rows, [['abc']]);
+  });
+
+  test('a built-in function is denied through its operator too', async () => {
+    const session = await open(['--deny-function', 'textcat']);
+    const sql = "SELECT 'a' || 'b' AS s";
+    const text = errorResult(await callTool(session, 'query', { sql }), sql);
+    rejected(text, 'function_denied', sql);
+    assert.match(text, /operator \|\| calls function "pg_catalog\.textcat"/, text);
+    assert.deepEqual((await query(session, "SELECT concat('a', 'b') AS s")).rows, [['ab']]);
   });
 });
 

@@ -75,6 +75,7 @@ static struct {
     const char *error;          /* the PGconn's error message; NULL for the default */
     const char *held;           /* the clean check's answer: NULL for "", else what the session holds */
     bool check_fails;           /* the clean check is an error */
+    bool cancel_hits_rollback;  /* once a cancel was sent, the next ROLLBACK is cancelled */
     int checks;                 /* clean checks answered */
     bool release;               /* SELECT hold answers */
     int rows;                   /* rows of SELECT rows */
@@ -170,6 +171,10 @@ static void answer(fake_conn *conn) {
     else if (strcmp(sql, "BEGIN READ ONLY") == 0) {
         conn->in_transaction = true;
         put(conn, make_result(PGRES_COMMAND_OK, 0, NULL, NULL, 0, NULL));
+    } else if (strcmp(sql, "ROLLBACK") == 0 && fake.cancel_hits_rollback && fake.cancels > 0) {
+        fake.cancel_hits_rollback = false; /* the request is spent; the transaction stays open */
+        conn->aborted = true;
+        put(conn, make_result(PGRES_FATAL_ERROR, 0, NULL, NULL, 0, NULL));
     } else if (strcmp(sql, "ROLLBACK") == 0) {
         conn->in_transaction = false;
         conn->jit_off = false;
@@ -600,6 +605,34 @@ START_TEST(the_byte_budget_cancels_and_the_connection_starts_afresh) {
     turns(pool, 3);
     ck_assert_int_eq(fake.connects, 2);
     ck_assert_int_eq(next.calls, 1);
+    ck_assert_int_eq(next.result->status, DB_OK);
+    ck_assert_uint_eq(next.result->row_count, 5);
+    db_result_free(seen.result);
+    db_result_free(next.result);
+    db_pool_free(pool);
+}
+END_TEST
+
+/* The budget's cancel request can arrive after the statement ended and land on the
+ * pipeline's ROLLBACK: the rows read stand (the call once failed with the ROLLBACK's
+ * "canceling statement"), and a second ROLLBACK ends the transaction. */
+START_TEST(a_cancel_that_lands_on_the_rollback_leaves_the_result) {
+    db_pool *pool = ready_pool(1);
+    fake.rows = 5;
+    fake.cancel_hits_rollback = true;
+    outcome seen = {0};
+    db_request request = {.sql = "SELECT rows", .row_limit = -1, .max_result_bytes = 45};
+    ck_assert_ptr_nonnull(db_pool_submit(pool, &request, on_done, &seen));
+    turns(pool, 3);
+    ck_assert_int_eq(seen.calls, 1);
+    ck_assert_int_eq(seen.result->status, DB_OK);
+    ck_assert_int_eq(seen.result->truncated, DB_BYTE_BUDGET);
+    ck_assert_uint_eq(seen.result->row_count, 2);
+    ck_assert(!fake.cancel_hits_rollback); /* the ROLLBACK was cancelled */
+    ck_assert_int_eq(fake.finishes, 1);    /* and the connection, sent a cancel, starts afresh */
+    outcome next = {0};
+    submit(pool, "SELECT rows", -1, &next);
+    turns(pool, 3);
     ck_assert_int_eq(next.result->status, DB_OK);
     ck_assert_uint_eq(next.result->row_count, 5);
     db_result_free(seen.result);
@@ -1119,6 +1152,7 @@ static Suite *pool_suite(void) {
     tcase_add_test(tc, a_statement_runs_in_one_pipeline_row_by_row);
     tcase_add_test(tc, the_row_limit_cuts_the_result);
     tcase_add_test(tc, the_byte_budget_cancels_and_the_connection_starts_afresh);
+    tcase_add_test(tc, a_cancel_that_lands_on_the_rollback_leaves_the_result);
     tcase_add_test(tc, the_cell_cap_cuts_values);
     tcase_add_test(tc, an_error_is_rolled_back_and_the_connection_kept);
     tcase_add_test(tc, a_refused_connection_fails_calls_with_the_reason);

@@ -1515,6 +1515,7 @@ START_TEST(reason_names_are_stable_and_unique) {
         "relation_not_allowed",
         "column_denied",
         "policy_unverifiable",
+        "too_costly",
     };
     for (int code = 0; code < GUARD_REASON_COUNT; code++) {
         const char *name = guard_reason_name((guard_reason)code);

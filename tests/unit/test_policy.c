@@ -6,6 +6,7 @@
  *
  *   ./test_policy                                  # forks per test
  *   CK_FORK=no valgrind --leak-check=full --error-exitcode=1 ./test_policy */
+#define _GNU_SOURCE /* asprintf */
 #include <check.h>
 #include <pg_query.h>
 #include <stdbool.h>
@@ -452,6 +453,36 @@ START_TEST(hazard_refusal_names_object_and_reason) {
 }
 END_TEST
 
+/* pg_input_is_valid and pg_input_error_info (PostgreSQL 16) run the input function, and a
+ * domain's CHECK, of a type named in a string: the string is read as a type and judged as a
+ * written cast would be. */
+START_TEST(types_named_in_strings_are_judged) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = fake_catalog();
+    policy.catalog = &catalog;
+    policy.server_version = 18;
+    global_hazard_text = NULL;
+    expect_code("SELECT pg_input_is_valid('x', 'checked_domain')", &policy, GUARD_HIDDEN_FUNCTION);
+    expect_code("SELECT pg_input_error_info('x', 'public.locking_point')", &policy, GUARD_HIDDEN_FUNCTION);
+    expect_code("SELECT pg_catalog.pg_input_is_valid('{x}', 'checked_domain[]')", &policy, GUARD_HIDDEN_FUNCTION);
+    expect_code("SELECT pg_input_is_valid('x', ' \"checked_domain\" ')", &policy, GUARD_HIDDEN_FUNCTION);
+    expect_code("SELECT pg_input_is_valid('x', t) FROM (VALUES ('int')) v(t)", &policy, GUARD_TYPE_NOT_ALLOWED);
+    expect_code("SELECT pg_input_is_valid('x', NULL)", &policy, GUARD_TYPE_NOT_ALLOWED);
+    expect_code("SELECT pg_input_is_valid('x')", &policy, GUARD_TYPE_NOT_ALLOWED);
+    expect_code("SELECT pg_input_is_valid('x', 'int); SELECT 1; --')", &policy, GUARD_TYPE_NOT_ALLOWED);
+    expect_code("SELECT pg_input_is_valid('x', 'no_such_type')", &policy, GUARD_TYPE_NOT_ALLOWED);
+    expect_code("SELECT pg_input_is_valid('1', 'integer')", &policy, GUARD_OK);
+    expect_code("SELECT pg_input_is_valid('1', 'numeric(10,2)[]')", &policy, GUARD_OK);
+    expect_code("SELECT pg_input_error_info('1', 'plain_point')", &policy, GUARD_OK);
+    /* The position is the call's, not one inside the string. */
+    guard_result result = guard_check("SELECT 1, pg_input_is_valid('x', 'checked_domain')", &policy);
+    ck_assert(!result.allowed);
+    ck_assert_int_eq(result.cursor_position, 11); /* 1-based: the p of pg_input_is_valid */
+    guard_result_free(&result);
+}
+END_TEST
+
 START_TEST(global_hazard_refuses_every_query) {
     guard_policy policy;
     guard_policy_init(&policy);
@@ -627,12 +658,240 @@ START_TEST(sql_json_keywords_are_refused_even_when_the_catalog_knows_the_name) {
 }
 END_TEST
 
+/* ---- --deny-function through operators and casts ------------------------------------ */
+
+/* A catalog with a user operator === over secret_eq (stable, so the volatility rules pass
+ * it), a user type money_code whose cast from text runs public.code_in, and a cast users
+ * added to integer (pg_catalog.int4) running public.to_int. */
+static const guard_function_name triple_equals[] = {{"public", "secret_eq"}, {NULL, NULL}};
+static const guard_function_name money_code_casts[] = {
+    {"public", "code_in"}, {"public", "code_from_int"}, {NULL, NULL}};
+static const guard_function_name int4_casts[] = {{"public", "to_int"}, {NULL, NULL}};
+
+static const guard_function_name *fake_operator_functions(void *context, const char *schema, const char *name) {
+    (void)context;
+    bool visible = schema == NULL || strcmp(schema, "public") == 0;
+    return visible && strcmp(name, "===") == 0 ? triple_equals : NULL;
+}
+
+static const guard_function_name *fake_cast_functions(void *context, const char *schema, const char *name) {
+    (void)context;
+    if (strcmp(name, "money_code") == 0 && (schema == NULL || strcmp(schema, "public") == 0))
+        return money_code_casts;
+    if (strcmp(name, "int4") == 0 && (schema == NULL || strcmp(schema, "pg_catalog") == 0))
+        return int4_casts;
+    return NULL;
+}
+
+static guard_volatility fake_stable(void *context, const char *schema, const char *name) {
+    (void)context, (void)schema;
+    return strcmp(name, "===") == 0 || strcmp(name, "money_code") == 0 ? GUARD_VOLATILITY_STABLE
+                                                                       : GUARD_VOLATILITY_UNKNOWN;
+}
+
+static guard_catalog calls_catalog(void) {
+    guard_catalog catalog;
+    memset(&catalog, 0, sizeof catalog);
+    catalog.operator_volatility = fake_stable;
+    catalog.type_volatility = fake_stable;
+    catalog.operator_functions = fake_operator_functions;
+    catalog.cast_functions = fake_cast_functions;
+    return catalog;
+}
+
+typedef struct denied_call {
+    const char *deny;     /* the --deny-function entry */
+    const char *sql;      /* refused with it, allowed without */
+    const char *function; /* named in the message */
+} denied_call;
+
+static const denied_call denied_calls[] = {
+    {"secret_eq", "SELECT 1 WHERE 'a' === 'b'", "public.secret_eq"},
+    {"public.secret_eq", "SELECT 1 WHERE 'a' === 'b'", "public.secret_eq"},
+    {"secret_eq", "SELECT 1 WHERE 'a' OPERATOR(public.===) 'b'", "public.secret_eq"},
+    {"secret_eq", "SELECT 1 WHERE 'a' === ANY (ARRAY['b'])", "public.secret_eq"},
+    {"secret_eq", "SELECT 1 WHERE 'a' = ANY (SELECT 'b') OR 'c' === 'd'", "public.secret_eq"},
+    {"code_in", "SELECT 'x'::money_code", "public.code_in"},
+    {"code_in", "SELECT CAST('x' AS public.money_code)", "public.code_in"},
+    {"code_from_int", "SELECT 1::money_code", "public.code_from_int"},
+    {"to_int", "SELECT 1.5::integer", "public.to_int"},
+    {"public.to_int", "SELECT '7'::int4", "public.to_int"},
+    /* Built-in operators and casts: every overload of the name. */
+    {"textcat", "SELECT 'a' || 'b'", "pg_catalog.textcat"},
+    {"pg_catalog.textcat", "SELECT name || '!' FROM customers", "pg_catalog.textcat"},
+    {"int4pl", "SELECT 1 + 2", "pg_catalog.int4pl"},
+    {"texteq", "SELECT 1 FROM customers WHERE name = 'x'", "pg_catalog.texteq"},
+    {"textlike", "SELECT 1 FROM customers WHERE name LIKE 'x%'", "pg_catalog.textlike"},
+    {"int4", "SELECT 1.5::int", "pg_catalog.int4"},
+    {"date_in", "SELECT date '2020-01-01'", "pg_catalog.date_in"},
+    {"numeric", "SELECT CAST(1 AS numeric)", "pg_catalog.numeric"},
+};
+
+START_TEST(denied_function_is_refused_through_its_operator_or_cast) {
+    const denied_call *each = &denied_calls[_i];
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = calls_catalog();
+    policy.catalog = &catalog;
+    expect_code(each->sql, &policy, GUARD_OK); /* the control: allowed without the entry */
+    const char *const denied[] = {each->deny, NULL};
+    policy.denied_functions = denied;
+    guard_result result = guard_check(each->sql, &policy);
+    ck_assert_msg(!result.allowed && result.code == GUARD_FUNCTION_DENIED, "%s with --deny-function %s: %s", each->sql,
+                  each->deny, result.allowed ? "allowed" : guard_reason_name(result.code));
+    char *quoted = NULL;
+    ck_assert_int_gt(asprintf(&quoted, "function \"%s\"", each->function), 0);
+    ck_assert_msg(strstr(result.message, quoted) != NULL, "%s: %s", each->sql, result.message);
+    ck_assert_ptr_nonnull(strstr(result.hint, "write the query without"));
+    free(quoted);
+    guard_result_free(&result);
+}
+END_TEST
+
+START_TEST(other_schemas_and_other_functions_stay_allowed) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = calls_catalog();
+    policy.catalog = &catalog;
+    const char *const denied[] = {"other.secret_eq", "other.textcat", "nosuch", NULL};
+    policy.denied_functions = denied;
+    expect_code("SELECT 1 WHERE 'a' === 'b'", &policy, GUARD_OK);
+    expect_code("SELECT 'a' || 'b', 1::int, 'x'::money_code", &policy, GUARD_OK);
+    expect_code("SELECT 1 WHERE 'a' OPERATOR(other.===) 'b'", &policy, GUARD_OK); /* another schema's === */
+}
+END_TEST
+
+START_TEST(operator_refusal_names_operator_function_and_fix) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = calls_catalog();
+    policy.catalog = &catalog;
+    const char *const denied[] = {"secret_eq", NULL};
+    policy.denied_functions = denied;
+    guard_result result = guard_check("SELECT 1 WHERE 'a' === 'b'", &policy);
+    ck_assert_str_eq(result.message, "operator === calls function \"public.secret_eq\", which is not allowed");
+    ck_assert_str_eq(result.detail, "it is on this server's configured deny list");
+    ck_assert_str_eq(result.hint, "write the query without operator ===, which runs a function that is not allowed; "
+                                  "ask the operator if you need it");
+    ck_assert_int_eq(result.cursor_position, 20);
+    guard_result_free(&result);
+}
+END_TEST
+
+/* The built-in deny list and the XPath family apply to what operators and casts call too: a
+ * user operator over current_setting()'s siblings or over xpath is no way around them. */
+static const guard_function_name xpath_operator[] = {{"pg_catalog", "xpath"}, {NULL, NULL}};
+static const guard_function_name advisory_operator[] = {{"pg_catalog", "pg_advisory_lock"}, {NULL, NULL}};
+
+static const guard_function_name *fake_builtin_backed(void *context, const char *schema, const char *name) {
+    (void)context, (void)schema;
+    return strcmp(name, "#?") == 0 ? xpath_operator : strcmp(name, "#!") == 0 ? advisory_operator : NULL;
+}
+
+static guard_volatility fake_immutable(void *context, const char *schema, const char *name) {
+    (void)context, (void)schema, (void)name;
+    return GUARD_VOLATILITY_IMMUTABLE;
+}
+
+START_TEST(builtin_deny_list_and_xpath_reach_through_user_operators) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog;
+    memset(&catalog, 0, sizeof catalog);
+    catalog.operator_volatility = fake_immutable;
+    catalog.operator_functions = fake_builtin_backed;
+    policy.catalog = &catalog;
+    expect_code("SELECT 1 WHERE '/a' #? '<a/>'::xml IS NOT NULL", &policy, GUARD_UNINTERRUPTIBLE);
+    expect_code("SELECT #! 1", &policy, GUARD_FUNCTION_DENIED);
+    policy.allow_xpath = true;
+    expect_code("SELECT 1 WHERE '/a' #? '<a/>'::xml IS NOT NULL", &policy, GUARD_OK);
+}
+END_TEST
+
+/* ---- series counted from constants: beyond max_plan_rows before they run ----------- */
+
+/* PostgreSQL 15's planner estimates 1000 rows for a numeric or timestamp series, so the
+ * cost guard cannot see these; each is more than 1e9 rows. */
+static const char *const runaway_series[] = {
+    "SELECT generate_series(1, 1e11)",
+    "SELECT count(*) FROM generate_series(1, 1e11)",
+    "SELECT count(*) FROM generate_series(1, 100000000000)",
+    "SELECT * FROM generate_series(1::bigint, 5000000000::bigint) g",
+    "SELECT sum(g) FROM generate_series(1, 2147483647) g",
+    "SELECT x FROM (SELECT max(g) FROM generate_series(1.5, 1e10 + 0.5) g) s(x)",
+    "SELECT 1 WHERE 5 IN (SELECT generate_series(1, 1e12))",
+    "WITH s AS (SELECT generate_series(1, 10 ^ 10) g) SELECT count(*) FROM s",
+    "SELECT count(*) FROM generate_series(1e11, 1, -1)",
+    "SELECT count(*) FROM generate_series(-1e11, 0)",
+    "SELECT generate_series(1, 2, 1e-9)",
+    "SELECT generate_series(0, 1, 0.0000000001)",
+    "SELECT count(*) FROM ROWS FROM (generate_series(1, 1e10), generate_series(1, 2)) r",
+    "SELECT count(*) FROM generate_series(1, power(10, 10)::bigint)",
+    "SELECT count(*) FROM pg_catalog.generate_series(1, 1e11)",
+    "SELECT count(*) FROM generate_series('2000-01-01'::timestamp, '2100-01-01', '1 second')",
+    "SELECT count(*) FROM generate_series(timestamp '2000-01-01', timestamp '2001-01-01', interval '1 ms')",
+    "SELECT count(*) FROM generate_series('2000-01-01'::timestamptz, '2000-01-02'::timestamptz, '1 microsecond')",
+    "SELECT count(*) FROM generate_series('2000-01-01'::date, '3000-01-01'::date, '10 seconds'::interval)",
+    "SELECT count(*) FROM generate_series(now(), now() + interval '100 years', '1 second')",
+    "SELECT count(*) FROM generate_series(now(), now() - interval '100 years', interval '-1 second')",
+    "SELECT count(*) FROM generate_series(current_date, current_date + 40000, '1 second')",
+    "SELECT count(*) FROM generate_series(now(), 'infinity', '1 day')",
+    "SELECT count(*) FROM generate_series(localtimestamp, localtimestamp + '50 years', interval '1' second)",
+    "SELECT count(*) FROM generate_series(now(), now() + '1 day', '1 ms'::interval / 1000)",
+    "SELECT count(*) FROM generate_series(now(), now() + '1 day', 0.00001 * interval '1 second')",
+    "SELECT count(*) FROM generate_series('2000-01-01 00:00:00', '2000-01-01 00:00:00'::timestamp + '12 days', "
+    "'00:00:00.001')",
+};
+
+START_TEST(runaway_series_are_refused_as_too_costly) {
+    expect_default(runaway_series[_i], GUARD_TOO_COSTLY);
+}
+END_TEST
+
+static const char *const bounded_series[] = {
+    "SELECT generate_series(1, 1e9)",
+    "SELECT count(*) FROM generate_series(1, 1000000000)",
+    "SELECT generate_series(1, 2, 1e-8)",
+    "SELECT * FROM generate_series(1e11, 1) g",
+    "SELECT count(*) FROM generate_series('2000-01-01'::timestamp, '2100-01-01', '1 hour')",
+    "SELECT count(*) FROM generate_series(now(), now() + interval '30 years', '1 second')",
+    "SELECT * FROM generate_series(now(), now() - interval '1 day', interval '1 second')",
+    "SELECT generate_series(1, n) FROM (SELECT 5 n) t",
+    "SELECT generate_series(min(id), max(id)) FROM orders",
+};
+
+START_TEST(bounded_series_stay_allowed) {
+    expect_default(bounded_series[_i], GUARD_OK);
+}
+END_TEST
+
+START_TEST(max_plan_rows_is_configurable_and_named) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    ck_assert(policy.max_plan_rows == 1e9);
+    policy.max_plan_rows = 1000;
+    expect_code("SELECT generate_series(1, 1000)", &policy, GUARD_OK);
+    expect_code("SELECT generate_series(1, 1001)", &policy, GUARD_TOO_COSTLY);
+    policy.max_plan_rows = 0; /* off, as the cost guard's 0 */
+    expect_code("SELECT count(*) FROM generate_series(1, 1e15)", &policy, GUARD_OK);
+    guard_result result = guard_check("SELECT count(*) FROM generate_series(1, 1e11)", NULL);
+    ck_assert(!result.allowed);
+    ck_assert_str_eq(guard_reason_name(result.code), "too_costly");
+    ck_assert_str_eq(result.message, "generate_series would produce 100000000000 rows, over the limit of 1000000000");
+    ck_assert_ptr_nonnull(strstr(result.detail, "--max-plan-rows"));
+    ck_assert_ptr_nonnull(strstr(result.hint, "larger step"));
+    ck_assert_int_eq(result.cursor_position, 22);
+    guard_result_free(&result);
+}
+END_TEST
+
 /* ---- the reason names ---------------------------------------------------------------- */
 
 START_TEST(new_reason_names_are_stable) {
     ck_assert_str_eq(guard_reason_name(GUARD_UNINTERRUPTIBLE), "uninterruptible");
     ck_assert_str_eq(guard_reason_name(GUARD_VALUE_TOO_LARGE), "value_too_large");
     ck_assert_str_eq(guard_reason_name(GUARD_HIDDEN_FUNCTION), "hidden_function");
+    ck_assert_str_eq(guard_reason_name(GUARD_TOO_COSTLY), "too_costly");
 }
 END_TEST
 
@@ -670,6 +929,7 @@ static Suite *policy_suite(void) {
     tcase_add_loop_test(tc, hazards_from_the_catalog_are_refused, 0, (int)ARRAY_LENGTH(hazard_queries));
     tcase_add_test(tc, objects_without_hazards_stay_allowed);
     tcase_add_test(tc, hazard_refusal_names_object_and_reason);
+    tcase_add_test(tc, types_named_in_strings_are_judged);
     tcase_add_test(tc, global_hazard_refuses_every_query);
 
     tc = add_case(suite, "size");
@@ -678,6 +938,18 @@ static Suite *policy_suite(void) {
     tcase_add_test(tc, powers_in_a_size_are_folded_exactly_or_refused);
     tcase_add_test(tc, max_value_bytes_is_configurable);
     tcase_add_test(tc, size_refusal_names_the_size_and_the_way_out);
+
+    tc = add_case(suite, "deny_through_operators");
+    tcase_add_loop_test(tc, denied_function_is_refused_through_its_operator_or_cast, 0,
+                        (int)ARRAY_LENGTH(denied_calls));
+    tcase_add_test(tc, other_schemas_and_other_functions_stay_allowed);
+    tcase_add_test(tc, operator_refusal_names_operator_function_and_fix);
+    tcase_add_test(tc, builtin_deny_list_and_xpath_reach_through_user_operators);
+
+    tc = add_case(suite, "series");
+    tcase_add_loop_test(tc, runaway_series_are_refused_as_too_costly, 0, (int)ARRAY_LENGTH(runaway_series));
+    tcase_add_loop_test(tc, bounded_series_stay_allowed, 0, (int)ARRAY_LENGTH(bounded_series));
+    tcase_add_test(tc, max_plan_rows_is_configurable_and_named);
 
     tc = add_case(suite, "differential");
     tcase_add_test(tc, system_user_is_refused_unless_qualified);
