@@ -8,7 +8,9 @@
  * any read of a denied column is refused where it happens: a subquery or CTE can never
  * re-export one, so their columns need not be known. What the analysis cannot see through
  * is refused when a policy is set: a relation the catalog does not know, a user-defined
- * function (its body may read anything), a relation that quotes other relations' values. */
+ * function (its body may read anything), a relation that quotes other relations' values.
+ * Under a table allow-list, what names relations outside it (the catalogs, the functions
+ * and types that describe relations) is refused too (catalog_names.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,6 +158,8 @@ static bool string_in_list(const char *const *list, const char *schema, const ch
 static bool check_function_name(analysis *state, const char *schema, const char *name, int location,
                                 bool attribute_notation) {
     const guard_policy *policy = state->policy;
+    if (!catalog_names_check_function(state, schema, name, location))
+        return false;
     bool builtin_schema = schema == NULL || strcmp(schema, "pg_catalog") == 0;
     bool builtin = builtin_schema && builtin_function_volatility(builtin_table_for(policy->server_version), name) !=
                                          GUARD_VOLATILITY_UNKNOWN;
@@ -342,6 +346,9 @@ bool columns_walk_expression(analysis *state, const ProtobufCMessage *message, c
     }
     if (descriptor == &pg_query__column_ref__descriptor)
         return check_column_ref(state, (const PgQuery__ColumnRef *)message, level);
+    if (descriptor == &pg_query__type_name__descriptor &&
+        !catalog_names_check_type(state, (const PgQuery__TypeName *)message))
+        return false;
     if (descriptor == &pg_query__func_call__descriptor && !check_func_call(state, (const PgQuery__FuncCall *)message))
         return false;
     if (descriptor == &pg_query__a__indirection__descriptor) {

@@ -57,6 +57,16 @@ bool columns_walk_expression(analysis *state, const ProtobufCMessage *message, c
 bool columns_walk_fields(analysis *state, const ProtobufCMessage *message, const scope *level, int depth,
                          const char *const *skip);
 
+/* catalog_names.c: under a table allow-list, what would name relations it hides. Each
+ * returns false with the verdict set when refused; true when no allow-list is set. */
+bool catalog_names_function(const char *name); /* a built-in that names or probes relations */
+bool catalog_names_check_function(analysis *state, const char *schema, const char *name, int location);
+bool catalog_names_check_type(analysis *state, const PgQuery__TypeName *type);
+/* True when the relation as written is a built-in catalog's (offline: an unqualified
+ * pg_ name, since pg_catalog comes first in the search_path). */
+bool catalog_names_is_catalog(const char *schema, const char *name);
+bool catalog_names_reject_relation(analysis *state, const PgQuery__RangeVar *relation);
+
 /* from.c: one FROM item (its entries are appended to level), and a WITH clause's CTEs. */
 bool from_add_item(analysis *state, scope *level, const PgQuery__Node *item, int depth);
 bool from_add_ctes(analysis *state, scope *level, const PgQuery__WithClause *with, int depth);

@@ -99,6 +99,8 @@ static bool add_range_var(analysis *state, scope *level, const PgQuery__RangeVar
                                "policy would not let through");
     const guard_catalog *catalog = state->policy->catalog;
     if (catalog == NULL || catalog->relation == NULL) {
+        if (state->patterns.tables_set && catalog_names_is_catalog(schema, name))
+            return catalog_names_reject_relation(state, relation);
         if (!allowed_offline(state, schema, name))
             return reject_relation(state, relation, outside);
         if (state->patterns.columns_set)
@@ -116,6 +118,8 @@ static bool add_range_var(analysis *state, scope *level, const PgQuery__RangeVar
     if (!catalog->relation(catalog->context, schema, name, &resolved) || resolved.schema == NULL ||
         resolved.name == NULL)
         return reject_relation(state, relation, outside); /* the same words as a denied one: no oracle */
+    if (state->patterns.tables_set && policy_is_builtin_schema(resolved.schema))
+        return catalog_names_reject_relation(state, relation);
     const guard_relation_name *descendants = scanned_descendants(state, &resolved, relation);
     if (!policy_table_allowed(&state->patterns, resolved.schema, resolved.name) ||
         !family_allowed(state, &resolved, descendants))

@@ -73,6 +73,10 @@ bool policy_check_attribute_function(const guard_policy *policy, const char *nam
 bool policy_check_operator(const guard_policy *policy, PgQuery__Node *const *name_nodes, size_t name_count,
                            int location, guard_verdict *verdict);
 bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type_name, guard_verdict *verdict);
+/* type_not_allowed for the type shown (as written): unknown (GUARD_VOLATILITY_UNKNOWN) or of
+ * that volatility. The one wording, so that a hidden relation's row type reads as unknown. */
+bool policy_reject_type(const guard_policy *policy, guard_volatility volatility, const char *shown, int location,
+                        guard_verdict *verdict);
 bool policy_check_relation(const guard_policy *policy, const PgQuery__RangeVar *relation, guard_verdict *verdict);
 /* policy_lists.c. True when a list of the policy names this function exactly (a deny entry, the harmless
  * or the refused-as-volatile list): its review is recorded. */
@@ -142,8 +146,10 @@ typedef struct policy_patterns {
 /* Parses both lists of policy; false with *error (caller frees) on a malformed pattern. */
 bool policy_patterns_parse(const guard_policy *policy, policy_patterns *patterns, char **error);
 void policy_patterns_free(policy_patterns *patterns);
-/* pg_catalog and information_schema: governed by the deny list, not the allow-list. */
+/* pg_catalog and information_schema. */
 bool policy_is_builtin_schema(const char *schema);
+/* True when no allow-list is set, or when schema.name matches it. Under an allow-list the
+ * built-in catalogs never do: they list every relation, hidden ones included. */
 bool policy_table_allowed(const policy_patterns *patterns, const char *schema, const char *name);
 bool policy_column_denied(const policy_patterns *patterns, const char *schema, const char *table, const char *column);
 /* Relations that quote other relations' values (statistics samples, query texts). */

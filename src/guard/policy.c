@@ -308,15 +308,21 @@ bool policy_check_type(const guard_policy *policy, const PgQuery__TypeName *type
     if (volatility == GUARD_VOLATILITY_IMMUTABLE || volatility == GUARD_VOLATILITY_STABLE)
         return true;
     char *shown = display_name(&name);
+    policy_reject_type(policy, volatility, shown ? shown : "?", type_name->location, verdict);
+    free(shown);
+    return false;
+}
+
+bool policy_reject_type(const guard_policy *policy, guard_volatility volatility, const char *shown, int location,
+                        guard_verdict *verdict) {
     char *detail =
         volatility == GUARD_VOLATILITY_UNKNOWN
             ? str_printf("it is not a PostgreSQL %d built-in type%s", builtin_table_for(policy->server_version)->major,
                          policy->catalog ? " nor in the connected database" : "")
             : str_printf("its input or cast function is %s", volatility_word(volatility));
-    verdict_reject(verdict, GUARD_TYPE_NOT_ALLOWED, type_name->location, detail,
+    verdict_reject(verdict, GUARD_TYPE_NOT_ALLOWED, location, detail,
                    "cast to a PostgreSQL type such as integer, numeric, text, date or timestamp",
-                   "type \"%s\" is not allowed", shown ? shown : "?");
-    free(shown);
+                   "type \"%s\" is not allowed", shown);
     free(detail);
     return false;
 }

@@ -176,8 +176,10 @@ bool policy_is_builtin_schema(const char *schema) {
 }
 
 bool policy_table_allowed(const policy_patterns *patterns, const char *schema, const char *name) {
-    if (!patterns->tables_set || policy_is_builtin_schema(schema))
+    if (!patterns->tables_set)
         return true;
+    if (policy_is_builtin_schema(schema))
+        return false;
     bool allowed = false;
     for (size_t i = 0; i < patterns->table_count; i++) {
         const policy_pattern *pattern = &patterns->tables[i];
@@ -209,9 +211,12 @@ bool policy_column_denied(const policy_patterns *patterns, const char *schema, c
 
 /* Relations whose rows quote the values of other relations: planner statistics samples
  * and the text of running or recorded queries. Under a data owner's policy they would
- * hand out what the policy hides, so they are refused by name in any schema. */
+ * hand out what the policy hides, so they are refused by name in any schema, even when the
+ * operator allowed one with --allow-relation (pg_statistic and pg_statistic_ext_data are
+ * denied by default). */
 static const char *const policy_side_doors[] = {
-    "pg_stats", "pg_stats_ext", "pg_stats_ext_exprs", "pg_stat_activity", "pg_stat_statements",
+    "pg_stats",           "pg_stats_ext", "pg_stats_ext_exprs",    "pg_stat_activity",
+    "pg_stat_statements", "pg_statistic", "pg_statistic_ext_data",
 };
 
 bool policy_is_side_door(const char *name) {

@@ -10,6 +10,7 @@
 #include "mcp/fence.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/tools.h"
+#include "mcp/visibility.h"
 
 /* A catalog reload for an unknown name is allowed this often, so a model probing names
  * cannot keep the pool busy reloading. */
@@ -300,6 +301,24 @@ static void append_plan_text(strbuf *text, json_object *plan, int depth) {
             append_plan_text(text, json_object_array_get_idx(children, i), depth + 1);
 }
 
+/* True when every relation plan (borrowed) or a node below it scans is one the table
+ * allow-list shows. A view counts as what it is named, but its plan names the relations it
+ * reads: those must not reach the model either. The plan is VERBOSE under an allow-list,
+ * so each scan carries its schema; a scan without one fails closed. */
+static bool plan_relations_visible(const guard_policy *policy, json_object *plan, int depth) {
+    if (!json_object_is_type(plan, json_type_object) || depth > 64)
+        return false;
+    const char *relation = json_string_member(plan, "Relation Name");
+    if (relation != NULL && !visibility_relation(policy, json_string_member(plan, "Schema"), relation))
+        return false;
+    json_object *children;
+    if (json_object_object_get_ex(plan, "Plans", &children) && json_object_is_type(children, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(children); i++)
+            if (!plan_relations_visible(policy, json_object_array_get_idx(children, i), depth + 1))
+                return false;
+    return true;
+}
+
 /* explain's continuation: the plan JSON and its indented text. Frees result; answers. */
 static void explain_done(mcp_request *request, db_result *result) {
     if (result->status != DB_OK) {
@@ -321,8 +340,16 @@ static void explain_done(mcp_request *request, db_result *result) {
     strbuf_printf(&text, "plan%s for: %s\n", request->analyze ? " (analyzed)" : "", request->verdict.rewritten_sql);
     json_object *top = json_object_array_get_idx(plan, 0);
     json_object *root = NULL;
-    if (top && json_object_object_get_ex(top, "Plan", &root))
-        append_plan_text(&nodes, root, 0);
+    if (top == NULL || !json_object_object_get_ex(top, "Plan", &root) ||
+        (request_config(request)->policy.table_patterns != NULL &&
+         !plan_relations_visible(&request_config(request)->policy, root, 0))) {
+        strbuf_free(&text);
+        json_object_put(plan);
+        request_tool_error(request, "the plan is not shown: it reads relations outside the tables this server allows "
+                                    "(a view's definition reads them); the query tool runs the query itself");
+        return;
+    }
+    append_plan_text(&nodes, root, 0);
     /* Plan nodes name relations and show conditions from views: database content. */
     char *node_text = strbuf_take(&nodes);
     char *fenced = node_text ? tools_fenced(request, node_text) : NULL;
@@ -349,8 +376,9 @@ static void explain_done(mcp_request *request, db_result *result) {
 static void explain_guard(mcp_request *request) {
     if (!guard_sql(request, request_config(request)->policy.max_rows, explain_guard))
         return;
-    char *sql =
-        str_printf("EXPLAIN (%sFORMAT JSON) %s", request->analyze ? "ANALYZE, " : "", request->verdict.rewritten_sql);
+    char *sql = str_printf("EXPLAIN (%s%sFORMAT JSON) %s", request->analyze ? "ANALYZE, " : "",
+                           request_config(request)->policy.table_patterns != NULL ? "VERBOSE, " : "",
+                           request->verdict.rewritten_sql);
     if (sql == NULL) {
         request_error(request, JSONRPC_INTERNAL_ERROR, "out of memory");
         return;

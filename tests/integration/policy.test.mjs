@@ -35,7 +35,10 @@ const ROLES = [
 // The markers, one family per policy that denies them. Each denied value holds its family's
 // prefix and a name of its own (DENIEDMARK-users-email-1...), so a leak names its source.
 const COLUMN_MARKERS = ['DENIEDMARK', '987654.321']; // the denied columns of DENY
-const TABLE_MARKERS = ['HIDDENMARK']; // the rows and comments of tables TABLES leaves out
+// The rows, comments and view definitions of relations TABLES leaves out, and the names of
+// some of them (secret.hiddenname_vault, its column, index and view): a hidden relation's
+// name must not reach an answer either.
+const TABLE_MARKERS = ['HIDDENMARK', 'HIDDENNAME'];
 const PARTITION_MARKER = 'PARTMARK'; // events.email: denied only in the partition test
 // Every denied value, read directly as each role before any call through pgsafe.
 const DENIED_READS = [
@@ -48,6 +51,8 @@ const DENIED_READS = [
   ['SELECT email FROM sales.leads LIMIT 1', 'HIDDENMARK-leads-email'],
   ['SELECT key FROM secret.keys LIMIT 1', 'HIDDENMARK-secret-key'],
   ['SELECT email FROM events_2024 LIMIT 1', 'PARTMARK-event-email'],
+  ['SELECT hiddenname_col FROM secret.hiddenname_vault LIMIT 1', 'HIDDENMARK-vault-row'],
+  ['SELECT hiddenname_col FROM secret.hiddenname_view LIMIT 1', 'HIDDENMARK-view-definition'],
 ];
 
 // Cluster-wide roles, made once per cluster (a rerun in the same cluster finds them).
@@ -93,6 +98,13 @@ CREATE TABLE "Mixed Case"."Big Table" (id integer, "Secret" text, label text);
 INSERT INTO "Mixed Case"."Big Table" VALUES (1, 'DENIEDMARK-bigtable-secret', 'label');
 CREATE TABLE secret.keys (id integer, key text);
 INSERT INTO secret.keys VALUES (1, 'HIDDENMARK-secret-key');
+CREATE TABLE secret.hiddenname_vault (id integer, hiddenname_col text);
+COMMENT ON TABLE secret.hiddenname_vault IS 'HIDDENMARK-vault-comment';
+COMMENT ON COLUMN secret.hiddenname_vault.hiddenname_col IS 'HIDDENMARK-vault-column-comment';
+CREATE INDEX hiddenname_idx ON secret.hiddenname_vault (hiddenname_col);
+INSERT INTO secret.hiddenname_vault VALUES (1, 'HIDDENMARK-vault-row');
+CREATE VIEW secret.hiddenname_view AS SELECT 'HIDDENMARK-view-definition'::text AS hiddenname_col;
+CREATE VIEW vault_count AS SELECT count(*) AS n FROM secret.hiddenname_vault;
 CREATE FUNCTION peek(integer) RETURNS text STABLE LANGUAGE sql AS 'SELECT email FROM users WHERE id = $1';
 CREATE FUNCTION peek(orders) RETURNS text STABLE LANGUAGE sql AS 'SELECT email FROM users LIMIT 1';
 CREATE FUNCTION reviewed(integer) RETURNS integer IMMUTABLE LANGUAGE sql AS 'SELECT $1';
@@ -380,6 +392,58 @@ for (const role of ROLES) {
     });
   });
 }
+
+describe('hidden relations are not named: catalogs, comments, definitions, OID names, plans', () => {
+  // Each of these reads a hidden relation's name, comment or definition through the catalog.
+  const ENUMERATIONS = [
+    "SELECT relname FROM pg_class WHERE relnamespace = 'secret'::regnamespace",
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'secret'",
+    "SELECT obj_description(oid, 'pg_class') FROM pg_class WHERE relnamespace = 'secret'::regnamespace",
+    "SELECT pg_get_viewdef(oid) FROM pg_class WHERE relkind = 'v' AND relnamespace = 'secret'::regnamespace",
+    "SELECT string_agg(c::regclass::text, ',') FROM generate_series(16384, 20000) c WHERE c::regclass::text <> c::text",
+  ];
+
+  test('without an allow-list they answer, and the oracle sees the hidden names', async () => {
+    const session = await connectAs(PG.superuser, serverArgs(null, DENY));
+    try {
+      for (const sql of ENUMERATIONS) {
+        const result = await callTool(session, 'query', { sql });
+        okResult(result);
+        assert.notDeepEqual(leaksIn(result, TABLE_MARKERS, sql), [], `${sql}: the oracle must see the hidden relation`);
+      }
+      // A view over a hidden table: its plan names the table.
+      const plan = await callTool(session, 'explain', { sql: 'SELECT n FROM vault_count' });
+      assert.notDeepEqual(leaksIn(okResult(plan), TABLE_MARKERS), []);
+    } finally {
+      await session.close();
+    }
+  });
+
+  for (const role of ROLES) {
+    test(`under --tables they are refused, and no answer names them (${role.name})`, async () => {
+      const session = await connectAs(role.user, serverArgs(TABLES, DENY));
+      try {
+        for (const sql of ENUMERATIONS) {
+          for (const tool of ['query', 'explain']) {
+            const result = await callTool(session, tool, { sql });
+            assert.deepEqual(leaksIn(result, TABLE_MARKERS, sql), [], `${tool}: ${sql}`);
+            assert.match(errorResult(result, sql), /^rejected \((relation_not_allowed|policy_unverifiable)\)/);
+          }
+        }
+        // The view is allowed (it counts as what it is named), its plan is not shown.
+        const rows = okResult(await callTool(session, 'query', { sql: 'SELECT n FROM vault_count' })).rows;
+        assert.deepEqual(rows, [[1]]);
+        const plan = await callTool(session, 'explain', { sql: 'SELECT n FROM vault_count' });
+        assert.deepEqual(leaksIn(plan, TABLE_MARKERS), []);
+        assert.match(errorResult(plan), /the plan is not shown: it reads relations outside the tables/);
+        // A plan over allowed tables is still shown.
+        okResult(await callTool(session, 'explain', { sql: 'SELECT id FROM users' }));
+      } finally {
+        await session.close();
+      }
+    });
+  }
+});
 
 describe('the summary', () => {
   test('per role: attacks refused, benign entries allowed with rows, no leak', () => {

@@ -43,6 +43,8 @@ static const fake_relation fake_relations[] = {
     {"public", "audit_log", GUARD_RELATION_KIND_TABLE, {"id", "action", "detail"}, {{NULL, NULL}}},
     {"public", "customers", GUARD_RELATION_KIND_TABLE, {"id", "name", "phone", "ssn"}, {{NULL, NULL}}},
     {"public", "user_names", GUARD_RELATION_KIND_VIEW, {"id", "name"}, {{NULL, NULL}}},
+    /* A view over a hidden table: it counts as what it is named. */
+    {"public", "vault_count", GUARD_RELATION_KIND_VIEW, {"n"}, {{NULL, NULL}}},
     {"public", "contacts", GUARD_RELATION_KIND_TABLE, {"id", "email", "note"}, {{NULL, NULL}}},
     {"sales", "orders", GUARD_RELATION_KIND_TABLE, {"id", "customer", "amount"}, {{NULL, NULL}}},
     {"sales", "leads", GUARD_RELATION_KIND_TABLE, {"id", "email"}, {{NULL, NULL}}},
@@ -121,10 +123,14 @@ static guard_volatility fake_function_volatility(void *context, const char *sche
     return GUARD_VOLATILITY_UNKNOWN;
 }
 
-/* The row type of a table is a type too. */
+/* The row type of a table is a type too (and so is its array type, _name). */
 static guard_volatility fake_type_volatility(void *context, const char *schema, const char *name) {
     (void)context;
-    if ((schema == NULL || strcmp(schema, "public") == 0) && strcmp(name, "users") == 0)
+    static const char *const public_types[] = {"users", "_users", "audit_log", "_audit_log"};
+    for (size_t i = 0; i < ARRAY_LENGTH(public_types); i++)
+        if ((schema == NULL || strcmp(schema, "public") == 0) && strcmp(name, public_types[i]) == 0)
+            return GUARD_VOLATILITY_IMMUTABLE;
+    if (schema != NULL && strcmp(schema, "secret") == 0 && strcmp(name, "keys") == 0)
         return GUARD_VOLATILITY_IMMUTABLE;
     return GUARD_VOLATILITY_UNKNOWN;
 }
@@ -216,6 +222,12 @@ static void not_allowed(const char *sql) {
     expect_rejected_with(sql, &policy, GUARD_RELATION_NOT_ALLOWED, NULL);
 }
 
+/* A relation_not_allowed under the default policy whose hint mentions mention. */
+static void expect_rejected_with_policy_mention(const char *sql, const char *mention) {
+    guard_policy policy = default_policy();
+    expect_rejected_with(sql, &policy, GUARD_RELATION_NOT_ALLOWED, mention);
+}
+
 static void unverifiable(const char *sql) {
     guard_policy policy = default_policy();
     expect_rejected_with(sql, &policy, GUARD_POLICY_UNVERIFIABLE, NULL);
@@ -283,8 +295,13 @@ START_TEST(relation_visible_follows_the_allow_list) {
     ck_assert(!guard_relation_visible(&policy, "sales", "leads"));
     ck_assert(guard_relation_visible(&policy, "Mixed Case", "Big Table"));
     ck_assert(!guard_relation_visible(&policy, "mixed case", "Big Table"));
-    ck_assert(guard_relation_visible(&policy, "pg_catalog", "pg_class"));
+    /* The catalogs name every relation: hidden under an allow-list, shown without one. */
+    ck_assert(!guard_relation_visible(&policy, "pg_catalog", "pg_class"));
+    ck_assert(!guard_relation_visible(&policy, "information_schema", "tables"));
     ck_assert(!guard_relation_visible(&policy, "pg_catalog", "pg_stats"));
+    guard_policy columns_only = policy_with(NULL, default_denied);
+    ck_assert(guard_relation_visible(&columns_only, "pg_catalog", "pg_class"));
+    ck_assert(!guard_relation_visible(&columns_only, "pg_catalog", "pg_stats"));
     const char *deny_relations[] = {"public.orders", NULL};
     policy.denied_relations = deny_relations;
     ck_assert(!guard_relation_visible(&policy, "public", "orders")); /* --deny-relation wins */
@@ -393,16 +410,104 @@ START_TEST(cte_name_shadows_a_table) {
 }
 END_TEST
 
-START_TEST(builtin_catalogs_follow_the_deny_list) {
-    allowed("SELECT relname FROM pg_class");
-    allowed("SELECT relname FROM pg_catalog.pg_class");
-    allowed("SELECT column_name FROM information_schema.columns");
-    /* Relations quoting other relations' values are refused under a policy. */
+/* The catalogs list every relation, hidden ones included: refused whole under an allow-list. */
+START_TEST(builtin_catalogs_are_hidden_under_an_allow_list) {
+    not_allowed("SELECT relname FROM pg_class");
+    not_allowed("SELECT relname FROM pg_catalog.pg_class");
+    not_allowed("SELECT column_name FROM information_schema.columns");
+    not_allowed("SELECT 1 FROM users WHERE EXISTS (SELECT 1 FROM pg_class WHERE relname = 'keys')");
+    not_allowed("WITH c AS (SELECT relname FROM pg_catalog.pg_class) SELECT * FROM c");
+    not_allowed("SELECT n.nspname FROM users u, LATERAL (SELECT nspname FROM pg_namespace) n");
+    not_allowed("SELECT name FROM users UNION SELECT relname FROM pg_class");
+    expect_rejected_with_policy_mention("SELECT relname FROM pg_class", "list_tables");
+    /* Relations quoting other relations' values are refused under any policy. */
     not_allowed("SELECT tablename, null_frac FROM pg_stats");
     not_allowed("SELECT pid FROM pg_catalog.pg_stat_activity");
     /* The deny list still applies (reported by the walk, first). */
     guard_policy policy = default_policy();
     expect_rejected_with("SELECT rolpassword FROM pg_authid", &policy, GUARD_RELATION_DENIED, NULL);
+    /* Without an allow-list, names are not secret: the catalogs stay readable. */
+    guard_policy columns_only = policy_with(NULL, default_denied);
+    expect_allowed_with("SELECT relname FROM pg_class", &columns_only);
+    expect_allowed_with("SELECT column_name FROM information_schema.columns", &columns_only);
+    expect_rejected_with("SELECT tablename, null_frac FROM pg_stats", &columns_only, GUARD_RELATION_NOT_ALLOWED, NULL);
+    /* The statistics catalogs quote values: refused under a policy even when allowed by name. */
+    const char *allow[] = {"pg_statistic", "pg_statistic_ext_data", NULL};
+    columns_only.allowed_relations = allow;
+    expect_rejected_with("SELECT stavalues1 FROM pg_statistic", &columns_only, GUARD_RELATION_NOT_ALLOWED, NULL);
+    expect_rejected_with("SELECT stxdmcv FROM pg_catalog.pg_statistic_ext_data", &columns_only,
+                         GUARD_RELATION_NOT_ALLOWED, NULL);
+}
+END_TEST
+
+/* What names relations by name or number without a catalog relation: refused under an
+ * allow-list (policy_unverifiable), allowed without one. */
+START_TEST(relation_naming_functions_and_types) {
+    static const char *const refused[] = {
+        "SELECT obj_description(16390::oid, 'pg_class')",
+        "SELECT pg_catalog.col_description(16390, 1)",
+        "SELECT pg_get_viewdef(16390)",
+        "SELECT pg_get_indexdef(16390)",
+        "SELECT pg_get_constraintdef(16390)",
+        "SELECT pg_get_expr(NULL, 16390)",
+        "SELECT pg_relation_size('users')",
+        "SELECT pg_total_relation_size(16390)",
+        "SELECT to_regclass('secret.keys')",
+        "SELECT has_table_privilege('secret.keys', 'select')",
+        "SELECT format_type(16390, NULL)",
+        "SELECT pg_describe_object(1259, 16390, 0)",
+        "SELECT * FROM pg_identify_object(1259, 16390, 0)",
+        "SELECT pg_input_is_valid('secret.keys', 'regclass')",
+        "SELECT (16390::oid).obj_description",
+        "SELECT regclass('secret.keys')",
+        "SELECT c::regclass FROM generate_series(16384, 17000) c",
+        "SELECT 16390::oid::regclass::text",
+        "SELECT CAST(16390 AS pg_catalog.regclass)",
+        "SELECT 'secret.keys'::regclass",
+        "SELECT '{1,2}'::regclass[]",
+        "SELECT NULL::_regclass",
+        "SELECT 16390::oid::regtype",
+        "SELECT 1::oid::regprocedure",
+        "SELECT 1::oid::regoperator",
+        "SELECT id FROM users WHERE id::oid::regclass::text = 'keys'",
+    };
+    guard_policy columns_only = policy_with(NULL, default_denied);
+    for (size_t i = 0; i < ARRAY_LENGTH(refused); i++) {
+        unverifiable(refused[i]);
+        expect_allowed_with(refused[i], &columns_only);
+    }
+    allowed("SELECT 'postgres'::regrole, 'public'::regnamespace");
+    allowed("SELECT pg_typeof(id), pg_column_size(name) FROM users");
+}
+END_TEST
+
+/* A cast to a hidden relation's row type would tell that it exists: refused with the words
+ * of a type that does not exist. */
+START_TEST(hidden_row_types_read_as_unknown) {
+    static const char *const pairs[][2] = {
+        {"SELECT NULL::audit_log", "SELECT NULL::no_such_type"},
+        {"SELECT NULL::public.audit_log", "SELECT NULL::public.no_such_type"},
+        {"SELECT NULL::secret.keys", "SELECT NULL::secret.no_such_type"},
+        {"SELECT NULL::_audit_log", "SELECT NULL::_no_such_type"},
+        {"SELECT NULL::audit_log[]", "SELECT NULL::no_such_type[]"},
+        {"SELECT ROW(1, 'a', 'b')::audit_log", "SELECT ROW(1, 'a', 'b')::no_such_type"},
+    };
+    guard_policy policy = default_policy();
+    for (size_t i = 0; i < ARRAY_LENGTH(pairs); i++) {
+        guard_result hidden = guard_check(pairs[i][0], &policy);
+        guard_result missing = guard_check(pairs[i][1], &policy);
+        ck_assert_msg(!hidden.allowed && hidden.code == GUARD_TYPE_NOT_ALLOWED, "%s", pairs[i][0]);
+        ck_assert_int_eq(missing.code, GUARD_TYPE_NOT_ALLOWED);
+        ck_assert_str_eq(hidden.detail, missing.detail);
+        ck_assert_str_eq(hidden.hint, missing.hint);
+        guard_result_free(&hidden);
+        guard_result_free(&missing);
+    }
+    expect_rejected_with("SELECT NULL::pg_class", &policy, GUARD_RELATION_NOT_ALLOWED, NULL);
+    allowed("SELECT * FROM jsonb_populate_record(NULL::users, '{\"id\": 1}')");
+    allowed("SELECT NULL::_users, 1::int4, 'x'::text, NULL::int4[]");
+    guard_policy columns_only = policy_with(NULL, default_denied);
+    expect_allowed_with("SELECT NULL::audit_log", &columns_only);
 }
 END_TEST
 
@@ -427,7 +532,7 @@ START_TEST(empty_allow_list_allows_nothing) {
     guard_policy policy = policy_with(none, NULL);
     expect_rejected_with("SELECT id FROM users", &policy, GUARD_RELATION_NOT_ALLOWED, NULL);
     expect_allowed_with("SELECT 1", &policy);
-    expect_allowed_with("SELECT relname FROM pg_class", &policy);
+    expect_rejected_with("SELECT relname FROM pg_class", &policy, GUARD_RELATION_NOT_ALLOWED, NULL);
 }
 END_TEST
 
@@ -682,8 +787,6 @@ START_TEST(function_forms_that_read_rows) {
     allowed("SELECT * FROM jsonb_populate_record(NULL::users, '{\"id\": 1}')");
     allowed("SELECT x FROM generate_series(1, 3) AS g(x)");
     allowed("SELECT generate_series FROM generate_series(1, 3)");
-    allowed("SELECT pg_relation_size('users')");
-    allowed("SELECT 'users'::regclass");
 }
 END_TEST
 
@@ -897,7 +1000,9 @@ static Suite *tables_suite(void) {
     tcase_add_test(tc, allow_list_by_name_and_schema);
     tcase_add_test(tc, every_place_a_relation_can_be_named);
     tcase_add_test(tc, cte_name_shadows_a_table);
-    tcase_add_test(tc, builtin_catalogs_follow_the_deny_list);
+    tcase_add_test(tc, builtin_catalogs_are_hidden_under_an_allow_list);
+    tcase_add_test(tc, relation_naming_functions_and_types);
+    tcase_add_test(tc, hidden_row_types_read_as_unknown);
     tcase_add_test(tc, deny_relation_wins_over_the_allow_list);
     tcase_add_test(tc, tables_without_columns_policy);
     tcase_add_test(tc, empty_allow_list_allows_nothing);
