@@ -18,9 +18,10 @@
 #include <stdbool.h>
 
 typedef struct cost_estimate {
-    double total_cost;     /* the top node's Total Cost */
-    double largest_rows;   /* the largest Plan Rows of a node that runs to completion */
-    char largest_node[64]; /* that node's type and relation or function, e.g. "Function Scan on generate_series" */
+    double total_cost;       /* the top node's Total Cost */
+    double largest_rows;     /* the largest Plan Rows of a node that runs to completion */
+    char largest_node[64];   /* that node's type and relation or function, e.g. "Function Scan on generate_series" */
+    int largest_type_length; /* the length of its type alone ("Seq Scan") when it names a relation, else 0 */
 } cost_estimate;
 
 /* Reads EXPLAIN (FORMAT JSON)'s text into *estimate. False when it is not a plan (the
@@ -35,6 +36,7 @@ bool cost_exceeds(const cost_estimate *estimate, double max_cost, double max_row
  * hint in its result), also when the plan cannot be read. */
 struct db_call;
 struct pg_result;
-bool cost_judge(struct db_call *call, const struct pg_result *explain, double max_cost, double max_rows);
+bool cost_judge(struct db_call *call, const struct pg_result *explain, double max_cost, double max_rows,
+                bool name_relations);
 
 #endif

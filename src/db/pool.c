@@ -95,7 +95,8 @@ static void finish(void *owner, db_call *call) {
 /* conn_shared.cost_check: the cost guard's verdict on a call's EXPLAIN (cost.h). */
 static bool check_cost(void *owner, db_call *call, const PGresult *explain) {
     const db_pool *pool = owner;
-    return cost_judge(call, explain, pool->options.max_cost, pool->options.max_plan_rows);
+    return cost_judge(call, explain, pool->options.max_cost, pool->options.max_plan_rows,
+                      !pool->options.load_relations);
 }
 
 /* Runs the done callbacks of finished calls, and takes in the pool's own loads; true if

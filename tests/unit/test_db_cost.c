@@ -47,6 +47,7 @@ START_TEST(a_runaway_aggregate_is_over_both_limits) {
     ck_assert(estimate.total_cost > 1.2e9);
     ck_assert(estimate.largest_rows == 1e11);
     ck_assert_str_eq(estimate.largest_node, "Function Scan on generate_series");
+    ck_assert_int_eq(estimate.largest_type_length, 0); /* a function, not a relation: named */
     ck_assert(cost_exceeds(&estimate, 1e7, 0));
     ck_assert(cost_exceeds(&estimate, 0, 1e9));
     ck_assert(!cost_exceeds(&estimate, 0, 0)); /* both off */
@@ -78,6 +79,8 @@ START_TEST(an_init_plan_runs_whole) {
     ck_assert(cost_read_plan(init_plan, &estimate));
     ck_assert(estimate.largest_rows == 5e9);
     ck_assert_str_eq(estimate.largest_node, "Seq Scan on big");
+    /* Under a table policy the relation is left out: "Seq Scan" alone (cost_judge). */
+    ck_assert_int_eq(estimate.largest_type_length, 8);
 }
 END_TEST
 
