@@ -94,6 +94,15 @@ bool tree_each(const ProtobufCMessage *message, tree_visitor visitor, void *cont
  * columns, keywords of newer servers, the catalog's hazards); false with the verdict set. */
 bool statement_check(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict);
 
+/* implicit.c: the deny list over functions PostgreSQL runs without the query naming them
+ * (guard_catalog's implicit_functions); false with the verdict set. implicit_check_global
+ * once per statement: a denied built-in that PostgreSQL calls for built-in types, and the
+ * database's implicit links between built-in types. implicit_check_object for each relation
+ * ('r'), type ('t') and function ('f') the query names (schema NULL when unqualified). */
+bool implicit_check_global(const guard_policy *policy, guard_verdict *verdict);
+bool implicit_check_object(const guard_policy *policy, char kind, const char *schema, const char *name, int location,
+                           guard_verdict *verdict);
+
 /* newer_syntax.c: on a syntax error, when the server (or, with none known, the text) may be
  * newer than the grammar, rewrites the verdict's detail and hint to say so. */
 void newer_syntax_explain(const char *sql, const guard_policy *policy, guard_verdict *verdict);

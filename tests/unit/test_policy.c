@@ -633,10 +633,10 @@ END_TEST
 /* A catalog with a user operator === over secret_eq (stable, so the volatility rules pass
  * it), a user type money_code whose cast from text runs public.code_in, and a cast users
  * added to integer (pg_catalog.int4) running public.to_int. */
-static const guard_function_name triple_equals[] = {{"public", "secret_eq"}, {NULL, NULL}};
+static const guard_function_name triple_equals[] = {{"public", "secret_eq", NULL}, {NULL, NULL, NULL}};
 static const guard_function_name money_code_casts[] = {
-    {"public", "code_in"}, {"public", "code_from_int"}, {NULL, NULL}};
-static const guard_function_name int4_casts[] = {{"public", "to_int"}, {NULL, NULL}};
+    {"public", "code_in", NULL}, {"public", "code_from_int", NULL}, {NULL, NULL, NULL}};
+static const guard_function_name int4_casts[] = {{"public", "to_int", NULL}, {NULL, NULL, NULL}};
 
 static const guard_function_name *fake_operator_functions(void *context, const char *schema, const char *name) {
     (void)context;
@@ -750,8 +750,8 @@ END_TEST
 
 /* The built-in deny list and the XPath family apply to what operators and casts call too: a
  * user operator over current_setting()'s siblings or over xpath is no way around them. */
-static const guard_function_name xpath_operator[] = {{"pg_catalog", "xpath"}, {NULL, NULL}};
-static const guard_function_name advisory_operator[] = {{"pg_catalog", "pg_advisory_lock"}, {NULL, NULL}};
+static const guard_function_name xpath_operator[] = {{"pg_catalog", "xpath", NULL}, {NULL, NULL, NULL}};
+static const guard_function_name advisory_operator[] = {{"pg_catalog", "pg_advisory_lock", NULL}, {NULL, NULL, NULL}};
 
 static const guard_function_name *fake_builtin_backed(void *context, const char *schema, const char *name) {
     (void)context, (void)schema;
