@@ -66,38 +66,70 @@ hazard_type(type_oid, why, depth) AS (
   FROM hazard_type h JOIN contains c ON c.inner_type = h.type_oid
   WHERE h.depth < 8
 ),
-hazard_relation AS (
+-- Relations and functions that reach a hazard, as (class, oid): the base cases, then
+-- whatever depends on one (a view over a view, a function whose default or SQL-standard body
+-- uses one, a view over a table whose policy calls one), up to eight levels.
+hazard_object(classid, objid, why, depth) AS (
   -- A column of a hazardous type (the relation's row type is then hazardous too).
-  SELECT c.oid AS rel_oid, format('column %s has type %s, where %s', a.attname, format_type(h.type_oid, NULL), h.why) AS why
+  SELECT 'pg_class'::regclass, c.oid, format('column %s has type %s, where %s', a.attname, format_type(h.type_oid, NULL), h.why), 0
   FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
   JOIN hazard_type h ON h.type_oid = a.atttypid
-  UNION ALL
+  UNION
   -- A view or materialized view whose rule calls a volatile function (materialized views
   -- ran it at refresh; listing them is conservative).
-  SELECT rw.ev_class, format('its definition calls volatile function %s', v.name)
+  SELECT 'pg_class'::regclass, rw.ev_class, format('its definition calls volatile function %s', v.name), 0
   FROM pg_rewrite rw
   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid AND d.refclassid = 'pg_proc'::regclass
   JOIN volatile_fn v ON v.oid = d.refobjid
-  UNION ALL
+  UNION
   -- A view whose rule uses an operator that calls one (DISTINCT, GROUP BY, ORDER BY, joins).
-  SELECT rw.ev_class, format('its definition uses operator %s, which calls volatile function %s', o.oprname, v.name)
+  SELECT 'pg_class'::regclass, rw.ev_class, format('its definition uses operator %s, which calls volatile function %s', o.oprname, v.name), 0
   FROM pg_rewrite rw
   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid AND d.refclassid = 'pg_operator'::regclass
   JOIN pg_operator o ON o.oid = d.refobjid JOIN volatile_fn v ON v.oid = o.oprcode
-  UNION ALL
+  UNION
   -- A view whose rule reads a column of a hazardous type (comparing or printing it calls one).
-  SELECT rw.ev_class, format('its definition reads %s.%s of type %s, where %s', d.refobjid::regclass, a.attname, format_type(h.type_oid, NULL), h.why)
+  SELECT 'pg_class'::regclass, rw.ev_class, format('its definition reads %s.%s of type %s, where %s', d.refobjid::regclass, a.attname, format_type(h.type_oid, NULL), h.why), 0
   FROM pg_rewrite rw
   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
   JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
   JOIN hazard_type h ON h.type_oid = a.atttypid
   WHERE rw.ev_class <> d.refobjid
-  UNION ALL
+  UNION
   -- A row security policy that calls one (it runs for roles the policy applies to).
-  SELECT pol.polrelid, format('row security policy %s calls volatile function %s', pol.polname, v.name)
+  SELECT 'pg_class'::regclass, pol.polrelid, format('row security policy %s calls volatile function %s', pol.polname, v.name), 0
   FROM pg_policy pol
   JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = pol.oid AND d.refclassid = 'pg_proc'::regclass
   JOIN volatile_fn v ON v.oid = d.refobjid
+  UNION
+  -- A function that returns or takes a hazardous type, OUT and TABLE columns included.
+  SELECT 'pg_proc'::regclass, p.oid, format('it returns or takes type %s, where %s', format_type(h.type_oid, NULL), h.why), 0
+  FROM pg_proc p
+  CROSS JOIN LATERAL unnest(coalesce(p.proallargtypes, p.proargtypes::oid[]) || p.prorettype) AS u(type_oid)
+  JOIN hazard_type h ON h.type_oid = u.type_oid
+  UNION
+  -- A function whose parameter defaults, SQL-standard body or aggregate support functions
+  -- call a volatile function (or an operator that does): calling it calls that.
+  SELECT 'pg_proc'::regclass, p.oid, format('what it runs (parameter defaults, SQL-standard body, aggregate support) calls volatile function %s', v.name), 0
+  FROM pg_proc p
+  JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+  LEFT JOIN pg_operator o ON d.refclassid = 'pg_operator'::regclass AND o.oid = d.refobjid
+  JOIN volatile_fn v ON (d.refclassid = 'pg_proc'::regclass AND v.oid = d.refobjid) OR v.oid = o.oprcode
+  WHERE v.oid <> p.oid
+  UNION
+  -- Whatever depends on one: a view's rule, a policy, a function.
+  SELECT CASE WHEN d.classid = 'pg_proc'::regclass THEN d.classid ELSE 'pg_class'::regclass END,
+         CASE WHEN d.classid = 'pg_proc'::regclass THEN d.objid ELSE coalesce(rw.ev_class, pol.polrelid) END,
+         format(CASE WHEN d.classid = 'pg_policy'::regclass THEN 'row security policy %s uses %s, where %s'
+                     ELSE 'its definition%s uses %s, where %s' END,
+                pol.polname, pg_describe_object(h.classid, h.objid, 0), h.why),
+         h.depth + 1
+  FROM hazard_object h
+  JOIN pg_depend d ON d.refclassid = h.classid AND d.refobjid = h.objid
+  LEFT JOIN pg_rewrite rw ON d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid
+  LEFT JOIN pg_policy pol ON d.classid = 'pg_policy'::regclass AND pol.oid = d.objid
+  WHERE h.depth < 8 AND d.deptype = 'n'
+    AND (d.classid = 'pg_proc'::regclass OR rw.ev_class <> h.objid OR pol.polrelid IS NOT NULL)
 )
 SELECT 'type' AS kind, n.nspname, t.typname AS name, min(h.why) AS why
 FROM hazard_type h JOIN pg_type t ON t.oid = h.type_oid JOIN pg_namespace n ON n.oid = t.typnamespace
@@ -105,15 +137,13 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') OR t.oid >= 16384
 GROUP BY n.nspname, t.typname
 UNION ALL
 SELECT 'relation', n.nspname, c.relname, min(h.why)
-FROM hazard_relation h JOIN pg_class c ON c.oid = h.rel_oid JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+FROM hazard_object h JOIN pg_class c ON c.oid = h.objid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE h.classid = 'pg_class'::regclass AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
 GROUP BY n.nspname, c.relname
 UNION ALL
-SELECT 'function', n.nspname, p.proname, min(format('it returns or takes type %s, where %s', format_type(h.type_oid, NULL), h.why))
-FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-CROSS JOIN LATERAL unnest(p.proargtypes::oid[] || p.prorettype) AS u(type_oid)
-JOIN hazard_type h ON h.type_oid = u.type_oid
-WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+SELECT 'function', n.nspname, p.proname, min(h.why)
+FROM hazard_object h JOIN pg_proc p ON p.oid = h.objid JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE h.classid = 'pg_proc'::regclass AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 GROUP BY n.nspname, p.proname
 UNION ALL
 -- Global: a hazard on a built-in type (an implicit or assignment cast, an operator or a

@@ -97,8 +97,11 @@ typedef struct guard_relation {
     const char *name;           /* its name */
     const char *const *columns; /* its column names in order, dropped columns left out */
     size_t column_count;
-    const guard_relation_name *ancestors; /* the tables it is a partition or inheritance child
-                                             of, transitively (their columns' data is its own) */
+    /* The tables it is a partition or inheritance child of, transitively (their columns' data
+     * is its own). guard_catalog.relation_ancestors answers by name before any resolution
+     * (schema NULL: every schema's, for the deny lists), this for exactly the resolved relation
+     * (for the allow-list and column policy); a catalog may serve both from one closure. */
+    const guard_relation_name *ancestors;
     size_t ancestor_count;
 } guard_relation;
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/json_file.h"
+#include "mcp/json.h"
 #include "util/strings.h"
 
 /* The object kinds of the catalog query ('f', 'o', 't') and their arrays in the file. */
@@ -268,78 +270,6 @@ char *cli_catalog_file_text(json_object *document) {
     return strbuf_take(&text);
 }
 
-/* Reads the whole file, at most CLI_CATALOG_MAX_BYTES. NULL with *error set when it cannot. */
-static char *read_file(const char *path, size_t *length, char **error) {
-    FILE *file = fopen(path, "rb");
-    if (file == NULL) {
-        *error = str_printf("cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    /* One byte more than the bound, so a file that fills it is known to be too large; and
-     * one more for the NUL that ends the text. */
-    size_t capacity = 65536, used = 0;
-    char *text = malloc(capacity + 1);
-    bool too_large = false;
-    while (text != NULL) {
-        used += fread(text + used, 1, capacity - used, file);
-        if (used < capacity)
-            break;
-        if (capacity == CLI_CATALOG_MAX_BYTES + 1) {
-            too_large = true;
-            break;
-        }
-        size_t bigger = capacity * 2 > CLI_CATALOG_MAX_BYTES + 1 ? CLI_CATALOG_MAX_BYTES + 1 : capacity * 2;
-        char *grown = realloc(text, bigger + 1);
-        if (grown == NULL)
-            free(text);
-        text = grown;
-        capacity = bigger;
-    }
-    if (text == NULL)
-        *error = strdup("out of memory");
-    else if (too_large)
-        *error = str_printf("%s is larger than %u bytes", path, CLI_CATALOG_MAX_BYTES);
-    else if (ferror(file))
-        *error = str_printf("cannot read %s: %s", path, strerror(errno));
-    fclose(file);
-    if (text == NULL || too_large || *error != NULL) {
-        free(text);
-        return NULL;
-    }
-    text[used] = '\0';
-    *length = used;
-    return text;
-}
-
-/* Parses text (NUL-terminated after length bytes) as one JSON document with nothing but
- * white space after it. */
-static json_object *parse_document(const char *text, size_t length, const char *path, char **error) {
-    assert(text[length] == '\0');
-    json_tokener *tokener = json_tokener_new();
-    if (tokener == NULL) {
-        *error = strdup("out of memory");
-        return NULL;
-    }
-    int flags = JSON_TOKENER_STRICT;
-#ifdef JSON_TOKENER_VALIDATE_UTF8
-    flags |= JSON_TOKENER_VALIDATE_UTF8;
-#endif
-    json_tokener_set_flags(tokener, flags);
-    json_object *document = length <= 0x7fffffff ? json_tokener_parse_ex(tokener, text, (int)length) : NULL;
-    enum json_tokener_error status = json_tokener_get_error(tokener);
-    size_t end = json_tokener_get_parse_end(tokener);
-    if (document == NULL)
-        *error = str_printf("%s is not valid JSON: %s", path,
-                            status == json_tokener_continue ? "it ends early" : json_tokener_error_desc(status));
-    else if (end > length || strspn(text + end, " \t\r\n") != length - end) {
-        *error = str_printf("%s is not valid JSON: there is more after the document", path);
-        json_object_put(document);
-        document = NULL;
-    }
-    json_tokener_free(tokener);
-    return document;
-}
-
 /* A string member of object that is present, non-empty and holds no NUL byte, or NULL. */
 static const char *name_member(json_object *object, const char *name) {
     json_object *value = NULL;
@@ -557,12 +487,7 @@ static bool read_header(json_object *document, const char *path, cli_catalog_fil
 bool cli_catalog_file_load(const char *path, cli_catalog_file *loaded, char **error) {
     memset(loaded, 0, sizeof *loaded);
     *error = NULL;
-    size_t length = 0;
-    char *text = read_file(path, &length, error);
-    if (text == NULL)
-        return false;
-    json_object *document = parse_document(text, length, path, error);
-    free(text);
+    json_object *document = cli_json_file_read(path, error);
     if (document == NULL)
         return false;
     db_result *rows = NULL;
@@ -586,15 +511,4 @@ void cli_catalog_file_free(cli_catalog_file *loaded) {
     catalog_free(loaded->catalog);
     free(loaded->server_version);
     memset(loaded, 0, sizeof *loaded);
-}
-
-json_object *cli_json_file_read(const char *path, char **error) {
-    *error = NULL;
-    size_t length = 0;
-    char *text = read_file(path, &length, error);
-    if (text == NULL)
-        return NULL;
-    json_object *document = parse_document(text, length, path, error);
-    free(text);
-    return document;
 }

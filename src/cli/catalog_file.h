@@ -23,9 +23,6 @@
 
 #include "db/catalog.h"
 
-/* The largest catalog file read. */
-#define CLI_CATALOG_MAX_BYTES (64u * 1024 * 1024)
-
 /* The format version this pgsafe writes and the newest it reads. */
 #define CLI_CATALOG_FORMAT_VERSION 1
 
@@ -50,10 +47,5 @@ typedef struct cli_catalog_file {
 bool cli_catalog_file_load(const char *path, cli_catalog_file *loaded, char **error);
 
 void cli_catalog_file_free(cli_catalog_file *loaded);
-
-/* One strict JSON document from the file at path (nothing but white space after it); NULL
- * with *error set (caller frees; NULL when memory ran out) when it cannot be read or is
- * not one. */
-json_object *cli_json_file_read(const char *path, char **error);
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/check_verdict.h"
+#include "mcp/json.h"
 
 /* The PostgreSQL majors a request may name in "server_version". */
 #define MIN_SERVER_VERSION 15
@@ -94,27 +95,8 @@ static json_object *parse_line(const char *line, size_t length, const char **err
         *error = "the line holds a NUL byte";
         return NULL;
     }
-    json_tokener *tokener = json_tokener_new();
-    if (tokener == NULL) {
-        *error = "out of memory";
-        return NULL;
-    }
-    int flags = JSON_TOKENER_STRICT;
-#ifdef JSON_TOKENER_VALIDATE_UTF8
-    flags |= JSON_TOKENER_VALIDATE_UTF8;
-#endif
-    json_tokener_set_flags(tokener, flags);
-    json_object *value = json_tokener_parse_ex(tokener, line, (int)length);
-    enum json_tokener_error status = json_tokener_get_error(tokener);
-    size_t end = json_tokener_get_parse_end(tokener);
-    if (value == NULL) {
-        *error = status == json_tokener_continue ? "the JSON value is incomplete" : json_tokener_error_desc(status);
-    } else if (strspn(line + end, " \t\r") != length - end) {
-        *error = "there is more after the JSON value";
-        json_object_put(value);
-        value = NULL;
-    }
-    json_tokener_free(tokener);
+    json_object *value = NULL;
+    json_parse_strict(line, length, JSON_TOKENER_DEFAULT_DEPTH, &value, error);
     return value;
 }
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/catalog_file.h"
+#include "cli/json_file.h"
 #include "util/strings.h"
 
 #define NAME_MAX_LENGTH 63
@@ -159,6 +159,22 @@ static bool push_flag(cli_config *config, char **arguments, int *count, const ch
     return true;
 }
 
+/* A database's deny-columns as given, or after the server's own: a column the server denies
+ * stays denied in every database (the option itself keeps only its last value). NULL when
+ * memory runs out. */
+static const char *deny_columns_text(reading *state, const char *own) {
+    char **server = state->config->data_policy.deny_columns;
+    if (server == NULL)
+        return own;
+    strbuf joined = {0};
+    for (size_t i = 0; server[i] != NULL; i++) {
+        strbuf_puts(&joined, server[i]);
+        strbuf_puts(&joined, ",");
+    }
+    strbuf_puts(&joined, own);
+    return keep(state->config, strbuf_take(&joined));
+}
+
 /* One setting of a database as flags; false after reporting. */
 static bool push_setting(reading *state, const entry *database, const char *key, json_object *value, char **arguments,
                          int *count) {
@@ -168,11 +184,11 @@ static bool push_setting(reading *state, const entry *database, const char *key,
     const cli_option *option = cli_options_find(cli_config_command(state->command), flag, strlen(flag));
     if (option == NULL || is_server_wide(key)) {
         fprintf(stderr,
-                "pgsafe %s: %s: database \"%s\": %s; a database's own settings are serve's options without "
-                "\"--\" (tables, deny-columns, max-rows, ...), and the server-wide ones (%s) are given once, as "
-                "flags\n",
-                state->command, path, database->name,
-                option == NULL ? "there is no setting by that name" : "that setting holds for the whole server",
+                "pgsafe %s: %s: database \"%s\": \"%s\" %s; a database's own settings are serve's options "
+                "without \"--\" (tables, deny-columns, max-rows, ...), and the server-wide ones (%s) are given "
+                "once, as flags\n",
+                state->command, path, database->name, key,
+                option == NULL ? "is no setting" : "holds for the whole server",
                 "http, tokens, oauth-*, http-origin, audit-*, log-level, max-message-bytes, max-in-flight, no-fence");
         return false;
     }
@@ -186,9 +202,12 @@ static bool push_setting(reading *state, const entry *database, const char *key,
                 goto wrong_type;
             ok = push_flag(state->config, arguments, count, key, json_object_get_string(item));
         }
-    else if (option->kind != CLI_SWITCH &&
-             (json_object_is_type(value, json_type_string) || json_object_is_type(value, json_type_int) ||
-              json_object_is_type(value, json_type_double)))
+    else if (strcmp(key, "deny-columns") == 0 && json_object_is_type(value, json_type_string)) {
+        const char *text = deny_columns_text(state, json_object_get_string(value));
+        ok = text != NULL && push_flag(state->config, arguments, count, key, text);
+    } else if (option->kind != CLI_SWITCH &&
+               (json_object_is_type(value, json_type_string) || json_object_is_type(value, json_type_int) ||
+                json_object_is_type(value, json_type_double)))
         ok = push_flag(state->config, arguments, count, key, json_object_get_string(value));
     else
         goto wrong_type;

@@ -270,3 +270,11 @@ void cli_options_free(cli_parsed *parsed) {
     free(parsed->copies);
     *parsed = (cli_parsed){0};
 }
+
+int cli_options_parse_argv(const cli_command *command, void *settings, int argc, char **argv) {
+    cli_parsed parsed;
+    int status = cli_options_parse(command, settings, argc, argv, &parsed);
+    assert(parsed.copy_count == 0); /* no variables: every value points into argv */
+    cli_options_free(&parsed);
+    return status;
+}

@@ -67,6 +67,10 @@ int cli_options_parse(const cli_command *command, void *settings, int argc, char
 
 void cli_options_free(cli_parsed *parsed);
 
+/* cli_options_parse for a command whose options have no variables: every value points into
+ * argv, so nothing is left to free. */
+int cli_options_parse_argv(const cli_command *command, void *settings, int argc, char **argv);
+
 /* The option list of --help: per option "  --flag VALUE  [VARIABLE]" and its help
  * indented below, then "  -h, --help". */
 void cli_options_usage(const cli_command *command, FILE *stream);

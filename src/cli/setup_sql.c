@@ -161,10 +161,7 @@ static int read_options(setup_options *options, int argc, char **argv) {
     options->request.connection_limit = DEFAULT_CONNECTION_LIMIT;
     options->dsn = cli_config_dsn_from_environment(&dsn_source);
     options->dsn_given = options->dsn != NULL;
-    cli_parsed parsed;
-    int status = cli_options_parse(&command, options, argc, argv, &parsed);
-    assert(parsed.copy_count == 0); /* no variables: every value points into argv */
-    cli_options_free(&parsed);
+    int status = cli_options_parse_argv(&command, options, argc, argv);
     if (status != 0)
         return status;
     if (options->data_policy.tables != NULL || options->data_policy.deny_columns != NULL) {

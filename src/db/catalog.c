@@ -4,6 +4,7 @@
 #include "db/catalog.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,8 +185,14 @@ static const guard_function_name *implicit_functions(void *context, char kind, c
     return function_links_find(&((const db_catalog *)context)->functions, kind, schema, name);
 }
 
+/* With its ancestors: the family list of its resolved name (unique in pg_class). */
 static bool policy_relation(void *context, const char *schema, const char *name, guard_relation *out) {
-    return relations_lookup(&((const db_catalog *)context)->policy_relations, schema, name, out);
+    if (!relations_lookup(&((const db_catalog *)context)->policy_relations, schema, name, out))
+        return false;
+    out->ancestors = family(context, 'a', out->schema, out->name);
+    while (out->ancestors != NULL && out->ancestors[out->ancestor_count].name != NULL)
+        out->ancestor_count++;
+    return true;
 }
 
 db_catalog *catalog_new(void) {
@@ -250,16 +257,9 @@ void catalog_free(db_catalog *catalog) {
 
 /* Orders type names or relations by oid (the first member of both), for qsort and bsearch. */
 static int compare_oids(const void *left, const void *right) {
+    _Static_assert(offsetof(type_name, oid) == 0 && offsetof(relation, oid) == 0, "oid first");
     unsigned a = *(const unsigned *)left, b = *(const unsigned *)right;
     return (a > b) - (a < b);
-}
-
-/* The types are in ascending oid order, as bsearch needs them. */
-static bool types_sorted(const db_catalog *catalog) {
-    for (size_t i = 1; i < catalog->type_count; i++)
-        if (catalog->types[i - 1].oid > catalog->types[i].oid)
-            return false;
-    return true;
 }
 
 /* The relation of an oid from the 'rel' rows, or NULL. */
@@ -446,7 +446,7 @@ static bool load_row(load_state *state, const db_result *rows, size_t row) {
     }
     if (strcmp(kind, "of") == 0 || strcmp(kind, "cf") == 0)
         return function_links_take_row(&catalog->functions, kind[0] == 'o' ? 'o' : 'c', a, b, c);
-    if (strcmp(kind, "r") == 0 || strcmp(kind, "a") == 0 || strcmp(kind, "h") == 0)
+    if (strcmp(kind, "r") == 0 || strcmp(kind, "a") == 0)
         return relations_take_row(&catalog->policy_relations, rows->row_count, kind[0], a, b, c);
     if (strcmp(kind, "rel") == 0) {
         if (a == NULL || b == NULL || c == NULL)
@@ -539,7 +539,6 @@ bool catalog_load(db_catalog *catalog, db_posture *posture, const db_result *row
     guard_catalog guard = catalog->guard;
     *catalog = fresh;
     catalog->guard = guard;
-    assert(types_sorted(catalog));
     catalog->loaded_at = db_now_ms();
     replace_posture(posture, &found);
     return true;

@@ -162,58 +162,97 @@
     "   SELECT c.outer_type, pg_catalog.format('it contains %s, where %s',"                                            \
     "          pg_catalog.format_type(h.type_oid, NULL), h.why), h.depth + 1"                                          \
     "     FROM hazard_type h JOIN contains c ON c.inner_type = h.type_oid WHERE h.depth < 8),"                         \
-    " hazard_relation(rel_oid, why) AS ("                                                                              \
-    "   SELECT c.oid, pg_catalog.format('column %s has type %s, where %s', a.attname,"                                 \
-    "          pg_catalog.format_type(h.type_oid, NULL), h.why)"                                                       \
+    " hazard_object(classid, objid, why, depth) AS ("                                                                  \
+    "   SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, c.oid, pg_catalog.format('column %s has type %s, where "    \
+    "%s',"                                                                                                             \
+    "          a.attname, pg_catalog.format_type(h.type_oid, NULL), h.why), 0"                                         \
     "     FROM pg_catalog.pg_class c"                                                                                  \
     "     JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"                \
     "     JOIN hazard_type h ON h.type_oid = a.atttypid WHERE c.oid >= 16384"                                          \
-    "   UNION ALL"                                                                                                     \
-    "   SELECT rw.ev_class, pg_catalog.format('its definition calls volatile function %s', v.name)"                    \
+    "   UNION"                                                                                                         \
+    "   SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, rw.ev_class, pg_catalog.format("                            \
+    "          'its definition calls volatile function %s', v.name), 0"                                                \
     "     FROM pg_catalog.pg_rewrite rw"                                                                               \
     "     JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"                     \
     "          AND d.objid = rw.oid AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass"                      \
     "     JOIN volatile_fn v ON v.oid = d.refobjid WHERE rw.oid >= 16384"                                              \
-    "   UNION ALL"                                                                                                     \
-    "   SELECT rw.ev_class, pg_catalog.format('its definition uses operator %s, which calls volatile function %s',"    \
-    "          o.oprname, v.name)"                                                                                     \
+    "   UNION"                                                                                                         \
+    "   SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, rw.ev_class, pg_catalog.format("                            \
+    "          'its definition uses operator %s, which calls volatile function %s', o.oprname, v.name), 0"             \
     "     FROM pg_catalog.pg_rewrite rw"                                                                               \
     "     JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"                     \
     "          AND d.objid = rw.oid AND d.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass"                  \
     "     JOIN pg_catalog.pg_operator o ON o.oid = d.refobjid JOIN volatile_fn v ON v.oid = o.oprcode"                 \
     "    WHERE rw.oid >= 16384"                                                                                        \
-    "   UNION ALL"                                                                                                     \
-    "   SELECT rw.ev_class, pg_catalog.format('its definition reads %s.%s of type %s, where %s',"                      \
-    "          d.refobjid::pg_catalog.regclass, a.attname, pg_catalog.format_type(h.type_oid, NULL), h.why)"           \
+    "   UNION"                                                                                                         \
+    "   SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, rw.ev_class, pg_catalog.format("                            \
+    "          'its definition reads %s.%s of type %s, where %s', d.refobjid::pg_catalog.regclass, a.attname,"         \
+    "          pg_catalog.format_type(h.type_oid, NULL), h.why), 0"                                                    \
     "     FROM pg_catalog.pg_rewrite rw"                                                                               \
     "     JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"                     \
     "          AND d.objid = rw.oid AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"                     \
     "          AND d.refobjsubid > 0"                                                                                  \
     "     JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"                      \
     "     JOIN hazard_type h ON h.type_oid = a.atttypid WHERE rw.ev_class <> d.refobjid AND rw.oid >= 16384"           \
-    "   UNION ALL"                                                                                                     \
-    "   SELECT pol.polrelid, pg_catalog.format('row security policy %s calls volatile function %s', pol.polname,"      \
-    "          v.name)"                                                                                                \
+    "   UNION"                                                                                                         \
+    "   SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, pol.polrelid, pg_catalog.format("                           \
+    "          'row security policy %s calls volatile function %s', pol.polname, v.name), 0"                           \
     "     FROM pg_catalog.pg_policy pol"                                                                               \
     "     JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass"                      \
     "          AND d.objid = pol.oid AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass"                     \
-    "     JOIN volatile_fn v ON v.oid = d.refobjid)"                                                                   \
+    "     JOIN volatile_fn v ON v.oid = d.refobjid"                                                                    \
+    "   UNION"                                                                                                         \
+    "   SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, pg_catalog.format("                                   \
+    "          'it returns or takes type %s, where %s', pg_catalog.format_type(h.type_oid, NULL), h.why), 0"           \
+    "     FROM pg_catalog.pg_proc p"                                                                                   \
+    "     CROSS JOIN LATERAL pg_catalog.unnest(COALESCE(p.proallargtypes, p.proargtypes::pg_catalog.oid[])"            \
+    "          OPERATOR(pg_catalog.||) p.prorettype) AS u(type_oid)"                                                   \
+    "     JOIN hazard_type h ON h.type_oid = u.type_oid WHERE p.oid >= 16384"                                          \
+    "   UNION"                                                                                                         \
+    "   SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, pg_catalog.format("                                   \
+    "          'what it runs (parameter defaults, SQL-standard body, aggregate support) calls volatile function %s', " \
+    "v.name), 0"                                                                                                       \
+    "     FROM pg_catalog.pg_proc p"                                                                                   \
+    "     JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid"    \
+    "     LEFT JOIN pg_catalog.pg_operator o ON d.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass"          \
+    "          AND o.oid = d.refobjid"                                                                                 \
+    "     JOIN volatile_fn v ON (d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND v.oid = d.refobjid)"     \
+    "          OR v.oid = o.oprcode"                                                                                   \
+    "    WHERE p.oid >= 16384 AND v.oid <> p.oid"                                                                      \
+    "   UNION"                                                                                                         \
+    "   SELECT CASE WHEN d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass THEN d.classid"                         \
+    "               ELSE 'pg_catalog.pg_class'::pg_catalog.regclass END,"                                              \
+    "          CASE WHEN d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass THEN d.objid"                           \
+    "               ELSE COALESCE(rw.ev_class, pol.polrelid) END,"                                                     \
+    "          pg_catalog.format(CASE WHEN d.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass"                    \
+    "                                 THEN 'row security policy %s uses %s, where %s'"                                 \
+    "                                 ELSE 'its definition%s uses %s, where %s' END,"                                  \
+    "                            pol.polname, pg_catalog.pg_describe_object(h.classid, h.objid, 0), h.why),"           \
+    "          h.depth + 1"                                                                                            \
+    "     FROM hazard_object h"                                                                                        \
+    "     JOIN pg_catalog.pg_depend d ON d.refclassid = h.classid AND d.refobjid = h.objid"                            \
+    "     LEFT JOIN pg_catalog.pg_rewrite rw ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"              \
+    "          AND rw.oid = d.objid"                                                                                   \
+    "     LEFT JOIN pg_catalog.pg_policy pol ON d.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass"               \
+    "          AND pol.oid = d.objid"                                                                                  \
+    "    WHERE h.depth < 8 AND d.objid >= 16384 AND d.deptype = 'n'"                                                   \
+    "      AND (d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass OR rw.ev_class <> h.objid"                       \
+    "           OR pol.polrelid IS NOT NULL))"                                                                         \
     " SELECT 'hazard global', n.nspname, t.typname, pg_catalog.min(h.why)"                                             \
     "   FROM direct_type h JOIN pg_catalog.pg_type t ON t.oid = h.type_oid"                                            \
     "   JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE h.type_oid < 16384 AND h.global"                \
     "  GROUP BY n.nspname, t.typname"                                                                                  \
     " UNION ALL"                                                                                                       \
     " SELECT 'hazard relation', n.nspname, c.relname, pg_catalog.min(h.why)"                                           \
-    "   FROM hazard_relation h JOIN pg_catalog.pg_class c ON c.oid = h.rel_oid"                                        \
-    "   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')"         \
+    "   FROM hazard_object h JOIN pg_catalog.pg_class c ON c.oid = h.objid"                                            \
+    "   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                                                      \
+    "  WHERE h.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"        \
     "  GROUP BY n.nspname, c.relname"                                                                                  \
     " UNION ALL"                                                                                                       \
-    " SELECT 'hazard function', n.nspname, p.proname, pg_catalog.min(pg_catalog.format("                               \
-    "          'it returns or takes type %s, where %s', pg_catalog.format_type(h.type_oid, NULL), h.why))"             \
-    "   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"                            \
-    "   CROSS JOIN LATERAL pg_catalog.unnest(p.proargtypes::pg_catalog.oid[] OPERATOR(pg_catalog.||) p.prorettype)"    \
-    "        AS u(type_oid)"                                                                                           \
-    "   JOIN hazard_type h ON h.type_oid = u.type_oid WHERE p.oid >= 16384"                                            \
+    " SELECT 'hazard function', n.nspname, p.proname, pg_catalog.min(h.why)"                                           \
+    "   FROM hazard_object h JOIN pg_catalog.pg_proc p ON p.oid = h.objid"                                             \
+    "   JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"                                                      \
+    "  WHERE h.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"                                                    \
     "  GROUP BY n.nspname, p.proname"                                                                                  \
     " UNION ALL"                                                                                                       \
     " SELECT 'hazard type', n.nspname, t.typname, pg_catalog.min(h.why)"                                               \
@@ -228,8 +267,9 @@
  * without its volatility filter: a user type's comparison operators, its default operator
  * classes' operators and support functions, its implicit casts, its own I/O functions, its
  * domain CHECKs and range support, through what contains it (domains, arrays, composites,
- * ranges); a relation's columns of such types, and every function a view's definition or a
- * row security policy calls; a function that takes or returns such a type. Expressions are
+ * ranges); a relation's columns of such types, every function a view's definition or a
+ * row security policy calls, and what the relations a view reads reach; a function that
+ * takes or returns such a type, or whose parameter defaults call one. Expressions are
  * read from their stored trees (the funcid, opfuncid, opno ... fields), not pg_depend,
  * which records nothing about built-in functions. Users' implicit links between built-in
  * types are global. Last, the built-in functions PostgreSQL calls implicitly for built-in
@@ -311,7 +351,7 @@
     "pg_catalog.format_type(r.type_oid, NULL), r.why),"                                                                \
     "           r.depth + 1"                                                                                           \
     "      FROM reach r JOIN contains c ON c.inner_type = r.type_oid WHERE r.depth < 8),"                              \
-    "  relation_link(rel_oid, fn, why) AS ("                                                                           \
+    "  direct_relation(rel_oid, fn, why) AS ("                                                                         \
     "    SELECT c.oid, r.fn, pg_catalog.format('column %s has type %s, where %s', a.attname, "                         \
     "pg_catalog.format_type(r.type_oid, NULL), r.why)"                                                                 \
     "      FROM pg_catalog.pg_class c"                                                                                 \
@@ -357,6 +397,16 @@
     "    CROSS JOIN LATERAL pg_catalog.unnest(pg_catalog.string_to_array(m.x[1], ' ')) AS u(opno)"                     \
     "    JOIN pg_catalog.pg_operator o ON o.oid = u.opno::pg_catalog.oid) AS e(fn)"                                    \
     "     WHERE e.fn <> 0),"                                                                                           \
+    "  relation_link(rel_oid, fn, why, depth) AS ("                                                                    \
+    "    SELECT rel_oid, fn, why, 0 FROM direct_relation"                                                              \
+    "    UNION"                                                                                                        \
+    "    SELECT rw.ev_class, l.fn, pg_catalog.format('it reads %s, where %s', "                                        \
+    "l.rel_oid::pg_catalog.regclass, l.why), l.depth + 1"                                                              \
+    "      FROM relation_link l"                                                                                       \
+    "      JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "                  \
+    "AND d.refobjid = l.rel_oid"                                                                                       \
+    "       AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"                                              \
+    "      JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid WHERE rw.ev_class <> l.rel_oid AND l.depth < 8),"         \
     "  builtin(fn, why) AS ("                                                                                          \
     "    SELECT f.fn::pg_catalog.oid, 'to read or print values of a built-in type' FROM pg_catalog.pg_type t"          \
     "      CROSS JOIN LATERAL (VALUES (t.typinput), (t.typoutput), (t.typreceive), (t.typsend), "                      \
@@ -399,6 +449,22 @@
     "      CROSS JOIN LATERAL pg_catalog.unnest(COALESCE(p.proallargtypes, p.proargtypes::pg_catalog.oid[])"           \
     "           OPERATOR(pg_catalog.||) p.prorettype) AS u(type_oid)"                                                  \
     "      JOIN reach r ON r.type_oid = u.type_oid WHERE p.oid >= 16384"                                               \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT 'implicit function', n.nspname, p.proname, e.fn,"                                                      \
+    "           pg_catalog.format('a default of its parameters calls %s', e.fn::pg_catalog.regprocedure)"              \
+    "      FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"                         \
+    "      CROSS JOIN LATERAL (SELECT CASE WHEN m.x[1] IN ('eqop', 'sortop', 'opno') THEN "                            \
+    "o.oprcode::pg_catalog.oid ELSE m.x[2]::pg_catalog.oid END"                                                        \
+    "    FROM pg_catalog.regexp_matches(p.proargdefaults::text,"                                                       \
+    "         ':(funcid|opfuncid|hashfuncid|negfuncid|aggfnoid|winfnoid|eqop|sortop|opno) ([0-9]+)', "                 \
+    "'g') AS m(x)"                                                                                                     \
+    "    LEFT JOIN pg_catalog.pg_operator o ON o.oid = m.x[2]::pg_catalog.oid"                                         \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT o.oprcode::pg_catalog.oid"                                                                              \
+    "    FROM pg_catalog.regexp_matches(p.proargdefaults::text, ':opnos \\(o ([0-9 ]+)\\)', 'g') AS m(x)"              \
+    "    CROSS JOIN LATERAL pg_catalog.unnest(pg_catalog.string_to_array(m.x[1], ' ')) AS u(opno)"                     \
+    "    JOIN pg_catalog.pg_operator o ON o.oid = u.opno::pg_catalog.oid) AS e(fn)"                                    \
+    "     WHERE p.oid >= 16384 AND p.proargdefaults IS NOT NULL AND e.fn <> 0"                                         \
     "    UNION ALL"                                                                                                    \
     "    SELECT 'implicit builtin', 'pg_catalog', '', b.fn, b.why FROM builtin b WHERE b.fn <> 0)"                     \
     "  SELECT f.kind, f.schema, CASE WHEN f.kind = 'implicit builtin' THEN p.proname ELSE f.name END,"                 \

@@ -40,9 +40,13 @@ static const char load_settings_sql[] =
 
 /* Outside the transaction, so it sees what outlived the ROLLBACK. The unnamed portal is the
  * check's own (pg_cursors lists protocol portals too). Operators are qualified:
- * the session's own search_path is in force here. The settings a pooler sets with SET on
- * every server connection (PgBouncer: client_encoding, DateStyle, TimeZone, IntervalStyle,
- * standard_conforming_strings, application_name) are not ours to judge. */
+ * the session's own search_path is in force here.
+ * Settings are not scanned (pg_settings cost more than the rest of a SELECT 1's round trip):
+ * every call's SQL runs inside BEGIN ... ROLLBACK, a SELECT cannot end that transaction
+ * early (a function runs in an atomic context: COMMIT there is an error), and PostgreSQL
+ * undoes at the rollback every setting changed in it, session-level ones included (SET,
+ * set_config(..., false), a function's SET clause). tests/integration/concurrency.test.mjs
+ * shows a function's session-level set_config gone by the next call on the connection. */
 const char conn_clean_check_sql[] =
     "SELECT pg_catalog.concat_ws(', ',"
     " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype OPERATOR(pg_catalog.=) 'advisory'"
@@ -51,10 +55,7 @@ const char conn_clean_check_sql[] =
     " WHERE relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()) THEN 'temporary objects' END,"
     " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_listening_channels()) THEN 'LISTEN' END,"
     " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_prepared_statements) THEN 'prepared statements' END,"
-    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_cursors WHERE name OPERATOR(pg_catalog.<>) '') THEN 'cursors' END,"
-    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_settings WHERE source OPERATOR(pg_catalog.=) 'session'"
-    " AND NOT name OPERATOR(pg_catalog.=) ANY ('{client_encoding,DateStyle,TimeZone,IntervalStyle,"
-    "standard_conforming_strings,application_name}')) THEN 'settings' END)";
+    " CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_cursors WHERE name OPERATOR(pg_catalog.<>) '') THEN 'cursors' END)";
 
 const conn_ops conn_libpq_ops = {
     .connect_start = PQconnectStartParams,
@@ -261,6 +262,24 @@ static bool send_first_half(connection *conn, const db_call *call) {
     return conn_send_rollback_and_check(conn);
 }
 
+/* Fails the call for memory that ran out while its result was read. */
+static void fail_out_of_memory(db_call *call) {
+    call_fail(call, DB_SQL_ERROR, "out of memory while reading the result");
+}
+
+/* Takes the statement's columns from pg into the call's result (once; later results leave
+ * them be). False when the call has failed already or failed here for want of memory. */
+static bool take_columns(connection *conn, const PGresult *pg) {
+    db_call *call = conn->call;
+    if (call->failed)
+        return false;
+    if (!db_result_take_columns(call->result, pg, conn->shared->type_name, conn->shared->type_name_context)) {
+        fail_out_of_memory(call);
+        return false;
+    }
+    return true;
+}
+
 /* The description of a bounded call's statement: its columns become the result's (the
  * names and types the model sees), and the statement to run bounds every row on the
  * server, so that libpq, which holds a whole row in memory even in single-row mode, never
@@ -270,12 +289,8 @@ static bool send_first_half(connection *conn, const db_call *call) {
  * (numbers, dates, booleans...: a few dozen bytes of text) pass as they are. */
 static void take_description(connection *conn, const PGresult *pg) {
     db_call *call = conn->call;
-    if (call->failed)
+    if (!take_columns(conn, pg))
         return;
-    if (!db_result_take_columns(call->result, pg, conn->shared->type_name, conn->shared->type_name_context)) {
-        call_fail(call, DB_SQL_ERROR, "out of memory while reading the result");
-        return;
-    }
     int columns = PQnfields(pg);
     if (columns > GUARD_BOUND_MAX_COLUMNS) {
         call_fail(call, DB_SQL_ERROR, "the result has more columns than pgsafe can bound; select fewer columns");
@@ -283,7 +298,7 @@ static void take_description(connection *conn, const PGresult *pg) {
     }
     bool *capped = calloc(columns ? (size_t)columns : 1, sizeof *capped);
     if (capped == NULL) {
-        call_fail(call, DB_SQL_ERROR, "out of memory while reading the result");
+        fail_out_of_memory(call);
         return;
     }
     bool any = false;
@@ -403,16 +418,12 @@ static void end_of_statement(connection *conn) {
  * producing rows nobody will keep. */
 static void take_rows(connection *conn, const PGresult *pg) {
     db_call *call = conn->call;
-    if (call->failed)
+    if (!take_columns(conn, pg))
         return;
-    if (!db_result_take_columns(call->result, pg, conn->shared->type_name, conn->shared->type_name_context)) {
-        call_fail(call, DB_SQL_ERROR, "out of memory while reading the result");
-        return;
-    }
     for (int row = 0; row < PQntuples(pg); row++) {
         db_take take = db_result_take_row(call->result, pg, row, &call->limits);
         if (take == DB_TAKE_NO_MEMORY) {
-            call_fail(call, DB_SQL_ERROR, "out of memory while reading the result");
+            fail_out_of_memory(call);
             return;
         }
         if (take == DB_TAKE_BUDGET && !conn->cancel_sent)

@@ -125,8 +125,8 @@ typedef enum conn_stage {
 
 /* Run after every call's ROLLBACK: one row, one text column naming what the session still
  * holds that a ROLLBACK does not undo (session advisory locks, temporary objects, LISTEN,
- * prepared statements, cursors, settings), "" when nothing. A connection not verified clean
- * is closed, never reused. */
+ * prepared statements, cursors; settings a ROLLBACK undoes, see conn.c), "" when nothing. A connection not verified
+ * clean is closed, never reused. */
 extern const char conn_clean_check_sql[];
 
 struct connection {

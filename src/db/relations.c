@@ -1,5 +1,5 @@
-/* The catalog's relations (relations.h): rows taken in any order, then columns and
- * ancestors attached by oid, and lookups by name. */
+/* The catalog's relations (relations.h): rows taken in any order, then columns attached by
+ * oid, and lookups by name. */
 #include "db/relations.h"
 
 #include <assert.h>
@@ -19,8 +19,8 @@ static void fill_relation(const catalog_relation *relation, guard_relation *out)
     out->name = relation->name;
     out->columns = (const char *const *)relation->columns;
     out->column_count = relation->column_count;
-    out->ancestors = relation->ancestors;
-    out->ancestor_count = relation->ancestor_count;
+    out->ancestors = NULL; /* catalog.c adds them from its family lists */
+    out->ancestor_count = 0;
 }
 
 /* The guard's relation callback: a qualified name in its schema, an unqualified one as the
@@ -52,13 +52,6 @@ static void free_pending(db_relations *set) {
     free(set->pending);
     set->pending = NULL;
     set->pending_count = 0;
-    for (size_t i = 0; i < set->pending_ancestor_count; i++) {
-        free(set->pending_ancestors[i].schema);
-        free(set->pending_ancestors[i].name);
-    }
-    free(set->pending_ancestors);
-    set->pending_ancestors = NULL;
-    set->pending_ancestor_count = 0;
 }
 
 void relations_clear(db_relations *set) {
@@ -69,11 +62,6 @@ void relations_clear(db_relations *set) {
         for (size_t c = 0; c < relation->column_count; c++)
             free(relation->columns[c]);
         free(relation->columns);
-        for (size_t a = 0; a < relation->ancestor_count; a++) {
-            free((char *)relation->ancestors[a].schema);
-            free((char *)relation->ancestors[a].name);
-        }
-        free(relation->ancestors);
     }
     free(set->relations);
     set->relations = NULL;
@@ -125,26 +113,6 @@ static bool note_column(db_relations *set, size_t row_count, const char *oid, co
     return column->name != NULL;
 }
 
-/* An ancestor row: relation oid, the ancestor's schema and name. */
-static bool note_ancestor(db_relations *set, size_t row_count, const char *oid, const char *schema, const char *name) {
-    if (oid == NULL || schema == NULL || name == NULL)
-        return false;
-    if (set->pending_ancestors == NULL &&
-        (set->pending_ancestors = calloc(row_count, sizeof *set->pending_ancestors)) == NULL)
-        return false;
-    assert(set->pending_ancestor_count < row_count);
-    pending_ancestor *ancestor = &set->pending_ancestors[set->pending_ancestor_count++];
-    ancestor->oid = (unsigned)strtoul(oid, NULL, 10);
-    ancestor->schema = strdup(schema);
-    ancestor->name = strdup(name);
-    return ancestor->schema != NULL && ancestor->name != NULL;
-}
-
-static int compare_pending_ancestors(const void *left, const void *right) {
-    unsigned a = ((const pending_ancestor *)left)->oid, b = ((const pending_ancestor *)right)->oid;
-    return (a > b) - (a < b);
-}
-
 static int compare_pending(const void *left, const void *right) {
     const pending_column *a = left, *b = right;
     if (a->oid != b->oid)
@@ -183,29 +151,6 @@ static bool attach_columns(db_relations *set) {
             set->pending[i].name = NULL; /* the relation owns it now */
         }
     }
-    /* Then each relation's ancestors, the same way. */
-    if (set->pending_ancestor_count > 0)
-        qsort(set->pending_ancestors, set->pending_ancestor_count, sizeof *set->pending_ancestors,
-              compare_pending_ancestors);
-    next = 0;
-    for (size_t r = 0; r < set->relation_count; r++) {
-        catalog_relation *relation = &set->relations[r];
-        while (next < set->pending_ancestor_count && set->pending_ancestors[next].oid < relation->oid)
-            next++;
-        size_t first = next;
-        while (next < set->pending_ancestor_count && set->pending_ancestors[next].oid == relation->oid)
-            next++;
-        if (next == first)
-            continue;
-        relation->ancestors = calloc(next - first, sizeof *relation->ancestors);
-        if (relation->ancestors == NULL)
-            return false;
-        for (size_t i = first; i < next; i++) {
-            relation->ancestors[relation->ancestor_count++] =
-                (guard_relation_name){set->pending_ancestors[i].schema, set->pending_ancestors[i].name};
-            set->pending_ancestors[i].schema = set->pending_ancestors[i].name = NULL; /* moved */
-        }
-    }
     qsort(set->relations, set->relation_count, sizeof *set->relations, compare_relations);
     return true;
 }
@@ -214,7 +159,6 @@ bool relations_take_row(db_relations *set, size_t row_count, char kind, const ch
     switch (kind) {
     case 'r': return note_relation(set, row_count, a, b, c);
     case 'a': return note_column(set, row_count, a, b, c);
-    case 'h': return note_ancestor(set, row_count, a, b, c);
     default: return false;
     }
 }

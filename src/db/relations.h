@@ -1,8 +1,8 @@
 /* The relations of the live catalog, for the data owner's table and column policy: every
- * relation a query can name with its columns, whether an unqualified name resolves to it
- * under the pinned search_path, and its partition and inheritance ancestors. Loaded from the
- * rows of RELATIONS_SQL (inside catalog_load_relations_sql) by catalog.c, which owns one
- * db_relations and answers the guard's relation callback with relations_lookup. */
+ * relation a query can name with its columns and whether an unqualified name resolves to it
+ * under the pinned search_path. Loaded from the rows of RELATIONS_SQL (inside
+ * catalog_load_relations_sql) by catalog.c, which owns one db_relations, answers the guard's
+ * relation callback with relations_lookup and adds the ancestors from its family lists. */
 #ifndef PGSAFE_DB_RELATIONS_H
 #define PGSAFE_DB_RELATIONS_H
 
@@ -25,12 +25,7 @@
     "  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"                                \
     "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                                                       \
     " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'"                   \
-    "   AND a.attnum > 0 AND NOT a.attisdropped"                                                                       \
-    " UNION ALL "                                                                                                      \
-    "(WITH RECURSIVE up(child, parent) AS (SELECT i.inhrelid, i.inhparent FROM pg_catalog.pg_inherits i"               \
-    "   UNION SELECT u.child, i.inhparent FROM up u JOIN pg_catalog.pg_inherits i ON i.inhrelid = u.parent)"           \
-    " SELECT 'h', u.child::text, n.nspname, c.relname FROM up u JOIN pg_catalog.pg_class c ON c.oid = u.parent"        \
-    "   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace)"
+    "   AND a.attnum > 0 AND NOT a.attisdropped"
 
 /* A relation a query may name, with its columns, for the table and column policy. */
 typedef struct catalog_relation {
@@ -41,8 +36,6 @@ typedef struct catalog_relation {
     bool visible;   /* an unqualified name resolves to it under the pinned search_path */
     char **columns; /* in attnum order, dropped ones left out */
     size_t column_count;
-    guard_relation_name *ancestors; /* partitioned or inheritance parents, transitively */
-    size_t ancestor_count;
 } catalog_relation;
 
 /* A column row while loading, before it finds its relation. */
@@ -52,33 +45,24 @@ typedef struct pending_column {
     char *name;
 } pending_column;
 
-/* An ancestor row while loading: relation oid, the ancestor's schema and name. */
-typedef struct pending_ancestor {
-    unsigned oid;
-    char *schema;
-    char *name;
-} pending_ancestor;
-
 typedef struct db_relations {
     catalog_relation *relations; /* sorted by (schema, name) once finished */
     size_t relation_count;
     pending_column *pending; /* column rows while loading */
     size_t pending_count;
-    pending_ancestor *pending_ancestors; /* ancestor rows while loading */
-    size_t pending_ancestor_count;
 } db_relations;
 
-/* Takes one row of kind 'r' (schema, name, relkind '+'/'-' oid), 'a' (oid, attnum, name) or
- * 'h' (oid, ancestor schema, ancestor name); row_count bounds how many rows can come. False
- * when the row is malformed or memory ran out (what was taken stays owned by set). */
+/* Takes one row of kind 'r' (schema, name, relkind '+'/'-' oid) or 'a' (oid, attnum, name);
+ * row_count bounds how many rows can come. False when the row is malformed or memory ran out
+ * (what was taken stays owned by set). */
 bool relations_take_row(db_relations *set, size_t row_count, char kind, const char *a, const char *b, const char *c);
 
-/* Hands the columns and ancestors to their relations and sorts them for lookups; the rows
- * taken are released either way. False when memory ran out. */
+/* Hands the columns to their relations and sorts them for lookups; the rows taken are
+ * released either way. False when memory ran out. */
 bool relations_finish(db_relations *set);
 
 /* Resolves schema.name (schema NULL: as the search_path does) into *out, whose strings stay
- * owned by set. False when no such relation is known. */
+ * owned by set, with no ancestors (catalog.c adds them). False when no such relation is known. */
 bool relations_lookup(const db_relations *set, const char *schema, const char *name, guard_relation *out);
 
 void relations_clear(db_relations *set);

@@ -300,38 +300,24 @@ static bool check_func_call(analysis *state, const PgQuery__FuncCall *call) {
     return check_function_name(state, schema, call->funcname[count - 1]->string->sval, call->location, false);
 }
 
-/* Every message field of message, through protobuf-c's descriptors (none is skipped),
- * except those skip names; each child goes to walk_expression. */
+/* columns_walk_fields' step to one child. */
+typedef struct expression_step {
+    analysis *state;
+    const scope *level;
+    int depth; /* the parent's */
+} expression_step;
+
+static bool walk_child_expression(const ProtobufCMessage *child, void *context) {
+    const expression_step *step = context;
+    return columns_walk_expression(step->state, child, step->level, step->depth + 1);
+}
+
+/* Every child of message (tree_each_child: none is forgotten) except those in the
+ * fields named by skip; each goes to columns_walk_expression. */
 bool columns_walk_fields(analysis *state, const ProtobufCMessage *message, const scope *level, int depth,
                          const char *const *skip) {
-    const ProtobufCMessageDescriptor *descriptor = message->descriptor;
-    const char *base = (const char *)message;
-    for (unsigned i = 0; i < descriptor->n_fields; i++) {
-        const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
-        if (field->type != PROTOBUF_C_TYPE_MESSAGE)
-            continue;
-        bool skipped = false;
-        for (const char *const *name = skip; name != NULL && *name != NULL; name++)
-            if (strcmp(field->name, *name) == 0)
-                skipped = true;
-        if (skipped)
-            continue;
-        if ((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-            *(const uint32_t *)(base + field->quantifier_offset) != field->id)
-            continue;
-        if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t count = *(const size_t *)(base + field->quantifier_offset);
-            const ProtobufCMessage *const *items = *(const ProtobufCMessage *const *const *)(base + field->offset);
-            for (size_t j = 0; j < count; j++)
-                if (items[j] != NULL && !columns_walk_expression(state, items[j], level, depth + 1))
-                    return false;
-        } else {
-            const ProtobufCMessage *child = *(const ProtobufCMessage *const *)(base + field->offset);
-            if (child != NULL && !columns_walk_expression(state, child, level, depth + 1))
-                return false;
-        }
-    }
-    return true;
+    expression_step step = {state, level, depth};
+    return tree_each_child(message, skip, walk_child_expression, &step);
 }
 
 /* Any node outside a FROM clause. A FROM item met here is a shape the analysis does not

@@ -85,8 +85,16 @@ bool policy_function_denied(const char *name);
 bool policy_reject_xpath(guard_verdict *verdict, const char *what, int location);
 bool policy_is_uninterruptible(const char *function_name); /* in any schema */
 
-/* statement.c: a pre-order visit of every message below (and including) message; stops
- * and returns false when the visitor does, or beyond GUARD_MAX_DEPTH. */
+/* walk.c: the one enumeration of a message's children, through protobuf-c's descriptors (no
+ * field can be forgotten): each(child, context) for every message-typed field that holds a
+ * value (each item of a repeated one; the live member of a oneof), in field order, except
+ * the fields named in skip (NULL-terminated, or NULL). Stops and returns false when each
+ * does. Every pass over the tree (the walk, tree_each, the column policy) goes through it. */
+typedef bool (*tree_child_visitor)(const ProtobufCMessage *child, void *context);
+bool tree_each_child(const ProtobufCMessage *message, const char *const *skip, tree_child_visitor each, void *context);
+
+/* walk.c: a pre-order visit of every message below (and including) message; stops and
+ * returns false when the visitor does, or beyond GUARD_MAX_DEPTH. */
 typedef bool (*tree_visitor)(const ProtobufCMessage *message, void *context);
 bool tree_each(const ProtobufCMessage *message, tree_visitor visitor, void *context, int depth);
 
@@ -102,6 +110,17 @@ bool statement_check(const ProtobufCMessage *root, const guard_policy *policy, g
 bool implicit_check_global(const guard_policy *policy, guard_verdict *verdict);
 bool implicit_check_object(const guard_policy *policy, char kind, const char *schema, const char *name, int location,
                            guard_verdict *verdict);
+
+/* False (verdict set) when the connected catalog says the type can run a volatile function
+ * without naming it (a domain's CHECK, a type's input or cast function), or a function the
+ * deny list names (implicit.c). */
+bool statement_check_type_hazard(const guard_policy *policy, const PgQuery__TypeName *type, guard_verdict *verdict);
+
+/* pg_input_is_valid(text, 'type') and pg_input_error_info run the input function (and a
+ * domain's CHECK) of a type named in a string (type_strings.c): the string must be a
+ * constant naming a type the guard allows. False (verdict set) otherwise; true for any
+ * other call. */
+bool type_string_check(const PgQuery__FuncCall *call, const guard_policy *policy, guard_verdict *verdict);
 
 /* newer_syntax.c: on a syntax error, when the server (or, with none known, the text) may be
  * newer than the grammar, rewrites the verdict's detail and hint to say so. */

@@ -14,35 +14,6 @@
 
 #include "internal.h"
 
-bool tree_each(const ProtobufCMessage *message, tree_visitor visitor, void *context, int depth) {
-    if (depth > GUARD_MAX_DEPTH)
-        return false;
-    if (!visitor(message, context))
-        return false;
-    const ProtobufCMessageDescriptor *descriptor = message->descriptor;
-    const char *base = (const char *)message;
-    for (unsigned i = 0; i < descriptor->n_fields; i++) {
-        const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
-        if (field->type != PROTOBUF_C_TYPE_MESSAGE)
-            continue;
-        if ((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-            *(const uint32_t *)(base + field->quantifier_offset) != field->id)
-            continue;
-        if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t count = *(const size_t *)(base + field->quantifier_offset);
-            const ProtobufCMessage *const *items = *(const ProtobufCMessage *const *const *)(base + field->offset);
-            for (size_t j = 0; j < count; j++)
-                if (items[j] != NULL && !tree_each(items[j], visitor, context, depth + 1))
-                    return false;
-        } else {
-            const ProtobufCMessage *child = *(const ProtobufCMessage *const *)(base + field->offset);
-            if (child != NULL && !tree_each(child, visitor, context, depth + 1))
-                return false;
-        }
-    }
-    return true;
-}
-
 static bool is_message(const ProtobufCMessage *message, const ProtobufCMessageDescriptor *descriptor) {
     return message->descriptor == descriptor;
 }
@@ -287,8 +258,8 @@ static bool check_xpath(statement_state *state, const ProtobufCMessage *message)
 
 /* ---- the catalog's hazards ---- */
 
-static bool reject_hazard(statement_state *state, const char *kind, const char *shown, const char *why, int location) {
-    return verdict_reject(state->verdict, GUARD_HIDDEN_FUNCTION, location, why,
+static bool reject_hazard(guard_verdict *verdict, const char *kind, const char *shown, const char *why, int location) {
+    return verdict_reject(verdict, GUARD_HIDDEN_FUNCTION, location, why,
                           "leave it out of the query; if the function is harmless, its owner can mark it STABLE, or "
                           "the operator can deny the object",
                           "%s \"%s\" can run a volatile function without naming it", kind, shown);
@@ -334,28 +305,38 @@ static named_object object_named(const ProtobufCMessage *message) {
 
 /* The catalog's hazards (a volatile function) and the deny list over what the object
  * reaches without being named (implicit.c). */
-static bool check_hazards(statement_state *state, const ProtobufCMessage *message) {
-    const guard_catalog *catalog = state->policy->catalog;
-    named_object object = catalog != NULL ? object_named(message) : (named_object){0, NULL, NULL, -1};
-    if (object.kind == 0)
+static bool check_object(const guard_policy *policy, const named_object *object, guard_verdict *verdict) {
+    const guard_catalog *catalog = policy->catalog;
+    if (catalog == NULL || object->kind == 0)
         return true;
-    const char *(*lookup)(void *, const char *, const char *) = object.kind == 'r'   ? catalog->relation_hazard
-                                                                : object.kind == 't' ? catalog->type_hazard
-                                                                                     : catalog->function_hazard;
-    const char *why = lookup != NULL ? lookup(catalog->context, object.schema, object.name) : NULL;
+    const char *(*lookup)(void *, const char *, const char *) = object->kind == 'r'   ? catalog->relation_hazard
+                                                                : object->kind == 't' ? catalog->type_hazard
+                                                                                      : catalog->function_hazard;
+    const char *why = lookup != NULL ? lookup(catalog->context, object->schema, object->name) : NULL;
     if (why != NULL)
-        return reject_hazard(state,
-                             object.kind == 'r'   ? "relation"
-                             : object.kind == 't' ? "type"
-                                                  : "function",
-                             object.name, why, object.location);
-    return implicit_check_object(state->policy, object.kind, object.schema, object.name, object.location,
-                                 state->verdict);
+        return reject_hazard(verdict,
+                             object->kind == 'r'   ? "relation"
+                             : object->kind == 't' ? "type"
+                                                   : "function",
+                             object->name, why, object->location);
+    return implicit_check_object(policy, object->kind, object->schema, object->name, object->location, verdict);
+}
+
+bool statement_check_type_hazard(const guard_policy *policy, const PgQuery__TypeName *type, guard_verdict *verdict) {
+    named_object object = from_names('t', type->names, type->n_names, type->location);
+    return check_object(policy, &object, verdict);
+}
+
+static bool check_hazards(statement_state *state, const ProtobufCMessage *message) {
+    named_object object = object_named(message);
+    return check_object(state->policy, &object, state->verdict);
 }
 
 static bool check_node(const ProtobufCMessage *message, void *context) {
     statement_state *state = context;
     return check_xpath(state, message) && check_newer_keywords(state, message) && check_hazards(state, message) &&
+           (!is_message(message, &pg_query__func_call__descriptor) ||
+            type_string_check((const PgQuery__FuncCall *)message, state->policy, state->verdict)) &&
            collect_guarded(message, context);
 }
 

@@ -1,7 +1,9 @@
 /* The allow-list walk. Every message in the parse tree is visited through protobuf-c's
  * descriptors (so no field of any node can be skipped, lists of lists included) and must
  * be on the allow-list below. Some allowed types carry extra checks: function calls,
- * operators, type names and relations go to the policy; SELECT may not lock or create. */
+ * operators, type names and relations go to the policy; SELECT may not lock or create.
+ * Here too the enumeration of a message's children that every other pass over the tree
+ * (tree_each, the column policy) shares. */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -293,58 +295,111 @@ static bool apply_rule(walk_state *state, const node_entry *entry, const Protobu
     return verdict_reject(verdict, GUARD_INTERNAL_ERROR, state->location, NULL, NULL, "unhandled node rule");
 }
 
-static bool visit(walk_state *state, const ProtobufCMessage *message, int depth);
+/* ---- the children of a message: the one enumeration every pass over the tree uses ---- */
 
-/* Visits the live member of a Node, the tree's most common message: one oneof of some 250
+static bool field_skipped(const ProtobufCFieldDescriptor *field, const char *const *skip) {
+    for (const char *const *name = skip; name != NULL && *name != NULL; name++)
+        if (strcmp(field->name, *name) == 0)
+            return true;
+    return false;
+}
+
+/* The live member of a Node, the tree's most common message: one oneof of some 250
  * members, so the member its case names is found directly instead of by a scan. An unset
- * case has no child; a case the descriptor does not know is refused (fail closed). */
-static bool visit_node(walk_state *state, const PgQuery__Node *node, int depth) {
+ * case, or one the descriptor does not know (the walk refuses it first), has no child. */
+static bool each_node_child(const PgQuery__Node *node, const char *const *skip, tree_child_visitor each,
+                            void *context) {
     if (node->node_case == PG_QUERY__NODE__NODE__NOT_SET)
         return true;
     const ProtobufCFieldDescriptor *field =
         protobuf_c_message_descriptor_get_field(&pg_query__node__descriptor, (unsigned)node->node_case);
-    if (field == NULL)
-        return verdict_reject(state->verdict, GUARD_CONSTRUCT_NOT_ALLOWED, state->location,
-                              "pgsafe accepts only constructs it knows to be read-only",
-                              "rewrite the query without it, as a plain SELECT", "construct %d is not allowed",
-                              (int)node->node_case);
-    assert((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && field->label != PROTOBUF_C_LABEL_REPEATED);
-    if (field->type != PROTOBUF_C_TYPE_MESSAGE)
+    if (field == NULL || field->type != PROTOBUF_C_TYPE_MESSAGE || field_skipped(field, skip))
         return true;
+    assert((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && field->label != PROTOBUF_C_LABEL_REPEATED);
     const ProtobufCMessage *child = *(const ProtobufCMessage *const *)((const char *)node + field->offset);
-    return child == NULL || visit(state, child, depth + 1);
+    return child == NULL || each(child, context);
 }
 
-/* Visits every message-typed field of message that holds a value, in field order; false at
- * the first child that is refused. depth is message's own depth. */
-static bool visit_fields(walk_state *state, const ProtobufCMessage *message, int depth) {
+bool tree_each_child(const ProtobufCMessage *message, const char *const *skip, tree_child_visitor each, void *context) {
     const ProtobufCMessageDescriptor *descriptor = message->descriptor;
     if (descriptor == &pg_query__node__descriptor)
-        return visit_node(state, (const PgQuery__Node *)message, depth);
+        return each_node_child((const PgQuery__Node *)message, skip, each, context);
     const char *base = (const char *)message;
     for (unsigned i = 0; i < descriptor->n_fields; i++) {
         const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
-        if (field->type != PROTOBUF_C_TYPE_MESSAGE)
+        if (field->type != PROTOBUF_C_TYPE_MESSAGE || field_skipped(field, skip))
             continue;
-        if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-            /* Members of a oneof share storage: only the one named by the case is live. */
-            if (*(const uint32_t *)(base + field->quantifier_offset) != field->id)
-                continue;
-        }
+        /* Members of a oneof share storage: only the one named by the case is live. */
+        if ((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + field->quantifier_offset) != field->id)
+            continue;
         if (field->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t count = *(const size_t *)(base + field->quantifier_offset);
             const ProtobufCMessage *const *items = *(const ProtobufCMessage *const *const *)(base + field->offset);
             assert(count == 0 || items != NULL); /* protobuf-c's repeated-field layout */
             for (size_t j = 0; j < count; j++)
-                if (items[j] != NULL && !visit(state, items[j], depth + 1))
+                if (items[j] != NULL && !each(items[j], context))
                     return false;
         } else {
             const ProtobufCMessage *child = *(const ProtobufCMessage *const *)(base + field->offset);
-            if (child != NULL && !visit(state, child, depth + 1))
+            if (child != NULL && !each(child, context))
                 return false;
         }
     }
     return true;
+}
+
+/* tree_each's step to one child. */
+typedef struct tree_each_visit {
+    tree_visitor visitor;
+    void *context;
+    int depth; /* the parent's */
+} tree_each_visit;
+
+static bool tree_each_step(const ProtobufCMessage *child, void *context) {
+    const tree_each_visit *visit = context;
+    return tree_each(child, visit->visitor, visit->context, visit->depth + 1);
+}
+
+bool tree_each(const ProtobufCMessage *message, tree_visitor visitor, void *context, int depth) {
+    if (depth > GUARD_MAX_DEPTH)
+        return false;
+    if (!visitor(message, context))
+        return false;
+    tree_each_visit visit = {visitor, context, depth};
+    return tree_each_child(message, NULL, tree_each_step, &visit);
+}
+
+/* ---- the allow-list walk ---- */
+
+static bool visit(walk_state *state, const ProtobufCMessage *message, int depth);
+
+/* The walk's step to one child. */
+typedef struct walk_step {
+    walk_state *state;
+    int depth; /* the parent's */
+} walk_step;
+
+static bool visit_child(const ProtobufCMessage *child, void *context) {
+    const walk_step *step = context;
+    return visit(step->state, child, step->depth + 1);
+}
+
+/* Visits every message-typed field of message that holds a value, in field order; false at
+ * the first child that is refused. depth is message's own depth. A Node whose case the
+ * descriptor does not know is refused (fail closed). */
+static bool visit_fields(walk_state *state, const ProtobufCMessage *message, int depth) {
+    if (message->descriptor == &pg_query__node__descriptor) {
+        const PgQuery__Node *node = (const PgQuery__Node *)message;
+        if (node->node_case != PG_QUERY__NODE__NODE__NOT_SET &&
+            protobuf_c_message_descriptor_get_field(&pg_query__node__descriptor, (unsigned)node->node_case) == NULL)
+            return verdict_reject(state->verdict, GUARD_CONSTRUCT_NOT_ALLOWED, state->location,
+                                  "pgsafe accepts only constructs it knows to be read-only",
+                                  "rewrite the query without it, as a plain SELECT", "construct %d is not allowed",
+                                  (int)node->node_case);
+    }
+    walk_step step = {state, depth};
+    return tree_each_child(message, NULL, visit_child, &step);
 }
 
 /* Checks message and, when it is allowed, everything below it; depth is its distance from

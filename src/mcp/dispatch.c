@@ -141,6 +141,8 @@ void dispatch_request(mcp_session *session, json_object *id, const char *method,
     request->protocol_version = session->protocol_version; /* legacy on a handshake session; changed below */
     if (context && context->identity)
         request->identity = mcp_must(strdup(context->identity), "an identity");
+    if (context && context->client_id)
+        request->client_id = json_object_get(context->client_id);
     if (params != NULL && !json_object_is_type(params, json_type_object)) {
         request_error(request, JSONRPC_INVALID_PARAMS, "params must be an object");
         return;

@@ -475,9 +475,18 @@ json_object *http_check_mcp_headers(http_exchange *exchange, struct MHD_Connecti
     if (method == NULL)
         return NULL; /* not a request: the dispatcher says so */
     const char *header_method = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Mcp-Method");
-    if (header_method == NULL || strcmp(header_method, method) != 0) {
-        snprintf(text, sizeof text, "header mismatch: Mcp-Method %s does not match the body's method '%.100s'",
-                 header_method ? "differs" : "is missing", method);
+    /* Mcp-Method is required on a request; a notification may go without it (the v2 SDK's
+     * client sends none on one), but one it carries must still match. */
+    if (header_method == NULL && id == NULL)
+        return NULL;
+    if (header_method == NULL) {
+        snprintf(text, sizeof text, "header mismatch: Mcp-Method is missing; it must be the body's method '%.100s'",
+                 method);
+        return jsonrpc_error(id, MCP_HEADER_MISMATCH, text);
+    }
+    if (strcmp(header_method, method) != 0) {
+        snprintf(text, sizeof text, "header mismatch: Mcp-Method '%.100s' does not match the body's method '%.100s'",
+                 header_method, method);
         return jsonrpc_error(id, MCP_HEADER_MISMATCH, text);
     }
     const char *name_field = strcmp(method, "tools/call") == 0 || strcmp(method, "prompts/get") == 0 ? "name"

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 void mcp_out_of_memory(const char *what) {
@@ -69,4 +70,53 @@ const char *json_string_member(json_object *object, const char *name) {
         !json_object_object_get_ex(object, name, &member) || !json_object_is_type(member, json_type_string))
         return NULL;
     return json_object_get_string(member);
+}
+
+/* True when text[0..length) is JSON white space only. */
+static bool only_white_space(const char *text, size_t length) {
+    for (size_t i = 0; i < length; i++)
+        if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n')
+            return false;
+    return true;
+}
+
+json_strict_status json_parse_strict(const char *text, size_t length, int max_depth, json_object **value,
+                                     const char **error) {
+    *value = NULL;
+    *error = "out of memory";
+    if (length > INT32_MAX) {
+        *error = "the JSON value is too large";
+        return JSON_STRICT_INVALID;
+    }
+    json_tokener *tokener = json_tokener_new_ex(max_depth);
+    if (tokener == NULL)
+        return JSON_STRICT_NO_MEMORY;
+    json_tokener_set_flags(tokener, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_object *parsed = json_tokener_parse_ex(tokener, text, (int)length);
+    size_t end = json_tokener_get_parse_end(tokener);
+    bool incomplete = json_tokener_get_error(tokener) == json_tokener_continue;
+    if (incomplete) {
+        /* A number or literal at the very end is complete only once json-c sees the end. */
+        parsed = json_tokener_parse_ex(tokener, "", 1);
+        end = length;
+    }
+    /* json-c 0.16 has no error code for running out of memory while parsing: such a text
+     * reads as invalid, which is still an answer. */
+    enum json_tokener_error status = json_tokener_get_error(tokener);
+    json_tokener_free(tokener);
+    if (parsed == NULL || status != json_tokener_success) {
+        json_object_put(parsed);
+        *error = incomplete                       ? "the JSON value is incomplete"
+                 : status == json_tokener_success ? "the JSON value is null"
+                                                  : json_tokener_error_desc(status);
+        return JSON_STRICT_INVALID;
+    }
+    if (end > length || !only_white_space(text + end, length - end)) {
+        json_object_put(parsed);
+        *error = "there is more after the JSON value";
+        return JSON_STRICT_INVALID;
+    }
+    *value = parsed;
+    *error = NULL;
+    return JSON_STRICT_VALUE;
 }

@@ -39,6 +39,22 @@ void mcp_json_add(json_object *object, const char *key, json_object *value);
 /* Appends value (taken) to array. */
 void mcp_json_append(json_object *array, json_object *value);
 
+/* How json_parse_strict went. */
+typedef enum json_strict_status {
+    JSON_STRICT_VALUE,    /* one value, nothing but white space after it */
+    JSON_STRICT_INVALID,  /* not such a text: the error says why */
+    JSON_STRICT_NO_MEMORY /* the parser could not be allocated */
+} json_strict_status;
+
+/* Parses text[0..length) as exactly one JSON value (RFC 8259: json-c's strict mode, UTF-8
+ * validated, nested at most max_depth deep) followed by nothing but JSON white space; a
+ * number or literal that ends the text is complete. Sets *value (the caller puts it) or,
+ * when it fails, *value to NULL and *error to a static phrase: "the JSON value is
+ * incomplete", "there is more after the JSON value" or json-c's own description. Never
+ * exits: a caller under the out-of-memory policy applies it to JSON_STRICT_NO_MEMORY. */
+json_strict_status json_parse_strict(const char *text, size_t length, int max_depth, json_object **value,
+                                     const char **error);
+
 /* A string member of an object, or NULL. */
 const char *json_string_member(json_object *object, const char *name);
 

@@ -428,27 +428,12 @@ json_object *jsonrpc_parse(const char *line, size_t length) {
     json_scan scan;
     if (!json_text_valid(line, length, &scan))
         return NULL; /* a raw NUL is caught here too: it is neither whitespace nor allowed in a string */
-    json_tokener *tokener = mcp_must(json_tokener_new_ex(JSON_MAX_DEPTH), "a JSON parser");
-    json_tokener_set_flags(tokener, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    json_object *value = json_tokener_parse_ex(tokener, line, (int)length);
-    size_t end = json_tokener_get_parse_end(tokener);
-    if (json_tokener_get_error(tokener) == json_tokener_continue) {
-        /* A number or literal at the very end is complete only once json-c sees the end. */
-        value = json_tokener_parse_ex(tokener, "", 1);
-        end = length;
-    }
-    /* json-c 0.16 has no error code for running out of memory: such a line is answered as a
-     * parse error, which is still an answer. */
-    bool ok = value != NULL && json_tokener_get_error(tokener) == json_tokener_success;
-    json_tokener_free(tokener);
-    /* Only whitespace may follow the value. */
-    for (size_t i = end; ok && i < length; i++)
-        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
-            ok = false;
-    if (!ok) {
-        json_object_put(value);
+    json_object *value = NULL;
+    const char *error = NULL;
+    if (json_parse_strict(line, length, JSON_MAX_DEPTH, &value, &error) == JSON_STRICT_NO_MEMORY)
+        mcp_out_of_memory("a JSON parser");
+    if (value == NULL)
         return NULL;
-    }
     keep_id_text(value, &scan);
     return value;
 }

@@ -137,6 +137,7 @@ void request_free(mcp_request *request) {
     if (session->pending_initialize == request)
         session->pending_initialize = NULL;
     json_object_put(request->id);
+    json_object_put(request->client_id);
     json_object_put(request->arguments);
     free(request->method);
     free(request->identity);
@@ -173,7 +174,8 @@ static void finish_request(mcp_request *request, json_object *message) {
             request_log(request, MCP_LOG_INFO, "%s: %s%s%s", request->tool,
                         request->audit.verdict ? request->audit.verdict : "done", request->audit.reason ? " " : "",
                         request->audit.reason ? request->audit.reason : "");
-        bool written = audit_write(session->audit, request->id, request->tool, &request->audit,
+        json_object *audit_id = request->client_id ? request->client_id : request->id;
+        bool written = audit_write(session->audit, audit_id, request->tool, &request->audit,
                                    (double)(db_now_ms() - request->started_ms));
         if (!written && session->config->audit_required && message) {
             json_object_put(message);

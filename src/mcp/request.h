@@ -34,6 +34,8 @@ struct mcp_request {
     bool modern;                  /* 2026-07-28 era: stateless, its own _meta, decorated results */
     int log_level;                /* modern: the _meta log level asked for, or -1 (no log notifications) */
     char *identity;               /* owned: who asked (the HTTP token's identity), or NULL */
+    json_object *client_id;       /* owned reference: the id the client sent, when it differs
+                                   * from id (HTTP routing), or NULL; the audit line names it */
     const char *tool;             /* tools/call: the tool's name (static, from the tool table), else NULL */
     json_object *arguments;       /* owned reference, or NULL */
     db_call *call;                /* the database call in flight, owned by the pool */

@@ -123,6 +123,7 @@ static void on_message(void *user, http_exchange *exchange, json_object *message
         bridge->routes->previous = item;
     bridge->routes = item;
     http_exchange_set_owner(exchange, item);
+    context.client_id = item->client_id;
     json_object_object_add(message, "id", json_object_new_int64(item->id));
     mcp_session_handle_message(bridge->session, message, &context);
 }

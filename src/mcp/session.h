@@ -29,6 +29,8 @@ typedef struct mcp_message_context {
     const char *identity;         /* who sent it (an HTTP bearer token's identity), or NULL */
     const char *protocol_version; /* a legacy request's version from the transport (HTTP's
                                    * MCP-Protocol-Version header), or NULL */
+    json_object *client_id;       /* the id the client sent when the transport routes the request
+                                   * under an id of its own (HTTP), or NULL: the audit line's id */
 } mcp_message_context;
 
 /* A session with its audit log open and its pool connecting. NULL with *error set (caller

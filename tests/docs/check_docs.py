@@ -477,7 +477,8 @@ def reason_codes():
 
 # --- clients.md ----------------------------------------------------------------------------
 
-CONNECTION = {"PGHOST", "PGDATABASE", "PGSERVICE", "DATABASE_URL", "PGSAFE_DSN"}
+CONNECTION = {"PGHOST", "PGDATABASE", "PGSERVICE", "DATABASE_URL", "PGSAFE_DSN", "PGSAFE_DATABASES",
+              "PGSAFE_DATABASE_CONFIG"}
 PASSWORD_IN_TEXT = re.compile(r"password|PGPASSWORD|://[^/@\s:]*:[^/@\s]*@", re.I)
 
 

@@ -66,6 +66,29 @@ CREATE FUNCTION is_positive(int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELE
 CREATE DOMAIN positive AS int CHECK (is_positive(VALUE));
 CREATE TYPE holder AS (n positive);
 CREATE VIEW locker AS SELECT pg_try_advisory_lock(77) AS got;
+CREATE VIEW over_labels AS SELECT label FROM score_labels;
+CREATE FUNCTION label_default(s text DEFAULT score_label(ROW(7)::score)) RETURNS text LANGUAGE sql STABLE
+  AS 'SELECT $1';
+CREATE FUNCTION take_lock() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  PERFORM pg_advisory_lock(4243);
+  RETURN true;
+END $$;
+CREATE VIEW locking_view AS SELECT id, take_lock() AS locked FROM plain;
+CREATE VIEW over_locking_view AS SELECT id FROM locking_view;
+CREATE VIEW counting_view AS SELECT count(*) AS n FROM over_locking_view;
+CREATE FUNCTION defaulted(flag boolean DEFAULT take_lock()) RETURNS int LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN 1;
+END $$;
+CREATE VIEW defaulted_view AS SELECT defaulted() AS v;
+CREATE FUNCTION atomic_lock() RETURNS boolean LANGUAGE sql STABLE BEGIN ATOMIC SELECT take_lock(); END;
+CREATE FUNCTION pairs_of() RETURNS TABLE (id int, p pair) LANGUAGE sql STABLE AS 'SELECT id, p FROM pairs';
+CREATE FUNCTION one_pair(OUT p pair, OUT n int) LANGUAGE sql STABLE AS 'SELECT ROW(1, 2)::pair, 1';
+CREATE TABLE guarded (id int);
+ALTER TABLE guarded ENABLE ROW LEVEL SECURITY;
+CREATE POLICY guarded_read ON guarded FOR SELECT USING (take_lock());
+CREATE VIEW guarded_view AS SELECT id FROM guarded;
 `;
 
 /** Session-level advisory locks held by any backend (pair_eq leaves one behind when it runs). */
@@ -160,14 +183,35 @@ describe('hidden-function hazards', () => {
     assert.deepEqual((await query(session, 'SELECT label FROM plain')).rows, [['a']]);
   });
 
+  test('views over hazards, defaults and SQL-standard bodies that call volatile functions, OUT columns', async () => {
+    const session = await open();
+    for (const [sql, named] of [
+      ['SELECT id FROM over_locking_view', /view locking_view.*take_lock/],
+      ['SELECT n FROM counting_view', /view over_locking_view.*view locking_view.*take_lock/],
+      ['SELECT v FROM defaulted_view', /function defaulted\(boolean\).*take_lock/],
+      ['SELECT id FROM guarded_view', /table guarded.*policy guarded_read.*take_lock/],
+      ['SELECT defaulted()', /take_lock/],
+      ['SELECT atomic_lock()', /take_lock/],
+      ['SELECT DISTINCT p FROM pairs_of()', /type pair.*pair_eq/],
+      ['SELECT CASE p WHEN p THEN 1 END FROM one_pair()', /type pair.*pair_eq/],
+    ]) {
+      const text = errorResult(await callTool(session, 'query', { sql }), sql);
+      rejected(text, 'hidden_function', sql);
+      assert.match(text, named, `${sql}: the reason names the way to the function`);
+    }
+    assert.equal(advisoryLocks(), 0, 'take_lock and pair_eq never ran');
+    // A view over a table that has no hazard stays allowed.
+    assert.deepEqual((await query(session, 'SELECT label FROM plain')).rows, [['a']]);
+  });
+
   test('the posture names the hazards on stderr and in the instructions', async () => {
     const session = await open();
     const instructions = session.client.getInstructions() ?? '';
     assert.match(instructions, /Warning: \d+ objects of the database can run a volatile function inside a query/);
-    assert.match(instructions, /pair_eq/);
+    assert.match(instructions, /pair_eq|take_lock/);
     assert.match(instructions, /hidden_function/);
     await query(session, 'SELECT 1 AS one');
-    assert.match(session.stderr(), /objects of the database can run a volatile function .*pair_eq/);
+    assert.match(session.stderr(), /objects of the database can run a volatile function .*(pair_eq|take_lock)/);
   });
 
   test('a database without hazards reports none', async () => {
@@ -282,6 +326,12 @@ describe('--deny-function over what PostgreSQL runs without a name', () => {
     const domainText = errorResult(await callTool(session, 'query', { sql: DOMAIN }), DOMAIN);
     rejected(domainText, 'function_denied', DOMAIN);
     assert.match(domainText, /type "holder" can run function "public\.is_positive"/, domainText);
+    for (const [sql, object] of [['SELECT label FROM over_labels', 'relation "over_labels"'],
+      ['SELECT label_default() AS l', 'function "label_default"']]) {
+      const text = errorResult(await callTool(session, 'query', { sql }), sql);
+      rejected(text, 'function_denied', sql);
+      assert.match(text, new RegExp(`${object} can run function "public\\.score_label"`), text);
+    }
     assert.deepEqual((await query(session, 'SELECT id FROM scores ORDER BY id')).rows, [[1], [2], [3]]);
   });
 

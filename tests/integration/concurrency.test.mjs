@@ -180,6 +180,42 @@ describe('locks and budgets', () => {
     }
   });
 
+  test('a session-level setting changed by an allowed function does not outlive the call', async () => {
+    // set_config(..., false) changes the session, not the transaction; the clean check does
+    // not scan the settings, since the ROLLBACK every call ends with undoes them: here is that
+    // shown on the connection the pool keeps.
+    psql(`CREATE OR REPLACE FUNCTION public.pgsafe_it_set_session() RETURNS text LANGUAGE plpgsql VOLATILE AS
+      $$ BEGIN
+        PERFORM set_config('work_mem', '7777kB', false);
+        PERFORM set_config('pgsafe_it.marker', 'dirty', false);
+        RETURN current_setting('work_mem');
+      END $$;
+      CREATE OR REPLACE FUNCTION public.pgsafe_it_read_session() RETURNS text LANGUAGE sql STABLE AS
+      $$ SELECT current_setting('work_mem') || ' ' || coalesce(current_setting('pgsafe_it.marker', true), '') $$;
+      GRANT EXECUTE ON FUNCTION public.pgsafe_it_set_session(), public.pgsafe_it_read_session() TO ${READER};`);
+    const setting = await connect({
+      args: ['--pool-size', '1', '--allow-function', 'pgsafe_it_set_session', '--allow-function', 'pgsafe_it_read_session'],
+    });
+    const read = async () => okResult(await callTool(setting, 'query', {
+      sql: 'SELECT pg_backend_pid() AS pid, pgsafe_it_read_session() AS settings',
+    })).rows[0];
+    try {
+      const [pid, before] = await read();
+      assert.doesNotMatch(before, /7777kB|dirty/);
+      const result = okResult(await callTool(setting, 'query', {
+        sql: 'SELECT pgsafe_it_set_session() AS inside, pgsafe_it_read_session() AS settings',
+      }));
+      assert.deepEqual(result.rows, [['7777kB', '7777kB dirty']], 'the settings took effect inside the call');
+      const [after, settings] = await read();
+      assert.equal(after, pid, 'the same connection answers the next call');
+      assert.equal(settings, before, 'the settings are back');
+      assertCleanSession(setting);
+    } finally {
+      await setting.close();
+      psql('DROP FUNCTION public.pgsafe_it_set_session(), public.pgsafe_it_read_session()');
+    }
+  });
+
   test('no connection is left idle in a transaction', async () => {
     const calls = Array.from({ length: 8 }, (_, i) => callTool(session, 'query', { sql: `SELECT ${i} AS i` }));
     await Promise.all(calls);

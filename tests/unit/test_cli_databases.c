@@ -61,6 +61,18 @@ START_TEST(databases_from_flags_and_the_variable) {
 }
 END_TEST
 
+START_TEST(names_inside_strings_are_not_members) {
+    clear_environment();
+    char path[64];
+    write_file(path, "{\"a\": {\"dsn\": \"host=/a application_name='x\\\":'\", \"tables\": \"public.*\"}}");
+    const char *argv[] = {"serve", "--database-config", path};
+    cli_config config;
+    ck_assert_int_eq(cli_config_read(&config, 3, (char **)argv), 0);
+    cli_config_free(&config);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(a_database_has_settings_of_its_own) {
     clear_environment();
     char path[64];
@@ -84,6 +96,24 @@ START_TEST(a_database_has_settings_of_its_own) {
 }
 END_TEST
 
+START_TEST(a_column_the_server_denies_stays_denied_in_every_database) {
+    clear_environment();
+    char path[64];
+    write_file(path, "{\"a\": \"host=/a\", \"b\": {\"dsn\": \"host=/b\", \"deny-columns\": \"users.email\"}}");
+    const char *argv[] = {"serve", "--deny-columns", "*.ssn,hr.pay.amount", "--database-config", path};
+    cli_config config;
+    ck_assert_int_eq(cli_config_read(&config, 5, (char **)argv), 0);
+    const mcp_config *a = config.server.databases[0].config, *b = config.server.databases[1].config;
+    ck_assert_uint_eq(count_of(a->policy.denied_columns), 2);
+    ck_assert_uint_eq(count_of(b->policy.denied_columns), 3); /* the server's, then its own */
+    ck_assert_str_eq(b->policy.denied_columns[0], "*.ssn");
+    ck_assert_str_eq(b->policy.denied_columns[1], "hr.pay.amount");
+    ck_assert_str_eq(b->policy.denied_columns[2], "users.email");
+    cli_config_free(&config);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(bad_database_configurations_are_refused) {
     clear_environment();
     const char *files[] = {
@@ -100,6 +130,9 @@ START_TEST(bad_database_configurations_are_refused) {
         "[\"a\"]",
         "{\"a\": \"host=/a\"} x",
         "{\"a\": \"host=/a\",",
+        "{\"a\": \"host=/a\", \"a\": \"host=/b\"}",
+        "{\"a\": {\"dsn\": \"host=/a\", \"max-rows\": 5, \"max-rows\": 6}}",
+        "{\"a\": {\"dsn\": \"host=/a\", \"tables\": \"x\\\": \\\"y\", \"tables\": \"z\"}}",
     };
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char path[64];
@@ -143,6 +176,8 @@ int main(void) {
     suite_add_tcase(suite, tc);
     tcase_add_test(tc, databases_from_flags_and_the_variable);
     tcase_add_test(tc, a_database_has_settings_of_its_own);
+    tcase_add_test(tc, names_inside_strings_are_not_members);
+    tcase_add_test(tc, a_column_the_server_denies_stays_denied_in_every_database);
     tcase_add_test(tc, bad_database_configurations_are_refused);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

@@ -999,7 +999,9 @@ START_TEST(relations_and_columns) {
         {"r", "public", "empty", "r+16420"},
         {"r", "public", "users_2024", "r+16430"},
         {"a", "16430", "1", "email"},
-        {"h", "16430", "public", "users"},
+        {"rel", "16390", "public", "users"},
+        {"rel", "16430", "public", "users_2024"},
+        {"inh", "16430", "16390", NULL},
     };
     db_catalog *catalog = catalog_new();
     db_posture posture = {0};
@@ -1066,7 +1068,7 @@ START_TEST(load_relations_sql_adds_relation_rows) {
     const char *sql = catalog_load_relations_sql();
     ck_assert_ptr_nonnull(strstr(sql, "SELECT 'r'"));
     ck_assert_ptr_nonnull(strstr(sql, "SELECT 'a'"));
-    ck_assert_ptr_nonnull(strstr(sql, "SELECT 'h'"));
+    ck_assert_ptr_nonnull(strstr(sql, "SELECT 'inh'")); /* the ancestors, from the family lists */
     ck_assert_ptr_nonnull(strstr(sql, "pg_table_is_visible"));
     ck_assert_ptr_nonnull(strstr(sql, catalog_posture_sql()));
     ck_assert_ptr_null(strstr(catalog_load_sql(), "SELECT 'r'"));

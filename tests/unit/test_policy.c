@@ -453,6 +453,36 @@ START_TEST(hazard_refusal_names_object_and_reason) {
 }
 END_TEST
 
+/* pg_input_is_valid and pg_input_error_info (PostgreSQL 16) run the input function, and a
+ * domain's CHECK, of a type named in a string: the string is read as a type and judged as a
+ * written cast would be. */
+START_TEST(types_named_in_strings_are_judged) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = fake_catalog();
+    policy.catalog = &catalog;
+    policy.server_version = 18;
+    global_hazard_text = NULL;
+    expect_code("SELECT pg_input_is_valid('x', 'checked_domain')", &policy, GUARD_HIDDEN_FUNCTION);
+    expect_code("SELECT pg_input_error_info('x', 'public.locking_point')", &policy, GUARD_HIDDEN_FUNCTION);
+    expect_code("SELECT pg_catalog.pg_input_is_valid('{x}', 'checked_domain[]')", &policy, GUARD_HIDDEN_FUNCTION);
+    expect_code("SELECT pg_input_is_valid('x', ' \"checked_domain\" ')", &policy, GUARD_HIDDEN_FUNCTION);
+    expect_code("SELECT pg_input_is_valid('x', t) FROM (VALUES ('int')) v(t)", &policy, GUARD_TYPE_NOT_ALLOWED);
+    expect_code("SELECT pg_input_is_valid('x', NULL)", &policy, GUARD_TYPE_NOT_ALLOWED);
+    expect_code("SELECT pg_input_is_valid('x')", &policy, GUARD_TYPE_NOT_ALLOWED);
+    expect_code("SELECT pg_input_is_valid('x', 'int); SELECT 1; --')", &policy, GUARD_TYPE_NOT_ALLOWED);
+    expect_code("SELECT pg_input_is_valid('x', 'no_such_type')", &policy, GUARD_TYPE_NOT_ALLOWED);
+    expect_code("SELECT pg_input_is_valid('1', 'integer')", &policy, GUARD_OK);
+    expect_code("SELECT pg_input_is_valid('1', 'numeric(10,2)[]')", &policy, GUARD_OK);
+    expect_code("SELECT pg_input_error_info('1', 'plain_point')", &policy, GUARD_OK);
+    /* The position is the call's, not one inside the string. */
+    guard_result result = guard_check("SELECT 1, pg_input_is_valid('x', 'checked_domain')", &policy);
+    ck_assert(!result.allowed);
+    ck_assert_int_eq(result.cursor_position, 11); /* 1-based: the p of pg_input_is_valid */
+    guard_result_free(&result);
+}
+END_TEST
+
 START_TEST(global_hazard_refuses_every_query) {
     guard_policy policy;
     guard_policy_init(&policy);
@@ -1100,6 +1130,7 @@ static Suite *policy_suite(void) {
     tcase_add_loop_test(tc, hazards_from_the_catalog_are_refused, 0, (int)ARRAY_LENGTH(hazard_queries));
     tcase_add_test(tc, objects_without_hazards_stay_allowed);
     tcase_add_test(tc, hazard_refusal_names_object_and_reason);
+    tcase_add_test(tc, types_named_in_strings_are_judged);
     tcase_add_test(tc, global_hazard_refuses_every_query);
 
     tc = add_case(suite, "size");

@@ -216,6 +216,11 @@ BEGIN
                 FROM unnest(paths) p),
       'data_dir', (SELECT md5(string_agg(f, ',' ORDER BY f)) FROM pg_ls_dir('.') f),
       'auto_conf', md5(pg_read_file('postgresql.auto.conf'))),
+    -- the records the hidden-call hazards leave beside the marker file (live/hidden.sql)
+    'hidden_calls', (SELECT coalesce(jsonb_agg(f ORDER BY f), '[]') FROM pg_ls_dir(marker_dir) f
+                     WHERE f LIKE 'hidden-%'),
+    -- session advisory locks held by any other backend: they outlive ROLLBACK
+    'advisory', (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()),
     'slots', (SELECT count(*) FROM pg_replication_slots),
     -- the next transaction ID: only a write moves it (the runner turns autovacuum off)
     'xid', pg_snapshot_xmax(pg_current_snapshot())::text,
@@ -232,6 +237,10 @@ BEGIN
                 FROM pg_stat_activity
                 WHERE application_name = 'pgsafe' AND backend_type = 'client backend'
                   AND (state IS DISTINCT FROM 'idle' OR backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)),
+    -- temporary relations of any session (a call must not leave one behind; the snapshot's
+    -- and the canary's sessions make none)
+    'temporary', (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname LIKE 'pg_temp%'),
     'server', jsonb_build_object(
       'started', pg_postmaster_start_time(),
       'config_loaded', pg_conf_load_time(),

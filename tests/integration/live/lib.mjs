@@ -10,15 +10,17 @@ export const STATEMENT_TIMEOUT_MS = 1000;
  * runner watches itself: notify (a session LISTENing on the channels the corpus names),
  * remote (the `customers` table of the database `postgres`, which dblink attacks name) and
  * sessions (that canary session is still there). `gateway` lists pgsafe's own connections
- * that are not idle outside a transaction between calls.
+ * that are not idle outside a transaction between calls. `hidden_calls` lists the records
+ * the hidden-call hazards leave (live/hidden.sql), `advisory` counts session advisory locks
+ * held by any other backend, `temporary` the temporary relations of any session.
  */
 export const CANARIES = [
   'sequence', 'log_table', 'data', 'relations', 'functions', 'objects', 'roles', 'role_settings',
   'databases', 'large_object', 'files', 'slots', 'prepared', 'locks', 'sessions', 'server', 'xid',
-  'notify', 'remote', 'gateway',
+  'notify', 'remote', 'gateway', 'hidden_calls', 'advisory', 'temporary',
 ];
 /** Canaries that can differ for a moment after a call (a backend still finishing a cancel). */
-export const SETTLING = ['locks', 'sessions', 'gateway'];
+export const SETTLING = ['locks', 'sessions', 'gateway', 'advisory'];
 
 /** Leak markers by name; values come from the fixture, the host and the cluster (leakValues). */
 export const LEAKS = ['file_marker', 'secret', 'password_hash', 'large_object', 'passwd', 'server_config', 'data_dir'];

@@ -21,6 +21,13 @@ const DATA_DIR = process.env.LIVE_DATA_DIR;
 const REPORT = process.env.LIVE_REPORT;
 const ONLY = process.env.LIVE_ONLY ? new RegExp(process.env.LIVE_ONLY) : null;
 const TEMPLATE = 'live_template';
+// The hidden_calls entries run against a copy of live_hidden (live/hidden.sql): a volatile user
+// `=` there refuses every query that names `=`, which the other classes must not meet.
+const HIDDEN_TEMPLATE = 'live_hidden';
+const HIDDEN_CLASS = 'hidden_calls';
+// Hidden-call entries whose direct run leaves no record: a read does not run a domain's CHECK,
+// and the volatile-labelled I/O functions of hz_tag are text's own (the refusal is the oracle).
+const NO_TRACE = new Set(['adv-hidden-041', 'adv-hidden-042', 'adv-hidden-043']);
 const ROLES = [
   { name: 'superuser', role: 'live_super' },
   { name: 'owner', role: 'live_owner' },
@@ -65,14 +72,15 @@ async function pgClient(database, user = PG.superuser, application_name = undefi
 
 /** The superuser side of one database copy: snapshot connection and the canary session. */
 class Target {
-  constructor(database) {
+  constructor(database, template = TEMPLATE) {
     this.database = database;
+    this.template = template;
     this.notifications = [];
   }
 
   async create(admin) {
     await admin.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${this.database} TEMPLATE ${TEMPLATE}`);
+    await admin.query(`CREATE DATABASE ${this.database} TEMPLATE ${this.template}`);
     await admin.query(`ALTER DATABASE ${this.database} SET live.canary = 'database-setting'`);
     this.su = await pgClient(this.database);
     this.canary = await pgClient(this.database, 'live_canary');
@@ -219,6 +227,7 @@ async function selfCheck(admin) {
       pristine = await target.snapshot();
     }
   }
+  checks.push(...(await hiddenSelfCheck(admin)));
   // Leak and result oracles on results built here, not by pgsafe.
   const secret = (await target.su.query('SELECT value FROM vault.secrets LIMIT 1')).rows[0].value;
   const hash = (await admin.query("SELECT rolpassword FROM pg_authid WHERE rolname = 'live_reader'")).rows[0].rolpassword;
@@ -246,6 +255,74 @@ async function selfCheck(admin) {
   return checks;
 }
 
+/**
+ * The hidden-call canaries: in a copy of live_hidden, a hazard's recorder called directly, a
+ * session advisory lock and a temporary table left on a session are each seen; then every
+ * hidden_calls entry, run directly as the owner in a read-only transaction as pgsafe would run
+ * it, must leave a record (except the NO_TRACE ones, which must not), so each is a real call.
+ * An entry with "since": N uses what PostgreSQL N added: on an older server it fails
+ * directly too, and must leave no record.
+ */
+async function hiddenSelfCheck(admin) {
+  const { rows } = await admin.query('SHOW server_version_num');
+  const major = Math.floor(Number(rows[0].server_version_num) / 10000);
+  const target = new Target('live_selfcheck_hidden', HIDDEN_TEMPLATE);
+  await target.create(admin);
+  let pristine = await target.snapshot();
+  const checks = [];
+  const harms = [
+    { what: "call a hazard's recorder", sql: "SELECT hz_record('selfcheck')", canary: 'hidden_calls' },
+    { what: 'keep a session advisory lock past ROLLBACK', sql: 'BEGIN; SELECT pg_advisory_lock(7); ROLLBACK', canary: 'advisory' },
+    { what: 'leave a temporary table', sql: 'CREATE TEMPORARY TABLE left_behind (x integer)', canary: 'temporary' },
+  ];
+  const direct = entries.filter((e) => e.threat === HIDDEN_CLASS).map((e) => ({
+    what: `run ${e.id} directly`, sql: `BEGIN READ ONLY; ${e.sql}; ROLLBACK`, canary: 'hidden_calls', user: 'live_owner',
+    entry: e, traceless: NO_TRACE.has(e.id) || (e.since ?? 0) > major, older: (e.since ?? 0) > major,
+  }));
+  for (const harm of [...harms, ...direct]) {
+    const holder = await pgClient(target.database, harm.user ?? PG.superuser);
+    let error = null;
+    await holder.query(harm.sql).catch((e) => {
+      error = e;
+    });
+    const diff = snapshotDiff(pristine, await target.snapshot()).map(canaryOf);
+    const seen = diff.includes(harm.canary);
+    if (harm.traceless) {
+      checks.push({
+        what: `${harm.what} leaves no record, as listed${harm.older ? ` (PostgreSQL ${major} has no such call)` : ''}`,
+        ok: !seen && (!error || harm.older), detail: error?.message ?? diff.join(', '),
+      });
+    } else {
+      checks.push({ what: `canary ${harm.canary} sees: ${harm.what}`, ok: seen, detail: error?.message ?? (diff.join(', ') || 'no change') });
+    }
+    await holder.end().catch(() => {});
+    // The session is gone (its locks and temporary table with it): removing the records
+    // must bring back the pristine snapshot, without a whole reset per entry.
+    for (const name of fs.readdirSync(MARKER_DIR)) {
+      if (name.startsWith('hidden-')) fs.rmSync(path.join(MARKER_DIR, name), { force: true });
+    }
+    let rest = [];
+    for (let i = 0; i < 20; i++) {
+      rest = snapshotDiff(pristine, await target.snapshot()).filter((p) => !RESET_MOVES.includes(p));
+      if (!rest.length || !rest.every((p) => SETTLING.includes(canaryOf(p)) || canaryOf(p) === 'temporary')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (rest.length) {
+      // a temporary schema outlives its session: the whole reset puts it back
+      try {
+        pristine = await reset(admin, target, pristine);
+      } catch (error) {
+        checks.push({ what: `reset after: ${harm.what}`, ok: false, detail: error.message });
+        if (!target.su) await target.create(admin);
+        pristine = await target.snapshot();
+      }
+    }
+  }
+  await target.close();
+  await admin.query(`DROP DATABASE ${target.database} WITH (FORCE)`);
+  return checks;
+}
+
 // ---- one deployment: the whole corpus through pgsafe serve ----
 
 function serve(target, role) {
@@ -262,8 +339,24 @@ function alive(session) {
   return child && child.exitCode === null && child.signalCode === null;
 }
 
-async function runRole(admin, { name, role }) {
-  const target = new Target(`live_${role}`);
+/** One deployment: the hidden_calls entries against their own copy, the others against theirs. */
+async function runRole(admin, deployment) {
+  const groups = [
+    { database: `live_${deployment.role}`, template: TEMPLATE, entries: entries.filter((e) => e.threat !== HIDDEN_CLASS) },
+    { database: `live_hidden_${deployment.role}`, template: HIDDEN_TEMPLATE, entries: entries.filter((e) => e.threat === HIDDEN_CLASS) },
+  ];
+  const total = { name: deployment.name, stats: new Map(), failures: [], resets: 0, restarts: 0, infra: 0, seconds: 0 };
+  for (const group of groups.filter((g) => g.entries.length)) {
+    const r = await runGroup(admin, deployment, group);
+    for (const [threat, row] of r.stats) total.stats.set(threat, row);
+    total.failures.push(...r.failures);
+    for (const k of ['resets', 'restarts', 'infra', 'seconds']) total[k] += r[k];
+  }
+  return total;
+}
+
+async function runGroup(admin, { name, role }, group) {
+  const target = new Target(group.database, group.template);
   await target.create(admin);
   let pristine = await target.snapshot();
   const remotePristine = await remoteDigest(admin);
@@ -274,7 +367,7 @@ async function runRole(admin, { name, role }) {
   let restarts = 0;
   let infra = 0;
   const started = Date.now();
-  for (const entry of entries) {
+  for (const entry of group.entries) {
     const row = stats.get(entry.threat) ?? { attacks: 0, refused: 0, stopped: 0, allowed: 0, effect: 0 };
     stats.set(entry.threat, row);
     row.attacks++;

@@ -56,6 +56,10 @@ export function oracleFor(entry) {
     case 'memory':
       canaries.add('gateway');
       break;
+    case 'hidden_calls':
+      // a hazard's function leaves a record file and a session advisory lock (live/hidden.sql)
+      ['hidden_calls', 'advisory', 'gateway'].forEach((c) => canaries.add(c));
+      break;
     case 'unseen_sql':
       ['data', 'relations', 'log_table'].forEach((c) => canaries.add(c));
       leak.add('password_hash');
@@ -98,10 +102,11 @@ export function oracleFor(entry) {
 
   const oracle = {};
   // A runaway passes the guard (the text is a harmless SELECT) and is refused by pgsafe serve's
-  // cost guard, before it runs, as `rejected (too_costly)`.
-  if (entry.expect === 'reject' || entry.threat === 'runaway') oracle.refused = true;
+  // cost guard, before it runs, as `rejected (too_costly)`; a hidden call passes the guard
+  // without a catalog and is refused from the live catalog's hazards (`hidden_function`).
+  if (entry.expect === 'reject' || entry.threat === 'runaway' || entry.threat === 'hidden_calls') oracle.refused = true;
   else oracle.max_rows = entry.applied_limit; // allowed: bounded by its rewrite, never refused
-  const bounded = ['locks_stalls', 'unbounded', 'uninterruptible', 'memory'].includes(entry.threat) ||
+  const bounded = ['locks_stalls', 'unbounded', 'uninterruptible', 'memory', 'hidden_calls'].includes(entry.threat) ||
     has(sql, /sleep|advisory|\block\b|\bfor\s+(update|share)\b|recursive|generate_series/i);
   if (canaries.size) oracle.canaries = [...canaries].sort((a, b) => CANARIES.indexOf(a) - CANARIES.indexOf(b));
   if (leak.size) oracle.leak = [...leak].sort((a, b) => LEAKS.indexOf(a) - LEAKS.indexOf(b));

@@ -113,6 +113,21 @@ describe('refusals', () => {
     assert.equal(answer.body.error.code, -32020);
   });
 
+  test('Mcp-Method: required on a request, optional on a notification, checked when present', async () => {
+    const { 'Mcp-Method': _, ...noMethod } = modernHeaders(toolsList);
+    const request = await post(server.url, toolsList, { ...noMethod, ...bearer(alice) });
+    assert.equal(request.status, 400);
+    assert.equal(request.body.error.code, -32020);
+    assert.equal(request.body.error.message, "header mismatch: Mcp-Method is missing; it must be the body's method 'tools/list'");
+    // The v2 client sends a notification with MCP-Protocol-Version and no Mcp-Method.
+    const notification = { jsonrpc: '2.0', method: 'notifications/cancelled', params: modernParams({ requestId: 77, reason: 'gone' }) };
+    const accepted = await post(server.url, notification, { 'MCP-Protocol-Version': MODERN, ...bearer(alice) });
+    assert.equal(accepted.status, 202, accepted.text);
+    const wrong = await post(server.url, notification, { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'tools/list', ...bearer(alice) });
+    assert.equal(wrong.status, 400);
+    assert.equal(wrong.body.error.message, "header mismatch: Mcp-Method 'tools/list' does not match the body's method 'notifications/cancelled'");
+  });
+
   test('an unsupported version: 400 with -32022', async () => {
     const message = { jsonrpc: '2.0', id: 5, method: 'tools/list', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2030-01-01', 'io.modelcontextprotocol/clientCapabilities': {} } } };
     const answer = await post(server.url, message, { ...bearer(alice), 'MCP-Protocol-Version': '2030-01-01', 'Mcp-Method': 'tools/list' });

@@ -1,8 +1,10 @@
 // Helpers of the v2 tests: the environment tests/integration/v2/run sets, the v2 client over
-// stdio or HTTP pinned to 2026-07-28, a raw line-level stdio session, and pgsafe serve --http
-// started on a free port.
+// stdio or HTTP pinned to 2026-07-28 (openSession: the same interface over either), a raw
+// line-level stdio session, pgsafe serve --http started on a free port, and the 1.x harness's
+// slow statement, pg_stat_activity probe and audit reader.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import nodeTest from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -62,6 +64,9 @@ export async function pollUntil(fn, { timeoutMs = 20_000, what = 'condition' } =
 /** A v2 client connected to a transport, pinned to 2026-07-28; records what it sent. */
 async function connectClient(transport, clientOptions = {}) {
   const sent = [];
+  const received = [];
+  // A tap: Protocol.connect chains to a handler already set on the transport.
+  transport.onmessage = (message) => { received.push(message); };
   const send = transport.send.bind(transport);
   transport.send = (message, options) => {
     sent.push(message);
@@ -70,7 +75,7 @@ async function connectClient(transport, clientOptions = {}) {
   const client = new Client({ name: 'pgsafe-v2-test', version: '1.0.0' },
     { capabilities: {}, versionNegotiation: { mode: { pin: MODERN } }, ...clientOptions });
   await client.connect(transport, { timeout: 20_000 });
-  return { client, transport, sent, close: () => client.close().catch(() => {}) };
+  return { client, transport, sent, received, close: () => client.close().catch(() => {}) };
 }
 
 /** The v2 client over stdio against `pgsafe serve args...`. */
@@ -152,12 +157,15 @@ export function modernHeaders(message) {
 
 /** A raw stdio session: lines in, parsed messages out. */
 export class RawStdio {
-  constructor({ user = READER, args = [] } = {}) {
-    this.child = spawn(BIN, ['serve', ...args], { env: pgsafeEnv(user), stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor({ user = READER, args = [], env = {} } = {}) {
+    this.child = spawn(BIN, ['serve', ...args], { env: pgsafeEnv(user, env), stdio: ['pipe', 'pipe', 'pipe'] });
     children.add(this.child);
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+    this.child.stdin.on('error', () => {}); // EPIPE after an exit is the test's outcome, not a crash
     this.messages = [];
     this.stderr = '';
     let buffer = '';
+    this.child.stdout.setEncoding('utf8'); // a character split between chunks stays whole
     this.child.stdout.on('data', (chunk) => {
       buffer += chunk;
       let newline;
@@ -169,7 +177,14 @@ export class RawStdio {
     this.child.stderr.on('data', (chunk) => { this.stderr += chunk; });
   }
   send(message) {
-    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+    this.child.stdin.write(`${typeof message === 'string' ? message : JSON.stringify(message)}\n`);
+  }
+  write(bytes) {
+    this.child.stdin.write(bytes);
+  }
+  /** The first message from index since on that satisfies predicate. */
+  waitFor(predicate, { since = 0, what = 'a message' } = {}) {
+    return pollUntil(() => this.messages.slice(since).find(predicate), { what });
   }
   async request(message) {
     this.send(message);
@@ -177,8 +192,9 @@ export class RawStdio {
   }
   async close() {
     this.child.stdin.end();
-    await new Promise((resolve) => this.child.on('exit', resolve));
+    const exit = await this.exited;
     children.delete(this.child);
+    return exit;
   }
 }
 
@@ -196,4 +212,59 @@ export function errorResult(result, what = '') {
   assert.equal(result.content.length, 1);
   assert.equal(result.structuredContent, undefined);
   return result.content[0].text;
+}
+
+/** A statement that runs for minutes with its sizes hidden from the cost guard (scalar subqueries). */
+export function slowSql(marker) {
+  return `SELECT count(*) FROM generate_series(1, (SELECT 100000)) a, generate_series(1, (SELECT ${marker})) b`;
+}
+
+/** How many active statements other than psql's own contain the marker. */
+export function activeStatements(marker) {
+  return Number(psql(`SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND query LIKE '%${marker}%'`));
+}
+
+/** The audit log's lines, parsed ([] while the file does not exist). */
+export function readAudit(file) {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line));
+}
+
+/** A token for NAME in the token file FILE (created when missing). */
+export function addToken(file, name) {
+  return execFileSync(BIN, ['token', 'add', name, '--tokens', file], { encoding: 'utf8' }).trim();
+}
+
+/**
+ * The v2 client against `pgsafe serve args...` over one transport, the same interface either
+ * way: `stdio` spawns it; `http` starts it with --http on a free port and connects with the
+ * headers given (e.g. Authorization). close() ends the client and, over HTTP, stops the server
+ * and checks it exits 0.
+ */
+export async function openSession(kind, { user = READER, args = [], env = {}, headers = {} } = {}) {
+  if (kind === 'stdio') {
+    const session = await connectStdio({ user, args, env });
+    return { ...session, kind, pid: session.transport.pid };
+  }
+  const server = await startHttp({ user, args, env });
+  assert.ok(server.url, `pgsafe serve --http did not start:\n${server.stderr()}`);
+  const session = await connectHttp(server.url, headers);
+  return {
+    ...session,
+    kind,
+    server,
+    pid: server.child.pid,
+    stderr: server.stderr,
+    async close() {
+      await session.close();
+      assert.deepEqual(await server.stop(), { code: 0, signal: null }, server.stderr());
+    },
+  };
+}
+
+export const TRANSPORTS = ['stdio', 'http'];
+
+/** A tools/call through a session, with a generous timeout. */
+export function callTool(session, name, args = {}, options = {}) {
+  return session.client.callTool({ name, arguments: args }, { timeout: 50_000, ...options });
 }
