@@ -97,7 +97,9 @@
  * ORDER BY); any other operator is reached only by naming it, which operator_volatility
  * judges. A built-in type is never a hazard itself (else every table with an integer column
  * would be one): what reaches it with built-in types alone is a global hazard, which
- * refuses every query, and what needs a user type too makes that user type a hazard. */
+ * refuses every query, and what needs a user type too makes that user type a hazard. A
+ * view's definition and a row security policy are also read from their stored trees (the
+ * funcid fields): pg_depend records no built-in function, such as pg_advisory_lock. */
 #define HAZARD_SQL                                                                                                     \
     "(WITH RECURSIVE volatile_fn AS ("                                                                                 \
     "   SELECT p.oid, p.oid::pg_catalog.regprocedure::text AS name FROM pg_catalog.pg_proc p"                          \
@@ -176,6 +178,20 @@
     "     JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"                     \
     "          AND d.objid = rw.oid AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass"                      \
     "     JOIN volatile_fn v ON v.oid = d.refobjid WHERE rw.oid >= 16384"                                              \
+    "   UNION"                                                                                                         \
+    "   SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, rw.ev_class, pg_catalog.format("                            \
+    "          'its definition calls volatile function %s', v.name), 0"                                                \
+    "     FROM pg_catalog.pg_rewrite rw"                                                                               \
+    "     CROSS JOIN LATERAL pg_catalog.regexp_matches(rw.ev_action::text,"                                            \
+    "          ':(funcid|aggfnoid|winfnoid) ([0-9]+)', 'g') AS m(x)"                                                   \
+    "     JOIN volatile_fn v ON v.oid = m.x[2]::pg_catalog.oid WHERE rw.oid >= 16384"                                  \
+    "   UNION"                                                                                                         \
+    "   SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, pol.polrelid, pg_catalog.format("                           \
+    "          'row security policy %s calls volatile function %s', pol.polname, v.name), 0"                           \
+    "     FROM pg_catalog.pg_policy pol"                                                                               \
+    "     CROSS JOIN LATERAL pg_catalog.regexp_matches(pg_catalog.concat(pol.polqual, pol.polwithcheck)::text,"        \
+    "          ':(funcid|aggfnoid|winfnoid) ([0-9]+)', 'g') AS m(x)"                                                   \
+    "     JOIN volatile_fn v ON v.oid = m.x[2]::pg_catalog.oid"                                                        \
     "   UNION"                                                                                                         \
     "   SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, rw.ev_class, pg_catalog.format("                            \
     "          'its definition uses operator %s, which calls volatile function %s', o.oprname, v.name), 0"             \

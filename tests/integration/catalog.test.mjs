@@ -89,6 +89,10 @@ CREATE TABLE guarded (id int);
 ALTER TABLE guarded ENABLE ROW LEVEL SECURITY;
 CREATE POLICY guarded_read ON guarded FOR SELECT USING (take_lock());
 CREATE VIEW guarded_view AS SELECT id FROM guarded;
+CREATE VIEW drawing AS SELECT id, random() AS r FROM plain;
+CREATE TABLE walled (id int);
+ALTER TABLE walled ENABLE ROW LEVEL SECURITY;
+CREATE POLICY walled_read ON walled FOR SELECT USING (pg_advisory_lock(4245) IS NOT NULL);
 `;
 
 /** Session-level advisory locks held by any backend (pair_eq leaves one behind when it runs). */
@@ -190,6 +194,9 @@ describe('hidden-function hazards', () => {
       ['SELECT n FROM counting_view', /view over_locking_view.*view locking_view.*take_lock/],
       ['SELECT v FROM defaulted_view', /function defaulted\(boolean\).*take_lock/],
       ['SELECT id FROM guarded_view', /table guarded.*policy guarded_read.*take_lock/],
+      // Built-in volatile functions, which pg_depend does not record: read from the stored trees.
+      ['SELECT r FROM drawing', /definition calls volatile function random\(\)/],
+      ['SELECT id FROM walled', /policy walled_read calls volatile function pg_advisory_lock\(bigint\)/],
       ['SELECT defaulted()', /take_lock/],
       ['SELECT atomic_lock()', /take_lock/],
       ['SELECT DISTINCT p FROM pairs_of()', /type pair.*pair_eq/],
@@ -339,8 +346,10 @@ describe('--deny-function over what PostgreSQL runs without a name', () => {
     const session = await open();
     const sql = 'SELECT got FROM locker';
     const text = errorResult(await callTool(session, 'query', { sql }), sql);
-    rejected(text, 'function_denied', sql);
-    assert.match(text, /relation "locker" can run function "pg_catalog\.pg_try_advisory_lock"/, text);
+    // pg_try_advisory_lock is volatile too: the hazard check, which reads the view's stored
+    // tree, refuses it first; either refusal names the function.
+    rejected(text, '(?:function_denied|hidden_function)', sql);
+    assert.match(text, /relation "locker" can run .*pg_try_advisory_lock/s, text);
     assert.equal(advisoryLocks(), 0, 'the view never ran');
   });
 
