@@ -112,7 +112,8 @@ describe('series counted from constants', () => {
     const off = await connect({ args: ['--max-plan-rows', '0'] });
     try {
       const plan = okResult(await callTool(session, 'explain', { sql }), 'explain');
-      assert.ok(JSON.stringify(plan.plan).includes('"Plan Rows":1000'), JSON.stringify(plan.plan).slice(0, 400));
+      // PostgreSQL 15 to 17 take the series for 1000 rows; 18 sizes it (3601).
+      assert.match(JSON.stringify(plan.plan), /"Plan Rows":(1000|3601)\b/, JSON.stringify(plan.plan).slice(0, 400));
       assert.match(errorResult(await callTool(rows, 'query', { sql }), 'rows'),
         /^rejected \(too_costly\): generate_series would produce 3601 rows, over the limit of 1000\b/);
       assert.deepEqual((await query(off, sql)).rows, [[3601]]);

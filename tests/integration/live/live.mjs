@@ -260,9 +260,13 @@ async function selfCheck(admin) {
  * session advisory lock and a temporary table left on a session are each seen; then every
  * hidden_calls entry, run directly as the owner in a read-only transaction as pgsafe would run
  * it, must leave a record (except the NO_TRACE ones, which must not), so each is a real call.
- * An entry with "since": N uses what PostgreSQL N added: on an older server it fails
- * directly too, and must leave no record.
+ * An entry with "since": N uses what PostgreSQL N added, one with "until": N what a newer
+ * server reads otherwise: on another server it fails directly too, and must leave no record.
  */
+function runsOn(entry, major) {
+  return (entry.since ?? 0) <= major && major <= (entry.until ?? Infinity);
+}
+
 async function hiddenSelfCheck(admin) {
   const { rows } = await admin.query('SHOW server_version_num');
   const major = Math.floor(Number(rows[0].server_version_num) / 10000);
@@ -277,7 +281,7 @@ async function hiddenSelfCheck(admin) {
   ];
   const direct = entries.filter((e) => e.threat === HIDDEN_CLASS).map((e) => ({
     what: `run ${e.id} directly`, sql: `BEGIN READ ONLY; ${e.sql}; ROLLBACK`, canary: 'hidden_calls', user: 'live_owner',
-    entry: e, traceless: NO_TRACE.has(e.id) || (e.since ?? 0) > major, older: (e.since ?? 0) > major,
+    entry: e, traceless: NO_TRACE.has(e.id) || !runsOn(e, major), older: !runsOn(e, major),
   }));
   for (const harm of [...harms, ...direct]) {
     const holder = await pgClient(target.database, harm.user ?? PG.superuser);
