@@ -82,6 +82,20 @@ hazard_object(classid, objid, why, depth) AS (
   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid AND d.refclassid = 'pg_proc'::regclass
   JOIN volatile_fn v ON v.oid = d.refobjid
   UNION
+  -- The same read from the rule's stored tree, which names built-in functions too
+  -- (pg_depend records none, so a view over pg_advisory_lock or random() is found here).
+  SELECT 'pg_class'::regclass, rw.ev_class, format('its definition calls volatile function %s', v.name), 0
+  FROM pg_rewrite rw
+  CROSS JOIN LATERAL regexp_matches(rw.ev_action::text, ':(funcid|aggfnoid|winfnoid) ([0-9]+)', 'g') AS m(x)
+  JOIN volatile_fn v ON v.oid = m.x[2]::oid
+  WHERE rw.oid >= 16384
+  UNION
+  -- A row security policy calling a volatile function, built-in ones included.
+  SELECT 'pg_class'::regclass, pol.polrelid, format('row security policy %s calls volatile function %s', pol.polname, v.name), 0
+  FROM pg_policy pol
+  CROSS JOIN LATERAL regexp_matches(concat(pol.polqual, pol.polwithcheck)::text, ':(funcid|aggfnoid|winfnoid) ([0-9]+)', 'g') AS m(x)
+  JOIN volatile_fn v ON v.oid = m.x[2]::oid
+  UNION
   -- A view whose rule uses an operator that calls one (DISTINCT, GROUP BY, ORDER BY, joins).
   SELECT 'pg_class'::regclass, rw.ev_class, format('its definition uses operator %s, which calls volatile function %s', o.oprname, v.name), 0
   FROM pg_rewrite rw

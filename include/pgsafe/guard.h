@@ -105,10 +105,12 @@ typedef struct guard_relation {
     size_t ancestor_count;
 } guard_relation;
 
-/* A function as the catalog stores it, for the deny list: what an operator or a cast calls. */
+/* A function as the catalog stores it, for the deny list: what an operator, a cast or an
+ * object reached without its name calls. */
 typedef struct guard_function_name {
     const char *schema;
     const char *name;
+    const char *why; /* how the object reaches it ("its = operator calls pair_eq(pair,pair)"), or NULL */
 } guard_function_name;
 
 /* A live catalog the guard may consult (the server supplies one from pg_proc). Each
@@ -153,6 +155,18 @@ typedef struct guard_catalog {
      * from the guard's own tables. */
     const guard_function_name *(*operator_functions)(void *context, const char *schema, const char *name);
     const guard_function_name *(*cast_functions)(void *context, const char *schema, const char *name);
+    /* The functions PostgreSQL may call for an object without the query naming them, which
+     * the deny list must reach too (volatile or not), each with its why. kind 'r': reading
+     * relation schema.name (columns of types below, a view's definition, row security
+     * policies); 't': using a value of type schema.name (its comparison operators, default
+     * operator classes, implicit casts, I/O functions, domain CHECKs, ranges, what it
+     * contains); 'f': calling function schema.name (the types it takes or returns); 'g'
+     * (schema and name ignored): what any query may reach, users' implicit casts and
+     * comparisons between built-in types; 'b': built-in function name, listed when PostgreSQL
+     * calls it implicitly for built-in types (I/O, implicit casts, comparison, sorting,
+     * hashing), its why saying for what. Schema NULL: in any schema. Lists as above; may be
+     * NULL. */
+    const guard_function_name *(*implicit_functions)(void *context, char kind, const char *schema, const char *name);
 } guard_catalog;
 
 /* How the LIMIT was rewritten. */

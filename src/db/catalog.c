@@ -1,8 +1,6 @@
-/* The live catalog: volatility of user objects for the guard, the families of inheritance
- * and partitioning, the hidden-function hazards, type names for results, and the role's
- * posture, all from one query (its text in catalog_sql.c) so that loading is one round trip.
- * The rows come in as a db_result (from the pool, or from a one-shot command's session); this
- * file knows nothing of connections. */
+/* The live catalog: volatility of user objects, inheritance and partitioning, hazards, what
+ * --deny-function must reach, type names and the role's posture, all from one query (text in
+ * catalog_sql.c), one round trip. The rows come in as a db_result; no connections here. */
 #include "db/catalog.h"
 
 #include <assert.h>
@@ -35,23 +33,20 @@ typedef struct family_list {
 } family_list;
 
 struct db_catalog {
-    nametable volatilities; /* key "kind\x1fschema\x1fname" (schema "" for the unqualified entry that
-                             * holds the worst over every schema), value a guard_volatility */
+    nametable volatilities; /* key "kind\x1fschema\x1fname" (schema "": worst of all), a guard_volatility */
     type_name *types;       /* sorted by oid */
     size_t type_count;
     relation *relations; /* sorted by oid; the family lists point at their strings */
     size_t relation_count;
-    nametable families; /* key "a|d\x1fschema\x1fname" (ancestors, descendants; schema "": the union
-                         * over every schema), value an index into lists */
+    nametable families; /* key "a|d\x1fschema\x1fname" (schema "": the union), index into lists */
     family_list *lists;
     size_t list_count, list_capacity;
-    nametable hazards; /* key "T|R|F\x1fschema\x1fname" (type, relation, function; schema "": the
-                        * first reason over every schema), value an index into reasons */
+    nametable hazards; /* key "T|R|F\x1fschema\x1fname" (schema "": the first), index into reasons */
     char **reasons;    /* owned: the why of each hazard */
     size_t reason_count, reason_capacity;
     const char *global_hazard;     /* one of reasons, or NULL */
     db_relations policy_relations; /* with their columns, for --tables/--deny-columns (db/relations.h) */
-    function_links functions;      /* what operators and casts call, for --deny-function */
+    function_links functions;      /* what operators, casts and implicit uses call, for --deny-function */
     int64_t loaded_at;
     guard_catalog guard; /* callbacks with context = this */
 };
@@ -186,6 +181,10 @@ static const guard_function_name *cast_functions(void *context, const char *sche
     return function_links_find(&((const db_catalog *)context)->functions, 'c', schema, name);
 }
 
+static const guard_function_name *implicit_functions(void *context, char kind, const char *schema, const char *name) {
+    return function_links_find(&((const db_catalog *)context)->functions, kind, schema, name);
+}
+
 /* With its ancestors: the family list of its resolved name (unique in pg_class). */
 static bool policy_relation(void *context, const char *schema, const char *name, guard_relation *out) {
     if (!relations_lookup(&((const db_catalog *)context)->policy_relations, schema, name, out))
@@ -212,6 +211,7 @@ db_catalog *catalog_new(void) {
     catalog->guard.relation = policy_relation;
     catalog->guard.operator_functions = operator_functions;
     catalog->guard.cast_functions = cast_functions;
+    catalog->guard.implicit_functions = implicit_functions;
     catalog->guard.context = catalog;
     return catalog;
 }
@@ -465,6 +465,8 @@ static bool load_row(load_state *state, const db_result *rows, size_t row) {
     }
     if (strncmp(kind, "hazard ", strlen("hazard ")) == 0)
         return load_hazard_row(state, kind, a, b, c);
+    if (strncmp(kind, "implicit ", strlen("implicit ")) == 0)
+        return function_links_take_implicit(&catalog->functions, kind + strlen("implicit "), a, b, c);
     return posture_take_row(state->posture, kind, a, b, c, &state->write_rows) == POSTURE_ROW_TAKEN;
 }
 

@@ -97,7 +97,9 @@
  * ORDER BY); any other operator is reached only by naming it, which operator_volatility
  * judges. A built-in type is never a hazard itself (else every table with an integer column
  * would be one): what reaches it with built-in types alone is a global hazard, which
- * refuses every query, and what needs a user type too makes that user type a hazard. */
+ * refuses every query, and what needs a user type too makes that user type a hazard. A
+ * view's definition and a row security policy are also read from their stored trees (the
+ * funcid fields): pg_depend records no built-in function, such as pg_advisory_lock. */
 #define HAZARD_SQL                                                                                                     \
     "(WITH RECURSIVE volatile_fn AS ("                                                                                 \
     "   SELECT p.oid, p.oid::pg_catalog.regprocedure::text AS name FROM pg_catalog.pg_proc p"                          \
@@ -176,6 +178,20 @@
     "     JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"                     \
     "          AND d.objid = rw.oid AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass"                      \
     "     JOIN volatile_fn v ON v.oid = d.refobjid WHERE rw.oid >= 16384"                                              \
+    "   UNION"                                                                                                         \
+    "   SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, rw.ev_class, pg_catalog.format("                            \
+    "          'its definition calls volatile function %s', v.name), 0"                                                \
+    "     FROM pg_catalog.pg_rewrite rw"                                                                               \
+    "     CROSS JOIN LATERAL pg_catalog.regexp_matches(rw.ev_action::text,"                                            \
+    "          ':(funcid|aggfnoid|winfnoid) ([0-9]+)', 'g') AS m(x)"                                                   \
+    "     JOIN volatile_fn v ON v.oid = m.x[2]::pg_catalog.oid WHERE rw.oid >= 16384"                                  \
+    "   UNION"                                                                                                         \
+    "   SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, pol.polrelid, pg_catalog.format("                           \
+    "          'row security policy %s calls volatile function %s', pol.polname, v.name), 0"                           \
+    "     FROM pg_catalog.pg_policy pol"                                                                               \
+    "     CROSS JOIN LATERAL pg_catalog.regexp_matches(pg_catalog.concat(pol.polqual, pol.polwithcheck)::text,"        \
+    "          ':(funcid|aggfnoid|winfnoid) ([0-9]+)', 'g') AS m(x)"                                                   \
+    "     JOIN volatile_fn v ON v.oid = m.x[2]::pg_catalog.oid"                                                        \
     "   UNION"                                                                                                         \
     "   SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, rw.ev_class, pg_catalog.format("                            \
     "          'its definition uses operator %s, which calls volatile function %s', o.oprname, v.name), 0"             \
@@ -260,6 +276,220 @@
     "   JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE t.oid >= 16384"                                 \
     "  GROUP BY n.nspname, t.typname)"
 
+/* What --deny-function must reach although the query never names it (guard_catalog's
+ * implicit_functions), whatever the function's volatility: 'implicit type', 'implicit
+ * relation', 'implicit function', 'implicit global' and 'implicit builtin' rows (schema,
+ * name, "function schema<US>function name<US>why"). The links are those of HAZARD_SQL
+ * without its volatility filter: a user type's comparison operators, its default operator
+ * classes' operators and support functions, its implicit casts, its own I/O functions, its
+ * domain CHECKs and range support, through what contains it (domains, arrays, composites,
+ * ranges); a relation's columns of such types, every function a view's definition or a
+ * row security policy calls, and what the relations a view reads reach; a function that
+ * takes or returns such a type, or whose parameter defaults call one. Expressions are
+ * read from their stored trees (the funcid, opfuncid, opno ... fields), not pg_depend,
+ * which records nothing about built-in functions. Users' implicit links between built-in
+ * types are global. Last, the built-in functions PostgreSQL calls implicitly for built-in
+ * types (I/O, implicit casts, comparison, sorting, hashing): one row per name. */
+#define IMPLICIT_SQL                                                                                                   \
+    "(WITH RECURSIVE link(type_oid, fn, why, global) AS ("                                                             \
+    "    SELECT t.oid, f.fn::pg_catalog.oid, pg_catalog.format('its %s function %s', f.role, "                         \
+    "f.fn::pg_catalog.regprocedure), false"                                                                            \
+    "      FROM pg_catalog.pg_type t"                                                                                  \
+    "      CROSS JOIN LATERAL (VALUES ('input', t.typinput), ('output', t.typoutput), ('receive', "                    \
+    "t.typreceive),"                                                                                                   \
+    "        ('send', t.typsend), ('type modifier input', t.typmodin), ('type modifier output', t.typmodout),"         \
+    "        ('analyze', t.typanalyze), ('subscript', t.typsubscript)) AS f(role, fn)"                                 \
+    "     WHERE t.oid >= 16384 AND f.fn::pg_catalog.oid >= 16384"                                                      \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT s.ty, o.oprcode::pg_catalog.oid, pg_catalog.format('its %s operator calls %s', "                       \
+    "o.oprname, o.oprcode::pg_catalog.regprocedure),"                                                                  \
+    "           o.oprleft < 16384 AND o.oprright < 16384"                                                              \
+    "      FROM pg_catalog.pg_operator o CROSS JOIN LATERAL (VALUES (o.oprleft), (o.oprright)) AS s(ty)"               \
+    "     WHERE s.ty <> 0 AND o.oid >= 16384 AND o.oprcode <> 0 AND o.oprname IN ('=', '<>', '<', "                    \
+    "'>', '<=', '>=')"                                                                                                 \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT c.opcintype, ap.amproc::pg_catalog.oid, pg_catalog.format('its default %s operator "                   \
+    "class calls %s', am.amname,"                                                                                      \
+    "           ap.amproc::pg_catalog.regprocedure), c.opcintype < 16384"                                              \
+    "      FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_am am ON am.oid = c.opcmethod"                              \
+    "      JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = c.opcfamily"                                              \
+    "     WHERE c.opcdefault AND (c.oid >= 16384 OR ap.oid >= 16384)"                                                  \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT c.opcintype, o.oprcode::pg_catalog.oid, pg_catalog.format('the %s operator of its "                    \
+    "default %s operator class calls %s',"                                                                             \
+    "           o.oprname, am.amname, o.oprcode::pg_catalog.regprocedure), c.opcintype < 16384"                        \
+    "      FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_am am ON am.oid = c.opcmethod"                              \
+    "      JOIN pg_catalog.pg_amop ao ON ao.amopfamily = c.opcfamily JOIN pg_catalog.pg_operator o "                   \
+    "ON o.oid = ao.amopopr"                                                                                            \
+    "     WHERE c.opcdefault AND (c.oid >= 16384 OR ao.oid >= 16384) AND o.oprcode <> 0"                               \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT s.ty, ca.castfunc, pg_catalog.format('its implicit cast %s -> %s calls %s', "                          \
+    "pg_catalog.format_type(ca.castsource, NULL),"                                                                     \
+    "           pg_catalog.format_type(ca.casttarget, NULL), ca.castfunc::pg_catalog.regprocedure),"                   \
+    "           ca.castsource < 16384 AND ca.casttarget < 16384"                                                       \
+    "      FROM pg_catalog.pg_cast ca CROSS JOIN LATERAL (VALUES (ca.castsource), (ca.casttarget)) AS s(ty)"           \
+    "     WHERE ca.oid >= 16384 AND ca.castfunc <> 0 AND ca.castcontext <> 'e'"                                        \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT con.contypid, e.fn, pg_catalog.format('its CHECK constraint %s calls %s', con.conname,"                \
+    "           e.fn::pg_catalog.regprocedure), false"                                                                 \
+    "      FROM pg_catalog.pg_constraint con CROSS JOIN LATERAL (SELECT CASE WHEN m.x[1] IN ('eqop', "                 \
+    "'sortop', 'opno') THEN o.oprcode::pg_catalog.oid ELSE m.x[2]::pg_catalog.oid END"                                 \
+    "    FROM pg_catalog.regexp_matches(con.conbin::text,"                                                             \
+    "         ':(funcid|opfuncid|hashfuncid|negfuncid|aggfnoid|winfnoid|eqop|sortop|opno) ([0-9]+)', "                 \
+    "'g') AS m(x)"                                                                                                     \
+    "    LEFT JOIN pg_catalog.pg_operator o ON o.oid = m.x[2]::pg_catalog.oid"                                         \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT o.oprcode::pg_catalog.oid"                                                                              \
+    "    FROM pg_catalog.regexp_matches(con.conbin::text, ':opnos \\(o ([0-9 ]+)\\)', 'g') AS m(x)"                    \
+    "    CROSS JOIN LATERAL pg_catalog.unnest(pg_catalog.string_to_array(m.x[1], ' ')) AS u(opno)"                     \
+    "    JOIN pg_catalog.pg_operator o ON o.oid = u.opno::pg_catalog.oid) AS e(fn)"                                    \
+    "     WHERE con.contypid >= 16384 AND con.conbin IS NOT NULL AND e.fn <> 0"                                        \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT r.rngtypid, s.fn::pg_catalog.oid, pg_catalog.format('its range support function %s', "                 \
+    "s.fn::pg_catalog.regprocedure), false"                                                                            \
+    "      FROM pg_catalog.pg_range r CROSS JOIN LATERAL (VALUES (r.rngcanonical), (r.rngsubdiff)) AS s(fn)"           \
+    "     WHERE r.rngtypid >= 16384 AND s.fn <> 0),"                                                                   \
+    "  contains(outer_type, inner_type) AS ("                                                                          \
+    "    SELECT t.oid, t.typbasetype FROM pg_catalog.pg_type t WHERE t.typbasetype <> 0 AND t.oid >= 16384"            \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT t.oid, t.typelem FROM pg_catalog.pg_type t WHERE t.typelem <> 0 AND t.oid >= 16384"                    \
+    "       AND t.typsubscript = 'pg_catalog.array_subscript_handler'::pg_catalog.regproc"                             \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT c.reltype, a.atttypid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON "                   \
+    "a.attrelid = c.oid"                                                                                               \
+    "     WHERE a.attnum > 0 AND NOT a.attisdropped AND c.reltype <> 0 AND c.oid >= 16384"                             \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT r.rngtypid, r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid >= 16384),"                       \
+    "  reach(type_oid, fn, why, depth) AS ("                                                                           \
+    "    SELECT type_oid, fn, why, 0 FROM link WHERE type_oid >= 16384"                                                \
+    "    UNION"                                                                                                        \
+    "    SELECT c.outer_type, r.fn, pg_catalog.format('it contains %s, where %s', "                                    \
+    "pg_catalog.format_type(r.type_oid, NULL), r.why),"                                                                \
+    "           r.depth + 1"                                                                                           \
+    "      FROM reach r JOIN contains c ON c.inner_type = r.type_oid WHERE r.depth < 8),"                              \
+    "  direct_relation(rel_oid, fn, why) AS ("                                                                         \
+    "    SELECT c.oid, r.fn, pg_catalog.format('column %s has type %s, where %s', a.attname, "                         \
+    "pg_catalog.format_type(r.type_oid, NULL), r.why)"                                                                 \
+    "      FROM pg_catalog.pg_class c"                                                                                 \
+    "      JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"               \
+    "      JOIN reach r ON r.type_oid = a.atttypid WHERE c.oid >= 16384"                                               \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT rw.ev_class, e.fn, pg_catalog.format('its definition calls %s', "                                      \
+    "e.fn::pg_catalog.regprocedure)"                                                                                   \
+    "      FROM pg_catalog.pg_rewrite rw CROSS JOIN LATERAL (SELECT CASE WHEN m.x[1] IN ('eqop', "                     \
+    "'sortop', 'opno') THEN o.oprcode::pg_catalog.oid ELSE m.x[2]::pg_catalog.oid END"                                 \
+    "    FROM pg_catalog.regexp_matches(rw.ev_action::text,"                                                           \
+    "         ':(funcid|opfuncid|hashfuncid|negfuncid|aggfnoid|winfnoid|eqop|sortop|opno) ([0-9]+)', "                 \
+    "'g') AS m(x)"                                                                                                     \
+    "    LEFT JOIN pg_catalog.pg_operator o ON o.oid = m.x[2]::pg_catalog.oid"                                         \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT o.oprcode::pg_catalog.oid"                                                                              \
+    "    FROM pg_catalog.regexp_matches(rw.ev_action::text, ':opnos \\(o ([0-9 ]+)\\)', 'g') AS m(x)"                  \
+    "    CROSS JOIN LATERAL pg_catalog.unnest(pg_catalog.string_to_array(m.x[1], ' ')) AS u(opno)"                     \
+    "    JOIN pg_catalog.pg_operator o ON o.oid = u.opno::pg_catalog.oid) AS e(fn)"                                    \
+    "     WHERE rw.oid >= 16384 AND e.fn <> 0"                                                                         \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT rw.ev_class, r.fn, pg_catalog.format('its definition reads %s.%s of type %s, where %s',"               \
+    "           d.refobjid::pg_catalog.regclass, a.attname, pg_catalog.format_type(r.type_oid, NULL), r.why)"          \
+    "      FROM pg_catalog.pg_rewrite rw"                                                                              \
+    "      JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass "                   \
+    "AND d.objid = rw.oid"                                                                                             \
+    "       AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjsubid > 0"                       \
+    "      JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"                     \
+    "      JOIN reach r ON r.type_oid = a.atttypid WHERE rw.ev_class <> d.refobjid AND rw.oid >= 16384"                \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT pol.polrelid, e.fn, pg_catalog.format('row security policy %s calls %s', pol.polname,"                 \
+    "           e.fn::pg_catalog.regprocedure)"                                                                        \
+    "      FROM pg_catalog.pg_policy pol CROSS JOIN LATERAL (SELECT CASE WHEN m.x[1] IN ('eqop', "                     \
+    "'sortop', 'opno') THEN o.oprcode::pg_catalog.oid ELSE m.x[2]::pg_catalog.oid END"                                 \
+    "    FROM pg_catalog.regexp_matches(pg_catalog.concat(pol.polqual, pol.polwithcheck)::text,"                       \
+    "         ':(funcid|opfuncid|hashfuncid|negfuncid|aggfnoid|winfnoid|eqop|sortop|opno) ([0-9]+)', "                 \
+    "'g') AS m(x)"                                                                                                     \
+    "    LEFT JOIN pg_catalog.pg_operator o ON o.oid = m.x[2]::pg_catalog.oid"                                         \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT o.oprcode::pg_catalog.oid"                                                                              \
+    "    FROM pg_catalog.regexp_matches(pg_catalog.concat(pol.polqual, pol.polwithcheck)::text, "                      \
+    "':opnos \\(o ([0-9 ]+)\\)', 'g') AS m(x)"                                                                         \
+    "    CROSS JOIN LATERAL pg_catalog.unnest(pg_catalog.string_to_array(m.x[1], ' ')) AS u(opno)"                     \
+    "    JOIN pg_catalog.pg_operator o ON o.oid = u.opno::pg_catalog.oid) AS e(fn)"                                    \
+    "     WHERE e.fn <> 0),"                                                                                           \
+    "  relation_link(rel_oid, fn, why, depth) AS ("                                                                    \
+    "    SELECT rel_oid, fn, why, 0 FROM direct_relation"                                                              \
+    "    UNION"                                                                                                        \
+    "    SELECT rw.ev_class, l.fn, pg_catalog.format('it reads %s, where %s', "                                        \
+    "l.rel_oid::pg_catalog.regclass, l.why), l.depth + 1"                                                              \
+    "      FROM relation_link l"                                                                                       \
+    "      JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "                  \
+    "AND d.refobjid = l.rel_oid"                                                                                       \
+    "       AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"                                              \
+    "      JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid WHERE rw.ev_class <> l.rel_oid AND l.depth < 8),"         \
+    "  builtin(fn, why) AS ("                                                                                          \
+    "    SELECT f.fn::pg_catalog.oid, 'to read or print values of a built-in type' FROM pg_catalog.pg_type t"          \
+    "      CROSS JOIN LATERAL (VALUES (t.typinput), (t.typoutput), (t.typreceive), (t.typsend), "                      \
+    "(t.typmodin), (t.typmodout),"                                                                                     \
+    "        (t.typanalyze), (t.typsubscript)) AS f(fn) WHERE t.oid < 16384"                                           \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT ca.castfunc, 'in an implicit cast between built-in types' FROM pg_catalog.pg_cast ca"                  \
+    "     WHERE ca.oid < 16384 AND ca.castcontext <> 'e'"                                                              \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT o.oprcode::pg_catalog.oid, 'to compare values of a built-in type (IN, CASE, JOIN "                     \
+    "USING, DISTINCT, GROUP BY, ORDER BY, UNION)'"                                                                     \
+    "      FROM pg_catalog.pg_operator o WHERE o.oid < 16384 AND o.oprname IN ('=', '<>', '<', '>', "                  \
+    "'<=', '>=')"                                                                                                      \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT ap.amproc::pg_catalog.oid, 'to sort, hash or index values of a built-in type'"                         \
+    "      FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = c.opcfamily"                 \
+    "     WHERE c.opcdefault AND c.oid < 16384"                                                                        \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT o.oprcode::pg_catalog.oid, 'to sort, hash or index values of a built-in type'"                         \
+    "      FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_amop ao ON ao.amopfamily = c.opcfamily"                     \
+    "      JOIN pg_catalog.pg_operator o ON o.oid = ao.amopopr WHERE c.opcdefault AND c.oid < 16384),"                 \
+    "  found(kind, schema, name, fn, why) AS ("                                                                        \
+    "    SELECT 'implicit type', n.nspname, t.typname, r.fn, r.why"                                                    \
+    "      FROM reach r JOIN pg_catalog.pg_type t ON t.oid = r.type_oid JOIN pg_catalog.pg_namespace "                 \
+    "n ON n.oid = t.typnamespace"                                                                                      \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT 'implicit global', '', '', l.fn, pg_catalog.format('type %s: %s', "                                    \
+    "pg_catalog.format_type(l.type_oid, NULL), l.why)"                                                                 \
+    "      FROM link l WHERE l.global"                                                                                 \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT 'implicit relation', n.nspname, c.relname, l.fn, l.why"                                                \
+    "      FROM relation_link l JOIN pg_catalog.pg_class c ON c.oid = l.rel_oid"                                       \
+    "      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', "                    \
+    "'v', 'm', 'f')"                                                                                                   \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT 'implicit function', n.nspname, p.proname, r.fn,"                                                      \
+    "           pg_catalog.format('it returns or takes type %s, where %s', "                                           \
+    "pg_catalog.format_type(r.type_oid, NULL), r.why)"                                                                 \
+    "      FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"                         \
+    "      CROSS JOIN LATERAL pg_catalog.unnest(COALESCE(p.proallargtypes, p.proargtypes::pg_catalog.oid[])"           \
+    "           OPERATOR(pg_catalog.||) p.prorettype) AS u(type_oid)"                                                  \
+    "      JOIN reach r ON r.type_oid = u.type_oid WHERE p.oid >= 16384"                                               \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT 'implicit function', n.nspname, p.proname, e.fn,"                                                      \
+    "           pg_catalog.format('a default of its parameters calls %s', e.fn::pg_catalog.regprocedure)"              \
+    "      FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"                         \
+    "      CROSS JOIN LATERAL (SELECT CASE WHEN m.x[1] IN ('eqop', 'sortop', 'opno') THEN "                            \
+    "o.oprcode::pg_catalog.oid ELSE m.x[2]::pg_catalog.oid END"                                                        \
+    "    FROM pg_catalog.regexp_matches(p.proargdefaults::text,"                                                       \
+    "         ':(funcid|opfuncid|hashfuncid|negfuncid|aggfnoid|winfnoid|eqop|sortop|opno) ([0-9]+)', "                 \
+    "'g') AS m(x)"                                                                                                     \
+    "    LEFT JOIN pg_catalog.pg_operator o ON o.oid = m.x[2]::pg_catalog.oid"                                         \
+    "   UNION ALL"                                                                                                     \
+    "   SELECT o.oprcode::pg_catalog.oid"                                                                              \
+    "    FROM pg_catalog.regexp_matches(p.proargdefaults::text, ':opnos \\(o ([0-9 ]+)\\)', 'g') AS m(x)"              \
+    "    CROSS JOIN LATERAL pg_catalog.unnest(pg_catalog.string_to_array(m.x[1], ' ')) AS u(opno)"                     \
+    "    JOIN pg_catalog.pg_operator o ON o.oid = u.opno::pg_catalog.oid) AS e(fn)"                                    \
+    "     WHERE p.oid >= 16384 AND p.proargdefaults IS NOT NULL AND e.fn <> 0"                                         \
+    "    UNION ALL"                                                                                                    \
+    "    SELECT 'implicit builtin', 'pg_catalog', '', b.fn, b.why FROM builtin b WHERE b.fn <> 0)"                     \
+    "  SELECT f.kind, f.schema, CASE WHEN f.kind = 'implicit builtin' THEN p.proname ELSE f.name END,"                 \
+    "         pg_catalog.concat(fn.nspname, pg_catalog.chr(31), p.proname, pg_catalog.chr(31), "                       \
+    "pg_catalog.min(f.why))"                                                                                           \
+    "    FROM found f JOIN pg_catalog.pg_proc p ON p.oid = f.fn JOIN pg_catalog.pg_namespace fn ON "                   \
+    "fn.oid = p.pronamespace"                                                                                          \
+    "   GROUP BY f.kind, f.schema, 3, fn.nspname, p.proname)"
+
 /* Who we are and why we could write, if we could. Newer majors: 17's MAINTAIN privilege
  * and pg_maintain role (VACUUM, ANALYZE, REFRESH MATERIALIZED VIEW, LOCK TABLE) and 16's
  * pg_create_subscription (subscriptions write into tables) count as writing; from 16 a
@@ -298,7 +528,8 @@
     "                     'pg_maintain', 'pg_create_subscription')"                                                    \
     "   AND " CATALOG_HOLDS_ROLE_SQL("m.oid")
 
-static const char load_sql[] = OBJECTS_SQL " UNION ALL " FAMILY_SQL " UNION ALL " POSTURE_SQL " UNION ALL " HAZARD_SQL;
+static const char load_sql[] =
+    OBJECTS_SQL " UNION ALL " FAMILY_SQL " UNION ALL " POSTURE_SQL " UNION ALL " HAZARD_SQL " UNION ALL " IMPLICIT_SQL;
 /* The hazards come with the posture, so that the first answer to a client can name them. */
 static const char posture_sql[] = POSTURE_SQL " UNION ALL " HAZARD_SQL;
 
@@ -308,7 +539,8 @@ const char *catalog_load_sql(void) {
 
 /* With every relation, its columns and ancestors, for --tables and --deny-columns. */
 static const char load_relations_sql[] =
-    OBJECTS_SQL " UNION ALL " FAMILY_SQL " UNION ALL " RELATIONS_SQL " UNION ALL " POSTURE_SQL " UNION ALL " HAZARD_SQL;
+    OBJECTS_SQL " UNION ALL " FAMILY_SQL " UNION ALL " RELATIONS_SQL " UNION ALL " POSTURE_SQL " UNION ALL " HAZARD_SQL
+                " UNION ALL " IMPLICIT_SQL;
 
 const char *catalog_load_relations_sql(void) {
     return load_relations_sql;

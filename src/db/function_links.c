@@ -68,7 +68,7 @@ static bool append(function_list *list, guard_function_name function) {
         list->capacity = capacity;
     }
     list->items[list->count++] = function;
-    list->items[list->count] = (guard_function_name){NULL, NULL};
+    list->items[list->count] = (guard_function_name){NULL, NULL, NULL};
     return true;
 }
 
@@ -79,15 +79,33 @@ bool function_links_take_row(function_links *links, char kind, const char *schem
     const char *separator = strchr(function, '\x1f');
     if (separator == NULL)
         return false;
+    const char *name_start = separator + 1, *why_separator = strchr(name_start, '\x1f');
+    size_t name_length = why_separator != NULL ? (size_t)(why_separator - name_start) : strlen(name_start);
     guard_function_name called = {keep(links, function, (size_t)(separator - function)),
-                                  keep(links, separator + 1, strlen(separator + 1))};
-    if (called.schema == NULL || called.name == NULL)
+                                  keep(links, name_start, name_length), NULL};
+    if (why_separator != NULL)
+        called.why = keep(links, why_separator + 1, strlen(why_separator + 1));
+    if (called.schema == NULL || called.name == NULL || (why_separator != NULL && called.why == NULL))
         return false;
     function_list *qualified = list_for(links, kind, schema, name);
     if (qualified == NULL || !append(qualified, called))
         return false;
     function_list *any_schema = list_for(links, kind, NULL, name);
     return any_schema != NULL && append(any_schema, called);
+}
+
+/* The kinds of the catalog's "implicit ..." rows and their one-letter codes. */
+static const struct {
+    const char *word;
+    char code;
+} implicit_kinds[] = {{"relation", 'r'}, {"type", 't'}, {"function", 'f'}, {"global", 'g'}, {"builtin", 'b'}};
+
+bool function_links_take_implicit(function_links *links, const char *kind, const char *schema, const char *name,
+                                  const char *function) {
+    for (size_t i = 0; i < sizeof implicit_kinds / sizeof *implicit_kinds; i++)
+        if (strcmp(kind, implicit_kinds[i].word) == 0)
+            return function_links_take_row(links, implicit_kinds[i].code, schema, name, function);
+    return false;
 }
 
 const guard_function_name *function_links_find(const function_links *links, char kind, const char *schema,

@@ -106,8 +106,18 @@ bool tree_each(const ProtobufCMessage *message, tree_visitor visitor, void *cont
  * columns, keywords of newer servers, the catalog's hazards); false with the verdict set. */
 bool statement_check(const ProtobufCMessage *root, const guard_policy *policy, guard_verdict *verdict);
 
+/* implicit.c: the deny list over functions PostgreSQL runs without the query naming them
+ * (guard_catalog's implicit_functions); false with the verdict set. implicit_check_global
+ * once per statement: a denied built-in that PostgreSQL calls for built-in types, and the
+ * database's implicit links between built-in types. implicit_check_object for each relation
+ * ('r'), type ('t') and function ('f') the query names (schema NULL when unqualified). */
+bool implicit_check_global(const guard_policy *policy, guard_verdict *verdict);
+bool implicit_check_object(const guard_policy *policy, char kind, const char *schema, const char *name, int location,
+                           guard_verdict *verdict);
+
 /* False (verdict set) when the connected catalog says the type can run a volatile function
- * without naming it (a domain's CHECK, a type's input or cast function). */
+ * without naming it (a domain's CHECK, a type's input or cast function), or a function the
+ * deny list names (implicit.c). */
 bool statement_check_type_hazard(const guard_policy *policy, const PgQuery__TypeName *type, guard_verdict *verdict);
 
 /* pg_input_is_valid(text, 'type') and pg_input_error_info run the input function (and a

@@ -265,48 +265,71 @@ static bool reject_hazard(guard_verdict *verdict, const char *kind, const char *
                           "%s \"%s\" can run a volatile function without naming it", kind, shown);
 }
 
-bool statement_check_type_hazard(const guard_policy *policy, const PgQuery__TypeName *type, guard_verdict *verdict) {
-    const guard_catalog *catalog = policy->catalog;
-    if (catalog == NULL || catalog->type_hazard == NULL || type->n_names == 0 ||
-        type->names[type->n_names - 1]->node_case != PG_QUERY__NODE__NODE_STRING)
-        return true;
-    const char *name = type->names[type->n_names - 1]->string->sval;
-    const char *schema = type->n_names >= 2 && type->names[type->n_names - 2]->node_case == PG_QUERY__NODE__NODE_STRING
-                             ? type->names[type->n_names - 2]->string->sval
-                             : NULL;
-    const char *why = catalog->type_hazard(catalog->context, schema, name);
-    return why == NULL || reject_hazard(verdict, "type", name, why, type->location);
+/* The relation ('r'), type ('t') or function ('f') a message names, or kind 0. Names point
+ * into the tree; schema is NULL when unqualified. */
+typedef struct named_object {
+    char kind;
+    const char *schema, *name;
+    int location;
+} named_object;
+
+/* The last two String nodes of a name list: schema and name. */
+static named_object from_names(char kind, PgQuery__Node *const *names, size_t count, int location) {
+    named_object object = {0, NULL, NULL, location};
+    if (count == 0 || names[count - 1]->node_case != PG_QUERY__NODE__NODE_STRING)
+        return object;
+    object.kind = kind;
+    object.name = names[count - 1]->string->sval;
+    if (count >= 2 && names[count - 2]->node_case == PG_QUERY__NODE__NODE_STRING)
+        object.schema = names[count - 2]->string->sval;
+    return object;
 }
 
-static bool check_hazards(statement_state *state, const ProtobufCMessage *message) {
-    const guard_catalog *catalog = state->policy->catalog;
-    if (catalog == NULL)
-        return true;
-    if (is_message(message, &pg_query__range_var__descriptor) && catalog->relation_hazard != NULL) {
+static named_object object_named(const ProtobufCMessage *message) {
+    if (is_message(message, &pg_query__range_var__descriptor)) {
         const PgQuery__RangeVar *relation = (const PgQuery__RangeVar *)message;
         const char *schema =
             relation->schemaname != NULL && relation->schemaname[0] != '\0' ? relation->schemaname : NULL;
-        if (relation->relname == NULL)
-            return true;
-        const char *why = catalog->relation_hazard(catalog->context, schema, relation->relname);
-        if (why != NULL)
-            return reject_hazard(state->verdict, "relation", relation->relname, why, relation->location);
-    } else if (is_message(message, &pg_query__type_name__descriptor)) {
-        return statement_check_type_hazard(state->policy, (const PgQuery__TypeName *)message, state->verdict);
-    } else if (is_message(message, &pg_query__func_call__descriptor) && catalog->function_hazard != NULL) {
-        const PgQuery__FuncCall *call = (const PgQuery__FuncCall *)message;
-        if (call->n_funcname == 0 || call->funcname[call->n_funcname - 1]->node_case != PG_QUERY__NODE__NODE_STRING)
-            return true;
-        const char *name = call->funcname[call->n_funcname - 1]->string->sval;
-        const char *schema =
-            call->n_funcname >= 2 && call->funcname[call->n_funcname - 2]->node_case == PG_QUERY__NODE__NODE_STRING
-                ? call->funcname[call->n_funcname - 2]->string->sval
-                : NULL;
-        const char *why = catalog->function_hazard(catalog->context, schema, name);
-        if (why != NULL)
-            return reject_hazard(state->verdict, "function", name, why, call->location);
+        return (named_object){relation->relname != NULL ? 'r' : 0, schema, relation->relname, relation->location};
     }
-    return true;
+    if (is_message(message, &pg_query__type_name__descriptor)) {
+        const PgQuery__TypeName *type = (const PgQuery__TypeName *)message;
+        return from_names('t', type->names, type->n_names, type->location);
+    }
+    if (is_message(message, &pg_query__func_call__descriptor)) {
+        const PgQuery__FuncCall *call = (const PgQuery__FuncCall *)message;
+        return from_names('f', call->funcname, call->n_funcname, call->location);
+    }
+    return (named_object){0, NULL, NULL, -1};
+}
+
+/* The catalog's hazards (a volatile function) and the deny list over what the object
+ * reaches without being named (implicit.c). */
+static bool check_object(const guard_policy *policy, const named_object *object, guard_verdict *verdict) {
+    const guard_catalog *catalog = policy->catalog;
+    if (catalog == NULL || object->kind == 0)
+        return true;
+    const char *(*lookup)(void *, const char *, const char *) = object->kind == 'r'   ? catalog->relation_hazard
+                                                                : object->kind == 't' ? catalog->type_hazard
+                                                                                      : catalog->function_hazard;
+    const char *why = lookup != NULL ? lookup(catalog->context, object->schema, object->name) : NULL;
+    if (why != NULL)
+        return reject_hazard(verdict,
+                             object->kind == 'r'   ? "relation"
+                             : object->kind == 't' ? "type"
+                                                   : "function",
+                             object->name, why, object->location);
+    return implicit_check_object(policy, object->kind, object->schema, object->name, object->location, verdict);
+}
+
+bool statement_check_type_hazard(const guard_policy *policy, const PgQuery__TypeName *type, guard_verdict *verdict) {
+    named_object object = from_names('t', type->names, type->n_names, type->location);
+    return check_object(policy, &object, verdict);
+}
+
+static bool check_hazards(statement_state *state, const ProtobufCMessage *message) {
+    named_object object = object_named(message);
+    return check_object(state->policy, &object, state->verdict);
 }
 
 static bool check_node(const ProtobufCMessage *message, void *context) {
@@ -331,7 +354,7 @@ bool statement_check(const ProtobufCMessage *root, const guard_policy *policy, g
         ok = verdict_reject(verdict, GUARD_HIDDEN_FUNCTION, -1, global,
                             "the operator must remove the hazard from the database (see pgsafe's posture at start)",
                             "the database can run a volatile function inside any query");
-    ok = ok && tree_each(root, check_node, state, 0);
+    ok = ok && implicit_check_global(policy, verdict) && tree_each(root, check_node, state, 0);
     if (ok && state->use_count > 0)
         ok = tree_each(root, check_guarded, state, 0);
     if (!ok && verdict->code == GUARD_OK)

@@ -43,6 +43,32 @@ CREATE FUNCTION tag_of(text) RETURNS tag LANGUAGE sql IMMUTABLE AS 'SELECT ROW($
 CREATE CAST (text AS tag) WITH FUNCTION tag_of(text);
 CREATE FUNCTION tag_length(tag) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT length($1.v)';
 CREATE CAST (tag AS integer) WITH FUNCTION tag_length(tag);
+CREATE TYPE score AS (v int);
+CREATE FUNCTION score_eq(score, score) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1.v = $2.v';
+CREATE FUNCTION score_lt(score, score) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1.v < $2.v';
+CREATE FUNCTION score_le(score, score) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1.v <= $2.v';
+CREATE FUNCTION score_gt(score, score) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1.v > $2.v';
+CREATE FUNCTION score_ge(score, score) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1.v >= $2.v';
+CREATE FUNCTION score_cmp(score, score) RETURNS int LANGUAGE sql IMMUTABLE
+  AS 'SELECT CASE WHEN $1.v < $2.v THEN -1 WHEN $1.v > $2.v THEN 1 ELSE 0 END';
+CREATE OPERATOR = (LEFTARG = score, RIGHTARG = score, FUNCTION = score_eq, COMMUTATOR = =);
+CREATE OPERATOR < (LEFTARG = score, RIGHTARG = score, FUNCTION = score_lt);
+CREATE OPERATOR <= (LEFTARG = score, RIGHTARG = score, FUNCTION = score_le);
+CREATE OPERATOR > (LEFTARG = score, RIGHTARG = score, FUNCTION = score_gt);
+CREATE OPERATOR >= (LEFTARG = score, RIGHTARG = score, FUNCTION = score_ge);
+CREATE OPERATOR CLASS score_ops DEFAULT FOR TYPE score USING btree AS
+  OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >, FUNCTION 1 score_cmp(score, score);
+CREATE TABLE scores (id int, s score);
+INSERT INTO scores VALUES (1, ROW(1)), (2, ROW(2)), (3, ROW(1));
+CREATE FUNCTION score_label(score) RETURNS text LANGUAGE sql STABLE AS 'SELECT ''#'' || $1.v';
+CREATE VIEW score_labels AS SELECT id, score_label(s) AS label FROM scores;
+CREATE FUNCTION is_positive(int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 > 0';
+CREATE DOMAIN positive AS int CHECK (is_positive(VALUE));
+CREATE TYPE holder AS (n positive);
+CREATE VIEW locker AS SELECT pg_try_advisory_lock(77) AS got;
+CREATE VIEW over_labels AS SELECT label FROM score_labels;
+CREATE FUNCTION label_default(s text DEFAULT score_label(ROW(7)::score)) RETURNS text LANGUAGE sql STABLE
+  AS 'SELECT $1';
 CREATE FUNCTION take_lock() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
   PERFORM pg_advisory_lock(4243);
@@ -63,6 +89,10 @@ CREATE TABLE guarded (id int);
 ALTER TABLE guarded ENABLE ROW LEVEL SECURITY;
 CREATE POLICY guarded_read ON guarded FOR SELECT USING (take_lock());
 CREATE VIEW guarded_view AS SELECT id FROM guarded;
+CREATE VIEW drawing AS SELECT id, random() AS r FROM plain;
+CREATE TABLE walled (id int);
+ALTER TABLE walled ENABLE ROW LEVEL SECURITY;
+CREATE POLICY walled_read ON walled FOR SELECT USING (pg_advisory_lock(4245) IS NOT NULL);
 `;
 
 /** Session-level advisory locks held by any backend (pair_eq leaves one behind when it runs). */
@@ -164,6 +194,9 @@ describe('hidden-function hazards', () => {
       ['SELECT n FROM counting_view', /view over_locking_view.*view locking_view.*take_lock/],
       ['SELECT v FROM defaulted_view', /function defaulted\(boolean\).*take_lock/],
       ['SELECT id FROM guarded_view', /table guarded.*policy guarded_read.*take_lock/],
+      // Built-in volatile functions, which pg_depend does not record: read from the stored trees.
+      ['SELECT r FROM drawing', /definition calls volatile function random\(\)/],
+      ['SELECT id FROM walled', /policy walled_read calls volatile function pg_advisory_lock\(bigint\)/],
       ['SELECT defaulted()', /take_lock/],
       ['SELECT atomic_lock()', /take_lock/],
       ['SELECT DISTINCT p FROM pairs_of()', /type pair.*pair_eq/],
@@ -240,6 +273,95 @@ describe('--deny-function through operators and casts', () => {
     rejected(text, 'function_denied', sql);
     assert.match(text, /operator \|\| calls function "pg_catalog\.textcat"/, text);
     assert.deepEqual((await query(session, "SELECT concat('a', 'b') AS s")).rows, [['ab']]);
+  });
+});
+
+describe('--deny-function over what PostgreSQL runs without a name', () => {
+  // Each reaches score_eq, score_lt or score_cmp (score's operators and default btree
+  // operator class) without naming them, or score_label (a view) or is_positive (a domain).
+  const IMPLICIT = [
+    'SELECT CASE s WHEN s THEN 1 END AS c FROM scores',
+    'SELECT a.id FROM scores a JOIN scores b USING (s)',
+    'SELECT a.id FROM scores a NATURAL JOIN scores b',
+    'SELECT id FROM scores WHERE s IN (SELECT s FROM scores)',
+    'SELECT DISTINCT s FROM scores',
+    'SELECT s, count(*) AS n FROM scores GROUP BY s',
+    'SELECT id FROM scores ORDER BY s',
+    'SELECT s FROM scores UNION SELECT s FROM scores',
+    'SELECT s FROM scores EXCEPT SELECT s FROM scores WHERE id > 2',
+    // A named = would meet pair's volatile one here: row and array comparisons with <=, >=.
+    'SELECT id FROM scores WHERE ROW(s, id) >= ROW(s, id)',
+    'SELECT ROW(1)::score <= ANY (ARRAY[ROW(1)::score]) AS m',
+  ];
+  const VIEW = 'SELECT label FROM score_labels';
+  const DOMAIN = `SELECT (jsonb_populate_record(NULL::holder, '{"n": 5}')).n AS n`;
+
+  test('without the flag every such query runs', async () => {
+    const session = await open();
+    for (const sql of [...IMPLICIT, VIEW, DOMAIN]) {
+      const result = await query(session, sql);
+      assert.ok(result.rows.length > 0, `${sql}: rows`);
+    }
+    assert.deepEqual((await query(session, 'SELECT id FROM scores ORDER BY s, id')).rows, [[1], [3], [2]]);
+  });
+
+  test('denying the function refuses each of them, naming the function, the object and what to do', async () => {
+    for (const deny of ['score_eq', 'public.score_cmp', 'score_lt']) {
+      const session = await open(['--deny-function', deny]);
+      const name = deny.replace('public.', '');
+      for (const sql of IMPLICIT) {
+        const text = errorResult(await callTool(session, 'query', { sql }), sql);
+        rejected(text, 'function_denied', sql);
+        assert.match(text, new RegExp(`function "public\\.${name}"`), `${sql}: ${text}`);
+      }
+      const text = errorResult(await callTool(session, 'query', { sql: IMPLICIT[6] }), IMPLICIT[6]);
+      assert.match(text, new RegExp(`relation "scores" can run function "public\\.${name}", which is not allowed, ` +
+        'without naming it'), text);
+      assert.match(text, /column s has type score, where /, text);
+      assert.match(text, /\nhint: leave relation "scores" out of the query/, text);
+      // What does not reach the type stays allowed.
+      assert.deepEqual((await query(session, 'SELECT label FROM plain')).rows, [['a']]);
+    }
+  });
+
+  test('a view and a domain CHECK reach the functions they call', async () => {
+    const session = await open(['--deny-function', 'score_label', '--deny-function', 'is_positive']);
+    const viewText = errorResult(await callTool(session, 'query', { sql: VIEW }), VIEW);
+    rejected(viewText, 'function_denied', VIEW);
+    assert.match(viewText, /relation "score_labels" can run function "public\.score_label"/, viewText);
+    assert.match(viewText, /its definition calls score_label\(score\)/, viewText);
+    const domainText = errorResult(await callTool(session, 'query', { sql: DOMAIN }), DOMAIN);
+    rejected(domainText, 'function_denied', DOMAIN);
+    assert.match(domainText, /type "holder" can run function "public\.is_positive"/, domainText);
+    for (const [sql, object] of [['SELECT label FROM over_labels', 'relation "over_labels"'],
+      ['SELECT label_default() AS l', 'function "label_default"']]) {
+      const text = errorResult(await callTool(session, 'query', { sql }), sql);
+      rejected(text, 'function_denied', sql);
+      assert.match(text, new RegExp(`${object} can run function "public\\.score_label"`), text);
+    }
+    assert.deepEqual((await query(session, 'SELECT id FROM scores ORDER BY id')).rows, [[1], [2], [3]]);
+  });
+
+  test('the built-in deny list reaches a view that calls a denied built-in', async () => {
+    const session = await open();
+    const sql = 'SELECT got FROM locker';
+    const text = errorResult(await callTool(session, 'query', { sql }), sql);
+    // pg_try_advisory_lock is volatile too: the hazard check, which reads the view's stored
+    // tree, refuses it first; either refusal names the function.
+    rejected(text, '(?:function_denied|hidden_function)', sql);
+    assert.match(text, /relation "locker" can run .*pg_try_advisory_lock/s, text);
+    assert.equal(advisoryLocks(), 0, 'the view never ran');
+  });
+
+  test('a denied built-in that PostgreSQL calls implicitly refuses every query', async () => {
+    for (const deny of ['texteq', 'int4out', 'pg_catalog.bttextcmp']) {
+      const session = await open(['--deny-function', deny]);
+      const sql = 'SELECT 1 AS one';
+      const text = errorResult(await callTool(session, 'query', { sql }), sql);
+      rejected(text, 'function_denied', sql);
+      assert.match(text, /which any query may run without naming it/, text);
+      assert.match(text, new RegExp(`\nhint: the operator must remove ${deny} from --deny-function`), text);
+    }
   });
 });
 

@@ -656,7 +656,12 @@ START_TEST(load_sql_returns_the_four_columns) {
                                         "'hazard type'",
                                         "'hazard relation'",
                                         "'hazard function'",
-                                        "'hazard global'"};
+                                        "'hazard global'",
+                                        "'implicit type'",
+                                        "'implicit relation'",
+                                        "'implicit function'",
+                                        "'implicit global'",
+                                        "'implicit builtin'"};
     for (size_t i = 0; i < ARRAY_LENGTH(kinds); i++)
         ck_assert_msg(strstr(sql, kinds[i]) != NULL, "no %s rows", kinds[i]);
     /* One statement. */
@@ -916,6 +921,68 @@ START_TEST(malformed_hazard_rows_are_refused) {
 }
 END_TEST
 
+/* What --deny-function must reach without a name: "implicit ..." rows as the catalog query
+ * returns them, looked up by kind, schema and name, and applied by the guard. */
+START_TEST(implicit_functions_by_kind_with_their_why) {
+    static const catalog_row rows[] = {
+        {"role", "me", "shop", "15.4"},
+        {"t", "public", "score", "s"},
+        {"f", "public", "best", "s"},
+        {"implicit type", "public", "score", "public\x1fscore_eq\x1fits = operator calls score_eq(score,score)"},
+        {"implicit relation", "public", "scores",
+         "public\x1fscore_eq\x1f"
+         "column s has type score"},
+        {"implicit function", "public", "best", "public\x1fscore_eq\x1fit returns type score"},
+        {"implicit global", "", "", "public\x1fint_text\x1ftype integer: its implicit cast"},
+        {"implicit builtin", "pg_catalog", "texteq", "pg_catalog\x1ftexteq\x1fto compare values"},
+    };
+    db_catalog *catalog = catalog_new();
+    db_posture posture = {0};
+    ck_assert(load(catalog, &posture, rows, ARRAY_LENGTH(rows)));
+    const guard_catalog *guard = catalog_for_guard(catalog);
+    const guard_function_name *uses = guard->implicit_functions(guard->context, 't', NULL, "score");
+    ck_assert_str_eq(uses[0].schema, "public");
+    ck_assert_str_eq(uses[0].name, "score_eq");
+    ck_assert_str_eq(uses[0].why, "its = operator calls score_eq(score,score)");
+    ck_assert_ptr_null(uses[1].name);
+    ck_assert_ptr_nonnull(guard->implicit_functions(guard->context, 'r', "public", "scores"));
+    ck_assert_ptr_null(guard->implicit_functions(guard->context, 'r', "other", "scores"));
+    ck_assert_ptr_null(guard->implicit_functions(guard->context, 't', NULL, "scores"));
+    ck_assert_str_eq(guard->implicit_functions(guard->context, 'g', "", "")[0].name, "int_text");
+    ck_assert_str_eq(guard->implicit_functions(guard->context, 'b', "pg_catalog", "texteq")[0].why,
+                     "to compare values");
+
+    guard_policy policy;
+    guard_policy_init(&policy);
+    policy.catalog = guard;
+    static const char *const denied[] = {"score_eq", NULL};
+    policy.denied_functions = denied;
+    static const char *const refused[] = {"SELECT DISTINCT s FROM scores", "SELECT NULL::score", "SELECT best()"};
+    for (size_t i = 0; i < ARRAY_LENGTH(refused); i++) {
+        guard_result result = guard_check(refused[i], &policy);
+        ck_assert_msg(result.code == GUARD_FUNCTION_DENIED, "%s", refused[i]);
+        guard_result_free(&result);
+    }
+    static const char *const builtin[] = {"texteq", NULL};
+    policy.denied_functions = builtin;
+    guard_result result = guard_check("SELECT 1", &policy);
+    ck_assert_int_eq(result.code, GUARD_FUNCTION_DENIED);
+    guard_result_free(&result);
+    policy.denied_functions = NULL;
+    result = guard_check("SELECT DISTINCT s FROM scores", &policy);
+    ck_assert(result.allowed);
+    guard_result_free(&result);
+
+    static const catalog_row malformed[] = {{"role", "me", "shop", "15.4"},
+                                            {"implicit view", "public", "v",
+                                             "public\x1f"
+                                             "f\x1fwhy"}};
+    ck_assert(!load(catalog, &posture, malformed, ARRAY_LENGTH(malformed)));
+    posture_clear(&posture);
+    catalog_free(catalog);
+}
+END_TEST
+
 /* Relations and their columns: rows in any order, columns by attnum, unqualified names
  * only for the visible relation, and the guard's column policy on top. */
 START_TEST(relations_and_columns) {
@@ -1103,6 +1170,7 @@ static Suite *catalog_suite(void) {
     tcase_add_test(tc, hazards_by_kind_schema_and_name);
     tcase_add_test(tc, a_global_hazard_refuses_every_query);
     tcase_add_test(tc, malformed_hazard_rows_are_refused);
+    tcase_add_test(tc, implicit_functions_by_kind_with_their_why);
     tc = add_case(suite, "posture");
     tcase_add_test(tc, role_row_fills_the_posture);
     tcase_add_test(tc, superuser_can_write_and_says_it_all);

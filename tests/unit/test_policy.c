@@ -689,10 +689,10 @@ END_TEST
 /* A catalog with a user operator === over secret_eq (stable, so the volatility rules pass
  * it), a user type money_code whose cast from text runs public.code_in, and a cast users
  * added to integer (pg_catalog.int4) running public.to_int. */
-static const guard_function_name triple_equals[] = {{"public", "secret_eq"}, {NULL, NULL}};
+static const guard_function_name triple_equals[] = {{"public", "secret_eq", NULL}, {NULL, NULL, NULL}};
 static const guard_function_name money_code_casts[] = {
-    {"public", "code_in"}, {"public", "code_from_int"}, {NULL, NULL}};
-static const guard_function_name int4_casts[] = {{"public", "to_int"}, {NULL, NULL}};
+    {"public", "code_in", NULL}, {"public", "code_from_int", NULL}, {NULL, NULL, NULL}};
+static const guard_function_name int4_casts[] = {{"public", "to_int", NULL}, {NULL, NULL, NULL}};
 
 static const guard_function_name *fake_operator_functions(void *context, const char *schema, const char *name) {
     (void)context;
@@ -806,8 +806,8 @@ END_TEST
 
 /* The built-in deny list and the XPath family apply to what operators and casts call too: a
  * user operator over current_setting()'s siblings or over xpath is no way around them. */
-static const guard_function_name xpath_operator[] = {{"pg_catalog", "xpath"}, {NULL, NULL}};
-static const guard_function_name advisory_operator[] = {{"pg_catalog", "pg_advisory_lock"}, {NULL, NULL}};
+static const guard_function_name xpath_operator[] = {{"pg_catalog", "xpath", NULL}, {NULL, NULL, NULL}};
+static const guard_function_name advisory_operator[] = {{"pg_catalog", "pg_advisory_lock", NULL}, {NULL, NULL, NULL}};
 
 static const guard_function_name *fake_builtin_backed(void *context, const char *schema, const char *name) {
     (void)context, (void)schema;
@@ -831,6 +831,207 @@ START_TEST(builtin_deny_list_and_xpath_reach_through_user_operators) {
     expect_code("SELECT #! 1", &policy, GUARD_FUNCTION_DENIED);
     policy.allow_xpath = true;
     expect_code("SELECT 1 WHERE '/a' #? '<a/>'::xml IS NOT NULL", &policy, GUARD_OK);
+}
+END_TEST
+
+/* ---- --deny-function over what PostgreSQL runs without a name ---------------------- */
+
+/* A catalog as the server loads it: type score's = operator runs public.score_eq (stable, so
+ * no hazard), table scores has a score column, best_score() returns a score, view lockv
+ * calls pg_try_advisory_lock and view xview xpath; texteq and int4out are built-ins that
+ * PostgreSQL calls implicitly. The global list is set per test. */
+static const guard_function_name score_type_uses[] = {
+    {"public", "score_eq", "its = operator calls score_eq(score,score)"}, {NULL, NULL, NULL}};
+static const guard_function_name scores_uses[] = {
+    {"public", "other_fn", "column t has type tag, where its input function calls other_fn(cstring)"},
+    {"public", "score_eq", "column s has type score, where its = operator calls score_eq(score,score)"},
+    {NULL, NULL, NULL}};
+static const guard_function_name best_score_uses[] = {
+    {"public", "score_eq", "it returns or takes type score, where its = operator calls score_eq(score,score)"},
+    {NULL, NULL, NULL}};
+static const guard_function_name lockv_uses[] = {
+    {"pg_catalog", "pg_try_advisory_lock", "its definition calls pg_try_advisory_lock(bigint)"}, {NULL, NULL, NULL}};
+static const guard_function_name xview_uses[] = {{"pg_catalog", "xpath", "its definition calls xpath(text,xml)"},
+                                                 {NULL, NULL, NULL}};
+static const guard_function_name texteq_use[] = {{"pg_catalog", "texteq", "to compare values of a built-in type"},
+                                                 {NULL, NULL, NULL}};
+static const guard_function_name int4out_use[] = {
+    {"pg_catalog", "int4out", "to read or print values of a built-in type"}, {NULL, NULL, NULL}};
+static const guard_function_name global_cast[] = {
+    {"public", "int_to_text", "type integer: its implicit cast integer -> text calls int_to_text(integer)"},
+    {NULL, NULL, NULL}};
+static const guard_function_name *global_uses;
+
+static bool named(const char *schema, const char *name, const char *want_schema, const char *want_name) {
+    return strcmp(name, want_name) == 0 && (schema == NULL || strcmp(schema, want_schema) == 0);
+}
+
+static const guard_function_name *fake_implicit(void *context, char kind, const char *schema, const char *name) {
+    (void)context;
+    switch (kind) {
+    case 't': return named(schema, name, "public", "score") ? score_type_uses : NULL;
+    case 'r':
+        return named(schema, name, "public", "scores")  ? scores_uses
+               : named(schema, name, "public", "lockv") ? lockv_uses
+               : named(schema, name, "public", "xview") ? xview_uses
+                                                        : NULL;
+    case 'f': return named(schema, name, "public", "best_score") ? best_score_uses : NULL;
+    case 'g': return global_uses;
+    case 'b': return strcmp(name, "texteq") == 0 ? texteq_use : strcmp(name, "int4out") == 0 ? int4out_use : NULL;
+    default: return NULL;
+    }
+}
+
+static guard_volatility fake_score_volatility(void *context, const char *schema, const char *name) {
+    (void)context, (void)schema;
+    return strcmp(name, "score") == 0 || strcmp(name, "best_score") == 0 ? GUARD_VOLATILITY_STABLE
+                                                                         : GUARD_VOLATILITY_UNKNOWN;
+}
+
+static guard_catalog implicit_catalog(void) {
+    guard_catalog catalog;
+    memset(&catalog, 0, sizeof catalog);
+    catalog.type_volatility = fake_score_volatility;
+    catalog.function_volatility = fake_score_volatility;
+    catalog.implicit_functions = fake_implicit;
+    global_uses = NULL;
+    return catalog;
+}
+
+/* Each calls score_eq only through a comparison, sort, hash or output the query never names. */
+static const char *const implicit_queries[] = {
+    "SELECT CASE s WHEN s THEN 1 END FROM scores",
+    "SELECT a.id FROM scores a JOIN scores b USING (s)",
+    "SELECT a.id FROM scores a NATURAL JOIN scores b",
+    "SELECT id FROM scores WHERE s IN (SELECT s FROM scores)",
+    "SELECT DISTINCT s FROM scores",
+    "SELECT s FROM scores GROUP BY s",
+    "SELECT id FROM scores ORDER BY s",
+    "SELECT s FROM scores UNION SELECT s FROM scores",
+    "SELECT s FROM scores INTERSECT SELECT s FROM scores",
+    "SELECT ROW(s, 1) = ROW(s, 1) FROM scores",
+    "SELECT id FROM public.scores",
+    "SELECT 1 WHERE NULL::score = ANY (ARRAY[NULL::score])",
+    "SELECT 1 WHERE NULL::public.score IS NOT DISTINCT FROM NULL",
+    "SELECT count(DISTINCT best_score()) ",
+    "WITH x AS (SELECT id FROM scores) SELECT id FROM x",
+};
+
+START_TEST(denied_function_reached_without_a_name_is_refused) {
+    const char *sql = implicit_queries[_i];
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = implicit_catalog();
+    policy.catalog = &catalog;
+    expect_code(sql, &policy, GUARD_OK); /* the control */
+    const char *const other[] = {"other.score_eq", "score_eqx", NULL};
+    policy.denied_functions = other;
+    expect_code(sql, &policy, GUARD_OK);
+    for (int form = 0; form < 2; form++) {
+        const char *const denied[] = {form == 0 ? "score_eq" : "public.score_eq", NULL};
+        policy.denied_functions = denied;
+        guard_result result = guard_check(sql, &policy);
+        ck_assert_msg(!result.allowed && result.code == GUARD_FUNCTION_DENIED, "%s: %s", sql,
+                      result.allowed ? "allowed" : result.message);
+        ck_assert_msg(strstr(result.message, "can run function \"public.score_eq\", which is not allowed, without "
+                                             "naming it") != NULL,
+                      "%s: %s", sql, result.message);
+        ck_assert_msg(strstr(result.detail, "= operator calls score_eq(score,score)") != NULL, "%s", result.detail);
+        ck_assert_ptr_nonnull(strstr(result.hint, "out of the query"));
+        guard_result_free(&result);
+    }
+}
+END_TEST
+
+START_TEST(implicit_refusal_names_relation_function_type_and_fix) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = implicit_catalog();
+    policy.catalog = &catalog;
+    const char *const denied[] = {"score_eq", NULL};
+    policy.denied_functions = denied;
+    guard_result result = guard_check("SELECT id FROM scores ORDER BY s", &policy);
+    ck_assert_str_eq(
+        result.message,
+        "relation \"scores\" can run function \"public.score_eq\", which is not allowed, without naming it");
+    ck_assert_str_eq(result.detail, "column s has type score, where its = operator calls score_eq(score,score); the "
+                                    "function is on this server's configured deny list");
+    ck_assert_str_eq(result.hint, "leave relation \"scores\" out of the query: PostgreSQL runs the function for it "
+                                  "without the query naming it (comparing, sorting, grouping, casting or printing its "
+                                  "values); if the function is harmless, the operator can remove it from the deny "
+                                  "list");
+    ck_assert_int_eq(result.cursor_position, 16);
+    guard_result_free(&result);
+}
+END_TEST
+
+START_TEST(built_in_deny_list_reaches_views_and_xpath_too) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = implicit_catalog();
+    policy.catalog = &catalog;
+    guard_result result = guard_check("SELECT * FROM lockv", &policy);
+    ck_assert_int_eq(result.code, GUARD_FUNCTION_DENIED);
+    ck_assert_str_eq(result.message, "relation \"lockv\" can run function \"pg_catalog.pg_try_advisory_lock\", which "
+                                     "is not allowed, without naming it");
+    ck_assert_ptr_nonnull(strstr(result.detail, "takes advisory locks"));
+    guard_result_free(&result);
+    expect_code("SELECT * FROM xview", &policy, GUARD_UNINTERRUPTIBLE);
+    policy.allow_xpath = true;
+    expect_code("SELECT * FROM xview", &policy, GUARD_OK);
+}
+END_TEST
+
+START_TEST(global_implicit_links_refuse_every_query_when_denied) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = implicit_catalog();
+    policy.catalog = &catalog;
+    global_uses = global_cast;
+    expect_code("SELECT 1", &policy, GUARD_OK);
+    const char *const denied[] = {"int_to_text", NULL};
+    policy.denied_functions = denied;
+    guard_result result = guard_check("SELECT 1", &policy);
+    ck_assert_int_eq(result.code, GUARD_FUNCTION_DENIED);
+    ck_assert_str_eq(result.message,
+                     "the database can run function \"public.int_to_text\", which is not allowed, inside any query");
+    ck_assert_ptr_nonnull(strstr(result.detail, "implicit cast integer -> text"));
+    guard_result_free(&result);
+}
+END_TEST
+
+/* A denied built-in that PostgreSQL calls for built-in types: every query is refused, with
+ * the catalog's list and, offline, the built-in table's. */
+START_TEST(denied_implicitly_called_built_in_refuses_every_query) {
+    guard_policy policy;
+    guard_policy_init(&policy);
+    guard_catalog catalog = implicit_catalog();
+    policy.catalog = &catalog;
+    static const char *const entries[] = {"texteq", "pg_catalog.texteq", "int4out"};
+    for (size_t i = 0; i < sizeof entries / sizeof *entries; i++) {
+        const char *const denied[] = {"upper", entries[i], NULL};
+        policy.denied_functions = denied;
+        guard_result result = guard_check("SELECT 1", &policy);
+        ck_assert_msg(result.code == GUARD_FUNCTION_DENIED, "%s", entries[i]);
+        ck_assert_ptr_nonnull(strstr(result.message, "which any query may run without naming it"));
+        ck_assert_ptr_nonnull(strstr(result.detail, "of a built-in type"));
+        ck_assert_ptr_nonnull(strstr(result.hint, entries[i]));
+        guard_result_free(&result);
+    }
+    const char *const other_schema[] = {"public.texteq", "upper", NULL};
+    policy.denied_functions = other_schema;
+    expect_code("SELECT 1", &policy, GUARD_OK);
+    /* Offline: the built-in table's comparison operators, casts and input functions. */
+    policy.catalog = NULL;
+    static const char *const offline[] = {"texteq", "int4lt", "int4", "date_in", "numeric"};
+    for (size_t i = 0; i < sizeof offline / sizeof *offline; i++) {
+        const char *const denied[] = {offline[i], NULL};
+        policy.denied_functions = denied;
+        expect_code("SELECT 1", &policy, GUARD_FUNCTION_DENIED);
+    }
+    const char *const harmless[] = {"upper", "textcat", "int4pl", NULL};
+    policy.denied_functions = harmless;
+    expect_code("SELECT 1", &policy, GUARD_OK);
 }
 END_TEST
 
@@ -972,6 +1173,11 @@ static Suite *policy_suite(void) {
     tcase_add_test(tc, other_schemas_and_other_functions_stay_allowed);
     tcase_add_test(tc, operator_refusal_names_operator_function_and_fix);
     tcase_add_test(tc, builtin_deny_list_and_xpath_reach_through_user_operators);
+    tcase_add_loop_test(tc, denied_function_reached_without_a_name_is_refused, 0, (int)ARRAY_LENGTH(implicit_queries));
+    tcase_add_test(tc, implicit_refusal_names_relation_function_type_and_fix);
+    tcase_add_test(tc, built_in_deny_list_reaches_views_and_xpath_too);
+    tcase_add_test(tc, global_implicit_links_refuse_every_query_when_denied);
+    tcase_add_test(tc, denied_implicitly_called_built_in_refuses_every_query);
 
     tc = add_case(suite, "series");
     tcase_add_loop_test(tc, runaway_series_are_refused_as_too_costly, 0, (int)ARRAY_LENGTH(runaway_series));

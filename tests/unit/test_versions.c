@@ -155,6 +155,31 @@ static const char *const denied_new_functions[] = {
     "has_largeobject_privilege",
 };
 
+/* The guard checks only the operator's deny entries against the built-ins PostgreSQL calls
+ * without a name (implicit.c): the built-in deny list must never name one of them, or every
+ * query would run a denied function. The tables know the comparison operators' functions and
+ * every cast and input function (the live catalog's I/O and support functions were checked
+ * against it on PostgreSQL 15 to 18 when the list was last changed). */
+START_TEST(built_in_deny_list_names_no_implicitly_called_built_in) {
+    static const char *const comparisons[] = {"=", "<>", "<", ">", "<=", ">="};
+    for (size_t t = 0; t < guard_builtin_table_count; t++) {
+        const guard_builtin_table *table = guard_builtin_tables[t];
+        size_t checked = 0;
+        for (size_t o = 0; o < sizeof comparisons / sizeof *comparisons; o++) {
+            size_t count = 0;
+            const guard_builtin_call *calls = builtin_operator_calls(table, comparisons[o], &count);
+            for (size_t i = 0; i < count; i++, checked++)
+                ck_assert_msg(!policy_function_denied(table->function_names + calls[i].function), "%d: %s",
+                              table->major, table->function_names + calls[i].function);
+        }
+        for (size_t i = 0; i < table->cast_call_count; i++, checked++)
+            ck_assert_msg(!policy_function_denied(table->function_names + table->cast_calls[i].function), "%d: %s",
+                          table->major, table->function_names + table->cast_calls[i].function);
+        ck_assert_uint_gt(checked, 500);
+    }
+}
+END_TEST
+
 START_TEST(dangerous_new_functions_are_denied) {
     for (size_t i = 0; i < ARRAY_LENGTH(denied_new_functions); i++) {
         char sql[256];
@@ -335,6 +360,7 @@ static Suite *versions_suite(void) {
     tcase_add_test(tc, server_major_is_read_from_server_version);
     tcase_add_test(tc, every_new_volatile_or_denied_builtin_is_reviewed);
     tc = add_case(suite, "decisions");
+    tcase_add_test(tc, built_in_deny_list_names_no_implicitly_called_built_in);
     tcase_add_test(tc, dangerous_new_functions_are_denied);
     tcase_add_test(tc, harmless_new_volatile_functions_are_allowed_where_they_exist);
     tcase_add_test(tc, new_stable_functions_follow_the_version);
