@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/catalog_relations.h"
 #include "cli/json_file.h"
 #include "mcp/json.h"
 #include "util/strings.h"
@@ -170,7 +171,23 @@ static bool add_calls(json_object *document, const db_result *rows) {
     return true;
 }
 
-json_object *cli_catalog_file_from_rows(const db_result *rows, const char *exported_by, const char **error) {
+/* The header members of a new snapshot. */
+static json_object *new_document(const char *server_version, const char *database, const char *exported_by,
+                                 const char *search_path) {
+    json_object *document = json_object_new_object();
+    json_object_object_add(document, "format", json_object_new_string("pgsafe-catalog"));
+    json_object_object_add(document, "version", json_object_new_int(CLI_CATALOG_FORMAT_VERSION));
+    json_object_object_add(document, "server_version", new_string_or_null(server_version));
+    json_object_object_add(document, "server_major", json_object_new_int(major_of(server_version)));
+    json_object_object_add(document, "database", new_string_or_null(database));
+    json_object_object_add(document, "exported_by", json_object_new_string(exported_by));
+    if (search_path != NULL)
+        json_object_object_add(document, "search_path", json_object_new_string(search_path));
+    return document;
+}
+
+json_object *cli_catalog_file_from_rows(const db_result *rows, const char *exported_by, const char *search_path,
+                                        const char **error) {
     if (rows->status != DB_OK || rows->column_count != 4 || rows->truncated != DB_COMPLETE) {
         *error = "the catalog query did not return its four columns";
         return NULL;
@@ -208,14 +225,8 @@ json_object *cli_catalog_file_from_rows(const db_result *rows, const char *expor
     }
     qsort(objects, count, sizeof *objects, compare_rows);
 
-    json_object *document = json_object_new_object();
+    json_object *document = new_document(server_version, database, exported_by, search_path);
     json_object *arrays[KIND_COUNT];
-    json_object_object_add(document, "format", json_object_new_string("pgsafe-catalog"));
-    json_object_object_add(document, "version", json_object_new_int(CLI_CATALOG_FORMAT_VERSION));
-    json_object_object_add(document, "server_version", new_string_or_null(server_version));
-    json_object_object_add(document, "server_major", json_object_new_int(major_of(server_version)));
-    json_object_object_add(document, "database", new_string_or_null(database));
-    json_object_object_add(document, "exported_by", json_object_new_string(exported_by));
     for (size_t k = 0; k < KIND_COUNT; k++) {
         arrays[k] = json_object_new_array();
         json_object_object_add(document, kinds[k].member, arrays[k]);
@@ -243,10 +254,14 @@ json_object *cli_catalog_file_from_rows(const db_result *rows, const char *expor
         *error = "a family, hazard or call row of the catalog is malformed";
         return NULL;
     }
+    if (!cli_catalog_relations_write(document, rows, error)) {
+        json_object_put(document);
+        return NULL;
+    }
     return document;
 }
 
-char *cli_catalog_file_text(json_object *document) {
+char *cli_catalog_file_text(json_object *document, size_t max_bytes, size_t *length) {
     const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
     strbuf text = {0};
     strbuf_puts(&text, "{");
@@ -267,46 +282,33 @@ char *cli_catalog_file_text(json_object *document) {
         strbuf_puts(&text, "\n  ]");
     }
     strbuf_puts(&text, "\n}\n");
-    return strbuf_take(&text);
-}
-
-/* A string member of object that is present, non-empty and holds no NUL byte, or NULL. */
-static const char *name_member(json_object *object, const char *name) {
-    json_object *value = NULL;
-    if (!json_object_object_get_ex(object, name, &value) || !json_object_is_type(value, json_type_string))
+    *length = text.failed ? 0 : text.length;
+    if (text.length > max_bytes) {
+        strbuf_free(&text);
         return NULL;
-    const char *text = json_object_get_string(value);
-    size_t length = (size_t)json_object_get_string_len(value);
-    return length > 0 && strlen(text) == length ? text : NULL;
-}
-
-/* Appends a cell holding a copy of text to the rows (the catalog query's shape). */
-static bool set_cell(db_result *rows, size_t row, int column, const char *text) {
-    db_cell *cell = &rows->cells[row * 4 + (size_t)column];
-    cell->value = strdup(text);
-    cell->length = cell->full_length = strlen(text);
-    return cell->value != NULL;
+    }
+    return strbuf_take(&text);
 }
 
 /* The hazard kinds of the file and their rows' kinds. */
 static const char *const hazard_kinds[] = {"type", "relation", "function", "global"};
 
-/* An optional array member: NULL when absent; *bad when present and not an array. */
-static json_object *optional_array(json_object *document, const char *name, bool *bad) {
+/* An optional array member: NULL when absent; *bad names it when present and not an array. */
+static json_object *optional_array(json_object *document, const char *name, const char **bad) {
     json_object *array = NULL;
     if (!json_object_object_get_ex(document, name, &array))
         return NULL;
-    if (!json_object_is_type(array, json_type_array))
-        *bad = true;
+    if (!json_object_is_type(array, json_type_array) && *bad == NULL)
+        *bad = name;
     return array;
 }
 
 /* Appends the rows of one family entry: two 'rel' rows (oids made up, unique in the file)
  * and the 'inh' row between them. */
 static bool family_rows(db_result *rows, json_object *entry, size_t index) {
-    const char *schema = name_member(entry, "schema"), *name = name_member(entry, "name");
-    const char *ancestor_schema = name_member(entry, "ancestor_schema");
-    const char *ancestor_name = name_member(entry, "ancestor_name");
+    const char *schema = cli_json_name_member(entry, "schema"), *name = cli_json_name_member(entry, "name");
+    const char *ancestor_schema = cli_json_name_member(entry, "ancestor_schema");
+    const char *ancestor_name = cli_json_name_member(entry, "ancestor_name");
     if (schema == NULL || name == NULL || ancestor_schema == NULL || ancestor_name == NULL)
         return false;
     char descendant_oid[32], ancestor_oid[32];
@@ -314,17 +316,19 @@ static bool family_rows(db_result *rows, json_object *entry, size_t index) {
     snprintf(ancestor_oid, sizeof ancestor_oid, "%zu", 2 * index + 2);
     size_t row = rows->row_count;
     rows->row_count += 3;
-    return set_cell(rows, row, 0, "rel") && set_cell(rows, row, 1, descendant_oid) && set_cell(rows, row, 2, schema) &&
-           set_cell(rows, row, 3, name) && set_cell(rows, row + 1, 0, "rel") &&
-           set_cell(rows, row + 1, 1, ancestor_oid) && set_cell(rows, row + 1, 2, ancestor_schema) &&
-           set_cell(rows, row + 1, 3, ancestor_name) && set_cell(rows, row + 2, 0, "inh") &&
-           set_cell(rows, row + 2, 1, descendant_oid) && set_cell(rows, row + 2, 2, ancestor_oid);
+    return cli_catalog_rows_set(rows, row, 0, "rel") && cli_catalog_rows_set(rows, row, 1, descendant_oid) &&
+           cli_catalog_rows_set(rows, row, 2, schema) && cli_catalog_rows_set(rows, row, 3, name) &&
+           cli_catalog_rows_set(rows, row + 1, 0, "rel") && cli_catalog_rows_set(rows, row + 1, 1, ancestor_oid) &&
+           cli_catalog_rows_set(rows, row + 1, 2, ancestor_schema) &&
+           cli_catalog_rows_set(rows, row + 1, 3, ancestor_name) && cli_catalog_rows_set(rows, row + 2, 0, "inh") &&
+           cli_catalog_rows_set(rows, row + 2, 1, descendant_oid) &&
+           cli_catalog_rows_set(rows, row + 2, 2, ancestor_oid);
 }
 
 /* Appends the row of one hazard entry. */
 static bool hazard_row(db_result *rows, json_object *entry) {
-    const char *kind = name_member(entry, "kind"), *schema = name_member(entry, "schema");
-    const char *name = name_member(entry, "name"), *why = name_member(entry, "why");
+    const char *kind = cli_json_name_member(entry, "kind"), *schema = cli_json_name_member(entry, "schema");
+    const char *name = cli_json_name_member(entry, "name"), *why = cli_json_name_member(entry, "why");
     bool known = false;
     for (size_t k = 0; kind != NULL && k < sizeof hazard_kinds / sizeof *hazard_kinds; k++)
         known = known || strcmp(kind, hazard_kinds[k]) == 0;
@@ -333,22 +337,24 @@ static bool hazard_row(db_result *rows, json_object *entry) {
     char row_kind[32];
     snprintf(row_kind, sizeof row_kind, "hazard %s", kind);
     size_t row = rows->row_count++;
-    return set_cell(rows, row, 0, row_kind) && set_cell(rows, row, 1, schema) && set_cell(rows, row, 2, name) &&
-           set_cell(rows, row, 3, why);
+    return cli_catalog_rows_set(rows, row, 0, row_kind) && cli_catalog_rows_set(rows, row, 1, schema) &&
+           cli_catalog_rows_set(rows, row, 2, name) && cli_catalog_rows_set(rows, row, 3, why);
 }
 
 /* Appends the row of one "calls" entry ('of' or 'cf'). */
 static bool call_row(db_result *rows, json_object *entry) {
-    const char *kind = name_member(entry, "kind"), *schema = name_member(entry, "schema");
-    const char *name = name_member(entry, "name"), *function_schema = name_member(entry, "function_schema");
-    const char *function_name = name_member(entry, "function_name");
+    const char *kind = cli_json_name_member(entry, "kind"), *schema = cli_json_name_member(entry, "schema");
+    const char *name = cli_json_name_member(entry, "name"),
+               *function_schema = cli_json_name_member(entry, "function_schema");
+    const char *function_name = cli_json_name_member(entry, "function_name");
     if (kind == NULL || (strcmp(kind, "operator") != 0 && strcmp(kind, "cast") != 0) || schema == NULL ||
         name == NULL || function_schema == NULL || function_name == NULL)
         return false;
     char *function = str_printf("%s\x1f%s", function_schema, function_name);
     size_t row = rows->row_count++;
-    bool ok = function != NULL && set_cell(rows, row, 0, kind[0] == 'o' ? "of" : "cf") &&
-              set_cell(rows, row, 1, schema) && set_cell(rows, row, 2, name) && set_cell(rows, row, 3, function);
+    bool ok = function != NULL && cli_catalog_rows_set(rows, row, 0, kind[0] == 'o' ? "of" : "cf") &&
+              cli_catalog_rows_set(rows, row, 1, schema) && cli_catalog_rows_set(rows, row, 2, name) &&
+              cli_catalog_rows_set(rows, row, 3, function);
     free(function);
     return ok;
 }
@@ -380,8 +386,10 @@ static bool optional_rows(db_result *rows, json_object *families, json_object *h
     return true;
 }
 
-/* The file's objects as rows of the catalog query, for catalog_load. NULL with *error set. */
-static db_result *rows_from_document(json_object *document, const char *path, char **error) {
+/* The file's objects, with the declared relations, as rows of the catalog query, for
+ * catalog_load. NULL with *error set. */
+static db_result *rows_from_document(json_object *document, const cli_relation *declared, size_t declared_count,
+                                     const char *path, char **error) {
     size_t total = 0;
     json_object *arrays[KIND_COUNT];
     for (size_t k = 0; k < KIND_COUNT; k++) {
@@ -392,14 +400,16 @@ static db_result *rows_from_document(json_object *document, const char *path, ch
         }
         total += json_object_array_length(arrays[k]);
     }
-    bool bad = false;
+    const char *bad = NULL;
     json_object *families = optional_array(document, "families", &bad);
     json_object *hazards = optional_array(document, "hazards", &bad);
     json_object *calls = optional_array(document, "calls", &bad);
-    if (bad) {
-        *error = str_printf("%s: \"families\", \"hazards\" and \"calls\" must be arrays", path);
+    json_object *relations = optional_array(document, "relations", &bad);
+    if (bad != NULL) {
+        *error = str_printf("%s: \"%s\" must be an array", path, bad);
         return NULL;
     }
+    total += cli_catalog_relations_row_count(relations, declared, declared_count);
     if (families != NULL)
         total += 3 * json_object_array_length(families);
     if (hazards != NULL)
@@ -420,9 +430,9 @@ static db_result *rows_from_document(json_object *document, const char *path, ch
             json_object *entry = json_object_array_get_idx(arrays[k], i);
             const char *schema = NULL, *name = NULL, *volatility = NULL;
             if (json_object_is_type(entry, json_type_object)) {
-                schema = name_member(entry, "schema");
-                name = name_member(entry, "name");
-                volatility = name_member(entry, "volatility");
+                schema = cli_json_name_member(entry, "schema");
+                name = cli_json_name_member(entry, "name");
+                volatility = cli_json_name_member(entry, "volatility");
             }
             char code[2] = {0, 0};
             for (size_t v = 0; volatility != NULL && v < VOLATILITY_COUNT; v++)
@@ -437,15 +447,16 @@ static db_result *rows_from_document(json_object *document, const char *path, ch
             }
             size_t row = rows->row_count++;
             char kind[2] = {kinds[k].code, 0};
-            if (!set_cell(rows, row, 0, kind) || !set_cell(rows, row, 1, schema) || !set_cell(rows, row, 2, name) ||
-                !set_cell(rows, row, 3, code)) {
+            if (!cli_catalog_rows_set(rows, row, 0, kind) || !cli_catalog_rows_set(rows, row, 1, schema) ||
+                !cli_catalog_rows_set(rows, row, 2, name) || !cli_catalog_rows_set(rows, row, 3, code)) {
                 db_result_free(rows);
                 *error = strdup("out of memory");
                 return NULL;
             }
         }
     }
-    if (!optional_rows(rows, families, hazards, calls, path, error)) {
+    if (!optional_rows(rows, families, hazards, calls, path, error) ||
+        !cli_catalog_relations_rows(rows, relations, declared, declared_count, path, error)) {
         db_result_free(rows);
         return NULL;
     }
@@ -484,14 +495,17 @@ static bool read_header(json_object *document, const char *path, cli_catalog_fil
     return true;
 }
 
-bool cli_catalog_file_load(const char *path, cli_catalog_file *loaded, char **error) {
+bool cli_catalog_file_load(const char *path, const cli_relation *declared, size_t declared_count,
+                           cli_catalog_file *loaded, char **error) {
     memset(loaded, 0, sizeof *loaded);
     *error = NULL;
     json_object *document = cli_json_file_read(path, error);
     if (document == NULL)
         return false;
     db_result *rows = NULL;
-    bool ok = read_header(document, path, loaded, error) && (rows = rows_from_document(document, path, error)) != NULL;
+    bool ok = read_header(document, path, loaded, error) &&
+              (rows = rows_from_document(document, declared, declared_count, path, error)) != NULL;
+    loaded->has_relations = json_object_object_get_ex(document, "relations", NULL) || declared_count > 0;
     json_object_put(document);
     if (ok) {
         db_posture posture = {0};
@@ -500,6 +514,13 @@ bool cli_catalog_file_load(const char *path, cli_catalog_file *loaded, char **er
         posture_clear(&posture);
         if (!ok)
             *error = str_printf("%s could not be loaded (out of memory)", path);
+    }
+    if (ok) {
+        /* A snapshot that lists no relation leaves names unresolved, as no snapshot does,
+         * rather than taking every relation for one that does not exist. */
+        loaded->guard = *catalog_for_guard(loaded->catalog);
+        if (!loaded->has_relations)
+            loaded->guard.relation = NULL;
     }
     db_result_free(rows);
     if (!ok)

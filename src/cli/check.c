@@ -204,16 +204,19 @@ static const cli_option option_rows[] = {
     {"--tables", NULL, CLI_VALUE, "PATTERNS",
      "allow only these relations, e.g. public.*,sales.orders,!public.audit_log (docs/policy.md)", set_tables},
     {"--deny-columns", NULL, CLI_VALUE, "PATTERNS",
-     "columns no query may read, e.g. users.email,*.ssn (needs --relation for the tables queried)", set_deny_columns},
+     "columns no query may read, e.g. users.email,*.ssn (needs --catalog or --relation for the tables queried)",
+     set_deny_columns},
     {"--relation", NULL, CLI_LIST, "SPEC",
-     "declare a relation and its columns for the policy, e.g. public.users(id,name,email) (repeatable)", add_relation},
+     "declare a relation and its columns for the policy, e.g. public.users(id,name,email) (repeatable; replaces\n"
+     "the --catalog snapshot's relation of that name)",
+     add_relation},
     {"--corpus", NULL, CLI_VALUE, "FILE", "run a corpus file", set_corpus},
     {"--dir", NULL, CLI_VALUE, "DIR", "check every .sql file under DIR, one query a file", set_dir},
     {"--jsonl", NULL, CLI_SWITCH, NULL,
      "answer JSON request lines from standard input until its end, one verdict line each", set_jsonl},
     {"--catalog", NULL, CLI_VALUE, "FILE",
-     "judge user functions, operators and types by a catalog snapshot\n"
-     "(pgsafe catalog export)",
+     "judge user functions, operators and types, and resolve relations and their columns, by a\n"
+     "catalog snapshot (pgsafe catalog export)",
      set_catalog},
 };
 
@@ -255,10 +258,6 @@ static int parse_options(int argc, char **argv, check_options *options) {
     }
     if (options->jsonl && options->json) {
         fprintf(stderr, "pgsafe check: --jsonl answers in JSON already; drop --json\n");
-        return 2;
-    }
-    if (options->catalog_path != NULL && options->data_policy.relation_count > 0) {
-        fprintf(stderr, "pgsafe check: give --relation or --catalog, not both (a snapshot lists its relations)\n");
         return 2;
     }
     cli_policy_apply(&options->data_policy, &options->policy);
@@ -484,13 +483,15 @@ int cli_check_main(int argc, char **argv) {
     cli_catalog_file snapshot = {0};
     if (options.catalog_path != NULL) {
         char *error = NULL;
-        if (!cli_catalog_file_load(options.catalog_path, &snapshot, &error)) {
+        /* The declarations go into the snapshot's relations, where they take precedence. */
+        if (!cli_catalog_file_load(options.catalog_path, options.data_policy.relations,
+                                   options.data_policy.relation_count, &snapshot, &error)) {
             fprintf(stderr, "pgsafe check: --catalog: %s\n", error ? error : "out of memory");
             free(error);
             cli_policy_free(&options.data_policy);
             return 2;
         }
-        options.policy.catalog = catalog_for_guard(snapshot.catalog);
+        options.policy.catalog = &snapshot.guard;
     }
     if (options.jsonl)
         status = cli_check_jsonl(stdin, stdout, &options.policy);

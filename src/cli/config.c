@@ -139,12 +139,10 @@ static bool set_pool_size(void *settings, const char *value, const char *source)
     return true;
 }
 
-static bool parse_schemas(const char *text, char **search_path, char **array);
-
 static bool set_schemas(void *settings, const char *value, const char *source) {
     cli_config *config = settings;
     assert(config->search_path == NULL && config->visible_schemas == NULL); /* a value option is handed over once */
-    if (!parse_schemas(value, &config->search_path, &config->visible_schemas)) {
+    if (!cli_config_parse_schemas(value, &config->search_path, &config->visible_schemas)) {
         fprintf(stderr, "pgsafe %s: %s must name at least one schema, e.g. public,sales\n", config->command, source);
         return false;
     }
@@ -449,10 +447,7 @@ bool cli_config_next_name(const char **cursor, const char **name, size_t *length
     return end > start;
 }
 
-/* "a, b" -> the search_path text with each name quoted ("a", "b") and a text[] literal
- * ({"a","b"}), both allocated (caller frees). False, with both NULL, when text names no
- * schema or memory runs out. */
-static bool parse_schemas(const char *text, char **search_path, char **array) {
+bool cli_config_parse_schemas(const char *text, char **search_path, char **array) {
     strbuf path = {0}, literal = {0};
     strbuf_puts(&literal, "{");
     int count = 0;

@@ -78,6 +78,11 @@ const cli_command *cli_config_command(const char *name);
  * *cursor advances past the name. */
 bool cli_config_next_name(const char **cursor, const char **name, size_t *length);
 
+/* --schemas "a, b" as the search_path text with each name quoted ("a", "b") and a text[]
+ * literal ({"a","b"}), both allocated (caller frees). False, with both NULL, when text names
+ * no schema or memory runs out. */
+bool cli_config_parse_schemas(const char *text, char **search_path, char **array);
+
 /* The connection setting as serve resolves it without flags: PGSAFE_DSN, then DATABASE_URL;
  * NULL when neither is set (libpq's PG* variables then apply). *source names the variable. */
 const char *cli_config_dsn_from_environment(const char **source);

@@ -114,3 +114,16 @@ json_object *cli_json_file_read(const char *path, char **error) {
     free(text);
     return document;
 }
+
+const char *cli_json_name(json_object *value) {
+    if (!json_object_is_type(value, json_type_string))
+        return NULL;
+    const char *text = json_object_get_string(value);
+    size_t length = (size_t)json_object_get_string_len(value);
+    return length > 0 && strlen(text) == length ? text : NULL;
+}
+
+const char *cli_json_name_member(json_object *object, const char *name) {
+    json_object *value = NULL;
+    return json_object_object_get_ex(object, name, &value) ? cli_json_name(value) : NULL;
+}

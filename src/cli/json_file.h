@@ -14,4 +14,10 @@
  * one. */
 json_object *cli_json_file_read(const char *path, char **error);
 
+/* value as a name: a non-empty string holding no NUL byte, or NULL when it is not one. */
+const char *cli_json_name(json_object *value);
+
+/* cli_json_name of object's member called name; NULL when it is absent or not a name. */
+const char *cli_json_name_member(json_object *object, const char *name);
+
 #endif

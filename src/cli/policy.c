@@ -195,6 +195,14 @@ bool cli_policy_add_relation(cli_policy *policy, const char *value, const char *
                 command, source);
         return false;
     }
+    for (size_t i = 0; i < policy->relation_count; i++)
+        if (strcmp(policy->relations[i].schema, relation.schema) == 0 &&
+            strcmp(policy->relations[i].name, relation.name) == 0) {
+            fprintf(stderr, "pgsafe %s: %s declares %s.%s a second time; declare each relation once\n", command, source,
+                    relation.schema, relation.name);
+            relation_clear(&relation);
+            return false;
+        }
     cli_relation *grown = realloc(policy->relations, (policy->relation_count + 1) * sizeof *grown);
     if (grown == NULL) {
         relation_clear(&relation);

@@ -43,7 +43,8 @@ bool cli_policy_set_tables(cli_policy *policy, const char *value, const char *co
 bool cli_policy_set_deny_columns(cli_policy *policy, const char *value, const char *command, const char *source);
 
 /* Declares "schema.name(column, ...)" (schema defaults to public; names fold to lower case
- * unless quoted). False after reporting when the declaration is malformed. */
+ * unless quoted). False after reporting when the declaration is malformed or declares a
+ * relation declared already. */
 bool cli_policy_add_relation(cli_policy *policy, const char *value, const char *command, const char *source);
 
 /* Points guard's table_patterns and denied_columns at policy's lists; when relations were

@@ -284,9 +284,7 @@ static bool pool_consistent(const db_pool *pool) {
 
 /* ---- the public API ---- */
 
-/* "pg_catalog, <schemas>" (caller frees): pg_catalog first, so a user object can never
- * shadow a built-in the guard approved. NULL when out of memory. */
-static char *pinned_search_path(const char *schemas) {
+char *db_pool_pinned_search_path(const char *schemas) {
     return str_printf("pg_catalog, %s", schemas && *schemas ? schemas : "public");
 }
 
@@ -326,7 +324,7 @@ db_pool *db_pool_new_with_ops(const db_options *options, const conn_ops *ops, db
     pool->shared.log = log; /* for db_pool_free's log lines, should memory run out below */
     pool->shared.log_context = log_context;
     pool->conninfo = strdup(options->conninfo ? options->conninfo : "");
-    pool->search_path = pinned_search_path(options->search_path);
+    pool->search_path = db_pool_pinned_search_path(options->search_path);
     pool->catalog = catalog_new();
     pool->connections = calloc((size_t)options->pool_size, sizeof *pool->connections);
     if (pool->conninfo == NULL || pool->search_path == NULL || pool->connections == NULL || pool->catalog == NULL) {

@@ -52,6 +52,11 @@ typedef struct db_options {
  * (docs/configuration.md says why); conninfo "". */
 void db_pool_options_init(db_options *options);
 
+/* The search_path every transaction pins for db_options.search_path schemas (NULL or "":
+ * public): "pg_catalog, <schemas>", pg_catalog first so that a user object can never shadow
+ * a built-in the guard approved. Caller frees; NULL when out of memory. */
+char *db_pool_pinned_search_path(const char *schemas);
+
 typedef struct db_request {
     const char *sql;           /* one statement; NULL: a barrier that completes once the pool is ready */
     int param_count;           /* text parameters $1..$n */

@@ -91,6 +91,7 @@ static bool note_relation(db_relations *set, size_t row_count, const char *schem
     catalog_relation *relation = &set->relations[set->relation_count];
     relation->oid = (unsigned)strtoul(flags + 2, NULL, 10);
     relation->kind = relation_kind(flags[0]);
+    relation->relkind = flags[0];
     relation->visible = flags[1] == '+';
     relation->schema = strdup(schema);
     relation->name = strdup(name);

@@ -33,6 +33,7 @@ typedef struct catalog_relation {
     char *schema;
     char *name;
     guard_relation_kind kind;
+    char relkind;   /* pg_class.relkind: 'r', 'p', 'v', 'm' or 'f' */
     bool visible;   /* an unqualified name resolves to it under the pinned search_path */
     char **columns; /* in attnum order, dropped ones left out */
     size_t column_count;
