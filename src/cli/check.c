@@ -1,7 +1,7 @@
 /* `pgsafe check [options] [SQL]` and `pgsafe check --corpus FILE.jsonl`. The query comes
  * from the argument or, without one, from standard input. A corpus is JSON Lines, one entry
  * a line: {"id", "sql", "expect": "allow"|"reject", "reason"?, "limit_action"?,
- * "applied_limit"?, "rewritten"?}; see corpus/README.md. */
+ * "applied_limit"?, "rewritten"?, "since"?}; see corpus/README.md. */
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -375,11 +375,17 @@ static const char *string_field(json_object *entry, const char *name) {
     return json_object_get_string(value);
 }
 
-/* Compares one corpus entry with its verdict. Returns NULL when it matches, otherwise a
- * description of the mismatch (static or in buffer). */
-static const char *compare_entry(json_object *entry, const guard_result *result, char *buffer, size_t size) {
+/* Compares one corpus entry with its verdict, as a PostgreSQL major server's guard gave it.
+ * Returns NULL when it matches, otherwise a description of the mismatch (static or in
+ * buffer). An entry "since" a newer major uses what that major added: before it, any
+ * refusal matches its reason. */
+static const char *compare_entry(json_object *entry, const guard_result *result, int major, char *buffer, size_t size) {
     const char *expect = string_field(entry, "expect");
     const char *reason = string_field(entry, "reason");
+    json_object *since = NULL;
+    if (json_object_object_get_ex(entry, "since", &since) && json_object_is_type(since, json_type_int) &&
+        major < json_object_get_int(since))
+        reason = NULL;
     const char *limit_action = string_field(entry, "limit_action");
     const char *rewritten = string_field(entry, "rewritten");
     json_object *applied = NULL;
@@ -452,7 +458,8 @@ static int check_corpus(const check_options *options) {
             continue;
         }
         guard_result result = guard_check_bytes(sql, sql_length, &options->policy);
-        const char *mismatch = compare_entry(entry, &result, buffer, sizeof buffer);
+        int major = guard_builtins_version(options->policy.server_version);
+        const char *mismatch = compare_entry(entry, &result, major, buffer, sizeof buffer);
         if (mismatch == NULL) {
             passed++;
         } else {
