@@ -72,9 +72,16 @@ static void setup_keys(void) {
     strcpy(directory, "/tmp/pgsafe-oauth-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(directory));
     snprintf(jwks_path, sizeof jwks_path, "%s/jwks.json", directory);
-    rsa_key = EVP_RSA_gen(2048);
-    ec_key = EVP_EC_gen("P-256");
-    ck_assert(rsa_key && ec_key);
+    /* One key pair for the whole run: an RSA key takes seconds to make under valgrind, and
+     * no test changes it. */
+    static EVP_PKEY *made_rsa, *made_ec;
+    if (made_rsa == NULL)
+        made_rsa = EVP_RSA_gen(2048);
+    if (made_ec == NULL)
+        made_ec = EVP_EC_gen("P-256");
+    ck_assert(made_rsa && made_ec);
+    rsa_key = made_rsa;
+    ec_key = made_ec;
     rsa_private = pem(rsa_key, true);
     rsa_public = pem(rsa_key, false);
     ec_private = pem(ec_key, true);
@@ -99,8 +106,6 @@ static void setup_keys(void) {
 }
 
 static void teardown_keys(void) {
-    EVP_PKEY_free(rsa_key);
-    EVP_PKEY_free(ec_key);
     free(rsa_private);
     free(rsa_public);
     free(ec_private);
