@@ -2,12 +2,16 @@
 // types, huge numbers and ids, deep nesting, invalid UTF-8, lone surrogates, NUL, CR and tabs
 // inside strings, oversized lines, batches, unknown methods, notifications, duplicate ids,
 // client responses, cancellations of running, unknown and finished requests beside slow
-// queries). The oracle: every stdout line is strict UTF-8 JSON and a valid JSON-RPC 2.0
-// response or notification; every request with a tracked id gets exactly one response (at
-// most one once cancelled); ping answers after every batch and at the end; the process never
-// exits early, exits 0 on EOF, and prints no sanitizer report.
-//   PGSAFE_FUZZ_SEED     replay a run (the seed is printed)
-//   PGSAFE_FUZZ_FRAMES   lines per run (default 3000)
+// queries), in two sessions: the handshake era (initialize, then requests) and 2026-07-28 (no
+// initialize; each request carries its version and client in params._meta, which the
+// mutations corrupt, remove, retype and duplicate; legacy requests and handshakes mixed in).
+// The oracle: every stdout line is strict UTF-8 JSON and a valid JSON-RPC 2.0 response or
+// notification; every request with a tracked id gets exactly one response (at most one once
+// cancelled), of the kind its request calls for where that is fixed (answerProblem); ping
+// answers after every batch and at the end; the process never exits early, exits 0 on EOF,
+// and prints no sanitizer report.
+//   PGSAFE_FUZZ_SEED     replay a run, both sessions (the seed is printed)
+//   PGSAFE_FUZZ_FRAMES   lines per session (default 3000)
 import assert from 'node:assert/strict';
 import { test as nodeTest } from 'node:test';
 

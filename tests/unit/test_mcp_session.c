@@ -203,8 +203,8 @@ START_TEST(a_nul_in_a_version_or_level_is_not_the_version_or_level) {
     mcp_config config = test_config();
     session_fixture f;
     fixture_open(&f, &config);
-#define MODERN_LIST(id, meta)                                                                                        \
-    "{\"jsonrpc\":\"2.0\",\"id\":" id ",\"method\":\"tools/list\",\"params\":{\"_meta\":{"                           \
+#define MODERN_LIST(id, meta)                                                                                          \
+    "{\"jsonrpc\":\"2.0\",\"id\":" id ",\"method\":\"tools/list\",\"params\":{\"_meta\":{"                             \
     "\"io.modelcontextprotocol/clientCapabilities\":{}," meta "}}}"
     send_line(&f, MODERN_LIST("1", "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\""));
     expect_last(&f, "\"resultType\":\"complete\"");
@@ -218,7 +218,8 @@ START_TEST(a_nul_in_a_version_or_level_is_not_the_version_or_level) {
     expect_last(&f, "\"code\":-32602");
 #undef MODERN_LIST
     initialize(&f);
-    send_line(&f, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"error\\u0000\"}}");
+    send_line(&f,
+              "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"error\\u0000\"}}");
     expect_last(&f, "\"code\":-32602");
     send_line(&f, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"error\"}}");
     expect_last(&f, "{\"jsonrpc\":\"2.0\",\"id\":6,\"result\":{}}");
