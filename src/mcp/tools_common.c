@@ -17,10 +17,14 @@ const char *tools_string_argument(const mcp_request *request, const char *name) 
  * NULL when memory runs out). */
 static char *database_failure_text(const mcp_request *request, const db_result *result) {
     strbuf text = {0};
+    /* With several databases, a failure of the database itself says which one. */
+    const char *which = request_database_count(request) > 1 ? request_database_name(request) : NULL;
     /* 57P: the server or an administrator ended the session (terminate, shutdown, crash). */
     bool session_ended = result->sqlstate && strncmp(result->sqlstate, "57P", 3) == 0;
     /* 08: the connection failed (a pooler in front refusing its server's login, say). */
     bool connection_failed = result->sqlstate && strncmp(result->sqlstate, "08", 2) == 0;
+    if (which && (result->status != DB_SQL_ERROR || session_ended || connection_failed) && result->status != DB_REFUSED)
+        strbuf_printf(&text, "database \"%s\": ", which);
     if (result->status == DB_SQL_ERROR && session_ended) {
         strbuf_printf(&text, "the database ended the session while the query ran: %s (SQLSTATE %s)",
                       result->message ? result->message : "error", result->sqlstate);
