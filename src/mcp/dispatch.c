@@ -84,8 +84,8 @@ static void unsupported_version(mcp_request *request, json_object *requested) {
 static void dispatch_modern(mcp_request *request, const method_entry *entry, json_object *meta, json_object *params) {
     json_object *version = NULL, *capabilities = NULL, *level = NULL;
     json_object_object_get_ex(meta, META_VERSION, &version);
-    if (!json_object_is_type(version, json_type_string) ||
-        strcmp(json_object_get_string(version), MCP_MODERN_VERSION) != 0) {
+    const char *version_text = json_text(version);
+    if (version_text == NULL || strcmp(version_text, MCP_MODERN_VERSION) != 0) {
         unsupported_version(request, version);
         return;
     }
@@ -98,8 +98,8 @@ static void dispatch_modern(mcp_request *request, const method_entry *entry, jso
         return;
     }
     if (json_object_object_get_ex(meta, META_LOG_LEVEL, &level)) {
-        int parsed =
-            json_object_is_type(level, json_type_string) ? mcp_log_level_parse(json_object_get_string(level)) : -1;
+        const char *level_text = json_text(level);
+        int parsed = level_text ? mcp_log_level_parse(level_text) : -1;
         if (parsed < 0) {
             request_error(request, JSONRPC_INVALID_PARAMS,
                           "params._meta[\"" META_LOG_LEVEL "\"] must be one of debug, info, notice, warning, error, "

@@ -72,6 +72,13 @@ const char *json_string_member(json_object *object, const char *name) {
     return json_object_get_string(member);
 }
 
+const char *json_text(json_object *value) {
+    if (!json_object_is_type(value, json_type_string))
+        return NULL;
+    const char *text = json_object_get_string(value);
+    return strlen(text) == (size_t)json_object_get_string_len(value) ? text : NULL;
+}
+
 /* True when text[0..length) is JSON white space only. */
 static bool only_white_space(const char *text, size_t length) {
     for (size_t i = 0; i < length; i++)

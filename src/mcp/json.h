@@ -58,4 +58,8 @@ json_strict_status json_parse_strict(const char *text, size_t length, int max_de
 /* A string member of an object, or NULL. */
 const char *json_string_member(json_object *object, const char *name);
 
+/* value's text when it is a string without an escaped NUL, else NULL: a C string would end at
+ * the NUL, and "2026-07-28\u0000x" must not compare equal to "2026-07-28". */
+const char *json_text(json_object *value);
+
 #endif

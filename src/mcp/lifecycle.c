@@ -258,7 +258,10 @@ void lifecycle_initialize(mcp_request *request, json_object *params) {
 }
 
 void lifecycle_set_level(mcp_request *request, json_object *params) {
-    const char *level = json_string_member(params, "level");
+    json_object *value = NULL;
+    if (json_object_is_type(params, json_type_object))
+        json_object_object_get_ex(params, "level", &value);
+    const char *level = json_text(value);
     int parsed = level ? mcp_log_level_parse(level) : -1;
     if (parsed < 0) {
         request_error(request, JSONRPC_INVALID_PARAMS,

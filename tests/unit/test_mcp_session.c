@@ -199,6 +199,34 @@ START_TEST(the_method_table_knows_every_method) {
 }
 END_TEST
 
+START_TEST(a_nul_in_a_version_or_level_is_not_the_version_or_level) {
+    mcp_config config = test_config();
+    session_fixture f;
+    fixture_open(&f, &config);
+#define MODERN_LIST(id, meta)                                                                                          \
+    "{\"jsonrpc\":\"2.0\",\"id\":" id ",\"method\":\"tools/list\",\"params\":{\"_meta\":{"                             \
+    "\"io.modelcontextprotocol/clientCapabilities\":{}," meta "}}}"
+    send_line(&f, MODERN_LIST("1", "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\""));
+    expect_last(&f, "\"resultType\":\"complete\"");
+    /* A C string ends at the NUL: compared as one, these read as the version and the level. */
+    send_line(&f, MODERN_LIST("2", "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\\u0000x\""));
+    expect_last(&f, "\"code\":-32022");
+    send_line(&f, MODERN_LIST("3", "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\\u0000\""));
+    expect_last(&f, "\"code\":-32022");
+    send_line(&f, MODERN_LIST("4", "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
+                                   "\"io.modelcontextprotocol/logLevel\":\"debug\\u0000\""));
+    expect_last(&f, "\"code\":-32602");
+#undef MODERN_LIST
+    initialize(&f);
+    send_line(&f,
+              "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"error\\u0000\"}}");
+    expect_last(&f, "\"code\":-32602");
+    send_line(&f, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"error\"}}");
+    expect_last(&f, "{\"jsonrpc\":\"2.0\",\"id\":6,\"result\":{}}");
+    fixture_close(&f);
+}
+END_TEST
+
 START_TEST(notifications_are_never_answered) {
     mcp_config config = test_config();
     session_fixture f;
@@ -447,6 +475,7 @@ int main(void) {
     tcase_add_test(tc, methods_wait_for_initialize);
     tcase_add_test(tc, the_method_table_knows_every_method);
     tcase_add_test(tc, notifications_are_never_answered);
+    tcase_add_test(tc, a_nul_in_a_version_or_level_is_not_the_version_or_level);
     tcase_add_test(tc, check_sql_runs_without_the_database);
     tcase_add_test(tc, instructions_say_when_the_server_is_newer_than_the_tables);
     Suite *audit = suite_create("audit");
