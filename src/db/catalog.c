@@ -73,17 +73,12 @@ static int rank(guard_volatility volatility) {
     }
 }
 
-/* The table key of an object (caller frees), or NULL when out of memory. */
-static char *make_key(char kind, const char *schema, const char *name) {
-    return str_printf("%c\x1f%s\x1f%s", kind, schema ? schema : "", name);
-}
-
 /* Records volatility under the key, keeping the worst seen. Returns false when out of
  * memory (the table holds what it held). */
 static bool note(db_catalog *catalog, char kind, const char *schema, const char *name, guard_volatility volatility) {
     if (!nametable_reserve(&catalog->volatilities))
         return false;
-    char *key = make_key(kind, schema, name);
+    char *key = nametable_key(kind, schema, name);
     if (key == NULL)
         return false;
     nametable_entry *slot = nametable_slot(&catalog->volatilities, key);
@@ -104,7 +99,7 @@ static bool note(db_catalog *catalog, char kind, const char *schema, const char 
 static guard_volatility lookup(const db_catalog *catalog, char kind, const char *schema, const char *name) {
     if (catalog->volatilities.capacity == 0 || name == NULL)
         return GUARD_VOLATILITY_UNKNOWN;
-    char *key = make_key(kind, schema, name);
+    char *key = nametable_key(kind, schema, name);
     if (key == NULL)
         return GUARD_VOLATILITY_UNKNOWN;
     const nametable_entry *slot = nametable_slot(&catalog->volatilities, key);
@@ -129,7 +124,7 @@ static guard_volatility type_volatility(void *context, const char *schema, const
 static int find_index(const nametable *table, char kind, const char *schema, const char *name) {
     if (table->capacity == 0 || name == NULL)
         return -1;
-    char *key = make_key(kind, schema, name);
+    char *key = nametable_key(kind, schema, name);
     if (key == NULL)
         return -1;
     const nametable_entry *slot = nametable_slot(table, key);
@@ -270,28 +265,6 @@ static const relation *find_relation(const db_catalog *catalog, const char *oid)
     return bsearch(&probe, catalog->relations, catalog->relation_count, sizeof probe, compare_oids);
 }
 
-/* The value under (kind, schema, name) in table; when absent, stores value there and sets
- * *created. -1 when memory runs out. */
-static int intern(nametable *table, char kind, const char *schema, const char *name, int value, bool *created) {
-    *created = false;
-    if (!nametable_reserve(table))
-        return -1;
-    char *key = make_key(kind, schema, name);
-    if (key == NULL)
-        return -1;
-    nametable_entry *slot = nametable_slot(table, key);
-    assert(slot != NULL); /* nametable_reserve left room */
-    if (slot->key != NULL) {
-        free(key);
-        return slot->value;
-    }
-    slot->key = key;
-    slot->value = value;
-    table->count++;
-    *created = true;
-    return value;
-}
-
 /* Appends member to the family list kind ('a' ancestors, 'd' descendants) of (schema, name). */
 static bool list_append(db_catalog *catalog, char kind, const char *schema, const char *name, const relation *member) {
     if (catalog->list_count == catalog->list_capacity) {
@@ -303,7 +276,7 @@ static bool list_append(db_catalog *catalog, char kind, const char *schema, cons
         catalog->list_capacity = capacity;
     }
     bool created;
-    int index = intern(&catalog->families, kind, schema, name, (int)catalog->list_count, &created);
+    int index = nametable_intern(&catalog->families, kind, schema, name, (int)catalog->list_count, &created);
     if (index < 0)
         return false;
     if (created)
@@ -360,8 +333,8 @@ static bool load_hazard(db_catalog *catalog, char kind, const char *schema, cons
     if (reason < 0)
         return false;
     bool created;
-    return intern(&catalog->hazards, kind, schema, name, reason, &created) >= 0 &&
-           intern(&catalog->hazards, kind, NULL, name, reason, &created) >= 0;
+    return nametable_intern(&catalog->hazards, kind, schema, name, reason, &created) >= 0 &&
+           nametable_intern(&catalog->hazards, kind, NULL, name, reason, &created) >= 0;
 }
 
 /* What is being loaded: the fresh catalog and posture, and the posture's hazard summary. */

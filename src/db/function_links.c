@@ -7,10 +7,6 @@
 
 #include "util/strings.h"
 
-static char *make_key(char kind, const char *schema, const char *name) {
-    return str_printf("%c\x1f%s\x1f%s", kind, schema ? schema : "", name);
-}
-
 /* A copy of text kept until the links are cleared, or NULL when memory runs out. */
 static const char *keep(function_links *links, const char *text, size_t length) {
     if (links->string_count == links->string_capacity) {
@@ -37,22 +33,13 @@ static function_list *list_for(function_links *links, char kind, const char *sch
         links->lists = grown;
         links->list_capacity = capacity;
     }
-    char *key = make_key(kind, schema, name);
-    if (key == NULL || !nametable_reserve(&links->index)) {
-        free(key);
+    bool created;
+    int index = nametable_intern(&links->index, kind, schema, name, (int)links->list_count, &created);
+    if (index < 0)
         return NULL;
-    }
-    nametable_entry *slot = nametable_slot(&links->index, key);
-    assert(slot != NULL); /* nametable_reserve left room */
-    if (slot->key != NULL) {
-        free(key);
-        return &links->lists[slot->value];
-    }
-    slot->key = key;
-    slot->value = (int)links->list_count;
-    links->index.count++;
-    links->lists[links->list_count] = (function_list){0};
-    return &links->lists[links->list_count++];
+    if (created)
+        links->lists[links->list_count++] = (function_list){0};
+    return &links->lists[index];
 }
 
 static bool append(function_list *list, guard_function_name function) {
@@ -112,7 +99,7 @@ const guard_function_name *function_links_find(const function_links *links, char
                                                const char *name) {
     if (links->index.capacity == 0 || name == NULL)
         return NULL;
-    char *key = make_key(kind, schema, name);
+    char *key = nametable_key(kind, schema, name);
     if (key == NULL)
         return NULL;
     const nametable_entry *slot = nametable_slot(&links->index, key);

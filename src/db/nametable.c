@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/strings.h"
+
 #define FIRST_CAPACITY 256
 
 /* FNV-1a of the key's bytes. */
@@ -57,4 +59,28 @@ void nametable_clear(nametable *table) {
         free(table->entries[i].key);
     free(table->entries);
     *table = (nametable){0};
+}
+
+char *nametable_key(char kind, const char *schema, const char *name) {
+    return str_printf("%c\x1f%s\x1f%s", kind, schema ? schema : "", name);
+}
+
+int nametable_intern(nametable *table, char kind, const char *schema, const char *name, int value, bool *created) {
+    *created = false;
+    if (!nametable_reserve(table))
+        return -1;
+    char *key = nametable_key(kind, schema, name);
+    if (key == NULL)
+        return -1;
+    nametable_entry *slot = nametable_slot(table, key);
+    assert(slot != NULL); /* nametable_reserve left room */
+    if (slot->key != NULL) {
+        free(key);
+        return slot->value;
+    }
+    slot->key = key;
+    slot->value = value;
+    table->count++;
+    *created = true;
+    return value;
 }

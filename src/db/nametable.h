@@ -30,6 +30,14 @@ nametable_entry *nametable_slot(const nametable *table, const char *key);
  * over half full. Returns false when out of memory, the table unchanged. */
 bool nametable_reserve(nametable *table);
 
+/* The key of an object: kind, schema ("" for none) and name, joined by \x1f (caller frees);
+ * NULL when memory runs out. */
+char *nametable_key(char kind, const char *schema, const char *name);
+
+/* The value under the key of (kind, schema, name); when absent, stores value there and sets
+ * *created. -1 when memory runs out (the table holds what it held). */
+int nametable_intern(nametable *table, char kind, const char *schema, const char *name, int value, bool *created);
+
 /* Frees every key and the slots; the table is empty afterwards. */
 void nametable_clear(nametable *table);
 
