@@ -138,24 +138,23 @@ static char *explore_text(const char *table, const target *on) {
 }
 
 /* Reads the prompt's database argument into *on (and points the request at it); false
- * after answering -32602 when it names no configured database or is missing where needed. */
+ * after answering -32602 when it names no configured database or is missing where needed
+ * (explore_table, with more than one). */
 static bool choose_target(mcp_request *request, const char *prompt_name, json_object *arguments, target *on) {
     *on = (target){.resource = "postgres://schema"};
-    size_t count = request_database_count(request);
-    const char *name = json_string_member(arguments, "database");
-    if (count == 0)
-        return true;
-    if (name == NULL && count == 1)
-        name = request_database_name_at(request, 0);
-    if (name == NULL && strcmp(prompt_name, "analyst") == 0)
-        return true;
-    if (name == NULL || !request_choose_database(request, name, strlen(name))) {
-        char *names = request_database_names(request);
-        request_error(request, JSONRPC_INVALID_PARAMS, "prompt %s needs the argument \"database\": one of %s",
-                      prompt_name, names ? names : "the configured databases");
-        free(names);
+    json_object *value = NULL;
+    if (arguments)
+        json_object_object_get_ex(arguments, "database", &value);
+    char *what = mcp_must(str_printf("prompt %s", prompt_name), "a message");
+    char *problem = request_choose_database_argument(request, value, strcmp(prompt_name, "analyst") == 0, what);
+    free(what);
+    if (problem != NULL) {
+        request_error(request, JSONRPC_INVALID_PARAMS, "%s", problem);
+        free(problem);
         return false;
     }
+    if (request_database_count(request) == 0 || (value == NULL && request_database_count(request) > 1))
+        return true; /* one unnamed database, or an analyst who has not chosen among several */
     on->database = request_database_name(request);
     on->owned = str_printf("postgres://%s/schema", on->database);
     if (on->owned == NULL) {

@@ -379,14 +379,29 @@ bool request_choose_database(mcp_request *request, const char *name, size_t leng
     return false;
 }
 
-const mcp_config *request_database_config(const mcp_request *request, size_t index) {
-    assert(index < request->session->database_count);
-    return request->session->databases[index].config;
-}
-
 db_pool *request_database_pool(const mcp_request *request, size_t index) {
     assert(index < request->session->database_count);
     return request->session->databases[index].pool;
+}
+
+char *request_choose_database_argument(mcp_request *request, json_object *value, bool optional, const char *what) {
+    size_t count = request_database_count(request);
+    if (count == 0 || (value == NULL && (count == 1 || optional)))
+        return NULL;
+    if (value != NULL && json_object_is_type(value, json_type_string) &&
+        request_choose_database(request, json_object_get_string(value), (size_t)json_object_get_string_len(value)))
+        return NULL;
+    char *names = mcp_must(request_database_names(request), "a message");
+    char *problem;
+    if (value == NULL)
+        problem = str_printf("%s needs the argument \"database\": one of %s", what, names);
+    else if (!json_object_is_type(value, json_type_string))
+        problem = str_printf("argument \"database\" of %s must be a string: one of %s", what, names);
+    else
+        problem = str_printf("there is no database \"%s\"; the databases are %s (list_databases shows them)",
+                             json_object_get_string(value), names);
+    free(names);
+    return mcp_must(problem, "a message");
 }
 
 char *request_database_names(const mcp_request *request) {

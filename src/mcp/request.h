@@ -93,8 +93,14 @@ const char *request_database_name(const mcp_request *request);
 /* Points the request at the database named name (length bytes); false when none has it. */
 bool request_choose_database(mcp_request *request, const char *name, size_t length);
 
-/* The configuration and pool of database i, for the tools that report on every database. */
-const mcp_config *request_database_config(const mcp_request *request, size_t index);
+/* Points the request at the database a call's "database" argument names (value borrowed;
+ * NULL when absent). NULL when it names one, or is absent and need not be (one database,
+ * none configured by name, or optional), the request then left at the first; else what is
+ * wrong for the model, about what ("query", "prompt analyst"), naming the databases
+ * (caller frees; out of memory exits rather than run against the first). */
+char *request_choose_database_argument(mcp_request *request, json_object *value, bool optional, const char *what);
+
+/* The pool of database i, for the tool that reports on every database. */
 db_pool *request_database_pool(const mcp_request *request, size_t index);
 
 /* "a, b and c": the configured names, for messages (caller frees; NULL out of memory). */

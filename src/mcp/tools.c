@@ -213,7 +213,7 @@ static bool has_type(json_object *value, argument_type type) {
 }
 
 /* NULL when the arguments fit the tool, else what is wrong (caller frees). The database
- * argument is the caller's (choose_database). */
+ * argument is the caller's (request_choose_database_argument). */
 static char *validate(const tool_spec *tool, json_object *arguments, bool named) {
     for (const argument_spec *spec = tool->arguments; spec->name; spec++) {
         json_object *value = NULL;
@@ -249,39 +249,16 @@ static char *validate(const tool_spec *tool, json_object *arguments, bool named)
     return NULL;
 }
 
-/* Points the request at the database its arguments name. NULL when they name one of the
- * server's databases (or need not), else what is wrong (caller frees). */
-static char *choose_database(mcp_request *request, const tool_spec *tool, json_object *arguments) {
-    size_t count = request_database_count(request);
-    if (count == 0 || tool == &databases_tool)
-        return NULL;
-    json_object *value = NULL;
-    bool present = arguments && json_object_object_get_ex(arguments, "database", &value);
-    if (!present && count == 1)
-        return NULL;
-    if (present && json_object_is_type(value, json_type_string) &&
-        request_choose_database(request, json_object_get_string(value), (size_t)json_object_get_string_len(value)))
-        return NULL;
-    char *names = mcp_must(request_database_names(request), "a message");
-    char *problem;
-    if (!present)
-        problem = str_printf("%s needs the argument \"database\": one of %s", tool->name, names);
-    else if (!json_object_is_type(value, json_type_string))
-        problem = str_printf("argument \"database\" of %s must be a string: one of %s", tool->name, names);
-    else
-        problem = str_printf("there is no database \"%s\"; the databases are %s (list_databases shows them)",
-                             json_object_get_string(value), names);
-    free(names);
-    /* Out of memory must not read as "no problem" and run against the first database. */
-    return mcp_must(problem, "a message");
-}
-
 /* Starts the named tool with arguments (borrowed; NULL for none) once they fit its spec;
  * otherwise answers with what is wrong. */
 static void start_tool(mcp_request *request, const tool_spec *tool, json_object *arguments) {
     char *problem = validate(tool, arguments, request_database_count(request) > 0);
-    if (problem == NULL)
-        problem = choose_database(request, tool, arguments);
+    if (problem == NULL && tool != &databases_tool) { /* list_databases speaks of them all */
+        json_object *database = NULL;
+        if (arguments)
+            json_object_object_get_ex(arguments, "database", &database);
+        problem = request_choose_database_argument(request, database, false, tool->name);
+    }
     if (problem) {
         /* 2025-11-25 (SEP-1303) and later: argument problems go to the model, which can fix them. */
         if (request->modern || (request->protocol_version && strcmp(request->protocol_version, "2025-11-25") == 0))

@@ -141,6 +141,16 @@ START_TEST(a_missing_or_unknown_database_is_a_tool_error) {
     /* A name is matched whole, not as a prefix. */
     answer = ask(&f, CALL(4, "check_sql", "{\"sql\":\"SELECT 1\",\"database\":\"h\"}"));
     expect(answer, "there is no database \\\"h\\\"");
+    /* The prompts choose theirs the same way; the analyst may leave it out. */
+    answer = ask(&f, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"prompts/get\",\"params\":{\"name\":"
+                     "\"explore_table\",\"arguments\":{\"table\":\"t\"}}}");
+    expect(answer, "prompt explore_table needs the argument \\\"database\\\": one of");
+    answer = ask(&f, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"prompts/get\",\"params\":{\"name\":"
+                     "\"explore_table\",\"arguments\":{\"table\":\"t\",\"database\":\"payroll\"}}}");
+    expect(answer, "there is no database \\\"payroll\\\"");
+    answer = ask(&f, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"prompts/get\",\"params\":{\"name\":"
+                     "\"analyst\",\"arguments\":{}}}");
+    expect(answer, "This server has several databases");
     close_fixture(&f);
 }
 END_TEST
