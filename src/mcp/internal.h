@@ -46,8 +46,9 @@ struct mcp_session {
 /* True while a database's first connection attempt is still under way (no posture yet). */
 bool session_connecting(const mcp_session *session);
 
-/* The first database whose role can write while its configuration refuses that, or NULL. */
-const session_database *session_writable_refused(const mcp_session *session);
+/* True when a database's role can write while its configuration refuses that; what says so
+ * ("role "r" of database "d" can write (reasons)"), cut to size. */
+bool session_writable_refused(const mcp_session *session, char *what, size_t size);
 
 /* Hands a message to the transport (takes ownership). */
 void session_send(mcp_session *session, json_object *message);

@@ -146,16 +146,13 @@ static json_object *capabilities_object(void) {
  * --refuse-writable-role is set: the loop exits with status 2 right after, and the client
  * learns why instead of getting a good handshake. */
 static bool refused(mcp_request *request) {
-    const session_database *database = session_writable_refused(request->session);
-    if (database == NULL)
+    char what[1024];
+    if (!session_writable_refused(request->session, what, sizeof what))
         return false;
-    const db_posture *posture = db_pool_posture(database->pool);
     request_error(request, JSONRPC_INTERNAL_ERROR,
-                  "pgsafe refuses to serve: role \"%s\"%s%s%s can write (%s) and --refuse-writable-role is set; "
-                  "the operator must connect with a read-only role",
-                  posture->role ? posture->role : "?", database->name ? " of database \"" : "",
-                  database->name ? database->name : "", database->name ? "\"" : "",
-                  posture->write_reasons ? posture->write_reasons : "?");
+                  "pgsafe refuses to serve: %s and --refuse-writable-role is set; the operator must connect with a "
+                  "read-only role",
+                  what);
     return true;
 }
 

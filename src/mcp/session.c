@@ -303,28 +303,29 @@ static void check_pending_initialize(mcp_session *session) {
     }
 }
 
-const session_database *session_writable_refused(const mcp_session *session) {
+bool session_writable_refused(const mcp_session *session, char *what, size_t size) {
     for (size_t i = 0; i < session->database_count; i++) {
         const session_database *database = &session->databases[i];
         const db_posture *posture = db_pool_posture(database->pool);
-        if (database->config->refuse_writable_role && posture->known && posture->can_write)
-            return database;
+        if (!database->config->refuse_writable_role || !posture->known || !posture->can_write)
+            continue;
+        snprintf(what, size, "role \"%s\"%s%s%s can write (%s)", posture->role ? posture->role : "?",
+                 database->name ? " of database \"" : "", database->name ? database->name : "",
+                 database->name ? "\"" : "", posture->write_reasons ? posture->write_reasons : "?");
+        return true;
     }
-    return NULL;
+    return false;
 }
 
 /* True when a posture forbids serving (the reason goes to stderr). */
 static bool refuse_role(mcp_session *session) {
-    const session_database *database = session_writable_refused(session);
-    if (database == NULL)
+    char what[1024];
+    if (!session_writable_refused(session, what, sizeof what))
         return false;
-    const db_posture *posture = db_pool_posture(database->pool);
     fprintf(stderr,
-            "pgsafe serve: refusing to serve: role \"%s\"%s%s%s can write (%s); connect with a read-only role "
-            "(docs/read-only-role.md) or drop --refuse-writable-role\n",
-            posture->role ? posture->role : "?", database->name ? " of database \"" : "",
-            database->name ? database->name : "", database->name ? "\"" : "",
-            posture->write_reasons ? posture->write_reasons : "?");
+            "pgsafe serve: refusing to serve: %s; connect with a read-only role (docs/read-only-role.md) or drop "
+            "--refuse-writable-role\n",
+            what);
     return true;
 }
 
