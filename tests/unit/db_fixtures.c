@@ -107,3 +107,17 @@ void result_set(db_result *result, size_t row, int column, const char *value) {
     size_t length = value ? strlen(value) : 0;
     result_set_cut(result, row, column, value, length, length);
 }
+
+db_result *catalog_result(const catalog_row *rows, size_t count) {
+    db_result *result = result_new(4, count);
+    static const char *const names[] = {"kind", "a", "b", "c"};
+    for (int column = 0; column < 4; column++)
+        result_column(result, column, names[column], OID_TEXT, "text");
+    for (size_t row = 0; row < count; row++) {
+        result_set(result, row, 0, rows[row].kind);
+        result_set(result, row, 1, rows[row].a);
+        result_set(result, row, 2, rows[row].b);
+        result_set(result, row, 3, rows[row].c);
+    }
+    return result;
+}

@@ -54,4 +54,12 @@ void result_set_cut(db_result *result, size_t row, int column, const char *value
 /* Sets a cell to a whole value (NULL for SQL NULL). */
 void result_set(db_result *result, size_t row, int column, const char *value);
 
+/* One row of the catalog's load query: (kind, a, b, c). */
+typedef struct catalog_row {
+    const char *kind, *a, *b, *c;
+} catalog_row;
+
+/* The result the catalog's load query would give with these rows (four text columns). */
+db_result *catalog_result(const catalog_row *rows, size_t count);
+
 #endif

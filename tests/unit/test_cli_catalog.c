@@ -19,24 +19,6 @@
 #include "fail_alloc.h"
 #include "util/strings.h"
 
-typedef struct catalog_row {
-    const char *kind, *a, *b, *c;
-} catalog_row;
-
-static db_result *catalog_result(const catalog_row *rows, size_t count) {
-    db_result *result = result_new(4, count);
-    static const char *const names[] = {"kind", "a", "b", "c"};
-    for (int column = 0; column < 4; column++)
-        result_column(result, column, names[column], OID_TEXT, "text");
-    for (size_t row = 0; row < count; row++) {
-        result_set(result, row, 0, rows[row].kind);
-        result_set(result, row, 1, rows[row].a);
-        result_set(result, row, 2, rows[row].b);
-        result_set(result, row, 3, rows[row].c);
-    }
-    return result;
-}
-
 /* Relations in any order, columns out of attnum order, one column of a relation not listed
  * (it vanished between the two scans), and rows the relations ignore. */
 static const catalog_row relation_rows[] = {

@@ -21,24 +21,6 @@
  * Suite "catalog": rows (kind, a, b, c) as catalog_load_sql returns them.
  * ------------------------------------------------------------------------------------- */
 
-typedef struct catalog_row {
-    const char *kind, *a, *b, *c;
-} catalog_row;
-
-static db_result *catalog_result(const catalog_row *rows, size_t count) {
-    db_result *result = result_new(4, count);
-    static const char *const names[] = {"kind", "a", "b", "c"};
-    for (int column = 0; column < 4; column++)
-        result_column(result, column, names[column], OID_TEXT, "text");
-    for (size_t row = 0; row < count; row++) {
-        result_set(result, row, 0, rows[row].kind);
-        result_set(result, row, 1, rows[row].a);
-        result_set(result, row, 2, rows[row].b);
-        result_set(result, row, 3, rows[row].c);
-    }
-    return result;
-}
-
 static bool load(db_catalog *catalog, db_posture *posture, const catalog_row *rows, size_t count) {
     db_result *result = catalog_result(rows, count);
     bool loaded = catalog_load(catalog, posture, result);
